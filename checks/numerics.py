@@ -1,0 +1,171 @@
+"""The checks' numerics: finite differences, closeness, and a float evaluator for graphs.
+
+Everything here is plain float64 arithmetic on plain data. It never calls learner code, and no
+check trusts the learner's own derivative functions from exercise 01.
+
+A *graph* is a list of nodes `[name, op, *operands]`, the last one being the root:
+
+    ["a", "leaf", 2.0]          a leaf Value holding 2.0
+    ["e", "mul", "a", "b"]      e = a * b
+    ["k", "sub", 1.0, "a"]      k = 1.0 - a   (a number operand stands for a plain float)
+    ["p", "pow", "a", 3]        p = a ** 3    (the exponent is always a plain number)
+    ["t", "tanh", "e"]          t = e.tanh()
+
+The probes build the same graph from Values; `evaluate` computes it with floats.
+"""
+import math
+
+# Relative error is |a - b| / max(|a|, |b|, TINY): below TINY it turns into an absolute error.
+TINY = 1e-3
+# Values computed by the same formula in a different order agree to about 1e-15.
+VALUE_RTOL = 1e-9
+# Analytic gradients against central differences (step FD_STEP, scaled by the point's size).
+GRAD_RTOL = 1e-5
+FD_STEP = 1e-5
+
+UNARY = {
+    "neg": lambda x: -x,
+    "tanh": math.tanh,
+    "exp": math.exp,
+    "relu": lambda x: x if x > 0 else 0.0,
+}
+BINARY = {
+    "add": lambda x, y: x + y,
+    "sub": lambda x, y: x - y,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / y,
+    "pow": lambda x, k: x**k,
+}
+SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+
+
+def is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def rel_error(a, b):
+    """|a - b| / max(|a|, |b|, TINY); infinity when either is not a finite number."""
+    if not (is_number(a) and is_number(b)) or not (math.isfinite(a) and math.isfinite(b)):
+        return 0.0 if a == b else math.inf
+    return abs(a - b) / max(abs(a), abs(b), TINY)
+
+
+def close(a, b, rtol=VALUE_RTOL):
+    return rel_error(a, b) <= rtol
+
+
+def central_difference(f, x, h=None):
+    """(f(x+h) - f(x-h)) / 2h in float64, with h scaled to the size of x."""
+    h = FD_STEP * max(1.0, abs(x)) if h is None else h
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def partials(f, args):
+    """The central-difference gradient of f(*args) with respect to each argument."""
+    def along(i):
+        return lambda xi: f(*args[:i], xi, *args[i + 1:])
+    return [central_difference(along(i), args[i]) for i in range(len(args))]
+
+
+def evaluate(graph, override=None):
+    """Every node's value, as a dict; `override` pins chosen nodes to given values."""
+    override = override or {}
+    values = {}
+
+    def operand(x):
+        return values[x] if isinstance(x, str) else float(x)
+
+    for name, op, *args in graph:
+        if name in override:
+            values[name] = override[name]
+        elif op == "leaf":
+            values[name] = float(args[0])
+        elif op in UNARY:
+            values[name] = UNARY[op](operand(args[0]))
+        else:
+            values[name] = BINARY[op](operand(args[0]), args[1] if op == "pow" else operand(args[1]))
+    return values
+
+
+def root(graph):
+    return graph[-1][0]
+
+
+def gradient(graph, names=None):
+    """d root / d node for each named node (default: the leaves), by central differences."""
+    values = evaluate(graph)
+    top = root(graph)
+    if names is None:
+        names = leaves(graph)
+
+    def through(name):
+        return lambda v: evaluate(graph, {name: v})[top]
+
+    return {name: central_difference(through(name), values[name]) for name in names}
+
+
+def leaves(graph):
+    return [name for name, op, *_ in graph if op == "leaf"]
+
+
+def children(graph):
+    """The names of each node's Value operands (numbers are not nodes)."""
+    return {name: [a for a in args if isinstance(a, str)] if op != "leaf" else []
+            for name, op, *args in graph}
+
+
+def expression(graph, name=None):
+    """A node written out as an expression of the leaves, for messages."""
+    nodes = {n: (op, args) for n, op, *args in graph}
+    name = name or root(graph)
+
+    def show(x, top=False):
+        if not isinstance(x, str):
+            return repr(float(x)) if not isinstance(x, int) else str(x)
+        op, args = nodes[x]
+        if op == "leaf":
+            return x
+        if op in UNARY:
+            return f"-{show(args[0])}" if op == "neg" else f"{show(args[0])}.{op}()"
+        text = f"{show(args[0])} {SYMBOL[op]} {show(args[1])}"
+        return text if top else f"({text})"
+
+    return show(name, top=True)
+
+
+def neuron(w, b, x):
+    """tanh(w . x + b) in floats."""
+    return math.tanh(sum(wi * xi for wi, xi in zip(w, x)) + b)
+
+
+def mlp(layers, x):
+    """An MLP in floats; `layers` is a list of layers, each a list of (w, b) neurons."""
+    for layer in layers:
+        x = [neuron(w, b, x) for w, b in layer]
+    return x[0] if len(x) == 1 else x
+
+
+def mse(ypred, ys):
+    return sum((yp - y) ** 2 for yp, y in zip(ypred, ys))
+
+
+def flatten(layers):
+    """The parameters of `layers` as one flat list, weights then bias, neuron by neuron."""
+    return [p for layer in layers for w, b in layer for p in (*w, b)]
+
+
+def unflatten(params, like):
+    """The inverse of `flatten`: `params` laid out in the shape of `like`."""
+    it = iter(params)
+    return [[([next(it) for _ in w], next(it)) for w, _ in layer] for layer in like]
+
+
+def loss_gradient(layers, xs, ys):
+    """The MSE loss of an MLP and its gradient with respect to every parameter (flat order)."""
+    flat = flatten(layers)
+
+    def loss(*params):
+        model = unflatten(params, layers)
+        return mse([mlp(model, x) for x in xs], ys)
+
+    return loss(*flat), partials(loss, flat)

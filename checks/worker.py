@@ -1,0 +1,124 @@
+"""The worker: the process in which learner code runs.
+
+Started by checks/client.py as `python -I worker.py IMPL REPLY_FD`. It reads one JSON request a
+line from stdin, `{"probe": name, "args": {...}}`, runs that probe, and writes one JSON reply a
+line to REPLY_FD: `{"ok": result, "printed": "..."}` or `{"error": {...}, "printed": "..."}`.
+Whatever the learner's code prints goes into "printed", never into the replies' channel.
+A crash (os._exit, a segfault) simply ends the process; the client notices and says so.
+"""
+import faulthandler
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PRINTED_LIMIT = 2000
+
+
+def load(name):
+    """Load one of the kit's stdlib-only modules by path, where learner code cannot shadow it."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]  # out of the learner's easy reach in sys.modules
+    return module
+
+
+def load_probes():
+    functions = load("functions")
+    sys.modules["functions"] = functions  # only while probes.py imports it
+    try:
+        return load("probes")
+    finally:
+        del sys.modules["functions"]
+
+
+def where(tb, impl):
+    """The innermost traceback frame in the learner's files, as plain data."""
+    frames = [f for f in traceback.extract_tb(tb) if os.path.realpath(f.filename).startswith(impl + os.sep)]
+    if not frames:
+        return None
+    f = frames[-1]
+    return {"file": os.path.relpath(os.path.realpath(f.filename), impl), "line": f.lineno,
+            "function": f.name, "code": (f.line or "").strip()}
+
+
+def error(e, impl):
+    info = {"type": type(e).__name__, "message": str(e)[:1000], "where": where(e.__traceback__, impl)}
+    if isinstance(e, SyntaxError) and e.filename:
+        path = os.path.realpath(e.filename)
+        if path.startswith(impl + os.sep):
+            info["where"] = {"file": os.path.relpath(path, impl), "line": e.lineno, "function": "",
+                             "code": (e.text or "").strip()}
+    if isinstance(e, SystemExit):
+        info["message"] = f"sys.exit({e.code!r})"
+    return info
+
+
+def run(probes, request, impl):
+    fn = probes.PROBES.get(request.get("probe"))
+    if fn is None:
+        return {"error": {"type": "UnknownProbe", "message": str(request.get("probe")), "where": None}}
+    try:
+        return {"ok": fn(**request.get("args", {}))}
+    except BaseException as e:  # noqa: BLE001 - learner code may raise anything, even SystemExit
+        return {"error": error(e, impl)}
+
+
+def captured(call):
+    """Run call() with fds 1 and 2 sent to a scratch file; return its result and the text."""
+    with tempfile.TemporaryFile() as scratch:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        os.dup2(scratch.fileno(), 1)
+        os.dup2(scratch.fileno(), 2)
+        try:
+            result = call()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except Exception:  # noqa: BLE001 - learner code may have replaced or closed them
+                pass
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        scratch.seek(0)
+        text = scratch.read(PRINTED_LIMIT + 1).decode("utf-8", "replace")
+    return result, text
+
+
+def main():
+    impl, reply_fd = os.path.realpath(sys.argv[1]), int(sys.argv[2])
+    sys.path.insert(0, impl)
+    sys.dont_write_bytecode = True
+    faulthandler.enable(file=os.fdopen(os.dup(2), "w"), all_threads=False)
+    probes = load_probes()
+    probes.IMPL = impl
+    replies = os.fdopen(reply_fd, "w", encoding="utf-8")
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    # Learner code reading stdin gets end-of-file, not the requests.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    for line in requests:
+        reply, printed = captured(lambda: run(probes, json.loads(line), impl))
+        reply["printed"] = printed
+        try:
+            text = json.dumps(reply)
+        except (TypeError, ValueError) as e:
+            text = json.dumps({"error": {"type": "KitError", "message": f"unserialisable result: {e}",
+                                         "where": None}, "printed": printed})
+        replies.write(text + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__":
+    main()
