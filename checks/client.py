@@ -33,7 +33,7 @@ class Worker:
         self.launcher = list(launcher)
         self.env = env
         self.proc = None
-        self.current = None  # the probe in flight, for messages about a timeout
+        self.last = None  # the latest probe sent, for messages about a timeout
 
     def start(self):
         self.log = tempfile.TemporaryFile()
@@ -57,7 +57,7 @@ class Worker:
         if not self.alive():
             self.close()
             self.start()
-        self.current = probe
+        self.last = probe
         try:
             try:
                 self.proc.stdin.write((json.dumps({"probe": probe, "args": args}) + "\n").encode())
@@ -69,8 +69,6 @@ class Worker:
             # A timeout from pytest-timeout lands here too: never leave a busy worker behind.
             self.close()
             raise
-        finally:
-            self.current = None
         if line is None:
             raise self._crashed(probe)
         try:

@@ -9,7 +9,10 @@ import importlib
 import os
 import random
 
-from functions import FUNCTIONS, MULTI  # the worker puts this folder's modules in place
+try:
+    from functions import FUNCTIONS, MULTI  # in the worker, which loads this folder's files by path
+except ImportError:
+    from checks.functions import FUNCTIONS, MULTI  # in the judge, which only reads the docstrings
 
 PROBES = {}
 IMPL = None  # the implementation's folder, set by the worker

@@ -1,0 +1,106 @@
+"""The checks' inputs: the lecture's numbers and seeded random graphs, as plain data."""
+import math
+
+from checks import numerics
+
+# L = (a*b + c) * f, the lecture's first expression: L = -8.0.
+LECTURE_L = [
+    ["a", "leaf", 2.0], ["b", "leaf", -3.0], ["c", "leaf", 10.0],
+    ["e", "mul", "a", "b"], ["d", "add", "e", "c"], ["f", "leaf", -2.0], ["L", "mul", "d", "f"],
+]
+
+# The lecture's neuron: o = tanh(x1*w1 + x2*w2 + b) = 0.7071.
+LECTURE_NEURON = [
+    ["x1", "leaf", 2.0], ["x2", "leaf", 0.0], ["w1", "leaf", -3.0], ["w2", "leaf", 1.0],
+    ["b", "leaf", 6.8813735870195432],
+    ["x1w1", "mul", "x1", "w1"], ["x2w2", "mul", "x2", "w2"],
+    ["x1w1x2w2", "add", "x1w1", "x2w2"], ["n", "add", "x1w1x2w2", "b"], ["o", "tanh", "n"],
+]
+
+# The lecture's four examples and targets.
+LECTURE_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+LECTURE_YS = [1.0, -1.0, -1.0, 1.0]
+
+
+def leaf_value(rng, low=0.3, high=2.0):
+    """A random float with low <= |x| <= high: away from 0, where many mistakes hide."""
+    return rng.choice((-1, 1)) * rng.uniform(low, high)
+
+
+def acceptable(op, args, values):
+    """Whether a node stays well inside the domain: no overflow, no kink, no tiny divisor."""
+    xs = [values[a] if isinstance(a, str) else a for a in args]
+    if op == "exp" and abs(xs[0]) > 3:
+        return False
+    if op == "relu" and abs(xs[0]) < 0.1:
+        return False
+    if op == "div" and abs(xs[1]) < 0.3:
+        return False
+    if op == "pow" and (xs[0] <= 0.1 and not float(args[1]).is_integer() or abs(xs[0]) < 0.1):
+        return False
+    if op == "tanh" and abs(xs[0]) > 4:
+        return False
+    try:
+        out = numerics.evaluate([[k, "leaf", v] for k, v in values.items()] + [["_", op, *args]])["_"]
+    except (ArithmeticError, ValueError):
+        return False
+    return math.isfinite(out) and abs(out) < 50
+
+
+def random_graph(rng, ops, leaves=3, size=6, numbers=False, prefix="n"):
+    """A random graph of `size` operation nodes over `leaves` leaves, whose root uses every node.
+
+    With `numbers`, some operands are plain floats, on either side.
+    """
+    graph = [[f"x{i}", "leaf", round(leaf_value(rng), 6)] for i in range(leaves)]
+    values = numerics.evaluate(graph)
+    unused = set(values)
+    for k in range(size):
+        for _ in range(200):
+            op = rng.choice(ops)
+            pool = list(values)
+            a = rng.choice(pool[-4:] if rng.random() < 0.6 else pool)
+            if op in numerics.UNARY:
+                args = [a]
+            elif op == "pow":
+                args = [a, rng.choice([2, 3, -1, 0.5, -2])]
+            else:
+                b = rng.choice(pool)
+                if numbers and rng.random() < 0.5:
+                    b = round(leaf_value(rng, 0.5, 3.0), 3)
+                args = [a, b] if rng.random() < 0.5 else [b, a]
+            if acceptable(op, args, values):
+                break
+        else:
+            continue
+        name = f"{prefix}{k}"
+        graph.append([name, op, *args])
+        values = numerics.evaluate(graph)
+        unused -= {x for x in args if isinstance(x, str)}
+        unused.add(name)
+    # Tie every dangling node into the root, so the root depends on all of them.
+    rest = sorted(unused - {graph[-1][0]}, key=[n for n, *_ in graph].index)
+    for i, name in enumerate(rest):
+        graph.append([f"{prefix}s{i}", "add", graph[-1][0], name])
+    return graph
+
+
+def many_paths(levels):
+    """x' = x * y, y' = x + y repeated: 2*levels nodes, 2**levels paths from the root to a leaf."""
+    graph = [["x0", "leaf", -0.02], ["y0", "leaf", 1.0]]  # stays near (0, 0.8): no overflow
+    for i in range(levels):
+        graph.append([f"x{i + 1}", "mul", f"x{i}", f"y{i}"])
+        graph.append([f"y{i + 1}", "add", f"x{i}", f"y{i}"])
+    graph.append(["out", "add", f"x{levels}", f"y{levels}"])
+    return graph
+
+
+def random_layers(rng, sizes):
+    """Parameters for an MLP with layer sizes `sizes`, as [[{"w": [...], "b": b}, ...], ...]."""
+    return [[{"w": [rng.uniform(-1, 1) for _ in range(nin)], "b": rng.uniform(-1, 1)} for _ in range(nout)]
+            for nin, nout in zip(sizes, sizes[1:])]
+
+
+def as_numeric(layers):
+    """The probes' layer layout as numerics' [(w, b), ...] layout."""
+    return [[(n["w"], n["b"]) for n in layer] for layer in layers]

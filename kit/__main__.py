@@ -1,0 +1,22 @@
+"""`python -m kit COMMAND ...`: the plain equivalent of every make target.
+
+    python -m kit check 03 [--impl DIR]   make check-03 [IMPL=DIR]
+    python -m kit check all               make check
+    python -m kit stubs [--check]         make stubs / make stubs-check
+"""
+import sys
+
+COMMANDS = {"check": "kit.check", "stubs": "kit.stubs"}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__.strip())
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    module = __import__(COMMANDS[argv[0]], fromlist=["main"])
+    return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
