@@ -87,8 +87,11 @@ class Kit:
     # --- output ---------------------------------------------------------------------------
 
     def write(self, text=""):
-        self.out.write(text + "\n")
-        self.out.flush()
+        try:
+            self.out.write(text + "\n")
+            self.out.flush()
+        except BrokenPipeError:  # the reader left (`| head`): stop writing, keep grading
+            self.out = open(os.devnull, "w")
 
     # --- collection -----------------------------------------------------------------------
 
