@@ -169,7 +169,7 @@ def draw_graph(root, name, grads=True):
                 ax.add_patch(Circle((cx, y0), r, fc="#eeeeee", ec="#333333", lw=1))
                 ax.text(cx, y0, v._op, ha="center", **text)
                 _arrow(ax, (cx + r, y0), (x0, y0))
-                for child in v._prev:
+                for child in sorted(v._prev, key=lambda c: c.label):
                     sx, sy = right[child]
                     d = math.hypot(cx - sx, y0 - sy)
                     _arrow(ax, (sx, sy), (cx - r * (cx - sx) / d, y0 - r * (y0 - sy) / d))
