@@ -45,7 +45,9 @@ def is_number(x):
 
 def rel_error(a, b):
     """|a - b| / max(|a|, |b|, TINY); infinity when either is not a finite number."""
-    if not (is_number(a) and is_number(b)) or not (math.isfinite(a) and math.isfinite(b)):
+    if not (is_number(a) and is_number(b)):
+        return math.inf
+    if not (math.isfinite(a) and math.isfinite(b)):
         return 0.0 if a == b else math.inf
     return abs(a - b) / max(abs(a), abs(b), TINY)
 

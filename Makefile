@@ -1,0 +1,40 @@
+# micrograd-kit. Every target has a plain equivalent: python -m kit ... (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+IMPL   ?= exercises
+CHECKS := 01 02 03 04 05 06 07
+
+.PHONY: setup check test stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
+
+setup: $(STAMP)
+
+# A local virtual environment with the kit's pinned dependencies; rebuilt when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "setting up $(VENV) (first run only) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e . || { echo "setup failed: could not install the kit's dependencies into $(VENV)"; exit 1; }
+	@rm -f $(VENV)/.installed-* && touch $@
+
+$(addprefix check-,$(CHECKS)): check-%: $(STAMP)
+	@$(PY) -m kit check $* --impl $(IMPL)
+
+check: $(STAMP)
+	@$(PY) -m kit check all --impl $(IMPL)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+stubs: $(STAMP)
+	@$(PY) -m kit stubs
+
+stubs-check: $(STAMP)
+	@$(PY) -m kit stubs --check
+
+figures: $(STAMP)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[docs]'
+	@$(PY) -m kit.figures
+
+bench: $(STAMP)
+	@$(PY) -m kit.bench

@@ -1,0 +1,87 @@
+"""The checks' numerics helper is right, since every check trusts it."""
+import math
+import random
+
+import pytest
+
+from checks import numerics
+from checks.inputs import LECTURE_L, LECTURE_NEURON, many_paths, random_graph
+
+
+def test_rel_error_is_relative_above_tiny_and_absolute_below():
+    assert numerics.rel_error(100.0, 101.0) == pytest.approx(1 / 101)
+    assert numerics.rel_error(0.0, 1e-6) == pytest.approx(1e-6 / numerics.TINY)
+    assert numerics.rel_error(2.0, 2.0) == 0.0
+
+
+def test_rel_error_of_anything_but_finite_numbers_is_infinite_unless_equal():
+    assert numerics.rel_error(None, 1.0) == math.inf
+    assert numerics.rel_error("<Value>", 1.0) == math.inf
+    assert numerics.rel_error(math.nan, math.nan) == math.inf
+    assert numerics.rel_error(True, 1.0) == math.inf
+    assert numerics.rel_error(math.inf, math.inf) == 0.0
+
+
+def test_close_uses_the_stated_tolerance():
+    assert numerics.close(1.0, 1.0 + 1e-10)
+    assert not numerics.close(1.0, 1.0 + 1e-6)
+    assert numerics.close(1.0, 1.0 + 1e-6, rtol=numerics.GRAD_RTOL)
+
+
+@pytest.mark.parametrize("f, df, x", [(math.sin, math.cos, 0.7), (math.exp, math.exp, 2.5),
+                                      (lambda x: x**3, lambda x: 3 * x**2, -40.0)])
+def test_central_difference_is_accurate_well_within_the_gradient_tolerance(f, df, x):
+    assert numerics.rel_error(numerics.central_difference(f, x), df(x)) < numerics.GRAD_RTOL / 100
+
+
+def test_partials_of_the_lecture_d_are_minus_3_2_and_1():
+    got = numerics.partials(lambda a, b, c: a * b + c, [2.0, -3.0, 10.0])
+    assert got == pytest.approx([-3.0, 2.0, 1.0], rel=1e-9)
+
+
+def test_the_lecture_expression_evaluates_to_minus_8_with_the_lectures_gradients():
+    assert numerics.evaluate(LECTURE_L)["L"] == -8.0
+    grads = numerics.gradient(LECTURE_L, ["a", "b", "c", "e", "d", "f", "L"])
+    want = {"a": 6.0, "b": -4.0, "c": -2.0, "e": -2.0, "d": -2.0, "f": 4.0, "L": 1.0}
+    assert grads == pytest.approx(want, rel=1e-8)
+
+
+def test_the_lecture_neuron_gives_0_7071_and_its_gradients():
+    assert numerics.evaluate(LECTURE_NEURON)["o"] == pytest.approx(0.7071067811865476)
+    grads = numerics.gradient(LECTURE_NEURON, ["x1", "w1", "x2", "w2", "n"])
+    assert grads == pytest.approx({"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "n": 0.5}, abs=1e-8)
+
+
+def test_plain_number_operands_stand_on_either_side():
+    graph = [["v", "leaf", 4.0], ["a", "sub", 1.0, "v"], ["b", "div", 2.0, "a"], ["c", "pow", "b", 2]]
+    values = numerics.evaluate(graph)
+    assert (values["a"], values["b"], values["c"]) == (-3.0, 2.0 / -3.0, (2.0 / -3.0) ** 2)
+    assert numerics.expression(graph) == "(2.0 / (1.0 - v)) ** 2"
+
+
+def test_random_graphs_are_reproducible_finite_and_use_every_node():
+    ops = ["add", "mul", "sub", "div", "pow", "neg", "tanh", "exp", "relu"]
+    for seed in range(30):
+        g1 = random_graph(random.Random(seed), ops, numbers=True)
+        assert g1 == random_graph(random.Random(seed), ops, numbers=True)
+        assert all(math.isfinite(v) for v in numerics.evaluate(g1).values())
+        used = {a for _, _, *args in g1 for a in args if isinstance(a, str)}
+        assert used | {numerics.root(g1)} == {name for name, *_ in g1}
+
+
+def test_the_many_paths_graph_stays_finite_over_40_levels():
+    g = many_paths(40)
+    assert len(g) == 83
+    assert all(math.isfinite(v) for v in numerics.gradient(g).values())
+
+
+def test_the_float_mlp_and_its_loss_gradient_agree_with_a_hand_computation():
+    layers = [[([0.5, -0.25], 0.1)], ]
+    x = [1.0, 2.0]
+    assert numerics.mlp(layers, x) == pytest.approx(math.tanh(0.5 - 0.5 + 0.1))
+    loss, grad = numerics.loss_gradient(layers, [x], [1.0])
+    t = math.tanh(0.1)
+    assert loss == pytest.approx((t - 1) ** 2)
+    dz = 2 * (t - 1) * (1 - t * t)
+    assert grad == pytest.approx([dz * 1.0, dz * 2.0, dz], rel=1e-6)
+    assert numerics.unflatten(numerics.flatten(layers), layers) == layers
