@@ -272,6 +272,8 @@ def value_exponent(x):
     Value = engine().Value
     try:
         Value(x) ** Value(2.0)
+    except NotImplementedError:
+        raise  # not done yet, which the check reports as such
     except Exception as e:  # the verdict is the exception's type, judged by the check
         return type(e).__name__
     return None

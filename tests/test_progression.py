@@ -1,0 +1,48 @@
+"""The solutions earn every point, the pristine stubs none, and each exercise unlocks its check."""
+import pytest
+
+from checks.manifest import EXERCISES
+from kit import ROOT
+
+ALL = list(EXERCISES)
+
+
+def test_the_reference_solution_earns_full_points_on_every_check(checks):
+    run = checks("all", ROOT / "solutions")
+    assert run.rc == 0, run.out
+    for ex in ALL:
+        earned, most = run.earned(ex)
+        assert earned == most > 0, (ex, run.out)
+    assert run.last_line == f"total: {sum(run.earned(ex)[1] for ex in ALL)}/" \
+                            f"{sum(run.earned(ex)[1] for ex in ALL)} points"
+
+
+def test_the_pristine_stubs_earn_nothing_and_every_test_says_not_done_yet(checks, tree):
+    run = checks("all", tree(0))
+    assert run.rc == 1
+    for t in run.tests():
+        assert t["points"] == 0 and t["status"] == "todo", t
+        assert t["message"].startswith("not done yet: TODO(ex"), t
+    assert "Traceback" not in run.out + run.err
+    for ex in ALL:
+        assert f"check-{ex}: 0/{run.earned(ex)[1]} points" in run.out
+
+
+@pytest.mark.parametrize("k", range(1, 7))
+def test_a_tree_solved_through_k_passes_checks_up_to_k_and_fails_the_next(checks, tree, k):
+    run = checks("all", tree(k))
+    for ex in ALL[:k]:
+        earned, most = run.earned(ex)
+        assert earned == most, (ex, run.out)
+    earned, most = run.earned(ALL[k])
+    assert earned < most
+    todos = [t for t in run.tests(ALL[k]) if t["status"] == "todo"]
+    assert todos and all(f"TODO(ex{ALL[k]})" in t["message"] for t in todos)
+
+
+def test_a_check_says_first_which_exercise_it_builds_on_is_not_passing(checks, tree):
+    run = checks("06", tree(3))
+    lines = run.out.splitlines()
+    assert lines[2] == ("! check-06 builds on 02-05; check-04, check-05 are not passing yet. Finish them "
+                        "first (make check-04): failures below may come from there.")
+    assert not [line for line in checks("06", tree(5)).out.splitlines() if line.startswith("!")]
