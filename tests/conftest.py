@@ -78,3 +78,8 @@ def checks():
 def copy_tree(src, dst):
     shutil.copytree(src, dst)
     return dst
+
+
+def pytest_configure(config):
+    # The self-tests import check modules, whose marks the checks' plugin registers.
+    config.addinivalue_line("markers", "points(n): the points a test of a check is worth")
