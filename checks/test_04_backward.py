@@ -51,7 +51,8 @@ def test_topological_order_puts_children_before_parents_and_the_root_last(probe,
         order = probe("topo", graph=graph)
         expect(order and order[-1] == numerics.root(graph),
                f"topological_order(root) for {what} ends with {order[-1] if order else 'nothing'}, "
-               f"expected the root {numerics.root(graph)}.")
+               f"expected the root {numerics.root(graph)}. Append a node only after all of its children "
+               "have been appended, so the root comes last.")
         place = {n: i for i, n in enumerate(order)}
         for node, kids in numerics.children(graph).items():
             for kid in kids:
