@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 IMPL   ?= exercises
 CHECKS := 01 02 03 04 05 06 07
 
-.PHONY: setup check test stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
+.PHONY: setup check test soak mutation stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
 
 setup: $(STAMP)
 
@@ -25,6 +25,14 @@ check: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The long runs of the self-tests: 20 seeds per correct implementation, 50 repeats of one seed.
+soak: $(STAMP)
+	KIT_SOAK=1 $(PY) -m pytest tests/test_styles.py
+
+mutation: $(STAMP)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[mutation]'
+	@$(PY) -m kit.mutation
 
 stubs: $(STAMP)
 	@$(PY) -m kit stubs

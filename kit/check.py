@@ -15,7 +15,7 @@ from checks.manifest import EXERCISES, check_file
 from kit import ROOT
 
 
-def pytest_args(exercises, impl=None, seed=None, timeout=None, report=None, extra=()):
+def pytest_args(exercises, impl=None, seed=None, timeout=None, report=None, fail_fast=False, extra=()):
     args = [str(ROOT / check_file(ex)) for ex in exercises]
     args += ["-p", "checks.plugin", "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")]
     if impl:
@@ -26,6 +26,8 @@ def pytest_args(exercises, impl=None, seed=None, timeout=None, report=None, extr
         args += ["--kit-timeout", str(timeout)]
     if report:
         args += ["--kit-report", str(report)]
+    if fail_fast:
+        args += ["-x"]
     return args + list(extra)
 
 
@@ -48,6 +50,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None, help=plugin.HELP_SEED)
     parser.add_argument("--timeout", type=float, default=None, help=plugin.HELP_TIMEOUT)
     parser.add_argument("--report", default=None, help=plugin.HELP_REPORT)
+    parser.add_argument("--fail-fast", action="store_true", help="stop at the first test that fails")
     args = parser.parse_args(argv)
     ex = args.exercise.removeprefix("check-").zfill(2)
     if args.exercise == "all":
@@ -58,7 +61,8 @@ def main(argv=None):
         parser.error(f"no exercise {args.exercise!r}: choose one of {', '.join(EXERCISES)} or all")
     if args.impl and not os.path.isdir(args.impl):
         parser.error(f"--impl {args.impl}: no such folder")
-    return run(exercises, impl=args.impl, seed=args.seed, timeout=args.timeout, report=args.report)
+    return run(exercises, impl=args.impl, seed=args.seed, timeout=args.timeout, report=args.report,
+               fail_fast=args.fail_fast)
 
 
 if __name__ == "__main__":

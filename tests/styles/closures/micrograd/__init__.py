@@ -1,0 +1,1 @@
+"""micrograd, another way."""

@@ -1,0 +1,91 @@
+"""Correct implementations in other styles get full marks, under many seeds, every time.
+
+`make test` runs a cheap version; `make soak` (KIT_SOAK=1) runs 20 seeds per implementation and
+50 repeated runs of one seed.
+"""
+import os
+
+import pytest
+
+from kit import ROOT
+
+SOAK = bool(os.environ.get("KIT_SOAK"))
+STYLES = {
+    "solutions": ROOT / "solutions",
+    # backward rules in a table looked up by op name, Kahn's algorithm, __slots__, stable exp tanh,
+    # subtraction and division as nodes of their own, bias drawn before the weights
+    "table": ROOT / "tests" / "styles" / "table",
+    # the lecture's closures with every operation its own node, a depth-first order driven by
+    # child iterators, derivatives built from one another
+    "closures": ROOT / "tests" / "styles" / "closures",
+}
+SEEDS = range(1, 21) if SOAK else [1, 31337]
+REPEATS = 50 if SOAK else 2
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("style", list(STYLES))
+def test_a_correct_implementation_in_any_style_gets_full_marks(checks, style, seed):
+    run = checks("all", STYLES[style], "--seed", str(seed))
+    assert run.rc == 0, run.out
+    assert all(t["status"] == "pass" for t in run.tests())
+
+
+def test_the_same_seed_gives_the_same_score_run_after_run(checks, tree):
+    scores = {tuple((t["nodeid"], t["points"]) for t in checks("all", tree(5), "--seed", "3").tests())
+              for _ in range(REPEATS)}
+    assert len(scores) == 1
+
+
+def test_an_implementation_that_hard_codes_the_default_seeds_answers_fails_under_another_seed(checks, tmp_path):
+    """Record what check-01 asks for under the default seed, then answer from that table alone."""
+    from kit.stubs import build_tree
+    impl = build_tree(ROOT / "solutions", tmp_path / "hardcoded", 7)
+    log = tmp_path / "calls.log"
+    real = (impl / "derivatives.py").read_text()
+    (impl / "derivatives.py").write_text(real + RECORDER.format(log=str(log)))
+    assert checks("01", impl).rc == 0
+    table = dict(eval(line) for line in log.read_text().splitlines())  # noqa: S307 - our own log
+    (impl / "derivatives.py").write_text(HARDCODED.format(table=table))
+    honest_seed = checks("01", impl)
+    assert honest_seed.rc == 0, "the hard-coded table answers the default seed's questions"
+    other = checks("01", impl, "--seed", "2")
+    earned, most = other.earned("01")
+    assert earned < most / 2
+
+
+RECORDER = '''
+
+def _recording(name, fn):
+    def wrapper(f, x, *rest):
+        value = fn(f, x, *rest)
+        with open({log!r}, "a") as log:
+            log.write(repr(((name, repr(x), repr(rest)), value)) + "\\n")
+        return value
+    return wrapper
+
+
+derivative = _recording("derivative", derivative)
+central_derivative = _recording("central_derivative", central_derivative)
+partial_derivative = _recording("partial_derivative", partial_derivative)
+'''
+
+HARDCODED = '''
+TABLE = {table!r}
+
+
+def _lookup(name, x, rest):
+    return TABLE.get((name, repr(x), repr(rest)), 0.0)
+
+
+def derivative(f, x, *rest):
+    return _lookup("derivative", x, rest)
+
+
+def central_derivative(f, x, *rest):
+    return _lookup("central_derivative", x, rest)
+
+
+def partial_derivative(f, args, *rest):
+    return _lookup("partial_derivative", args, rest)
+'''
