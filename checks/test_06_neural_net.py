@@ -44,15 +44,22 @@ def test_parameters_are_the_models_own_values_not_copies(probe):
 
 @points(1)
 def test_a_neuron_draws_nin_weights_and_a_bias_and_lists_them_weights_first(probe, rng):
-    got = probe("neuron", nin=4, seed=rng.randrange(10**6), x=inputs(rng, 4))
-    expect(len(got["w"]) == 4, f"Neuron(4).w has {len(got['w'])} weights, expected 4.")
+    got = probe("neuron", nin=99, seed=rng.randrange(10**6), x=inputs(rng, 99))
+    expect(len(got["w"]) == 99, f"Neuron(99).w has {len(got['w'])} weights, expected 99.")
     drawn = got["w"] + [got["b"]]
-    expect(all(isinstance(p, float) and -1 <= p <= 1 for p in drawn),
-           f"Neuron(4) drew {[fmt(p) for p in drawn]}; each weight and the bias come from random.uniform(-1, 1).")
-    expect(len(set(drawn)) == 5, "Neuron(4)'s weights and bias should each be drawn separately.")
-    expect(got["is_list"] and got["params"] == [0, 1, 2, 3, "b"],
-           f"Neuron(4).parameters() gives {got['params']} (weight indices, b for the bias); expected "
-           "[0, 1, 2, 3, 'b']: the list self.w + [self.b].")
+    expect(all(isinstance(p, float) for p in drawn), "Neuron(99)'s weights and bias should hold floats in data.")
+    # 100 draws of uniform(-1, 1) all land inside [-1, 1] and, but for odds of 1e-4, reach past +-0.8.
+    expect(all(-1 <= p <= 1 for p in drawn) and min(drawn) < -0.8 and max(drawn) > 0.8,
+           f"Neuron(99) drew weights and a bias from {fmt(min(drawn))} to {fmt(max(drawn))}; each one comes "
+           "from random.uniform(-1, 1), which spreads them over all of [-1, 1].")
+    expect(len(set(drawn)) == 100, "Neuron(99)'s weights and bias should each be drawn separately.")
+    biases = [n["b"] for n in probe("layer", nin=1, nout=100, seed=rng.randrange(10**6), x=[0.5])["layers"][0]]
+    expect(all(-1 <= b <= 1 for b in biases) and min(biases) < -0.8 and max(biases) > 0.8,
+           f"The 100 neurons of Layer(1, 100) drew biases from {fmt(min(biases))} to {fmt(max(biases))}; "
+           "each bias comes from random.uniform(-1, 1), which spreads them over all of [-1, 1].")
+    expect(got["is_list"] and got["params"] == [*range(99), "b"],
+           f"Neuron(99).parameters() gives {got['params'][:3]} ... {got['params'][-2:]} (weight indices, b for "
+           "the bias); expected [0, 1, ..., 98, 'b']: the list self.w + [self.b].")
 
 
 @points(2)

@@ -23,11 +23,24 @@ CONFIG = """\
 module-path = {modules}
 timeout = 60.0
 excluded-modules = []
-test-command = "{python} -m kit check all --impl solutions --fail-fast --timeout 10"
+test-command = "{python} -m kit.mutation --test-mutant"
 
 [cosmic-ray.distributor]
 name = "local"
 """
+
+
+# The checks of the exercises whose code lives in each file: a mutant must be caught by its own.
+CHECKS = {"derivatives.py": ["01"], "micrograd/engine.py": ["02", "03", "04", "05"],
+          "micrograd/nn.py": ["06"], "train.py": ["07"]}
+
+
+def test_mutant():
+    """The test command: run the checks of the one solution file that differs from pristine/."""
+    from kit.check import run as run_checks
+    changed = [rel for rel in CHECKS if (Path("solutions") / rel).read_bytes() != (Path("pristine") / rel).read_bytes()]
+    exercises = sorted({ex for rel in changed for ex in CHECKS[rel]}) or ["01"]
+    return run_checks(exercises, impl="solutions", fail_fast=True, timeout=10)
 
 
 def cosmic_ray():
@@ -41,6 +54,7 @@ def run(work):
     """Initialise and execute a cosmic-ray session in `work`; returns its dump, one job a row."""
     for part in ("checks", "kit", "solutions"):
         shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions", work / "pristine", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", work)
     modules = json.dumps([f"solutions/{rel}" for rel in TREE if not rel.endswith("__init__.py")])
     (work / "cr.toml").write_text(CONFIG.format(modules=modules, python=sys.executable))
@@ -70,7 +84,10 @@ def summarise(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit.mutation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--min-score", type=float, default=90.0, help="percent of mutants to kill (default 90)")
+    parser.add_argument("--test-mutant", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.test_mutant:
+        return test_mutant()
     with tempfile.TemporaryDirectory() as tmp:
         score, outcomes, survivors = summarise(run(Path(tmp)))
     print(f"mutants: {sum(outcomes.values())} ({', '.join(f'{n} {k}' for k, n in sorted(outcomes.items()))})")
