@@ -28,10 +28,17 @@ class ProbeFailure(Exception):
 
 
 class Worker:
-    def __init__(self, impl, launcher=(), env=None):
+    def __init__(self, impl, sandbox=None):
+        """`sandbox` (see kit/sandbox.py) may give a command prefix, the python and worker.py to
+        run, the environment, and resource limits; without it the worker runs plainly."""
+        sandbox = sandbox or {}
         self.impl = os.path.realpath(impl)
-        self.launcher = list(launcher)
-        self.env = env
+        self.prefix = list(sandbox.get("prefix", ()))
+        self.python = sandbox.get("python", sys.executable)
+        self.worker = sandbox.get("worker", WORKER)
+        self.env = sandbox.get("env")
+        self.rlimits = sandbox.get("rlimits", {})
+        self.import_timeout = sandbox.get("import_timeout", 5)
         self.proc = None
         self.last = None  # the latest probe sent, for messages about a timeout
 
@@ -40,9 +47,11 @@ class Worker:
         read_end, write_end = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [*self.launcher, sys.executable, "-I", WORKER, self.impl, str(write_end)],
+                [*self.prefix, self.python, "-I", self.worker, self.impl, str(write_end),
+                 str(self.import_timeout)],
                 stdin=subprocess.PIPE, stdout=self.log, stderr=self.log, pass_fds=(write_end,),
                 start_new_session=True, cwd=self.impl, env=self.env,
+                preexec_fn=limiter(self.rlimits) if self.rlimits else None,
             )
         finally:
             os.close(write_end)
@@ -52,7 +61,7 @@ class Worker:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def call(self, probe, args, timeout=None):
+    def call(self, probe, args, timeout=None, hung=()):
         """Run one probe; returns the worker's reply dict (with "ok" or "error", and "printed")."""
         if not self.alive():
             self.close()
@@ -60,7 +69,7 @@ class Worker:
         self.last = probe
         try:
             try:
-                self.proc.stdin.write((json.dumps({"probe": probe, "args": args}) + "\n").encode())
+                self.proc.stdin.write((json.dumps({"probe": probe, "args": args, "hung": list(hung)}) + "\n").encode())
                 self.proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 pass  # it died on the way; reading says how
@@ -127,6 +136,17 @@ class Worker:
                     pass
             os.close(self.replies)
             self.proc = None
+
+
+def limiter(rlimits):
+    """A preexec function applying resource limits {"AS": bytes, "NPROC": n, ...} in the child."""
+    import resource
+    pairs = [(getattr(resource, f"RLIMIT_{name}"), int(value)) for name, value in rlimits.items()]
+
+    def apply():
+        for kind, value in pairs:
+            resource.setrlimit(kind, (value, value))
+    return apply
 
 
 FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')

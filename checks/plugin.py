@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ HELP_IMPL = "the implementation to grade: a folder with the learner's tree (defa
 HELP_SEED = "seed of every random input (default: $KIT_SEED or %d)" % DEFAULT_SEED
 HELP_TIMEOUT = "seconds each test may take (default: $KIT_TIMEOUT or %g)" % DEFAULT_TIMEOUT
 HELP_REPORT = "also write every test's result as JSON to this file"
+HELP_CHECK_TIMEOUT = "seconds one whole check may take; its later tests then fail at once (default: none)"
 
 CHECK_FILE = re.compile(r"^test_(\d\d)_\w+\.py$")
 TODO = re.compile(r"\bex(\d\d)\b")
@@ -42,6 +44,7 @@ def pytest_addoption(parser):
     group.addoption("--kit-seed", type=int, default=None, help=HELP_SEED)
     group.addoption("--kit-timeout", type=float, default=None, help=HELP_TIMEOUT)
     group.addoption("--kit-report", default=None, help=HELP_REPORT)
+    group.addoption("--kit-check-timeout", type=float, default=None, help=HELP_CHECK_TIMEOUT)
 
 
 def pytest_configure(config):
@@ -78,6 +81,11 @@ class Kit:
         self.config = config
         self.out = out
         self.impl, self.seed, self.timeout = settings(config)
+        self.check_timeout = config.getoption("kit_check_timeout")
+        # How the grader isolates learner code (kit/sandbox.py); absent for a learner at a laptop.
+        self.sandbox = json.loads(os.environ.get("KIT_SANDBOX") or "{}")
+        self.check_started = time.monotonic()
+        self.hung = set()  # learner modules whose import never finished: not waited for again
         self.worker = None
         self.results = {}  # ex -> [result dict]
         self.declared = {}  # ex -> MAX_POINTS of its file
@@ -124,10 +132,16 @@ class Kit:
             if not (self.impl / "micrograd").is_dir() and not (self.impl / "derivatives.py").is_file():
                 raise ProbeFailure(probe, "no tree", f"{self.impl} does not hold the learner's tree "
                                    "(derivatives.py, micrograd/, train.py)")
-            self.worker = Worker(self.impl)
-        reply = self.worker.call(probe, args, timeout=timeout)
+            # An import that hangs is cut short well within the test's own timeout.
+            self.worker = Worker(self.impl, {"import_timeout": max(1, int(self.timeout / 2)), **self.sandbox})
+        if self.check_timeout and time.monotonic() - self.check_started > self.check_timeout:
+            raise ProbeFailure(probe, "check time limit", f"check-{self.current} used up its "
+                               f"{self.check_timeout:g} s before this test")
+        reply = self.worker.call(probe, args, timeout=timeout, hung=self.hung)
         self.printed += reply.get("printed", "")
         if "error" in reply:
+            if isinstance(reply["error"], dict) and reply["error"].get("type") == "ImportTimeout":
+                self.hung.add(str(reply["error"].get("module")))
             raise LearnerError(probe, reply["error"] if isinstance(reply["error"], dict) else {})
         return reply["ok"]
 
@@ -144,6 +158,7 @@ class Kit:
 
     def start_check(self, ex):
         self.current = ex
+        self.check_started = time.monotonic()
         self.results.setdefault(ex, [])
         slug, title, builds_on = EXERCISES[ex]
         try:
@@ -306,6 +321,7 @@ HINTS = {
     "SyntaxError": "Python could not read the file: fix the syntax at the line shown.",
     "IndentationError": "Python could not read the file: fix the indentation at the line shown.",
     "WrongImport": "The kit grades the files in your implementation folder, and could not find them there.",
+    "MemoryError": "Your code ran out of memory: is something growing without end?",
 }
 
 
@@ -317,6 +333,8 @@ def learner_error(e):
         todo = f"TODO(ex{m[1]})" if m else "a TODO"
         place = f" in {where['file']} ({where['function']})" if where else ""
         return "todo", f"not done yet: {todo}{place}."
+    if kind == "ImportTimeout":
+        return "timeout", f"{message}\n  last seen at {location(where)}" if where else message
     if kind == "SystemExit":
         return "crash", (f"Your code called {message} while the check {describe(probe)}: "
                          f"remove the exit.\n{location(where)}".rstrip())
@@ -341,6 +359,8 @@ def probe_failure(e):
         return "crash", text
     if e.kind == "timeout":
         return "timeout", f"No answer while the check {describe(e.probe)} ({e.detail})."
+    if e.kind == "check time limit":
+        return "timeout", f"Not run: {e.detail}."
     return "error", f"The check could not read a result while it {describe(e.probe)}: {e.kind}: {e.detail}."
 
 

@@ -8,6 +8,8 @@ a verdict. This module uses the standard library only, so that the worker can lo
 import importlib
 import os
 import random
+import signal
+import sys
 
 try:
     from functions import FUNCTIONS, MULTI  # in the worker, which loads this folder's files by path
@@ -16,6 +18,8 @@ except ImportError:
 
 PROBES = {}
 IMPL = None  # the implementation's folder, set by the worker
+IMPORT_TIMEOUT = 0  # seconds an import of learner code may take (0: no limit), set by the worker
+HUNG = set()  # modules whose import timed out before, as the judge tells: not waited for again
 
 
 class WrongImport(Exception):
@@ -27,8 +31,34 @@ def probe(fn):
     return fn
 
 
+class ImportTimeout(Exception):
+    """Importing a learner module did not finish in time."""
+
+    def __init__(self, module):
+        super().__init__(f"importing {module} took longer than {IMPORT_TIMEOUT} s: "
+                         "is there an endless loop at the top level of the file?")
+        self.module = module
+
+
+def import_learner(name):
+    if name in HUNG:
+        raise ImportTimeout(name)
+    if not IMPORT_TIMEOUT or name in sys.modules:
+        return importlib.import_module(name)
+
+    def expire(signum, frame):
+        raise ImportTimeout(name)
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(IMPORT_TIMEOUT)
+    try:
+        return importlib.import_module(name)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def learner(name):
-    module = importlib.import_module(name)
+    module = import_learner(name)
     path = os.path.realpath(getattr(module, "__file__", None) or "")
     if not path.startswith(os.path.realpath(IMPL) + os.sep):
         where = path or "a namespace package"

@@ -15,6 +15,9 @@ import sys
 import tempfile
 import traceback
 
+# Bound before any learner code runs, so that patching json or os later cannot forge a reply.
+_dumps, _loads, _dup, _dup2, _close = json.dumps, json.loads, os.dup, os.dup2, os.close
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRINTED_LIMIT = 2000
 
@@ -57,12 +60,15 @@ def error(e, impl):
         if path.startswith(impl + os.sep):
             info["where"] = {"file": os.path.relpath(path, impl), "line": e.lineno, "function": "",
                              "code": (e.text or "").strip()}
+    if getattr(e, "module", None) and type(e).__name__ == "ImportTimeout":
+        info["module"] = e.module
     if isinstance(e, SystemExit):
         info["message"] = f"sys.exit({e.code!r})"
     return info
 
 
 def run(probes, request, impl):
+    probes.HUNG = set(request.get("hung", ()))
     fn = probes.PROBES.get(request.get("probe"))
     if fn is None:
         return {"error": {"type": "UnknownProbe", "message": str(request.get("probe")), "where": None}}
@@ -80,9 +86,9 @@ def captured(call):
     with tempfile.TemporaryFile() as scratch:
         sys.stdout.flush()
         sys.stderr.flush()
-        saved = os.dup(1), os.dup(2)
-        os.dup2(scratch.fileno(), 1)
-        os.dup2(scratch.fileno(), 2)
+        saved = _dup(1), _dup(2)
+        _dup2(scratch.fileno(), 1)
+        _dup2(scratch.fileno(), 2)
         try:
             result = call()
         finally:
@@ -91,10 +97,10 @@ def captured(call):
                 sys.stderr.flush()
             except Exception:  # noqa: BLE001 - learner code may have replaced or closed them
                 pass
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+            _dup2(saved[0], 1)
+            _dup2(saved[1], 2)
+            _close(saved[0])
+            _close(saved[1])
         scratch.seek(0)
         text = scratch.read(PRINTED_LIMIT + 1).decode("utf-8", "replace")
     return result, text
@@ -102,23 +108,25 @@ def captured(call):
 
 def main():
     impl, reply_fd = os.path.realpath(sys.argv[1]), int(sys.argv[2])
+    import_timeout = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     sys.path.insert(0, impl)
     sys.dont_write_bytecode = True
     faulthandler.enable(file=os.fdopen(os.dup(2), "w"), all_threads=False)
     probes = load_probes()
     probes.IMPL = impl
+    probes.IMPORT_TIMEOUT = import_timeout
     replies = os.fdopen(reply_fd, "w", encoding="utf-8")
     requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     # Learner code reading stdin gets end-of-file, not the requests.
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     for line in requests:
-        reply, printed = captured(lambda: run(probes, json.loads(line), impl))
+        reply, printed = captured(lambda: run(probes, _loads(line), impl))
         reply["printed"] = printed
         try:
-            text = json.dumps(reply)
+            text = _dumps(reply)
         except (TypeError, ValueError) as e:
-            text = json.dumps({"error": {"type": "KitError", "message": f"unserialisable result: {e}",
+            text = _dumps({"error": {"type": "KitError", "message": f"unserialisable result: {e}",
                                          "where": None}, "printed": printed})
         replies.write(text + "\n")
         replies.flush()
