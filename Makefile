@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 IMPL   ?= exercises
 CHECKS := 01 02 03 04 05 06 07
 
-.PHONY: setup check test soak mutation stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
+.PHONY: setup check test soak mutation grade bench-grade stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
 
 setup: $(STAMP)
 
@@ -25,6 +25,14 @@ check: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Instructor grading: make grade SUBMISSIONS=DIR OUT=DIR [GRADE_ARGS="--seed 1234 --jobs 2"]
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=DIR OUT=DIR"; exit 2; }
+	@$(PY) -m kit grade "$(SUBMISSIONS)" "$(OUT)" $(GRADE_ARGS)
+
+bench-grade: $(STAMP)
+	@$(PY) -m kit.bench --grade
 
 # The long runs of the self-tests: 20 seeds per correct implementation, 50 repeats of one seed.
 soak: $(STAMP)

@@ -33,6 +33,7 @@ class Worker:
         run, the environment, and resource limits; without it the worker runs plainly."""
         sandbox = sandbox or {}
         self.impl = os.path.realpath(impl)
+        self.inside = sandbox.get("impl", self.impl)  # the same folder, as the worker sees it
         self.prefix = list(sandbox.get("prefix", ()))
         self.python = sandbox.get("python", sys.executable)
         self.worker = sandbox.get("worker", WORKER)
@@ -47,7 +48,7 @@ class Worker:
         read_end, write_end = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [*self.prefix, self.python, "-I", self.worker, self.impl, str(write_end),
+                [*self.prefix, self.python, "-I", self.worker, self.inside, str(write_end),
                  str(self.import_timeout)],
                 stdin=subprocess.PIPE, stdout=self.log, stderr=self.log, pass_fds=(write_end,),
                 start_new_session=True, cwd=self.impl, env=self.env,
@@ -119,7 +120,7 @@ class Worker:
             detail = f"killed by signal {name}"
         else:
             detail = f"exit code {code}"
-        return ProbeFailure(probe, "crash", detail, where=learner_frame(log, self.impl))
+        return ProbeFailure(probe, "crash", detail, where=learner_frame(log, self.inside))
 
     def close(self):
         if self.proc is not None:

@@ -3,10 +3,11 @@
     python -m kit check 03 [--impl DIR]   make check-03 [IMPL=DIR]
     python -m kit check all               make check
     python -m kit stubs [--check]         make stubs / make stubs-check
+    python -m kit grade SUBMISSIONS OUT   make grade SUBMISSIONS=DIR OUT=DIR
 """
 import sys
 
-COMMANDS = {"check": "kit.check", "stubs": "kit.stubs"}
+COMMANDS = {"check": "kit.check", "stubs": "kit.stubs", "grade": "kit.grade"}
 
 
 def main(argv=None):

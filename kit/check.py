@@ -15,7 +15,8 @@ from checks.manifest import EXERCISES, check_file
 from kit import ROOT
 
 
-def pytest_args(exercises, impl=None, seed=None, timeout=None, report=None, fail_fast=False, extra=()):
+def pytest_args(exercises, impl=None, seed=None, timeout=None, report=None, fail_fast=False,
+                check_timeout=None, extra=()):
     args = [str(ROOT / check_file(ex)) for ex in exercises]
     args += ["-p", "checks.plugin", "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")]
     if impl:
@@ -28,6 +29,8 @@ def pytest_args(exercises, impl=None, seed=None, timeout=None, report=None, fail
         args += ["--kit-report", str(report)]
     if fail_fast:
         args += ["-x"]
+    if check_timeout:
+        args += ["--kit-check-timeout", str(check_timeout)]
     return args + list(extra)
 
 
@@ -45,24 +48,24 @@ def run(exercises, **options):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit check", description=__doc__.split("\n\n")[0])
-    parser.add_argument("exercise", help="01 ... 07, or all")
+    parser.add_argument("exercise", help="01 ... 07, several as 03,04, or all")
     parser.add_argument("--impl", default=os.environ.get("IMPL") or None, help=plugin.HELP_IMPL)
     parser.add_argument("--seed", type=int, default=None, help=plugin.HELP_SEED)
     parser.add_argument("--timeout", type=float, default=None, help=plugin.HELP_TIMEOUT)
     parser.add_argument("--report", default=None, help=plugin.HELP_REPORT)
+    parser.add_argument("--check-timeout", type=float, default=None, help=plugin.HELP_CHECK_TIMEOUT)
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first test that fails")
     args = parser.parse_args(argv)
-    ex = args.exercise.removeprefix("check-").zfill(2)
     if args.exercise == "all":
         exercises = list(EXERCISES)
-    elif ex in EXERCISES:
-        exercises = [ex]
     else:
-        parser.error(f"no exercise {args.exercise!r}: choose one of {', '.join(EXERCISES)} or all")
+        exercises = [ex.strip().removeprefix("check-").zfill(2) for ex in args.exercise.split(",")]
+        if not all(ex in EXERCISES for ex in exercises):
+            parser.error(f"no exercise {args.exercise!r}: choose one of {', '.join(EXERCISES)} or all")
     if args.impl and not os.path.isdir(args.impl):
         parser.error(f"--impl {args.impl}: no such folder")
     return run(exercises, impl=args.impl, seed=args.seed, timeout=args.timeout, report=args.report,
-               fail_fast=args.fail_fast)
+               fail_fast=args.fail_fast, check_timeout=args.check_timeout)
 
 
 if __name__ == "__main__":
