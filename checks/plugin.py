@@ -86,6 +86,7 @@ class Kit:
         self.sandbox = json.loads(os.environ.get("KIT_SANDBOX") or "{}")
         self.check_started = time.monotonic()
         self.hung = set()  # learner modules whose import never finished: not waited for again
+        self.gates = {}  # exercise -> whether its gate is open
         self.worker = None
         self.results = {}  # ex -> [result dict]
         self.declared = {}  # ex -> MAX_POINTS of its file
@@ -167,7 +168,7 @@ class Kit:
             shown = self.impl
         self.write(f"check-{ex} · {title}")
         self.write(f"grading {shown}/ with seed {self.seed} · lesson: {doc_path(ex)}")
-        missing = [dep for dep in builds_on if not self.gate(dep)]
+        missing = [dep for dep in builds_on if not self.gates.get(dep, True)]
         if missing:
             first = ", ".join(f"check-{d}" for d in missing)
             verb = "is" if len(missing) == 1 else "are"
@@ -175,11 +176,19 @@ class Kit:
                        f"Finish {'it' if len(missing) == 1 else 'them'} first "
                        f"(make check-{missing[0]}): failures below may come from there.")
         self.write()
+        self.check_started = time.monotonic()  # the gates' time is not the check's
+
+    def pytest_runtestloop(self, session):
+        # The gates of everything these checks build on, looked at once, before any test (and so
+        # outside every test's timeout).
+        wanted = {exercise_of(item) for item in session.items} - {None}
+        for dep in sorted({d for ex in wanted for d in EXERCISES[ex][2]}):
+            self.gates[dep] = self.gate(dep)
 
     def gate(self, ex):
         """A quick look at whether exercise `ex` works, through its gate probes."""
         def call(probe, **args):
-            return self.call(probe, args, timeout=GATE_TIMEOUT)
+            return self.call(probe, args, timeout=min(GATE_TIMEOUT, self.timeout))
         try:
             return bool(GATES[ex](call))
         except (LearnerError, ProbeFailure, AssertionError, KeyError, TypeError, ValueError):

@@ -44,23 +44,26 @@ def import_learner(name):
     if name in HUNG:
         raise ImportTimeout(name)
     if not IMPORT_TIMEOUT or name in sys.modules:
-        return importlib.import_module(name)
+        return _import_module(name)
 
     def expire(signum, frame):
         raise ImportTimeout(name)
     previous = signal.signal(signal.SIGALRM, expire)
     signal.alarm(IMPORT_TIMEOUT)
     try:
-        return importlib.import_module(name)
+        return _import_module(name)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
 
 
+_realpath, _import_module = os.path.realpath, importlib.import_module  # bound before learner code runs
+
+
 def learner(name):
     module = import_learner(name)
-    path = os.path.realpath(getattr(module, "__file__", None) or "")
-    if not path.startswith(os.path.realpath(IMPL) + os.sep):
+    path = _realpath(getattr(module, "__file__", None) or "")
+    if not path.startswith(_realpath(IMPL) + os.sep):
         where = path or "a namespace package"
         raise WrongImport(f"`import {name}` found {where}, not the file in {IMPL}: "
                           f"is {name.replace('.', '/')}.py (with micrograd/__init__.py) there?")
@@ -146,7 +149,7 @@ def grads_of(nodes, names):
 
 @probe
 def slope(func, fn, x, h=None):
-    """Calls derivatives.{func}(f, x[, h])."""
+    """Calls your numeric derivative of f at x (derivative or central_derivative)."""
     f = FUNCTIONS[fn][0]
     d = getattr(learner("derivatives"), func)
     return number(d(f, x) if h is None else d(f, x, h))

@@ -15,8 +15,11 @@ import sys
 import tempfile
 import traceback
 
-# Bound before any learner code runs, so that patching json or os later cannot forge a reply.
+# Everything the worker relies on once learner code has run is bound here, before it runs, so that
+# patching json, os, tempfile or gc from learner code can neither forge a reply nor break the worker.
 _dumps, _loads, _dup, _dup2, _close = json.dumps, json.loads, os.dup, os.dup2, os.close
+_realpath, _relpath, _extract_tb = os.path.realpath, os.path.relpath, traceback.extract_tb
+_TemporaryFile, _gc_disable, _gc_enable = tempfile.TemporaryFile, gc.disable, gc.enable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRINTED_LIMIT = 2000
@@ -45,20 +48,20 @@ def load_probes():
 
 def where(tb, impl):
     """The innermost traceback frame in the learner's files, as plain data."""
-    frames = [f for f in traceback.extract_tb(tb) if os.path.realpath(f.filename).startswith(impl + os.sep)]
+    frames = [f for f in _extract_tb(tb) if _realpath(f.filename).startswith(impl + os.sep)]
     if not frames:
         return None
     f = frames[-1]
-    return {"file": os.path.relpath(os.path.realpath(f.filename), impl), "line": f.lineno,
+    return {"file": _relpath(_realpath(f.filename), impl), "line": f.lineno,
             "function": f.name, "code": (f.line or "").strip()}
 
 
 def error(e, impl):
     info = {"type": type(e).__name__, "message": str(e)[:1000], "where": where(e.__traceback__, impl)}
     if isinstance(e, SyntaxError) and e.filename:
-        path = os.path.realpath(e.filename)
+        path = _realpath(e.filename)
         if path.startswith(impl + os.sep):
-            info["where"] = {"file": os.path.relpath(path, impl), "line": e.lineno, "function": "",
+            info["where"] = {"file": _relpath(path, impl), "line": e.lineno, "function": "",
                              "code": (e.text or "").strip()}
     if getattr(e, "module", None) and type(e).__name__ == "ImportTimeout":
         info["module"] = e.module
@@ -72,18 +75,18 @@ def run(probes, request, impl):
     fn = probes.PROBES.get(request.get("probe"))
     if fn is None:
         return {"error": {"type": "UnknownProbe", "message": str(request.get("probe")), "where": None}}
-    gc.disable()  # graphs are full of reference cycles: collecting mid-probe triples the time
+    _gc_disable()  # graphs are full of reference cycles: collecting mid-probe triples the time
     try:
         return {"ok": fn(**request.get("args", {}))}
     except BaseException as e:  # noqa: BLE001 - learner code may raise anything, even SystemExit
         return {"error": error(e, impl)}
     finally:
-        gc.enable()
+        _gc_enable()
 
 
 def captured(call):
     """Run call() with fds 1 and 2 sent to a scratch file; return its result and the text."""
-    with tempfile.TemporaryFile() as scratch:
+    with _TemporaryFile() as scratch:
         sys.stdout.flush()
         sys.stderr.flush()
         saved = _dup(1), _dup(2)

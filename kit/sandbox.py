@@ -33,7 +33,7 @@ INSIDE = "/mnt/sandbox"  # where the student's scratch folder appears inside "bw
 FIRST_UID = 61000  # job slot k runs as uid FIRST_UID + k when the grader is root
 LIMITS = {"AS": 1 << 30, "FSIZE": 16 << 20, "NOFILE": 256, "CORE": 0, "CPU": 300}
 NPROC = 64  # processes per worker, where it has a user id of its own
-SCRATCH_TMPFS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+SCRATCH_TMPFS = tuple(p for p in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock") if os.path.isdir(p))
 
 
 def is_root():
@@ -58,7 +58,7 @@ def bwrap_args(home, hide):
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
     for path in hide:
-        args += ["--tmpfs", str(path)]
+        args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
     return args + ["--tmpfs", "/mnt", "--bind", str(home), INSIDE, "--chdir", f"{INSIDE}/tree"]
 
 
@@ -66,12 +66,13 @@ def unshare_args(home, hide, uid):
     mounts = ["mount -t tmpfs -o mode=755,size=1m tmpfs /mnt", f"mkdir {INSIDE}",
               f"mount --bind {shlex.quote(str(home))} {INSIDE}"]
     # Deepest first: a folder hidden under another hidden one must be covered while it still shows.
-    for path in sorted([*map(Path, hide), *map(Path, SCRATCH_TMPFS)], key=lambda p: -len(p.parts)):
+    for path in sorted({*map(Path, hide), *map(Path, SCRATCH_TMPFS)}, key=lambda p: (-len(p.parts), str(p))):
         if str(path) in SCRATCH_TMPFS:
-            if path.is_dir():
-                mounts.append(f"mount -t tmpfs -o mode=1777,size=64m tmpfs {path}")
-        else:
+            mounts.append(f"mount -t tmpfs -o mode=1777,size=64m tmpfs {path}")
+        elif path.is_dir():
             mounts.append(f"mount -t tmpfs -o mode=755,size=1m tmpfs {shlex.quote(str(path))}")
+        else:
+            mounts.append(f"mount --bind /dev/null {shlex.quote(str(path))}")
     script = " && ".join(mounts + [f"cd {INSIDE}/tree", "exec " + " ".join(setpriv(uid)) + ' "$@"'])
     return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--propagation", "private",
             "--", "/bin/sh", "-c", script, "sh"]
@@ -104,7 +105,8 @@ def hidden(python, *places):
     """What the worker must not see: the kit (but the interpreter it runs) and the given places."""
     inside_kit = Path(python).absolute().is_relative_to(ROOT)
     kit = [p for p in ROOT.iterdir() if p.name != ".venv"] if inside_kit else [ROOT]
-    return [*kit, *(Path(p).resolve() for p in places)]
+    paths = [*kit, *(Path(p).resolve() for p in places)]
+    return [p for p in dict.fromkeys(paths) if p.exists() and str(p) not in SCRATCH_TMPFS]
 
 
 class Sandbox:
