@@ -1,11 +1,15 @@
-"""Benchmarks: how long a learner waits for each check.
+"""Benchmarks: how long a learner waits for each check, and how fast a class is graded.
 
-    python -m kit.bench [--runs N]
+    python -m kit.bench [--runs N]        check latency
+    python -m kit.bench --grade [--jobs N] grading throughput
 
-Times `python -m kit check NN` end to end (a fresh process, as `make check-NN` runs it) against
-solutions/ and against the pristine stubs, and prints the median and the spread of N runs.
+Check latency times `python -m kit check NN` end to end (a fresh process, as `make check-NN` runs
+it) against solutions/ and against the pristine stubs: the median and the spread of N runs.
+Grading throughput grades 20, 50 and 100 copies of the reference with `python -m kit grade` and
+prints submissions per minute and seconds per submission, to show that the cost is flat.
 """
 import argparse
+import os
 import platform
 import statistics
 import subprocess
@@ -15,7 +19,7 @@ import time
 from pathlib import Path
 
 from checks.manifest import EXERCISES
-from kit import ROOT
+from kit import ROOT, sandbox
 from kit.stubs import build_tree
 
 TARGET = 1.5  # seconds a learner may wait for one check against a finished solution
@@ -39,10 +43,45 @@ def check_latency(runs):
                 for ex in EXERCISES}
 
 
+GRADE_TARGET = 180  # seconds to grade 100 correct submissions with the default jobs
+
+
+def grading_throughput(sizes, jobs):
+    """{n: seconds} to grade n correct submissions from scratch."""
+    times = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            subs = Path(tmp) / "subs"
+            for i in range(n):
+                build_tree(ROOT / "solutions", subs / f"s{i:03d}", 7)
+            cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(Path(tmp) / "out")]
+            times[n] = wall(cmd + (["--jobs", str(jobs)] if jobs else []), 1)[0]
+    return times
+
+
+def grade_main(args):
+    jobs = args.jobs or os.cpu_count()
+    print(f"grading throughput: correct submissions, `python -m kit grade` with {jobs} jobs (sandbox: "
+          f"{sandbox.detect()[0]}), wall seconds")
+    print(f"{'submissions':<14}{'seconds':>10}{'per minute':>12}{'s/submission':>14}")
+    times = grading_throughput(args.sizes, args.jobs)
+    for n, t in times.items():
+        print(f"{n:<14}{t:>10.1f}{n / t * 60:>12.1f}{t / n:>14.2f}")
+    if 100 in times:
+        verdict = "met" if times[100] <= GRADE_TARGET else f"missed by {times[100] - GRADE_TARGET:.0f} s"
+        print(f"target: 100 submissions within {GRADE_TARGET} s: {verdict}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
+    parser.add_argument("--grade", action="store_true", help="measure grading throughput instead")
+    parser.add_argument("--jobs", type=int, default=None, help="jobs for --grade (default: cores)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100], help="class sizes for --grade")
     args = parser.parse_args(argv)
+    if args.grade:
+        return grade_main(args)
     print(f"check latency: median (min-max) of {args.runs} runs of `python -m kit check NN`, wall seconds")
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
           f"{platform.system()} {platform.release()}")
