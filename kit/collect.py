@@ -122,8 +122,10 @@ def stage(source, dest):
         try:
             compile(text, rel, "exec", dont_inherit=True)
         except SyntaxError as e:
+            if e.lineno is None:  # a null byte, in the Pythons that call it a SyntaxError
+                raise Ungradable(f"{rel} cannot be read as Python ({e.msg})") from None
             raise Ungradable(f"{rel} has a syntax error on line {e.lineno}: {e.msg}") from None
-        except ValueError as e:  # source with a null byte
+        except ValueError as e:  # a null byte, in the Pythons that call it a ValueError
             raise Ungradable(f"{rel} cannot be read as Python ({e})") from None
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
