@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+DEV    := $(VENV)/.dev-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 IMPL   ?= exercises
 CHECKS := 01 02 03 04 05 06 07
 
@@ -23,7 +24,13 @@ $(addprefix check-,$(CHECKS)): check-%: $(STAMP)
 check: $(STAMP)
 	@$(PY) -m kit check all --impl $(IMPL)
 
-test: $(STAMP)
+# The kit's own tests also drive nbgrader, file watching and matplotlib: the extras come along.
+$(DEV): $(STAMP)
+	@echo "installing the test extras into $(VENV) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[instructor,watch,docs]'
+	@rm -f $(VENV)/.dev-* && touch $@
+
+test: $(DEV)
 	$(PY) -m pytest
 
 # Instructor grading: make grade SUBMISSIONS=DIR OUT=DIR [GRADE_ARGS="--seed 1234 --jobs 2"]
@@ -35,7 +42,7 @@ bench-grade: $(STAMP)
 	@$(PY) -m kit.bench --grade
 
 # The long runs of the self-tests: 20 seeds per correct implementation, 50 repeats of one seed.
-soak: $(STAMP)
+soak: $(DEV)
 	KIT_SOAK=1 $(PY) -m pytest tests/test_styles.py
 
 mutation: $(STAMP)
