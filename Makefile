@@ -7,7 +7,7 @@ DEV    := $(VENV)/.dev-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 IMPL   ?= exercises
 CHECKS := 01 02 03 04 05 06 07
 
-.PHONY: setup check test soak mutation grade bench-grade stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
+.PHONY: setup check test soak mutation grade bench-grade gradescope classroom merge-grades stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
 
 setup: $(STAMP)
 
@@ -37,6 +37,18 @@ test: $(DEV)
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=DIR OUT=DIR"; exit 2; }
 	@$(PY) -m kit grade "$(SUBMISSIONS)" "$(OUT)" $(GRADE_ARGS)
+
+# Course platforms (docs/instructor/): a Gradescope autograder, a GitHub Classroom workflow,
+# and merging the gradebooks of shards graded on several machines.
+gradescope: $(STAMP)
+	@$(PY) -m kit.gradescope --out autograder.zip $(GRADE_ARGS)
+
+classroom: $(STAMP)
+	@$(PY) -m kit.classroom
+
+merge-grades: $(STAMP)
+	@test -n "$(SHARDS)" -a -n "$(OUT)" || { echo 'usage: make merge-grades OUT=DIR SHARDS="DIR DIR ..."'; exit 2; }
+	@$(PY) -m kit.merge "$(OUT)" $(SHARDS)
 
 bench-grade: $(STAMP)
 	@$(PY) -m kit.bench --grade

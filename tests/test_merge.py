@@ -1,0 +1,67 @@
+"""Merging shards' gradebooks: deterministic, and refusing what cannot be merged honestly."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+import hostile
+from kit import ROOT
+from kit.merge import main as merge
+
+
+def grade(subs, out, *extra):
+    subprocess.run([sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", "01,02", *extra],
+                   cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    base = tmp_path_factory.mktemp("shards")
+    for sid, upto in {"ann": 7, "ben": 1, "cat": 0, "dan": 2}.items():
+        hostile.tree(base / ("a" if sid < "c" else "b") / sid, upto=upto)
+        hostile.tree(base / "all" / sid, upto=upto)
+    return {name: grade(base / name, base / f"out-{name}") for name in ("a", "b", "all")} | {"base": base}
+
+
+def test_merged_shards_equal_grading_the_whole_class_at_once(shards, tmp_path):
+    assert merge([str(tmp_path / "m"), str(shards["b"]), str(shards["a"])]) == 0
+    assert (tmp_path / "m" / "grades.csv").read_text() == (shards["all"] / "grades.csv").read_text()
+    assert sorted(p.name for p in (tmp_path / "m" / "feedback").iterdir()) == ["ann.md", "ben.md", "cat.md", "dan.md"]
+
+
+def test_the_merge_does_not_depend_on_the_order_of_the_shards(shards, tmp_path):
+    merge([str(tmp_path / "ab"), str(shards["a"]), str(shards["b"])])
+    merge([str(tmp_path / "ba"), str(shards["b"]), str(shards["a"])])
+    for name in ("grades.csv", "grades.json"):
+        assert (tmp_path / "ab" / name).read_text() == (tmp_path / "ba" / name).read_text()
+
+
+def test_the_same_student_graded_alike_in_two_shards_is_kept_once(shards, tmp_path):
+    assert merge([str(tmp_path / "m"), str(shards["a"]), str(shards["all"])]) == 0
+    assert len((tmp_path / "m" / "grades.csv").read_text().splitlines()) == 5
+
+
+def test_a_student_graded_differently_in_two_shards_is_refused(shards, tmp_path, capsys):
+    hostile.tree(tmp_path / "c" / "ann", upto=3)  # ann again, but another submission
+    other = grade(tmp_path / "c", tmp_path / "out-c")
+    assert merge([str(tmp_path / "m"), str(shards["a"]), str(other)]) == 2
+    assert "student ann has different results" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_shards_graded_with_another_seed_are_refused(shards, tmp_path, capsys):
+    other = grade(shards["base"] / "b", tmp_path / "out-seed", "--seed", "9")
+    assert merge([str(tmp_path / "m"), str(shards["a"]), str(other)]) == 2
+    assert "was graded with" in capsys.readouterr().err
+
+
+def test_a_shard_whose_csv_was_edited_is_refused(shards, tmp_path, capsys):
+    import shutil
+    shard = shutil.copytree(shards["a"], tmp_path / "edited")
+    csv = (shard / "grades.csv").read_text().replace("ben,14", "ben,15")
+    (shard / "grades.csv").write_text(csv)
+    assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
+    assert "does not match grades.json" in capsys.readouterr().err
+    assert json.loads((shards["a"] / "grades.json").read_text())["seed"] == 1
