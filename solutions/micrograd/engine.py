@@ -2,6 +2,10 @@
 import math
 
 
+def _leaf_backward():
+    """A leaf has no children to pass its gradient on to."""
+
+
 class Value:
     """A scalar, the Values it was computed from, and the gradient of the output with respect to it."""
 
@@ -10,7 +14,7 @@ class Value:
     def __init__(self, data, _children=(), _op='', label=''):
         self.data = data
         self.grad = 0.0
-        self._backward = lambda: None
+        self._backward = _leaf_backward
         self._prev = set(_children)
         self._op = _op
         self.label = label
@@ -30,8 +34,8 @@ class Value:
 
         def _backward():
             ### BEGIN ex03: Add the local derivative times out.grad into the grad of each child.
-            self.grad += 1.0 * out.grad
-            other.grad += 1.0 * out.grad
+            self.grad += out.grad
+            other.grad += out.grad
             ### END ex03
         out._backward = _backward
         return out
@@ -143,14 +147,15 @@ def topological_order(root):
     """Every Value that root depends on, root included, each once, children before their parents."""
     ### BEGIN ex04: Return the nodes in topological order, without recursion so deep graphs work.
     topo, visited = [], set()
-    stack = [(root, False)]
+    stack = [root]
     while stack:
-        v, children_done = stack.pop()
-        if children_done:
-            topo.append(v)
+        v = stack.pop()
+        if v is None:  # the marker under v's children: they are all in topo, so v goes next
+            topo.append(stack.pop())
         elif v not in visited:
             visited.add(v)
-            stack.append((v, True))
-            stack.extend((child, False) for child in v._prev)
+            stack.append(v)
+            stack.append(None)
+            stack.extend(v._prev)
     return topo
     ### END ex04

@@ -79,8 +79,8 @@ ZOO = {
     "repr without data=": ("02", E, [('return f"Value(data={self.data})"', 'return f"Value({self.data})"')],
                            "Value(data="),
     # 03 local gradients
-    "add backward assigns the grad": ("03", E, [("self.grad += 1.0 * out.grad\n            other.grad += 1.0 * out.grad",
-                                                 "self.grad = 1.0 * out.grad\n            other.grad = 1.0 * out.grad")],
+    "add backward assigns the grad": ("03", E, [("self.grad += out.grad\n            other.grad += out.grad",
+                                                 "self.grad = out.grad\n            other.grad = out.grad")],
                                       "+="),
     "mul backward assigns the grad": ("03", E, [("self.grad += other.data * out.grad\n            other.grad += self.data * out.grad",
                                                  "self.grad = other.data * out.grad\n            other.grad = self.data * out.grad")],
@@ -91,7 +91,7 @@ ZOO = {
     "mul backward gives each input its own value": ("03", E, [
         ("self.grad += other.data * out.grad\n            other.grad += self.data * out.grad",
          "self.grad += self.data * out.grad\n            other.grad += other.data * out.grad")], "*other* operand"),
-    "add backward without * out.grad": ("03", E, [("self.grad += 1.0 * out.grad\n            other.grad += 1.0 * out.grad",
+    "add backward without * out.grad": ("03", E, [("self.grad += out.grad\n            other.grad += out.grad",
                                                    "self.grad += 1.0\n            other.grad += 1.0")], "chain rule"),
     # 04 topological order and backward
     "pre-order recursion instead of a topological order": ("04", E, [("def topological_order(root):", PREORDER_TOPO)],
