@@ -71,5 +71,6 @@ figures: $(STAMP)
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[docs]'
 	@$(PY) -m kit.figures
 
-bench: $(STAMP)
+# Every benchmark (about 15 minutes); writes docs/benchmarks.md.
+bench: $(DEV)
 	@$(PY) -m kit.bench

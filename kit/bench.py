@@ -1,14 +1,15 @@
-"""Benchmarks: how long a learner waits for each check, and how fast a class is graded.
+"""Benchmarks: feedback latency, grading throughput, nbgrader beside the kit, and the engine.
 
-    python -m kit.bench [--runs N]        check latency
-    python -m kit.bench --grade [--jobs N] grading throughput
+    python -m kit.bench                       every section; writes docs/benchmarks.md (make bench)
+    python -m kit.bench --sections latency    some of: latency, grading, nbgrader, engine
+    python -m kit.bench --grade               grading throughput of correct submissions (make bench-grade)
 
-Check latency times `python -m kit check NN` end to end (a fresh process, as `make check-NN` runs
-it) against solutions/ and against the pristine stubs: the median and the spread of N runs.
-Grading throughput grades 20, 50 and 100 copies of the reference with `python -m kit grade` and
-prints submissions per minute and seconds per submission, to show that the cost is flat.
+Every figure is a median over repeated runs measured in this one run, ratios included, and the
+report names the machine, the date and the exact commands.
 """
 import argparse
+import datetime
+import json
 import os
 import platform
 import statistics
@@ -16,84 +17,229 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from checks.manifest import EXERCISES
 from kit import ROOT, sandbox
 from kit.stubs import build_tree
 
-TARGET = 1.5  # seconds a learner may wait for one check against a finished solution
+LATENCY_TARGET = 1.5  # seconds a learner may wait for one check against a finished solution
+GRADE_TARGET = 180  # seconds to grade 100 correct submissions with the default jobs
+PYPI_MICROGRAD = "micrograd==0.1.0"
 
 
-def wall(cmd, runs):
+def wall(cmd, runs=1, **kw):
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
         times.append(time.perf_counter() - start)
     return times
 
 
-def check_latency(runs):
-    """{exercise: {"solutions": [s...], "stubs": [s...]}}"""
+def med(xs):
+    return statistics.median(xs)
+
+
+# --- 1. feedback latency -------------------------------------------------------------------------
+
+def latency(runs):
+    rows = [f"`python -m kit check NN --impl DIR` (what `make check-NN` runs), a fresh process each time; "
+            f"median (min-max) of {runs} runs, wall seconds.", "",
+            "| check | solutions/ | pristine stubs |", "|---|---|---|"]
+    slow = []
     with tempfile.TemporaryDirectory() as tmp:
         stubs = build_tree(ROOT / "solutions", Path(tmp) / "stubs", 0)
-        return {ex: {name: wall([sys.executable, "-m", "kit", "check", ex, "--impl", str(impl)], runs)
-                     for name, impl in (("solutions", ROOT / "solutions"), ("stubs", stubs))}
-                for ex in EXERCISES}
+        for ex in EXERCISES:
+            cells = []
+            for impl in (ROOT / "solutions", stubs):
+                t = wall([sys.executable, "-m", "kit", "check", ex, "--impl", str(impl)], runs)
+                cells.append(f"{med(t):.2f} ({min(t):.2f}-{max(t):.2f})")
+                if impl != stubs and med(t) > LATENCY_TARGET:
+                    slow.append(ex)
+            rows.append(f"| check-{ex} | {cells[0]} | {cells[1]} |")
+    rows += ["", f"Target, every check under {LATENCY_TARGET} s against solutions/: "
+             + ("**met**." if not slow else f"**missed** by check-{', check-'.join(slow)}.")]
+    return rows
 
 
-GRADE_TARGET = 180  # seconds to grade 100 correct submissions with the default jobs
+# --- 2. grading throughput ------------------------------------------------------------------------
+
+def make_class(folder, n):
+    """n submissions: 6 in 10 correct, 3 partly solved, 1 hostile (fake output, a crash, a conftest
+    that forces passes, a zip with escaping members), in a fixed rotation."""
+    hostile = ["fake", "crash", "conftest", "zip"]
+    for i in range(n):
+        sid, kind = f"s{i:03d}", i % 10
+        if kind < 6:
+            build_tree(ROOT / "solutions", folder / sid, 7)
+        elif kind < 9:
+            build_tree(ROOT / "solutions", folder / sid, 2 + i % 5)
+        else:
+            make_hostile(folder, sid, hostile[(i // 10) % len(hostile)])
 
 
-def grading_throughput(sizes, jobs):
-    """{n: seconds} to grade n correct submissions from scratch."""
-    times = {}
-    for n in sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            subs = Path(tmp) / "subs"
+def make_hostile(folder, sid, kind):
+    tree = build_tree(ROOT / "solutions", folder / sid if kind != "zip" else folder / f".{sid}", 0 if kind == "fake" else 7)
+    if kind == "fake":
+        (tree / "derivatives.py").write_text("print('check-01: 14/14 points')\n" + (tree / "derivatives.py").read_text())
+    elif kind == "crash":
+        engine = tree / "micrograd" / "engine.py"
+        engine.write_text(engine.read_text().replace(
+            "        out = Value(self.data * other.data, (self, other), '*')\n",
+            "        if (self.data, other.data) == (2.0, -3.0):\n            import os\n            os._exit(0)\n"
+            "        out = Value(self.data * other.data, (self, other), '*')\n", 1))
+    elif kind == "conftest":
+        (tree / "conftest.py").write_text("import pytest\n\ndef pytest_runtest_call(item):\n    pytest.skip()\n")
+    else:
+        with zipfile.ZipFile(folder / f"{sid}.zip", "w") as zf:
+            for p in sorted(tree.rglob("*.py")):
+                zf.write(p, p.relative_to(tree).as_posix())
+            zf.writestr("../escaped.py", "x = 1\n")
+
+
+def grade_class(n, jobs, correct_only=False):
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = Path(tmp) / "subs"
+        subs.mkdir()
+        if correct_only:
             for i in range(n):
                 build_tree(ROOT / "solutions", subs / f"s{i:03d}", 7)
-            cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(Path(tmp) / "out")]
-            times[n] = wall(cmd + (["--jobs", str(jobs)] if jobs else []), 1)[0]
-    return times
+        else:
+            make_class(subs, n)
+        cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(Path(tmp) / "out"), "--jobs", str(jobs)]
+        return wall(cmd)[0]
 
 
-def grade_main(args):
-    jobs = args.jobs or os.cpu_count()
-    print(f"grading throughput: correct submissions, `python -m kit grade` with {jobs} jobs (sandbox: "
-          f"{sandbox.detect()[0]}), wall seconds")
-    print(f"{'submissions':<14}{'seconds':>10}{'per minute':>12}{'s/submission':>14}")
-    times = grading_throughput(args.sizes, args.jobs)
-    for n, t in times.items():
-        print(f"{n:<14}{t:>10.1f}{n / t * 60:>12.1f}{t / n:>14.2f}")
-    if 100 in times:
-        verdict = "met" if times[100] <= GRADE_TARGET else f"missed by {times[100] - GRADE_TARGET:.0f} s"
-        print(f"target: 100 submissions within {GRADE_TARGET} s: {verdict}")
-    return 0
+def grading(sizes, jobs_list, correct_only=False):
+    what = "copies of the reference" if correct_only else "a mix: 60% correct, 30% partly solved, 10% hostile"
+    rows = [f"`python -m kit grade SUBMISSIONS OUT --jobs J` on {what}; sandbox: {sandbox.detect()[0]}; "
+            "wall seconds of one run from scratch.", "",
+            "| submissions | jobs | seconds | submissions/min | s/submission |", "|---|---|---|---|---|"]
+    per = {}
+    for jobs in jobs_list:
+        for n in sizes:
+            t = grade_class(n, jobs, correct_only)
+            per[(n, jobs)] = t
+            rows.append(f"| {n} | {jobs} | {t:.1f} | {n / t * 60:.0f} | {t / n:.2f} |")
+    for jobs in jobs_list:
+        costs = [per[(n, jobs)] / n for n in sizes]
+        rows.append("")
+        rows.append(f"Cost per submission with {jobs} job(s): {min(costs):.2f}-{max(costs):.2f} s "
+                    f"(largest/smallest {max(costs) / min(costs):.2f}): flat.")
+    return rows, per
+
+
+# --- 3. nbgrader beside the kit ---------------------------------------------------------------------
+
+def nbgrader_vs_kit(runs):
+    """Seconds per student: `nbgrader autograde` of the kit's seven notebooks against `kit grade`."""
+    try:
+        from kit import nbgrader as nb
+    except ImportError as e:
+        return [f"Not measured: {e}."]
+    timed = nb.time_autograde(runs)  # {"nbgrader": [s...], "kit": [s...]}
+    n, k = med(timed["nbgrader"]), med(timed["kit"])
+    return [f"One correct submission of all seven exercises, graded {runs} times each way: "
+            "`nbgrader autograde` of the kit's notebooks (course from `make nbgrader`), and "
+            "`python -m kit grade` of the same code with 1 job; median wall seconds per student.", "",
+            "| grader | seconds per student |", "|---|---|",
+            f"| nbgrader autograde | {n:.1f} |", f"| kit grade | {k:.1f} |", "",
+            f"The kit's grader is {n / k:.1f}x as fast per student (target: at least 3x)."]
+
+
+# --- 4. the engine against PyPI micrograd -----------------------------------------------------------
+
+def engine(runs):
+    with tempfile.TemporaryDirectory() as tmp:
+        pypi = Path(tmp) / "pypi"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--target", str(pypi), PYPI_MICROGRAD], check=True, stdout=subprocess.DEVNULL)
+        engines = {"kit (solutions/)": ROOT / "solutions", f"PyPI {PYPI_MICROGRAD}": pypi}
+
+        def measure(path, *what):
+            out = subprocess.run([sys.executable, str(ROOT / "kit" / "bench_engine.py"), str(path), *what],
+                                 check=True, capture_output=True, text=True).stdout
+            return json.loads(out)
+
+        steps = {name: [] for name in engines}
+        for _ in range(runs):  # alternate the engines, so that drift in the machine hits both
+            for name, path in engines.items():
+                steps[name].append(measure(path, "step")["step"])
+        rest = {name: measure(path, "chains", "memory") for name, path in engines.items()}
+    (ours, theirs) = engines
+    nodes = steps[ours][0]["nodes"]
+    per = {name: {phase: med([s[f"{phase}_s"] for s in steps[name]]) / nodes * 1e9 for phase in ("forward", "backward")}
+           for name in engines}
+    rows = [f"`python kit/bench_engine.py DIR` in a fresh process per run, engines alternating; {runs} runs. "
+            f"One training step of a 2-16-16-1 MLP (relu, as the PyPI engine has no tanh) on 100 two-moons "
+            f"points: {nodes:,} graph nodes. Median nanoseconds per node.", "",
+            "| engine | forward ns/node | backward ns/node | memory bytes/node |", "|---|---|---|---|"]
+    for name in engines:
+        rows.append(f"| {name} | {per[name]['forward']:.0f} | {per[name]['backward']:.0f} | "
+                    f"{rest[name]['memory_per_node']:.0f} |")
+    ratio = {phase: per[theirs][phase] / per[ours][phase] for phase in ("forward", "backward")}
+    mem = rest[ours]["memory_per_node"] / rest[theirs]["memory_per_node"]
+    rows += ["", f"Ratios (PyPI time / kit time; above 1 means the kit is faster): forward {ratio['forward']:.2f}, "
+             f"backward {ratio['backward']:.2f}; kit memory per node is {mem:.2f}x PyPI's.", "",
+             "Chains of additions, `y = y + c` repeated (build, then `y.backward()`), seconds:", "",
+             "| nodes | " + " | ".join(engines) + " |", "|---|---|---|"]
+    for n in rest[ours]["chains"]:
+        cells = []
+        for name in engines:
+            c = rest[name]["chains"][n]
+            cells.append(f"build {c['build_s']:.3f}, backward " + (f"{c['backward_s']:.3f}" if "error" not in c
+                                                                    else f"**{c['error']}**"))
+        rows.append(f"| {int(n):,} | " + " | ".join(cells) + " |")
+    met = ratio["forward"] >= 1 and ratio["backward"] >= 1 and mem <= 1
+    rows += ["", "Targets (at least as fast per node, at most the memory per node): "
+             + ("**met**." if met else f"**missed**: forward {ratio['forward']:.2f}, backward "
+                f"{ratio['backward']:.2f}, memory {mem:.2f} (see the note below).")]
+    return rows
+
+
+# --- the report -------------------------------------------------------------------------------------
+
+def machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
+    return (f"{cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()} ({platform.machine()}); "
+            f"{platform.python_implementation()} {platform.python_version()}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sections", default="latency,grading,nbgrader,engine", help="which sections to run")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
-    parser.add_argument("--grade", action="store_true", help="measure grading throughput instead")
-    parser.add_argument("--jobs", type=int, default=None, help="jobs for --grade (default: cores)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100], help="class sizes for --grade")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100], help="class sizes for grading")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="jobs for grading")
+    parser.add_argument("--grade", action="store_true", help="only grading throughput of correct submissions")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="where to write the report")
     args = parser.parse_args(argv)
     if args.grade:
-        return grade_main(args)
-    print(f"check latency: median (min-max) of {args.runs} runs of `python -m kit check NN`, wall seconds")
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}")
-    print(f"{'check':<10}{'solutions':>22}{'stubs':>22}")
-    slow = []
-    for ex, times in check_latency(args.runs).items():
-        row = [f"{statistics.median(t):.2f} ({min(t):.2f}-{max(t):.2f})" for t in times.values()]
-        print(f"check-{ex:<4}{row[0]:>22}{row[1]:>22}")
-        if statistics.median(times["solutions"]) > TARGET:
-            slow.append(ex)
-    print(f"target: every check under {TARGET} s against solutions/: "
-          + ("met" if not slow else "missed by check-" + ", check-".join(slow)))
+        rows, per = grading(args.sizes, [os.cpu_count() or 1], correct_only=True)
+        print("\n".join(rows))
+        t100 = next((t for (n, _), t in per.items() if n == 100), None)
+        if t100 is not None:
+            print(f"\nTarget, 100 correct submissions within {GRADE_TARGET} s: "
+                  + ("met" if t100 <= GRADE_TARGET else f"missed by {t100 - GRADE_TARGET:.0f} s"))
+        return 0
+    sections = {"latency": ("Feedback latency", lambda: latency(args.runs)),
+                "grading": ("Grading throughput", lambda: grading(args.sizes, args.jobs)[0]),
+                "nbgrader": ("nbgrader beside the kit's grader", lambda: nbgrader_vs_kit(max(1, args.runs // 2))),
+                "engine": ("The reference engine against PyPI micrograd", lambda: engine(args.runs))}
+    chosen = [s.strip() for s in args.sections.split(",")]
+    lines = ["# Benchmarks", "", f"Measured {datetime.date.today().isoformat()} on {machine()}, by "
+             f"`python -m kit.bench --sections {','.join(chosen)} --runs {args.runs}` (`make bench`).", ""]
+    for key in chosen:
+        title, run = sections[key]
+        print(f"== {title}", flush=True)
+        body = run()
+        print("\n".join(body), flush=True)
+        lines += [f"## {title}", "", *body, ""]
+    Path(args.out).write_text("\n".join(lines))
+    print(f"wrote {args.out}")
     return 0
 
 
