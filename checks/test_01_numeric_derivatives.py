@@ -64,12 +64,19 @@ def test_forward_difference_is_f_of_x_plus_h_minus_f_of_x_over_h(probe, rng):
         expect_slope(probe, "derivative", fn, x, h, forward(f, x, h), forward_mistakes(f, x, h))
 
 
+def expect_default_h(probe, func, fn, x):
+    """The slope without an h argument is the one with h=1e-4, and no other step."""
+    f = FUNCTIONS[fn][0]
+    formula, mistakes = (forward, forward_mistakes) if func == "derivative" else (central, central_mistakes)
+    name = "forward" if func == "derivative" else "central"
+    other_steps = [(formula(f, x, h), f"That is the {name} difference with h={h:g}: the default is h=1e-4.")
+                   for h in (1e-3, 1e-5, 1e-6, 1e-2, 1e-8)]
+    expect_slope(probe, func, fn, x, None, formula(f, x, 1e-4), other_steps + mistakes(f, x, 1e-4))
+
+
 @points(1)
 def test_forward_difference_uses_h_1e_4_by_default(probe, rng):
-    f, x = FUNCTIONS["exp"][0], rng.uniform(0.5, 1.5)
-    expect_slope(probe, "derivative", "exp", x, None, forward(f, x, 1e-4),
-                 [(forward(f, x, h), f"That is the forward difference with h={h:g}: the default is h=1e-4.")
-                  for h in (1e-3, 1e-5, 1e-6, 1e-2, 1e-8)] + forward_mistakes(f, x, 1e-4))
+    expect_default_h(probe, "derivative", "exp", rng.uniform(0.5, 1.5))
 
 
 @points(2)
@@ -81,10 +88,7 @@ def test_central_difference_is_f_of_x_plus_h_minus_f_of_x_minus_h_over_2h(probe,
 
 @points(1)
 def test_central_difference_uses_h_1e_4_by_default(probe, rng):
-    f, x = FUNCTIONS["sin"][0], rng.uniform(0.2, 1.2)
-    expect_slope(probe, "central_derivative", "sin", x, None, central(f, x, 1e-4),
-                 [(central(f, x, h), f"That is the central difference with h={h:g}: the default is h=1e-4.")
-                  for h in (1e-3, 1e-5, 1e-6, 1e-2, 1e-8)] + central_mistakes(f, x, 1e-4))
+    expect_default_h(probe, "central_derivative", "sin", rng.uniform(0.2, 1.2))
 
 
 def errors(probe, func, fn, x, h):

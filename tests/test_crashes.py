@@ -2,6 +2,7 @@
 import textwrap
 
 from kit import ROOT
+from zoo import RECURSIVE_TOPO
 
 
 def by_test(run, check):
@@ -57,20 +58,7 @@ def test_an_endless_backward_times_out_through_pytest_timeout_and_the_rest_is_gr
 
 
 def test_a_recursive_topological_order_fails_only_the_deep_chain_with_a_recursion_hint(checks, variant):
-    recursive = textwrap.dedent('''\
-        def topological_order(root):
-            topo, visited = [], set()
-
-            def build(v):
-                if v not in visited:
-                    visited.add(v)
-                    for child in v._prev:
-                        build(child)
-                    topo.append(v)
-            build(root)
-            return topo
-        ''')
-    impl = variant([("def topological_order(root):", recursive + "\n\ndef _unused(root):")])
+    impl = variant([("def topological_order(root):", RECURSIVE_TOPO)])
     run = checks("04", impl)
     failed = [t for t in run.tests() if t["status"] != "pass"]
     assert [t["test"] for t in failed] == ["backward works on a chain 100000 nodes deep"]
