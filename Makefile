@@ -7,7 +7,7 @@ DEV    := $(VENV)/.dev-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 IMPL   ?= exercises
 CHECKS := 01 02 03 04 05 06 07
 
-.PHONY: setup check test soak mutation grade bench-grade gradescope classroom merge-grades stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
+.PHONY: setup check test soak mutation grade bench-grade gradescope classroom merge-grades nbgrader stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
 
 setup: $(STAMP)
 
@@ -42,6 +42,10 @@ grade: $(STAMP)
 # and merging the gradebooks of shards graded on several machines.
 gradescope: $(STAMP)
 	@$(PY) -m kit.gradescope --out autograder.zip $(GRADE_ARGS)
+
+nbgrader: $(STAMP)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[instructor]'
+	@$(PY) -m kit.nbgrader $(NBGRADER_ARGS)
 
 classroom: $(STAMP)
 	@$(PY) -m kit.classroom
