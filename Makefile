@@ -7,7 +7,8 @@ DEV    := $(VENV)/.dev-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 IMPL   ?= exercises
 CHECKS := 01 02 03 04 05 06 07
 
-.PHONY: setup check test soak mutation grade bench-grade gradescope classroom merge-grades nbgrader stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
+.PHONY: setup check test soak mutation grade bench-grade gradescope classroom merge-grades nbgrader \
+        progress watch demo $(addprefix hint-,$(CHECKS)) $(addprefix solution-,$(CHECKS)) stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
 
 setup: $(STAMP)
 
@@ -29,6 +30,27 @@ $(DEV): $(STAMP)
 	@echo "installing the test extras into $(VENV) ..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[instructor,watch,docs]'
 	@rm -f $(VENV)/.dev-* && touch $@
+
+# Self-study (docs/ and README): progress, hints in tiers, watch mode, solutions once earned, the demo.
+progress: $(STAMP)
+	@$(PY) -m kit.progress --impl $(IMPL)
+
+# make hint-03: the next hint of exercise 03, one more each time; RESET=1 starts its hints over.
+$(addprefix hint-,$(CHECKS)): hint-%: $(STAMP)
+	@$(PY) -m kit.hints $* $(if $(filter 1 yes true,$(RESET)),--reset)
+
+# Re-run the first unfinished check on every save (KIT_WATCH_POLL=1 forces polling).
+watch: $(STAMP)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[watch]'
+	@$(PY) -m kit.watch --impl $(IMPL)
+
+# make solution-03: the reference solution of 03 once check-03 passes; FORCE=1 shows it at once.
+$(addprefix solution-,$(CHECKS)): solution-%: $(STAMP)
+	@$(PY) -m kit.solution $* --impl $(IMPL) $(if $(filter 1 yes true,$(FORCE)),--force)
+
+# The finale: train on two moons with your micrograd (the reference until all checks pass).
+demo: $(STAMP)
+	@$(PY) -m kit.demo --impl $(IMPL) $(if $(STEPS),--steps $(STEPS))
 
 test: $(DEV)
 	$(PY) -m pytest

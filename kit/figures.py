@@ -9,6 +9,7 @@ so a rerun with the same matplotlib rewrites the same files.
 import math
 import random
 import sys
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -16,12 +17,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle  # noqa: E402
 
-from kit import ROOT  # noqa: E402
+from kit import ROOT, demo  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "solutions"))
 from micrograd.engine import Value, topological_order  # noqa: E402
 from micrograd.nn import MLP  # noqa: E402
-from train import train  # noqa: E402
+from train import mse_loss, sgd_step, train  # noqa: E402
 
 OUT = ROOT / "docs" / "figures"
 DPI = 100
@@ -301,8 +302,17 @@ def training_loss():
     return save(fig, "07_loss.png")
 
 
+def decision_boundary():
+    """The finale's picture: make demo's network on two moons, trained with the reference."""
+    lib = SimpleNamespace(MLP=MLP, mse_loss=mse_loss, sgd_step=sgd_step)
+    xs, ys = demo.two_moons()
+    model, acc = demo.fit(lib, xs, ys, demo.STEPS)
+    title = f"MLP(2, {demo.SIZES}) on two moons: {acc:.0%} correct after {demo.STEPS} steps"
+    return save(demo.boundary_figure(xs, ys, demo.grid_scores(model, xs), title), "07_decision_boundary.png")
+
+
 FIGURES = [tangent, difference_error, graph_forward, graph_backward, shared_graph,
-           tanh_curve, neuron_graph, mlp_diagram, training_loss]
+           tanh_curve, neuron_graph, mlp_diagram, training_loss, decision_boundary]
 
 
 def main():

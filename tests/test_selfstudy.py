@@ -1,0 +1,438 @@
+"""Self-study tools: progress, hints, watch mode, gated solutions, graph drawing and the demo."""
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from xml.etree import ElementTree
+
+import pytest
+
+from checks.manifest import EXERCISES, TREE, doc_path
+from kit import ROOT, draw, hints, progress, solution, term
+from kit.demo import two_moons
+
+ANSI = re.compile(r"\033\[")
+
+
+def cli(module, *args, env=None, timeout=120):
+    """Run `python -m MODULE ARGS` from the kit's root, the way make runs it."""
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def first_todo_line(path, ex):
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        if f"# TODO(ex{ex})" in line:
+            return lineno
+    raise AssertionError(f"test setup: no TODO(ex{ex}) in {path}")
+
+
+# --- colour ------------------------------------------------------------------------------------
+
+class FakeTerminal:
+    encoding = "utf-8"
+
+    def isatty(self):
+        return True
+
+
+def test_colour_is_used_on_a_terminal_unless_no_color_is_set(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert term.paint("done", "green", FakeTerminal()) == "\033[32mdone\033[0m"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert term.paint("done", "green", FakeTerminal()) == "done"
+
+
+def test_piped_output_has_no_colour_and_the_bar_falls_back_to_ascii_where_unicode_cannot_print(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    piped = open(os.devnull, "w", encoding="ascii")
+    assert term.paint("done", "green", piped) == "done"
+    assert term.bar(0.5, 10, piped) == "#####....."
+    piped.close()
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+def test_progress_on_the_stubs_shows_no_points_and_sends_the_learner_to_the_first_todo_of_01(tree, capsys):
+    impl = tree(0)
+    assert progress.main(["--impl", str(impl)]) == 0
+    out = capsys.readouterr().out
+    for ex, (_, title, _) in EXERCISES.items():
+        assert re.search(rf"^  {ex}  {re.escape(title)} +0/\d+ +to do$", out, re.M), out
+    assert "next: 01 · numeric derivatives" in out
+    assert f"derivatives.py:{first_todo_line(impl / 'derivatives.py', '01')}" in out
+    assert "# TODO(ex01): Return the forward-difference slope of f at x." in out
+    assert "make check-01 IMPL=" in out and "make hint-01" in out and doc_path("01") in out
+    assert not ANSI.search(out) and "█" not in out, "piped output is plain text"
+    assert "points (0%)" in out
+
+
+def test_progress_on_a_partly_solved_tree_marks_the_done_exercises_and_names_the_next_todo(tree, capsys):
+    impl = tree(3)
+    progress.main(["--impl", str(impl)])
+    out = capsys.readouterr().out
+    for ex in ("01", "02", "03"):
+        assert re.search(rf"^  {ex}  .* (\d+)/\1 +done$", out, re.M), out
+    assert "next: 04 · topological order and backward()" in out
+    engine = impl / "micrograd" / "engine.py"
+    assert f"engine.py:{first_todo_line(engine, '04')}" in out
+    assert re.search(r'first   ".+" is not done yet', out)
+
+
+def test_progress_on_a_solved_tree_congratulates_and_suggests_the_demo(tree, capsys):
+    progress.main(["--impl", str(tree(7))])
+    out = capsys.readouterr().out
+    assert "points (100%)" in out
+    assert "All seven exercises pass" in out and "make demo" in out
+    assert "next:" not in out
+
+
+# --- hints -------------------------------------------------------------------------------------
+
+def test_every_exercise_has_three_or_four_tiers_of_hints():
+    tiers = hints.load()
+    assert sorted(tiers) == list(EXERCISES)
+    for ex, parts in tiers.items():
+        assert 3 <= len(parts) <= 4, (ex, len(parts))
+        assert all(len(part) > 80 for part in parts), f"{ex}: an empty or stub tier"
+
+
+def test_no_hint_contains_a_line_of_the_reference_solution_that_the_lesson_does_not_show():
+    tiers = hints.load()
+    for ex in EXERCISES:
+        text, lesson = "\n".join(tiers[ex]), (ROOT / doc_path(ex)).read_text()
+        for _, _, _, _, code in solution.regions(ex):
+            for line in code.splitlines():
+                line = line.strip()
+                if len(line) > 12 and not line.startswith(("#", "def ")) and line not in lesson:
+                    assert line not in text, f"hint of {ex} gives away the solution line {line!r}"
+
+
+def test_hints_file_format_is_a_heading_per_exercise_and_dashes_between_tiers(tmp_path):
+    path = tmp_path / "hints.md"
+    path.write_text("# Intro\n\nignored\n\n## 01 · x\n\none\n\n---\n\ntwo\nlines\n\n## 02\nthree\n")
+    assert hints.load(path) == {"01": ["one", "two\nlines"], "02": ["three"]}
+
+
+def test_asking_for_a_hint_again_shows_the_next_tier_until_the_last_which_then_repeats(tmp_path, capsys):
+    state = tmp_path / ".kit" / "hints.json"
+    tiers = hints.load()["03"]
+    for number in range(1, len(tiers) + 2):
+        assert hints.main(["03", "--state", str(state)]) == 0
+        out = capsys.readouterr().out
+        shown = min(number, len(tiers))
+        assert f"hint {shown} of {len(tiers)}" in out
+        assert tiers[shown - 1] in out
+        if shown < len(tiers):
+            assert f"Ask again for hint {shown + 1}: make hint-03" in out
+        else:
+            assert "(the last one)" in out and "no more hints for 03" in out
+    assert json.loads(state.read_text()) == {"03": len(tiers)}
+
+
+def test_again_repeats_the_hints_seen_so_far_without_showing_a_new_one(tmp_path, capsys):
+    state = str(tmp_path / "hints.json")
+    hints.main(["ex05", "--state", state])
+    hints.main(["5", "--state", state])
+    capsys.readouterr()
+    hints.main(["05", "--again", "--state", state])
+    out = capsys.readouterr().out
+    assert "hint 1 of" in out and "hint 2 of" in out and "hint 3 of" not in out
+    assert json.loads(open(state).read()) == {"05": 2}
+
+
+def test_reset_starts_one_exercise_over_or_all_of_them(tmp_path, capsys):
+    state = str(tmp_path / "hints.json")
+    for ex in ("01", "01", "02"):
+        hints.main([ex, "--state", state])
+    hints.main(["01", "--reset", "--state", state])
+    assert json.loads(open(state).read()) == {"02": 1}
+    capsys.readouterr()
+    hints.main(["01", "--state", state])
+    assert "hint 1 of" in capsys.readouterr().out
+    hints.main(["--reset", "--state", state])
+    assert json.loads(open(state).read()) == {}
+
+
+def test_a_hint_for_an_unknown_exercise_is_a_usage_error(tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        hints.main(["09", "--state", str(tmp_path / "s.json")])
+    assert stop.value.code == 2
+
+
+# --- the reference solution, gated ---------------------------------------------------------------
+
+def test_the_solution_stays_closed_until_the_check_passes(tree, capsys):
+    assert solution.main(["03", "--impl", str(tree(2))]) == 1
+    out = capsys.readouterr().out
+    assert "opens once check-03 passes" in out and "(now " in out
+    assert "make solution-03 FORCE=1" in out
+    assert "other.data * out.grad" not in out
+
+
+def test_the_solution_opens_once_the_check_passes_with_file_line_and_function(tree, capsys):
+    assert solution.main(["03", "--impl", str(tree(3))]) == 0
+    out = capsys.readouterr().out
+    assert "reference solution of 03" in out
+    assert re.search(r"solutions/micrograd/engine\.py:\d+  Value\.__mul__\._backward", out), out
+    assert "self.grad += other.data * out.grad" in out
+    assert "### " not in out, "the region markers are not part of the solution"
+
+
+def test_force_opens_the_solution_without_running_the_check(tree, capsys):
+    assert solution.main(["07", "--impl", str(tree(0)), "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "train.py" in out and "def train" not in out and "losses" in out
+
+
+def test_a_later_exercises_region_nested_in_the_solution_shows_only_as_its_todo(tmp_path):
+    for rel in TREE:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    (tmp_path / "train.py").write_text(
+        "def f(x):\n"
+        "    ### BEGIN ex03: Outer.\n"
+        "    y = x\n"
+        "    ### BEGIN ex05: Inner.\n"
+        "    y = y + 1\n"
+        "    ### END ex05\n"
+        "    return y\n"
+        "    ### END ex03\n")
+    assert solution.regions("03", tmp_path) == [
+        ("train.py", 2, "f", "Outer.", "y = x\n# TODO(ex05): Inner.\nreturn y")]
+    assert solution.regions("05", tmp_path) == [("train.py", 4, "f", "Inner.", "y = y + 1")]
+
+
+def test_every_exercise_has_a_reference_solution_to_show():
+    for ex in EXERCISES:
+        found = solution.regions(ex)
+        assert found and all(code.strip() for *_, code in found), ex
+
+
+# --- drawing a graph -----------------------------------------------------------------------------
+
+class Node:
+    """The shape of the lecture's Value, and nothing else: the drawing is duck-typed."""
+
+    def __init__(self, data, children=(), op="", label="", grad=0.0):
+        self.data, self._prev, self._op, self.label, self.grad = data, set(children), op, label, grad
+
+
+def lecture_graph():
+    a, b = Node(2.0, label="a", grad=6.0), Node(-3.0, label="b", grad=-4.0)
+    c, f = Node(10.0, label="c", grad=-2.0), Node(-2.0, label="f", grad=4.0)
+    e = Node(-6.0, (a, b), "*", "e", -2.0)
+    d = Node(4.0, (e, c), "+", "d", -2.0)
+    return Node(-8.0, (d, f), "*", "L", 1.0)
+
+
+LECTURE_TREE = """\
+L              data -8.0000  grad  1.0000  op *
+├── d          data  4.0000  grad -2.0000  op +
+│   ├── c      data 10.0000  grad -2.0000
+│   └── e      data -6.0000  grad -2.0000  op *
+│       ├── a  data  2.0000  grad  6.0000
+│       └── b  data -3.0000  grad -4.0000
+└── f          data -2.0000  grad  4.0000"""
+
+
+def test_the_text_tree_of_the_lecture_expression_shows_label_data_grad_and_op_per_line():
+    assert draw.draw_text(lecture_graph()) == LECTURE_TREE
+
+
+def test_the_text_tree_has_an_ascii_form_for_terminals_without_unicode():
+    lines = draw.draw_text(lecture_graph(), ascii=True).splitlines()
+    assert lines[1].startswith("|-- d ") and lines[3].startswith("|   `-- e ") and lines[6].startswith("`-- f ")
+
+
+def test_a_shared_value_is_drawn_once_and_then_referenced_by_its_line():
+    a, b = Node(-2.0, label="a"), Node(3.0, label="b")
+    d, e = Node(-6.0, (a, b), "*", "d"), Node(1.0, (a, b), "+", "e")
+    lines = draw.draw_text(Node(-6.0, (d, e), "*", "f")).splitlines()
+    assert lines[2].startswith("│   ├── a  data -2.0000")
+    assert lines[5] == "    ├── a  (same Value as line 3)"
+    assert lines[6] == "    └── b  (same Value as line 4)"
+
+
+def test_a_graph_100000_nodes_deep_draws_without_recursion_and_the_text_stops_at_max_depth():
+    v = Node(0.0, label="x")
+    for _ in range(100_000):
+        v = Node(v.data + 1, (v,), "+")
+    lines = draw.draw_text(v, max_depth=50).splitlines()
+    assert len(lines) == 52
+    assert lines[-1].endswith("└── ...  deeper levels not drawn (max_depth=50)")
+    assert draw.dot_source(v).count("shape=record") == 100_001
+
+
+def test_the_dot_source_has_a_record_per_value_and_a_small_node_per_op():
+    source = draw.dot_source(lecture_graph())
+    assert source.count("shape=record") == 7
+    assert len(re.findall(r'^  n\d+op \[label="[*+]"\]$', source, re.M)) == 3
+    assert len(re.findall(r"^  n\d+ -> n\d+op$", source, re.M)) == 6
+    assert '{ L | data -8.0000 | grad 1.0000 }' in source
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_draw_dot_renders_svg_with_graphviz_and_writes_a_file(tmp_path):
+    svg = draw.draw_dot(lecture_graph())
+    assert "<svg" in svg and "data &#45;8.0000" in svg.replace("-", "&#45;")
+    assert svg._repr_svg_() == svg
+    path = draw.draw_dot(lecture_graph(), filename=tmp_path / "L")
+    assert path == tmp_path / "L.svg" and "<svg" in path.read_text()
+    png = draw.draw_dot(lecture_graph(), format="png")
+    assert png.startswith(b"\x89PNG")
+
+
+def test_without_graphviz_draw_dot_falls_back_to_the_text_tree_and_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setattr(draw.shutil, "which", lambda name: None)
+    assert draw.draw_dot(lecture_graph()) == LECTURE_TREE
+    assert "apt-get install graphviz" in capsys.readouterr().err
+
+
+def test_the_draw_command_builds_the_lesson_graph_with_the_chosen_tree(tree):
+    run = cli("kit.draw", "03", "--impl", tree(3))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.rstrip("\n") == LECTURE_TREE
+
+
+def test_the_draw_command_says_which_lesson_is_missing_when_the_value_is_not_ready(tree):
+    run = cli("kit.draw", "04", "--impl", tree(2))
+    assert run.returncode == 1
+    assert "Your Value cannot build lesson 04's graph yet: NotImplementedError" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
+# --- watch mode ----------------------------------------------------------------------------------
+
+class Watch:
+    """`python -m kit.watch` in the background, its output read line by line."""
+
+    def __init__(self, impl, env):
+        self.proc = subprocess.Popen([sys.executable, "-m", "kit.watch", "--impl", str(impl)], cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
+        self.lines, self.seen = queue.Queue(), []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"no {text!r} within {timeout} s; output:\n{''.join(self.seen)}")
+
+    def stop(self):
+        """Ctrl-C, as a learner would; returns the exit status."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+def save_and_expect_the_next_check(tmp_path, tree, env, announcement):
+    impl = shutil.copytree(tree(0), tmp_path / "impl")
+    watch = Watch(impl, env)
+    try:
+        watch.wait_for("check-01: 0/", 30)
+        watch.wait_for(announcement, 10)
+        time.sleep(1.0)  # the watcher starts just after the announcement
+        shutil.copy(ROOT / "solutions" / "derivatives.py", impl / "derivatives.py")
+        start = time.monotonic()
+        watch.wait_for("check-02: 0/", 15)
+        reaction = time.monotonic() - start
+    finally:
+        status = watch.stop()
+    watch.seen += list(watch.lines.queue)
+    output = "".join(watch.seen)
+    assert status == 0 and "stopped watching" in output and "Traceback" not in output, output
+    return reaction, output
+
+
+def test_watch_reruns_the_first_unfinished_check_when_a_file_is_saved(tmp_path, tree):
+    pytest.importorskip("watchfiles")
+    from kit.watch import events_arrive
+    if not events_arrive(tmp_path):
+        pytest.skip("this file system sends no change events")
+    reaction, output = save_and_expect_the_next_check(tmp_path, tree, {"KIT_WATCH_POLL": ""}, "watching for changes")
+    assert "polling" not in output
+    assert reaction < 10
+
+
+def test_watch_polls_when_asked_and_says_so(tmp_path, tree):
+    pytest.importorskip("watchfiles")
+    reaction, output = save_and_expect_the_next_check(tmp_path, tree, {"KIT_WATCH_POLL": "1"},
+                                                      "polling for changes every 0.5 s")
+    assert reaction < 10
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+def test_two_moons_are_fixed_balanced_and_labelled_plus_and_minus_one():
+    xs, ys = two_moons()
+    assert (xs, ys) == two_moons()
+    assert len(xs) == 100 and ys.count(1.0) == ys.count(-1.0) == 50
+    assert all(len(x) == 2 for x in xs)
+
+
+def test_the_demo_runs_on_the_reference_and_says_so_when_checks_fail(tree, tmp_path):
+    run = cli("kit.demo", "--steps", 2, "--impl", tree(0), "--out", tmp_path / "b.png")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "passes 0 of the 7 checks, so this demo runs on the reference micrograd" in run.stdout
+    assert re.search(r"^  step 2/2  loss \d+\.\d{4}  accuracy \d+%$", run.stdout, re.M), run.stdout
+    assert not ANSI.search(run.stdout)
+    assert (tmp_path / "b.png").stat().st_size > 1000 and "drawn with matplotlib" in run.stdout
+
+
+def test_the_demo_runs_on_the_learners_micrograd_once_every_check_passes_and_draws_svg_without_matplotlib(
+        tree, tmp_path):
+    decoy = tmp_path / "site" / "matplotlib"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
+    run = cli("kit.demo", "--steps", 1, "--impl", tree(7), "--out", tmp_path / "b.png",
+              env={"PYTHONPATH": f"{decoy.parent}{os.pathsep}{ROOT}"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "All seven checks pass: this runs on your micrograd" in run.stdout
+    assert "b.svg: the decision boundary, as an SVG written by the kit (matplotlib is not installed)" in run.stdout
+    svg = ElementTree.parse(tmp_path / "b.svg").getroot()
+    assert svg.tag.endswith("svg") and len(svg.findall("{http://www.w3.org/2000/svg}circle")) == 100
+
+
+def test_the_learners_tree_is_imported_even_with_another_micrograd_on_the_path(tree, tmp_path):
+    decoy = tmp_path / "site" / "micrograd"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy micrograd was imported')\n")
+    code = ("from kit.demo import import_tree; "
+            f"engine, train = import_tree({str(tree(7))!r}, 'micrograd.engine', 'train'); "
+            "print(engine.__file__); print(train.__file__)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": f"{decoy.parent}{os.pathsep}{ROOT}"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == [str(tree(7) / "micrograd" / "engine.py"), str(tree(7) / "train.py")]
+
+
+@pytest.mark.slow
+def test_the_demo_reaches_95_percent_training_accuracy_within_a_minute(tree, tmp_path):
+    start = time.monotonic()
+    run = cli("kit.demo", "--impl", tree(0), "--out", tmp_path / "b.png", timeout=90)
+    elapsed = time.monotonic() - start
+    assert run.returncode == 0, run.stdout + run.stderr
+    accuracy = int(re.search(r"training accuracy (\d+)%", run.stdout)[1])
+    assert accuracy >= 95, run.stdout
+    assert elapsed < 60, f"the demo took {elapsed:.0f} s"
