@@ -18,7 +18,9 @@ from kit import ROOT
 def pytest_args(exercises, impl=None, seed=None, timeout=None, report=None, fail_fast=False,
                 check_timeout=None, extra=()):
     args = [str(ROOT / check_file(ex)) for ex in exercises]
-    args += ["-p", "checks.plugin", "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")]
+    # pytest-timeout is named, since plugins found in the environment are not loaded (see run).
+    args += ["-p", "pytest_timeout", "-p", "checks.plugin", "-p", "no:cacheprovider", "--rootdir", str(ROOT),
+             "-c", str(ROOT / "pyproject.toml")]
     if impl:
         args += ["--impl", str(impl)]
     if seed is not None:
@@ -37,13 +39,18 @@ def pytest_args(exercises, impl=None, seed=None, timeout=None, report=None, fail
 def run(exercises, **options):
     """Run the checks in this process; returns pytest's exit status."""
     plugin.OUT = sys.stdout
-    saved = sys.stdout
+    saved = sys.stdout, os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     sys.stdout = open(os.devnull, "w")  # pytest's own reporter writes here
+    # Other packages' pytest plugins (an instructor's jupyter stack brings some) would only slow
+    # every check down, and could change it.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         return int(pytest.main(pytest_args(exercises, **options)))
     finally:
         sys.stdout.close()
-        sys.stdout = saved
+        sys.stdout = saved[0]
+        if saved[1] is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
 
 
 def main(argv=None):
