@@ -2,7 +2,7 @@
 
 DIR holds a `micrograd` package (the kit's solutions/, or the PyPI micrograd unpacked). Prints
 one JSON object: a training step of a 2-16-16-1 MLP on 100 two-moons points (forward and
-backward separately, and the number of graph nodes), chains of 1,000, 100,000 and 1,000,000
+backward separately, with Python's garbage collector on and off, and the number of graph nodes), chains of 1,000, 100,000 and 1,000,000
 additions (build and backward, or the error backward raised), and the peak memory per node of a
 100,000-node chain. The MLP is built from Values directly, with relu hidden layers and a linear
 output (the PyPI engine has no tanh), so that both engines do the same arithmetic.
@@ -50,19 +50,24 @@ def count(root):
     return len(seen)
 
 
-def step(Value):
+def step(Value, collector=True):
+    """One training step; `collector=False` times the engine's own work, without Python's cyclic
+    garbage collector, which otherwise dominates the forward pass of either engine."""
     rng = random.Random(0)
     data = moons(100, rng)
     sizes = [2, 16, 16, 1]
     params = [[([Value(rng.uniform(-1, 1)) for _ in range(a)], Value(0.0)) for _ in range(b)]
               for a, b in zip(sizes, sizes[1:])]
     gc.collect()
+    if not collector:
+        gc.disable()
     start = time.perf_counter()
     loss = mlp_loss(Value, params, data)
     forward = time.perf_counter() - start
     start = time.perf_counter()
     loss.backward()
     backward = time.perf_counter() - start
+    gc.enable()
     return {"forward_s": forward, "backward_s": backward, "nodes": count(loss)}
 
 
@@ -102,6 +107,7 @@ def main():
     result = {}
     if "step" in which:
         result["step"] = step(Value)
+        result["step_no_gc"] = step(Value, collector=False)
     if "chains" in which:
         result["chains"] = {str(n): chain(Value, n) for n in CHAINS}
     if "memory" in which:

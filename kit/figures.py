@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle  # noqa: E402
 
-from kit import ROOT, demo  # noqa: E402
+from kit import ROOT, demo, draw  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "solutions"))
 from micrograd.engine import Value, topological_order  # noqa: E402
@@ -184,15 +184,7 @@ def _arrow(ax, start, end):
 
 def lecture_expression():
     """L = (a*b + c) * f with the lecture's numbers and labels."""
-    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    f = Value(-2.0, label="f")
-    L = d * f
-    L.label = "L"
-    return L
+    return draw.lecture_expression(Value)[0]
 
 
 def graph_forward():
