@@ -13,7 +13,7 @@ import hostile
 from kit import ROOT, sandbox
 
 ROOT_MODES = os.geteuid() == 0
-FAST = ["--probe-timeout", "1.5", "--check-timeout", "8", "--jobs", "2"]
+FAST = ["--probe-timeout", "2.5", "--check-timeout", "10", "--jobs", "2"]
 
 
 def kit_files():
