@@ -97,28 +97,29 @@ def errors(probe, func, fn, x, h):
     return [abs(probe("slope", func=func, fn=fn, x=x, h=step) - exact) for step in (h, h / 2)]
 
 
+def expect_order(probe, rng, func, name, factor, low, high, other):
+    """Halving h divides the error against the exact slope by about `factor` (2: first order, 4: second)."""
+    x = rng.uniform(0.3, 1.0)
+    big, small = errors(probe, func, "exp", x, 0.02)
+    ratio = big / small if small else math.inf
+    expect(low < ratio < high,
+           f"{func}(f, {fmt(x)}, h) with f(x) = exp(x): the error against the exact slope shrank by "
+           f"{fmt(ratio)}x when h went from 0.02 to 0.01; a {name} difference's error shrinks by about "
+           f"{factor}x. " + other(ratio))
+
+
 @points(1)
 def test_forward_difference_error_halves_when_h_halves(probe, rng):
-    x = rng.uniform(0.3, 1.0)
-    big, small = errors(probe, "derivative", "exp", x, 0.02)
-    ratio = big / small if small else math.inf
-    expect(1.6 < ratio < 2.4,
-           f"derivative(f, {fmt(x)}, h) with f(x) = exp(x): the error against the exact slope shrank by "
-           f"{fmt(ratio)}x when h went from 0.02 to 0.01; a forward difference's error shrinks by about 2x "
-           "(it is first order). " + ("A ratio near 4 means this is really a central difference."
-                                      if 3 < ratio < 5 else "Is this the forward difference (f(x+h) - f(x)) / h?"))
+    expect_order(probe, rng, "derivative", "forward", 2, 1.6, 2.4, lambda r: (
+        "A ratio near 4 means this is really a central difference." if 3 < r < 5
+        else "Is this the forward difference (f(x+h) - f(x)) / h?"))
 
 
 @points(1)
 def test_central_difference_error_quarters_when_h_halves(probe, rng):
-    x = rng.uniform(0.3, 1.0)
-    big, small = errors(probe, "central_derivative", "exp", x, 0.02)
-    ratio = big / small if small else math.inf
-    expect(3.4 < ratio < 4.6,
-           f"central_derivative(f, {fmt(x)}, h) with f(x) = exp(x): the error against the exact slope shrank "
-           f"by {fmt(ratio)}x when h went from 0.02 to 0.01; a central difference's error shrinks by about "
-           "4x (it is second order). " + ("A ratio near 2 means this is really a forward difference."
-                                          if 1.5 < ratio < 2.5 else "Are both f(x+h) and f(x-h) in it?"))
+    expect_order(probe, rng, "central_derivative", "central", 4, 3.4, 4.6, lambda r: (
+        "A ratio near 2 means this is really a forward difference." if 1.5 < r < 2.5
+        else "Are both f(x+h) and f(x-h) in it?"))
 
 
 def partial_mistakes(f, args, i, h):

@@ -201,15 +201,7 @@ def graph_backward():
 
 def shared_graph():
     """04: (a*b) * (a+b) with a = -2, b = 3: a and b are each used twice."""
-    a, b = Value(-2.0, label="a"), Value(3.0, label="b")
-    d = a * b
-    d.label = "d"
-    e = a + b
-    e.label = "e"
-    f = d * e
-    f.label = "f"
-    f.backward()
-    return draw_graph(f, "04_shared_graph.png")
+    return draw_graph(draw.example("04", Value), "04_shared_graph.png")
 
 
 # --- 05 tanh and the neuron --------------------------------------------------------------------
@@ -235,21 +227,7 @@ def tanh_curve():
 
 def neuron_graph():
     """The lecture's neuron o = tanh(x1*w1 + x2*w2 + b) after backpropagation."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    s = x1w1 + x2w2
-    s.label = "x1*w1 + x2*w2"
-    n = s + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    o.backward()
-    return draw_graph(o, "05_neuron_graph.png")
+    return draw_graph(draw.example("05", Value), "05_neuron_graph.png")
 
 
 # --- 06 and 07 the network and its training -----------------------------------------------------
