@@ -1,23 +1,34 @@
-# micrograd-kit. Every target has a plain equivalent: python -m kit ... (see README.md).
+# micrograd-kit. Every target calls the one CLI, python -m kit COMMAND (see README.md).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
-DEV    := $(VENV)/.dev-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+# One stamp per install: rebuilt when pyproject.toml changes, never on every call.
+SUM    := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(SUM)
+extra   = $(VENV)/.extra-$(1)-$(SUM)
 IMPL   ?= exercises
-CHECKS := 01 02 03 04 05 06 07
+# The exercise ids come from kit/exercises.py, the one place that names them.
+CHECKS := $(shell $(PYTHON) -m kit exercises 2>/dev/null || echo 01 02 03 04 05 06 07)
 
-.PHONY: setup check test soak mutation grade bench-grade gradescope classroom merge-grades nbgrader \
-        progress watch demo $(addprefix hint-,$(CHECKS)) $(addprefix solution-,$(CHECKS)) stubs stubs-check figures bench $(addprefix check-,$(CHECKS))
+.PHONY: setup check test lint fix soak mutation grade bench-grade gradescope classroom merge-grades nbgrader \
+        progress watch demo stubs stubs-check figures bench \
+        $(addprefix check-,$(CHECKS)) $(addprefix hint-,$(CHECKS)) $(addprefix solution-,$(CHECKS))
 
 setup: $(STAMP)
 
-# A local virtual environment with the kit's pinned dependencies; rebuilt when pyproject.toml changes.
+# A local virtual environment with the kit's pinned dependencies.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "setting up $(VENV) (first run only) ..."
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e . || { echo "setup failed: could not install the kit's dependencies into $(VENV)"; exit 1; }
+	@$(PIP) -e . || { echo "setup failed: could not install the kit's dependencies into $(VENV)"; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# An optional extra of pyproject.toml (dev, instructor, watch, docs, mutation), installed once.
+$(VENV)/.extra-%-$(SUM): $(STAMP)
+	@echo "installing the '$*' extra into $(VENV) ..."
+	@$(PIP) -e '.[$*]' || { echo "could not install the '$*' extra into $(VENV)"; exit 1; }
+	@rm -f $(VENV)/.extra-$*-* && touch $@
 
 $(addprefix check-,$(CHECKS)): check-%: $(STAMP)
 	@$(PY) -m kit check $* --impl $(IMPL)
@@ -25,67 +36,69 @@ $(addprefix check-,$(CHECKS)): check-%: $(STAMP)
 check: $(STAMP)
 	@$(PY) -m kit check all --impl $(IMPL)
 
-# The kit's own tests also drive nbgrader, file watching and matplotlib: the extras come along.
-$(DEV): $(STAMP)
-	@echo "installing the test extras into $(VENV) ..."
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[instructor,watch,docs]'
-	@rm -f $(VENV)/.dev-* && touch $@
+# The kit's own suite: lint first, then the tests, which also drive nbgrader, file watching and
+# matplotlib (the dev extra brings them).
+test: $(call extra,dev)
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest
+
+lint: $(call extra,dev)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+fix: $(call extra,dev)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 # Self-study (docs/ and README): progress, hints in tiers, watch mode, solutions once earned, the demo.
 progress: $(STAMP)
-	@$(PY) -m kit.progress --impl $(IMPL)
+	@$(PY) -m kit progress --impl $(IMPL)
 
 # make hint-03: the next hint of exercise 03, one more each time; RESET=1 starts its hints over.
 $(addprefix hint-,$(CHECKS)): hint-%: $(STAMP)
-	@$(PY) -m kit.hints $* $(if $(filter 1 yes true,$(RESET)),--reset)
+	@$(PY) -m kit hints $* $(if $(filter 1 yes true,$(RESET)),--reset)
 
 # Re-run the first unfinished check on every save (KIT_WATCH_POLL=1 forces polling).
-watch: $(STAMP)
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[watch]'
-	@$(PY) -m kit.watch --impl $(IMPL)
+watch: $(call extra,watch)
+	@$(PY) -m kit watch --impl $(IMPL)
 
 # make solution-03: the reference solution of 03 once check-03 passes; FORCE=1 shows it at once.
 $(addprefix solution-,$(CHECKS)): solution-%: $(STAMP)
-	@$(PY) -m kit.solution $* --impl $(IMPL) $(if $(filter 1 yes true,$(FORCE)),--force)
+	@$(PY) -m kit solution $* --impl $(IMPL) $(if $(filter 1 yes true,$(FORCE)),--force)
 
 # The finale: train on two moons with your micrograd (the reference until all checks pass).
 demo: $(STAMP)
-	@$(PY) -m kit.demo --impl $(IMPL) $(if $(STEPS),--steps $(STEPS))
-
-test: $(DEV)
-	$(PY) -m pytest
+	@$(PY) -m kit demo --impl $(IMPL) $(if $(STEPS),--steps $(STEPS))
 
 # Instructor grading: make grade SUBMISSIONS=DIR OUT=DIR [GRADE_ARGS="--seed 1234 --jobs 2"]
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=DIR OUT=DIR"; exit 2; }
 	@$(PY) -m kit grade "$(SUBMISSIONS)" "$(OUT)" $(GRADE_ARGS)
 
-# Course platforms (docs/instructor/): a Gradescope autograder, a GitHub Classroom workflow,
-# and merging the gradebooks of shards graded on several machines.
+# Course platforms (docs/instructor/): a Gradescope autograder, an nbgrader course, a GitHub
+# Classroom workflow, and merging the gradebooks of shards graded on several machines.
 gradescope: $(STAMP)
-	@$(PY) -m kit.gradescope --out autograder.zip $(GRADE_ARGS)
+	@$(PY) -m kit gradescope --out autograder.zip $(GRADESCOPE_ARGS)
 
-nbgrader: $(STAMP)
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[instructor]'
-	@$(PY) -m kit.nbgrader $(NBGRADER_ARGS)
+nbgrader: $(call extra,instructor)
+	@$(PY) -m kit nbgrader $(NBGRADER_ARGS)
 
 classroom: $(STAMP)
-	@$(PY) -m kit.classroom
+	@$(PY) -m kit classroom $(CLASSROOM_ARGS)
 
 merge-grades: $(STAMP)
 	@test -n "$(SHARDS)" -a -n "$(OUT)" || { echo 'usage: make merge-grades OUT=DIR SHARDS="DIR DIR ..."'; exit 2; }
-	@$(PY) -m kit.merge "$(OUT)" $(SHARDS)
+	@$(PY) -m kit merge "$(OUT)" $(SHARDS)
 
 bench-grade: $(STAMP)
-	@$(PY) -m kit.bench --grade
+	@$(PY) -m kit bench --grade
 
 # The long runs of the self-tests: 20 seeds per correct implementation, 50 repeats of one seed.
-soak: $(DEV)
+soak: $(call extra,dev)
 	KIT_SOAK=1 $(PY) -m pytest tests/test_styles.py
 
-mutation: $(STAMP)
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[mutation]'
-	@$(PY) -m kit.mutation
+mutation: $(call extra,mutation)
+	@$(PY) -m kit mutation
 
 stubs: $(STAMP)
 	@$(PY) -m kit stubs
@@ -93,10 +106,9 @@ stubs: $(STAMP)
 stubs-check: $(STAMP)
 	@$(PY) -m kit stubs --check
 
-figures: $(STAMP)
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[docs]'
-	@$(PY) -m kit.figures
+figures: $(call extra,docs)
+	@$(PY) -m kit figures
 
 # Every benchmark (about 15 minutes); writes docs/benchmarks.md.
-bench: $(DEV)
-	@$(PY) -m kit.bench
+bench: $(call extra,dev)
+	@$(PY) -m kit bench

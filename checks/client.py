@@ -1,10 +1,12 @@
 """The judge's side of the worker: start it, send probe requests, read plain-data replies.
 
 The judge (the pytest process with the expected values and the scoring) never imports learner
-code. It talks to a worker process (checks/worker.py) and accepts from it only one line of JSON
+code. It talks to a worker process (checks/worker/main.py) and accepts from it only one line of JSON
 per request, of bounded size. When the worker ends mid-probe, hangs, or floods its reply, the
 worker is killed and the next probe starts a fresh one.
 """
+
+import dataclasses
 import json
 import os
 import re
@@ -14,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker", "main.py")
 REPLY_LIMIT = 4_000_000  # bytes in one reply
 CRASH_LOG_LIMIT = 20_000
 
@@ -27,19 +29,45 @@ class ProbeFailure(Exception):
         self.probe, self.kind, self.detail, self.where = probe, kind, detail, where
 
 
+@dataclasses.dataclass(frozen=True)
+class Fence:
+    """How the worker process is started and fenced in (kit/instructor/sandbox.py makes one per
+    student); the default, for a learner at a laptop, runs it plainly.
+
+    `prefix` wraps the command (bwrap, unshare, setpriv); `python` and `worker` are the paths as
+    the fenced process sees them, and so is `impl`; `rlimits` maps resource names ("AS", "NPROC")
+    to limits."""
+
+    mode: str = "none"
+    prefix: tuple = ()
+    python: str = sys.executable
+    worker: str = WORKER
+    impl: str | None = None
+    env: dict | None = None
+    rlimits: dict = dataclasses.field(default_factory=dict)
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(dataclasses.asdict(self), f)
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        return cls(**{**data, "prefix": tuple(data.get("prefix", ()))})
+
+
 class Worker:
-    def __init__(self, impl, sandbox=None):
-        """`sandbox` (see kit/sandbox.py) may give a command prefix, the python and worker.py to
-        run, the environment, and resource limits; without it the worker runs plainly."""
-        sandbox = sandbox or {}
+    def __init__(self, impl, fence=None, import_timeout=5):
+        fence = fence or Fence()
         self.impl = os.path.realpath(impl)
-        self.inside = sandbox.get("impl", self.impl)  # the same folder, as the worker sees it
-        self.prefix = list(sandbox.get("prefix", ()))
-        self.python = sandbox.get("python", sys.executable)
-        self.worker = sandbox.get("worker", WORKER)
-        self.env = sandbox.get("env")
-        self.rlimits = sandbox.get("rlimits", {})
-        self.import_timeout = sandbox.get("import_timeout", 5)
+        self.inside = fence.impl or self.impl  # the same folder, as the worker sees it
+        self.prefix = list(fence.prefix)
+        self.python = fence.python
+        self.worker = fence.worker
+        self.env = fence.env
+        self.rlimits = fence.rlimits
+        self.import_timeout = import_timeout
         self.proc = None
         self.last = None  # the latest probe sent, for messages about a timeout
 
@@ -48,10 +76,14 @@ class Worker:
         read_end, write_end = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [*self.prefix, self.python, "-I", self.worker, self.inside, str(write_end),
-                 str(self.import_timeout)],
-                stdin=subprocess.PIPE, stdout=self.log, stderr=self.log, pass_fds=(write_end,),
-                start_new_session=True, cwd=self.impl, env=self.env,
+                [*self.prefix, self.python, "-I", self.worker, self.inside, str(write_end), str(self.import_timeout)],
+                stdin=subprocess.PIPE,
+                stdout=self.log,
+                stderr=self.log,
+                pass_fds=(write_end,),
+                start_new_session=True,
+                cwd=self.impl,
+                env=self.env,
                 preexec_fn=limiter(self.rlimits) if self.rlimits else None,
             )
         finally:
@@ -142,11 +174,13 @@ class Worker:
 def limiter(rlimits):
     """A preexec function applying resource limits {"AS": bytes, "NPROC": n, ...} in the child."""
     import resource
+
     pairs = [(getattr(resource, f"RLIMIT_{name}"), int(value)) for name, value in rlimits.items()]
 
     def apply():
         for kind, value in pairs:
             resource.setrlimit(kind, (value, value))
+
     return apply
 
 
@@ -158,6 +192,5 @@ def learner_frame(log, impl):
     for m in FRAME.finditer(log):
         path = os.path.realpath(m["file"])
         if path.startswith(impl + os.sep):
-            return {"file": os.path.relpath(path, impl), "line": int(m["line"]), "function": m["function"],
-                    "code": ""}
+            return {"file": os.path.relpath(path, impl), "line": int(m["line"]), "function": m["function"], "code": ""}
     return None

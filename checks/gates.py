@@ -4,6 +4,7 @@ Each gate calls a probe or two through `call(probe, **args)` and returns True wh
 exercise looks done. A check prints "check-06 builds on 02-05; check-04 is not passing yet"
 before its own tests when a gate of what it builds on is closed.
 """
+
 from checks import numerics
 from checks.inputs import LECTURE_L, LECTURE_NEURON
 
@@ -27,8 +28,13 @@ def gate_04(call):
 
 
 def gate_05(call):
-    graph = LECTURE_NEURON + [["k", "sub", 1.0, "o"], ["q", "div", "k", 2.0], ["r", "pow", "q", 2],
-                              ["s", "add", "r", "o"], ["t", "mul", 3.0, "s"]]
+    graph = LECTURE_NEURON + [
+        ["k", "sub", 1.0, "o"],
+        ["q", "div", "k", 2.0],
+        ["r", "pow", "q", 2],
+        ["s", "add", "r", "o"],
+        ["t", "mul", 3.0, "s"],
+    ]
     r = call("op_grads", graph=graph)
     want = numerics.gradient(graph)
     return all(numerics.close(r["grad"][k], v, numerics.GRAD_RTOL) for k, v in want.items())

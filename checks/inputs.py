@@ -1,20 +1,32 @@
 """The checks' inputs: the lecture's numbers and seeded random graphs, as plain data."""
+
 import math
 
 from checks import numerics
 
 # L = (a*b + c) * f, the lecture's first expression: L = -8.0.
 LECTURE_L = [
-    ["a", "leaf", 2.0], ["b", "leaf", -3.0], ["c", "leaf", 10.0],
-    ["e", "mul", "a", "b"], ["d", "add", "e", "c"], ["f", "leaf", -2.0], ["L", "mul", "d", "f"],
+    ["a", "leaf", 2.0],
+    ["b", "leaf", -3.0],
+    ["c", "leaf", 10.0],
+    ["e", "mul", "a", "b"],
+    ["d", "add", "e", "c"],
+    ["f", "leaf", -2.0],
+    ["L", "mul", "d", "f"],
 ]
 
 # The lecture's neuron: o = tanh(x1*w1 + x2*w2 + b) = 0.7071.
 LECTURE_NEURON = [
-    ["x1", "leaf", 2.0], ["x2", "leaf", 0.0], ["w1", "leaf", -3.0], ["w2", "leaf", 1.0],
+    ["x1", "leaf", 2.0],
+    ["x2", "leaf", 0.0],
+    ["w1", "leaf", -3.0],
+    ["w2", "leaf", 1.0],
     ["b", "leaf", 6.8813735870195432],
-    ["x1w1", "mul", "x1", "w1"], ["x2w2", "mul", "x2", "w2"],
-    ["x1w1x2w2", "add", "x1w1", "x2w2"], ["n", "add", "x1w1x2w2", "b"], ["o", "tanh", "n"],
+    ["x1w1", "mul", "x1", "w1"],
+    ["x2w2", "mul", "x2", "w2"],
+    ["x1w1x2w2", "add", "x1w1", "x2w2"],
+    ["n", "add", "x1w1x2w2", "b"],
+    ["o", "tanh", "n"],
 ]
 
 # The lecture's four examples and targets.
@@ -97,8 +109,10 @@ def many_paths(levels):
 
 def random_layers(rng, sizes):
     """Parameters for an MLP with layer sizes `sizes`, as [[{"w": [...], "b": b}, ...], ...]."""
-    return [[{"w": [rng.uniform(-1, 1) for _ in range(nin)], "b": rng.uniform(-1, 1)} for _ in range(nout)]
-            for nin, nout in zip(sizes, sizes[1:])]
+    return [
+        [{"w": [rng.uniform(-1, 1) for _ in range(nin)], "b": rng.uniform(-1, 1)} for _ in range(nout)]
+        for nin, nout in zip(sizes, sizes[1:])
+    ]
 
 
 def as_numeric(layers):

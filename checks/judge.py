@@ -1,4 +1,5 @@
 """What the checks use to judge plain data and to word their verdicts for a learner."""
+
 import math
 
 import pytest
@@ -77,6 +78,9 @@ def expect_grads(got, want, what, rtol=numerics.GRAD_RTOL, causes=None):
     for name in bad:
         lines.append(f"  {name}.grad is {fmt(got.get(name))}, expected {fmt(want[name])}")
     cause = causes(got, bad) if causes else None
-    lines.append(cause or "Check the local derivative of each operation and that every _backward adds "
-                          "(+=) local derivative times out.grad into its children.")
+    lines.append(
+        cause
+        or "Check the local derivative of each operation and that every _backward adds "
+        "(+=) local derivative times out.grad into its children."
+    )
     wrong("\n".join(lines))

@@ -13,6 +13,7 @@ A *graph* is a list of nodes `[name, op, *operands]`, the last one being the roo
 
 The probes build the same graph from Values; `evaluate` computes it with floats.
 """
+
 import math
 
 # Relative error is |a - b| / max(|a|, |b|, TINY): below TINY it turns into an absolute error.
@@ -64,8 +65,10 @@ def central_difference(f, x, h=None):
 
 def partials(f, args):
     """The central-difference gradient of f(*args) with respect to each argument."""
+
     def along(i):
-        return lambda xi: f(*args[:i], xi, *args[i + 1:])
+        return lambda xi: f(*args[:i], xi, *args[i + 1 :])
+
     return [central_difference(along(i), args[i]) for i in range(len(args))]
 
 
@@ -112,8 +115,7 @@ def leaves(graph):
 
 def children(graph):
     """The names of each node's Value operands (numbers are not nodes)."""
-    return {name: [a for a in args if isinstance(a, str)] if op != "leaf" else []
-            for name, op, *args in graph}
+    return {name: [a for a in args if isinstance(a, str)] if op != "leaf" else [] for name, op, *args in graph}
 
 
 def expression(graph, name=None):

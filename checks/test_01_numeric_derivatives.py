@@ -1,11 +1,10 @@
 """check-01: numeric derivatives (derivatives.py)."""
+
 import math
 
 from checks import numerics
-from checks.functions import FUNCTIONS, MULTI
 from checks.judge import expect, expect_close, expect_number, fmt, points, wrong
-
-MAX_POINTS = 14
+from checks.worker.functions import FUNCTIONS, MULTI
 
 
 def forward(f, x, h):
@@ -20,7 +19,10 @@ def forward_mistakes(f, x, h):
     return [
         (f(x + h) - f(x), "It looks like the difference was not divided by h."),
         (central(f, x, h), "That is the central difference; derivative() is the forward one: (f(x+h) - f(x)) / h."),
-        ((f(x) - f(x - h)) / h, "That is the backward difference (f(x) - f(x-h)) / h; step forward: (f(x+h) - f(x)) / h."),
+        (
+            (f(x) - f(x - h)) / h,
+            "That is the backward difference (f(x) - f(x-h)) / h; step forward: (f(x+h) - f(x)) / h.",
+        ),
         (forward(f, x, h) / 2, "It looks like the difference was divided by 2h; the forward difference divides by h."),
     ]
 
@@ -47,8 +49,10 @@ def expect_slope(probe, func, fn, x, h, want, mistakes):
     got = probe("slope", func=func, fn=fn, x=x, h=h)
     expect_number(got, call)
     if not numerics.close(got, want, 1e-7):
-        wrong(f"{call} returned {fmt(got)}, expected {fmt(want)}. "
-              + (cause_of(got, mistakes) or "Compare your formula with the docstring, bracket by bracket."))
+        wrong(
+            f"{call} returned {fmt(got)}, expected {fmt(want)}. "
+            + (cause_of(got, mistakes) or "Compare your formula with the docstring, bracket by bracket.")
+        )
 
 
 @points(1)
@@ -69,8 +73,10 @@ def expect_default_h(probe, func, fn, x):
     f = FUNCTIONS[fn][0]
     formula, mistakes = (forward, forward_mistakes) if func == "derivative" else (central, central_mistakes)
     name = "forward" if func == "derivative" else "central"
-    other_steps = [(formula(f, x, h), f"That is the {name} difference with h={h:g}: the default is h=1e-4.")
-                   for h in (1e-3, 1e-5, 1e-6, 1e-2, 1e-8)]
+    other_steps = [
+        (formula(f, x, h), f"That is the {name} difference with h={h:g}: the default is h=1e-4.")
+        for h in (1e-3, 1e-5, 1e-6, 1e-2, 1e-8)
+    ]
     expect_slope(probe, func, fn, x, None, formula(f, x, 1e-4), other_steps + mistakes(f, x, 1e-4))
 
 
@@ -102,24 +108,48 @@ def expect_order(probe, rng, func, name, factor, low, high, other):
     x = rng.uniform(0.3, 1.0)
     big, small = errors(probe, func, "exp", x, 0.02)
     ratio = big / small if small else math.inf
-    expect(low < ratio < high,
-           f"{func}(f, {fmt(x)}, h) with f(x) = exp(x): the error against the exact slope shrank by "
-           f"{fmt(ratio)}x when h went from 0.02 to 0.01; a {name} difference's error shrinks by about "
-           f"{factor}x. " + other(ratio))
+    expect(
+        low < ratio < high,
+        f"{func}(f, {fmt(x)}, h) with f(x) = exp(x): the error against the exact slope shrank by "
+        f"{fmt(ratio)}x when h went from 0.02 to 0.01; a {name} difference's error shrinks by about "
+        f"{factor}x. " + other(ratio),
+    )
 
 
 @points(1)
 def test_forward_difference_error_halves_when_h_halves(probe, rng):
-    expect_order(probe, rng, "derivative", "forward", 2, 1.6, 2.4, lambda r: (
-        "A ratio near 4 means this is really a central difference." if 3 < r < 5
-        else "Is this the forward difference (f(x+h) - f(x)) / h?"))
+    expect_order(
+        probe,
+        rng,
+        "derivative",
+        "forward",
+        2,
+        1.6,
+        2.4,
+        lambda r: (
+            "A ratio near 4 means this is really a central difference."
+            if 3 < r < 5
+            else "Is this the forward difference (f(x+h) - f(x)) / h?"
+        ),
+    )
 
 
 @points(1)
 def test_central_difference_error_quarters_when_h_halves(probe, rng):
-    expect_order(probe, rng, "central_derivative", "central", 4, 3.4, 4.6, lambda r: (
-        "A ratio near 2 means this is really a forward difference." if 1.5 < r < 2.5
-        else "Are both f(x+h) and f(x-h) in it?"))
+    expect_order(
+        probe,
+        rng,
+        "central_derivative",
+        "central",
+        4,
+        3.4,
+        4.6,
+        lambda r: (
+            "A ratio near 2 means this is really a forward difference."
+            if 1.5 < r < 2.5
+            else "Are both f(x+h) and f(x-h) in it?"
+        ),
+    )
 
 
 def partial_mistakes(f, args, i, h):
@@ -128,8 +158,10 @@ def partial_mistakes(f, args, i, h):
     down[i] -= h
     moved_up, moved_down = [a + h for a in args], [a - h for a in args]
     return [
-        ((f(*moved_up) - f(*moved_down)) / (2 * h),
-         "Every argument was moved; only args[i] may move, the others stay fixed."),
+        (
+            (f(*moved_up) - f(*moved_down)) / (2 * h),
+            "Every argument was moved; only args[i] may move, the others stay fixed.",
+        ),
         ((f(*up) - f(*args)) / h, "That is a forward difference; partial_derivative uses the central one."),
         ((f(*up) - f(*down)) / h, "The two points are 2h apart: divide by 2*h, not by h."),
     ]
@@ -146,9 +178,13 @@ def expect_partial(probe, fn, args, i, h=None, rtol=1e-7, as_tuple=False):
     r = probe("partial", fn=fn, args=list(args), i=i, h=h, as_tuple=as_tuple)
     expect_number(r["value"], call)
     if not numerics.close(r["value"], want, rtol):
-        wrong(f"{call} returned {fmt(r['value'])}, expected {fmt(want)}. "
-              + (cause_of(r["value"], partial_mistakes(f, args, i, step))
-                 or "Move only args[i], by +h and by -h, and divide by 2h."))
+        wrong(
+            f"{call} returned {fmt(r['value'])}, expected {fmt(want)}. "
+            + (
+                cause_of(r["value"], partial_mistakes(f, args, i, step))
+                or "Move only args[i], by +h and by -h, and divide by 2h."
+            )
+        )
     return r
 
 
@@ -172,9 +208,11 @@ def test_partial_derivative_moves_only_args_i_by_a_central_difference(probe, rng
 def test_partial_derivative_leaves_args_unchanged(probe, rng):
     args = [round(rng.uniform(-1.5, 1.5), 6) for _ in range(3)]
     r = expect_partial(probe, "mixed", args, 1)
-    expect(r["args_after"] == args,
-           f"partial_derivative(f, args, 1) changed args from {args} to {r['args_after']}. "
-           "args must not be mutated: work on copies, e.g. list(args).")
+    expect(
+        r["args_after"] == args,
+        f"partial_derivative(f, args, 1) changed args from {args} to {r['args_after']}. "
+        "args must not be mutated: work on copies, e.g. list(args).",
+    )
 
 
 @points(1)
@@ -184,6 +222,8 @@ def test_partial_derivative_accepts_a_tuple_of_args(probe, rng):
         expect_partial(probe, "coupled", args, 0, as_tuple=True)
     except Exception as e:
         if getattr(e, "error", {}).get("type") == "TypeError":
-            wrong("partial_derivative(f, args, 0) with args a tuple raised TypeError: "
-                  f"{e.error.get('message')}. args may be any sequence: copy it into a list before changing it.")
+            wrong(
+                "partial_derivative(f, args, 0) with args a tuple raised TypeError: "
+                f"{e.error.get('message')}. args may be any sequence: copy it into a list before changing it."
+            )
         raise

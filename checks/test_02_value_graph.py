@@ -1,11 +1,10 @@
 """check-02: the Value graph, + and * (micrograd/engine.py)."""
+
 import re
 
 from checks import numerics
 from checks.inputs import LECTURE_L, random_graph
 from checks.judge import expect, expect_close, fmt, points, wrong
-
-MAX_POINTS = 10
 
 
 def op_cause(graph, got):
@@ -29,8 +28,15 @@ def expect_forward(probe, graph, what):
     want = numerics.evaluate(graph)
     bad = [n for n in want if not numerics.close(got["data"][n], want[n])]
     if bad:
-        wrong(f"{what}: " + ", ".join(f"{n} = {numerics.expression(graph, n)} gave {fmt(got['data'][n])}, "
-                                     f"expected {fmt(want[n])}" for n in bad[:3]) + ". " + op_cause(graph, got))
+        wrong(
+            f"{what}: "
+            + ", ".join(
+                f"{n} = {numerics.expression(graph, n)} gave {fmt(got['data'][n])}, expected {fmt(want[n])}"
+                for n in bad[:3]
+            )
+            + ". "
+            + op_cause(graph, got)
+        )
     return got
 
 
@@ -55,21 +61,30 @@ def leaf_values(graph):
 def test_prev_is_the_set_of_both_operands(probe):
     got = probe("forward", graph=LECTURE_L)
     for name, want in (("e", ["a", "b"]), ("d", ["c", "e"]), ("L", ["d", "f"]), ("a", [])):
-        expect(got["prev_type"][name] == "set",
-               f"{name}._prev is a {got['prev_type'][name]}, expected a set: store set(_children).")
+        expect(
+            got["prev_type"][name] == "set",
+            f"{name}._prev is a {got['prev_type'][name]}, expected a set: store set(_children).",
+        )
         have = got["prev"][name]
-        expect(have == want,
-               f"In the lecture's graph, {name}._prev holds {have or 'nothing'}, expected {want or 'nothing'}. "
-               + ("Pass (self, other) as the children of out." if name != "a"
-                  else "A Value made from a number has no children."))
+        expect(
+            have == want,
+            f"In the lecture's graph, {name}._prev holds {have or 'nothing'}, expected {want or 'nothing'}. "
+            + (
+                "Pass (self, other) as the children of out."
+                if name != "a"
+                else "A Value made from a number has no children."
+            ),
+        )
 
 
 @points(1)
 def test_op_records_plus_and_times(probe):
     got = probe("forward", graph=LECTURE_L)
     for name, want in (("e", "*"), ("d", "+"), ("L", "*"), ("a", "")):
-        expect(got["op"][name] == want,
-               f"{name}._op is {got['op'][name]!r}, expected {want!r}: pass the operation's symbol as _op.")
+        expect(
+            got["op"][name] == want,
+            f"{name}._op is {got['op'][name]!r}, expected {want!r}: pass the operation's symbol as _op.",
+        )
 
 
 @points(1)
@@ -78,8 +93,10 @@ def test_a_plus_a_and_a_times_a_have_one_child(probe, rng):
     for op, sym, want in (("add", "+", 2 * x), ("mul", "*", x * x)):
         got = probe("same_operand", op=op, x=x)
         expect_close(got["data"], want, f"a {sym} a with a = Value({x})")
-        expect(got["prev"] == ["a"],
-               f"(a {sym} a)._prev holds {got['prev']}, expected just a: a set keeps each child once.")
+        expect(
+            got["prev"] == ["a"],
+            f"(a {sym} a)._prev holds {got['prev']}, expected just a: a set keeps each child once.",
+        )
         expect(got["a"] == x, f"a {sym} a changed a.data to {fmt(got['a'])}: leave the operands alone.")
 
 
@@ -87,9 +104,11 @@ def test_a_plus_a_and_a_times_a_have_one_child(probe, rng):
 def test_operands_are_never_changed(probe, rng):
     graph = random_graph(rng, ["add", "mul"], leaves=2, size=4)
     got = probe("forward", graph=graph)
-    expect(got["leaves_unchanged"],
-           f"Computing {numerics.expression(graph)} changed a leaf's data or children. + and * must make "
-           "a new Value (out) and leave self and other as they were.")
+    expect(
+        got["leaves_unchanged"],
+        f"Computing {numerics.expression(graph)} changed a leaf's data or children. + and * must make "
+        "a new Value (out) and leave self and other as they were.",
+    )
     for name, grad in got["grads"].items():
         expect(grad == 0.0, f"After building the graph, {name}.grad is {fmt(grad)}; building must not touch grads.")
 
@@ -99,13 +118,17 @@ def test_a_value_keeps_its_label_children_and_op(probe):
     got = probe("new_value", data=2.0, kwargs={"label": "a"})
     expect(got["label"] == "a", f"Value(2.0, label='a').label is {got['label']!r}, expected 'a'.")
     got = probe("new_value", data=3.0)
-    expect(got["label"] == "" and got["op"] == "" and got["prev"] == [],
-           f"Value(3.0) has label={got['label']!r}, _op={got['op']!r}, _prev={got['prev']}; "
-           "expected '', '' and an empty set.")
+    expect(
+        got["label"] == "" and got["op"] == "" and got["prev"] == [],
+        f"Value(3.0) has label={got['label']!r}, _op={got['op']!r}, _prev={got['prev']}; "
+        "expected '', '' and an empty set.",
+    )
     got = probe("new_value", data=5.0, args=[[2.0, 3.0], "+", "s"])
-    expect(got["prev"] == ["child0", "child1"] and got["op"] == "+" and got["label"] == "s",
-           "Value(5.0, (x, y), '+', 's') should keep both children in _prev, '+' in _op and 's' in label; "
-           f"got _prev={got['prev']}, _op={got['op']!r}, label={got['label']!r}.")
+    expect(
+        got["prev"] == ["child0", "child1"] and got["op"] == "+" and got["label"] == "s",
+        "Value(5.0, (x, y), '+', 's') should keep both children in _prev, '+' in _op and 's' in label; "
+        f"got _prev={got['prev']}, _op={got['op']!r}, label={got['label']!r}.",
+    )
 
 
 @points(1)
@@ -119,5 +142,7 @@ def test_repr_shows_value_data(probe, rng):
         shown = float(m[1])
     except ValueError:
         shown = None
-    expect(shown is not None and numerics.close(shown, x, 1e-3),
-           f"repr(Value({x})) is {text!r}; the number after 'Value(data=' should be {x}.")
+    expect(
+        shown is not None and numerics.close(shown, x, 1e-3),
+        f"repr(Value({x})) is {text!r}; the number after 'Value(data=' should be {x}.",
+    )

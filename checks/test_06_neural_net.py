@@ -1,9 +1,8 @@
 """check-06: Neuron, Layer and MLP (micrograd/nn.py)."""
+
 from checks import numerics
 from checks.inputs import as_numeric, random_layers
-from checks.judge import expect, expect_close, fmt, points, wrong
-
-MAX_POINTS = 10
+from checks.judge import expect, fmt, points, wrong
 
 
 def flat(layers):
@@ -17,29 +16,40 @@ def inputs(rng, n):
 @points(2)
 def test_an_mlp_3_4_4_1_has_41_parameters(probe):
     got = probe("mlp_structure", nin=3, nouts=[4, 4, 1], seed=0)
-    expect(got["sizes"] == [[3] * 4, [4] * 4, [4]],
-           f"MLP(3, [4, 4, 1]).layers have neurons with {got['sizes']} inputs; expected 4 neurons of 3 inputs, "
-           "then 4 of 4, then 1 of 4: each layer's nin is the previous layer's nout.")
+    expect(
+        got["sizes"] == [[3] * 4, [4] * 4, [4]],
+        f"MLP(3, [4, 4, 1]).layers have neurons with {got['sizes']} inputs; expected 4 neurons of 3 inputs, "
+        "then 4 of 4, then 1 of 4: each layer's nin is the previous layer's nout.",
+    )
     expect(got["is_list"], "MLP(3, [4, 4, 1]).parameters() should return a list.")
-    expect(got["count"] == 41,
-           f"MLP(3, [4, 4, 1]).parameters() has {got['count']} Values, expected 41 "
-           "(4*(3+1) + 4*(4+1) + 1*(4+1)). Does every Neuron give its weights *and* its bias, and the MLP "
-           "every layer's parameters?")
-    expect(got["unique"] == 41, f"MLP(3, [4, 4, 1]).parameters() lists only {got['unique']} different Values: "
-           "some are listed twice.")
+    expect(
+        got["count"] == 41,
+        f"MLP(3, [4, 4, 1]).parameters() has {got['count']} Values, expected 41 "
+        "(4*(3+1) + 4*(4+1) + 1*(4+1)). Does every Neuron give its weights *and* its bias, and the MLP "
+        "every layer's parameters?",
+    )
+    expect(
+        got["unique"] == 41,
+        f"MLP(3, [4, 4, 1]).parameters() lists only {got['unique']} different Values: some are listed twice.",
+    )
 
 
 @points(1)
 def test_parameters_are_the_models_own_values_not_copies(probe):
     got = probe("mlp_structure", nin=2, nouts=[3, 2], seed=1)
     strangers = sum(1 for p in got["positions"] if p is None)
-    expect(strangers == 0,
-           f"{strangers} of the {got['count']} Values in MLP(2, [3, 2]).parameters() are not the neurons' own "
-           "w and b objects. Return the Values themselves (not copies, not new Values), so that an update "
-           "to a parameter changes the model.")
+    expect(
+        strangers == 0,
+        f"{strangers} of the {got['count']} Values in MLP(2, [3, 2]).parameters() are not the neurons' own "
+        "w and b objects. Return the Values themselves (not copies, not new Values), so that an update "
+        "to a parameter changes the model.",
+    )
     seen = {tuple(p) for p in got["positions"]}
-    expect(len(seen) == 3 * 3 + 2 * 4, f"MLP(2, [3, 2]).parameters() covers {len(seen)} of the 17 weights "
-           "and biases: every neuron of every layer belongs in it.")
+    expect(
+        len(seen) == 3 * 3 + 2 * 4,
+        f"MLP(2, [3, 2]).parameters() covers {len(seen)} of the 17 weights "
+        "and biases: every neuron of every layer belongs in it.",
+    )
 
 
 @points(1)
@@ -49,17 +59,23 @@ def test_a_neuron_draws_nin_weights_and_a_bias_and_lists_them_weights_first(prob
     drawn = got["w"] + [got["b"]]
     expect(all(isinstance(p, float) for p in drawn), "Neuron(99)'s weights and bias should hold floats in data.")
     # 100 draws of uniform(-1, 1) all land inside [-1, 1] and, but for odds of 1e-4, reach past +-0.8.
-    expect(all(-1 <= p <= 1 for p in drawn) and min(drawn) < -0.8 and max(drawn) > 0.8,
-           f"Neuron(99) drew weights and a bias from {fmt(min(drawn))} to {fmt(max(drawn))}; each one comes "
-           "from random.uniform(-1, 1), which spreads them over all of [-1, 1].")
+    expect(
+        all(-1 <= p <= 1 for p in drawn) and min(drawn) < -0.8 and max(drawn) > 0.8,
+        f"Neuron(99) drew weights and a bias from {fmt(min(drawn))} to {fmt(max(drawn))}; each one comes "
+        "from random.uniform(-1, 1), which spreads them over all of [-1, 1].",
+    )
     expect(len(set(drawn)) == 100, "Neuron(99)'s weights and bias should each be drawn separately.")
     biases = [n["b"] for n in probe("layer", nin=1, nout=100, seed=rng.randrange(10**6), x=[0.5])["layers"][0]]
-    expect(all(-1 <= b <= 1 for b in biases) and min(biases) < -0.8 and max(biases) > 0.8,
-           f"The 100 neurons of Layer(1, 100) drew biases from {fmt(min(biases))} to {fmt(max(biases))}; "
-           "each bias comes from random.uniform(-1, 1), which spreads them over all of [-1, 1].")
-    expect(got["is_list"] and got["params"] == [*range(99), "b"],
-           f"Neuron(99).parameters() gives {got['params'][:3]} ... {got['params'][-2:]} (weight indices, b for "
-           "the bias); expected [0, 1, ..., 98, 'b']: the list self.w + [self.b].")
+    expect(
+        all(-1 <= b <= 1 for b in biases) and min(biases) < -0.8 and max(biases) > 0.8,
+        f"The 100 neurons of Layer(1, 100) drew biases from {fmt(min(biases))} to {fmt(max(biases))}; "
+        "each bias comes from random.uniform(-1, 1), which spreads them over all of [-1, 1].",
+    )
+    expect(
+        got["is_list"] and got["params"] == [*range(99), "b"],
+        f"Neuron(99).parameters() gives {got['params'][:3]} ... {got['params'][-2:]} (weight indices, b for "
+        "the bias); expected [0, 1, ..., 98, 'b']: the list self.w + [self.b].",
+    )
 
 
 @points(2)
@@ -72,14 +88,19 @@ def test_a_neuron_computes_tanh_of_w_dot_x_plus_b_on_floats_and_values(probe, rn
         want = numerics.neuron(w, b, x)
         act = sum(wi * xi for wi, xi in zip(w, x))
         if not numerics.close(got["out"]["data"], want):
-            cause = {act + b: "The result is w.x + b: apply tanh to it.",
-                     numerics.neuron(w, 0.0, x): "The bias b is missing: tanh(w.x + b).",
-                     act: "Both the bias and tanh are missing: tanh(w.x + b)."}
-            hint = next((s for v, s in cause.items() if numerics.close(got["out"]["data"], v)),
-                        "Compute sum(w_i * x_i) + b, then its tanh.")
-            wrong(f"Neuron(3) with w = {[fmt(v) for v in w]}, b = {fmt(b)} on x = {x}"
-                  f"{' (as Values)' if as_values else ''} gave {fmt(got['out']['data'])}, expected {fmt(want)}. "
-                  + hint)
+            cause = {
+                act + b: "The result is w.x + b: apply tanh to it.",
+                numerics.neuron(w, 0.0, x): "The bias b is missing: tanh(w.x + b).",
+                act: "Both the bias and tanh are missing: tanh(w.x + b).",
+            }
+            hint = next(
+                (s for v, s in cause.items() if numerics.close(got["out"]["data"], v)),
+                "Compute sum(w_i * x_i) + b, then its tanh.",
+            )
+            wrong(
+                f"Neuron(3) with w = {[fmt(v) for v in w]}, b = {fmt(b)} on x = {x}"
+                f"{' (as Values)' if as_values else ''} gave {fmt(got['out']['data'])}, expected {fmt(want)}. " + hint
+            )
 
 
 @points(1)
@@ -89,13 +110,18 @@ def test_a_layer_returns_a_list_of_outputs_or_the_single_value_when_nout_is_1(pr
         got = probe("layer", nin=2, nout=nout, seed=rng.randrange(10**6), x=x)
         want = numerics.mlp(as_numeric(got["layers"]), x)
         kind = "list" if nout > 1 else "Value"
-        expect(got["out"]["kind"] == kind, f"Layer(2, {nout})(x) returned a {got['out']['kind']}, expected a "
-               f"{kind}" + (": unwrap the single output of a one-neuron layer." if nout == 1 else "."))
+        expect(
+            got["out"]["kind"] == kind,
+            f"Layer(2, {nout})(x) returned a {got['out']['kind']}, expected a "
+            f"{kind}" + (": unwrap the single output of a one-neuron layer." if nout == 1 else "."),
+        )
         want = want if nout > 1 else [want]
         have = got["out"]["data"] if nout > 1 else [got["out"]["data"]]
-        expect(len(have) == len(want) and all(numerics.close(h, w) for h, w in zip(have, want)),
-               f"Layer(2, {nout})(x) on x = {x} gave {[fmt(h) for h in have]}, expected {[fmt(w) for w in want]}: "
-               "one output per neuron, in order.")
+        expect(
+            len(have) == len(want) and all(numerics.close(h, w) for h, w in zip(have, want)),
+            f"Layer(2, {nout})(x) on x = {x} gave {[fmt(h) for h in have]}, expected {[fmt(w) for w in want]}: "
+            "one output per neuron, in order.",
+        )
 
 
 @points(1)
@@ -107,11 +133,17 @@ def test_an_mlp_feeds_each_layer_into_the_next(probe, rng):
         got = probe("mlp_forward", nin=3, nouts=nouts, seed=0, values=values, x=x)
         want = numerics.mlp(as_numeric(values), x)
         have = got["data"]
-        ok = (numerics.close(have, want) if nouts[-1] == 1 else
-              isinstance(have, list) and len(have) == len(want) and all(map(numerics.close, have, want)))
-        expect(ok, f"MLP(3, {nouts})(x) on x = {x} gave {have if not isinstance(have, float) else fmt(have)}, "
-               f"expected {fmt(want) if isinstance(want, float) else [fmt(w) for w in want]} "
-               "(recomputed from its parameters): feed x through every layer in turn.")
+        ok = (
+            numerics.close(have, want)
+            if nouts[-1] == 1
+            else isinstance(have, list) and len(have) == len(want) and all(map(numerics.close, have, want))
+        )
+        expect(
+            ok,
+            f"MLP(3, {nouts})(x) on x = {x} gave {have if not isinstance(have, float) else fmt(have)}, "
+            f"expected {fmt(want) if isinstance(want, float) else [fmt(w) for w in want]} "
+            "(recomputed from its parameters): feed x through every layer in turn.",
+        )
 
 
 @points(1)
@@ -123,17 +155,33 @@ def test_parameter_gradients_match_finite_differences_of_the_loss(probe, rng):
     got = flat(probe("mlp_grads", nin=2, nouts=sizes[1:], seed=0, values=values, xs=xs, ys=ys))
     _, want = numerics.loss_gradient(as_numeric(values), xs, ys)
     bad = [i for i, (g, w) in enumerate(zip(got, want)) if not numerics.close(g, w, numerics.GRAD_RTOL)]
-    expect(not bad, f"For MLP(2, [3, 1]) and the loss sum((y_pred - y)**2) over 3 examples, after "
-           f"loss.backward() {len(bad)} of {len(want)} parameter grads are wrong; the first is "
-           f"{fmt(got[bad[0]] if bad else 0)} where finite differences give {fmt(want[bad[0]] if bad else 0)}. "
-           "Every weight and bias must take part in the forward pass (as Values).")
+    expect(
+        not bad,
+        f"For MLP(2, [3, 1]) and the loss sum((y_pred - y)**2) over 3 examples, after "
+        f"loss.backward() {len(bad)} of {len(want)} parameter grads are wrong; the first is "
+        f"{fmt(got[bad[0]] if bad else 0)} where finite differences give {fmt(want[bad[0]] if bad else 0)}. "
+        "Every weight and bias must take part in the forward pass (as Values).",
+    )
+
+
+def example(left):
+    """'e.g. layer 0 neuron 2' for the first parameter left with a grad."""
+    return f"e.g. layer {left[0][0]} neuron {left[0][1]}" if left else ""
 
 
 @points(1)
 def test_zero_grad_sets_every_parameter_grad_to_zero(probe):
     got = probe("zero_grad", nin=3, nouts=[4, 2], seed=2, junk=0.75)
-    left = [(l, j, kind) for l, layer in enumerate(got["grads"]) for j, n in enumerate(layer)
-            for kind, g in [("w", g) for g in n["w"]] + [("b", n["b"])] if g != 0.0]
-    expect(not left, f"After zero_grad() on MLP(3, [4, 2]), {len(left)} parameters still have a grad "
-           f"({'biases' if all(k == 'b' for *_, k in left) else 'e.g. layer %d neuron %d' % left[0][:2] if left else ''}). "
-           "zero_grad() sets p.grad = 0.0 for every p in self.parameters().")
+    left = [
+        (l, j, kind)
+        for l, layer in enumerate(got["grads"])
+        for j, n in enumerate(layer)
+        for kind, g in [("w", g) for g in n["w"]] + [("b", n["b"])]
+        if g != 0.0
+    ]
+    expect(
+        not left,
+        f"After zero_grad() on MLP(3, [4, 2]), {len(left)} parameters still have a grad "
+        f"({'biases' if all(k == 'b' for *_, k in left) else example(left)}). "
+        "zero_grad() sets p.grad = 0.0 for every p in self.parameters().",
+    )

@@ -1,29 +1,51 @@
-"""`python -m kit COMMAND ...`: the plain equivalent of every make target.
+"""`python -m kit COMMAND ...`: the kit's one command line; every make target calls it.
 
-    python -m kit check 03 [--impl DIR]   make check-03 [IMPL=DIR]
-    python -m kit check all               make check
-    python -m kit stubs [--check]         make stubs / make stubs-check
-    python -m kit grade SUBMISSIONS OUT   make grade SUBMISSIONS=DIR OUT=DIR
-    python -m kit progress                make progress
-    python -m kit hints 03                make hint-03
-    python -m kit watch                   make watch
-    python -m kit solution 03             make solution-03
-    python -m kit demo                    make demo
-    python -m kit draw 03                 (draw a lesson's graph with your own Value)
+`python -m kit COMMAND --help` describes a command's options.
 """
+
+import importlib
 import sys
 
-COMMANDS = {"check": "kit.check", "stubs": "kit.stubs", "grade": "kit.grade", "progress": "kit.progress",
-            "hints": "kit.hints", "watch": "kit.watch", "solution": "kit.solution", "demo": "kit.demo",
-            "draw": "kit.draw"}
+# command: (module, what it does), in the order the help lists them.
+COMMANDS = {
+    # the learner's
+    "check": ("kit.learner.check", "grade exercises: check 03, check 03,04, check all (make check-03)"),
+    "progress": ("kit.learner.progress", "points per exercise and the next TODO (make progress)"),
+    "hints": ("kit.learner.hints", "the next hint of an exercise (make hint-03)"),
+    "watch": ("kit.learner.watch", "re-run the first unfinished check on every save (make watch)"),
+    "solution": ("kit.learner.solution", "the reference solution, once its check passes (make solution-03)"),
+    "demo": ("kit.learner.demo", "train on two moons with your micrograd (make demo)"),
+    "draw": ("kit.learner.draw", "draw a lesson's graph with your own Value"),
+    # the instructor's
+    "grade": ("kit.instructor.grade", "grade a folder of submissions into a gradebook (make grade)"),
+    "merge": ("kit.instructor.merge", "merge the gradebooks of shards graded apart (make merge-grades)"),
+    # the course platforms
+    "nbgrader": ("kit.platforms.nbgrader", "write an nbgrader course (make nbgrader)"),
+    "gradescope": ("kit.platforms.gradescope", "build a Gradescope autograder.zip, or run it (make gradescope)"),
+    "classroom": ("kit.platforms.classroom", "write a GitHub Classroom workflow (make classroom)"),
+    # the maintainers'
+    "stubs": ("kit.dev.stubs", "write exercises/ from solutions/, or --check it (make stubs)"),
+    "figures": ("kit.dev.figures", "redraw the lessons' figures (make figures)"),
+    "mutation": ("kit.dev.mutation", "mutation testing of the checks (make mutation)"),
+    "bench": ("kit.dev.bench", "the benchmarks, written to docs/benchmarks.md (make bench)"),
+    "exercises": ("kit.exercises", "list the exercise ids, one per line (the Makefile reads it)"),
+}
+
+
+def usage():
+    width = max(map(len, COMMANDS))
+    rows = [f"  {name:<{width}}  {what}" for name, (_, what) in COMMANDS.items()]
+    return "usage: python -m kit COMMAND [ARGS]\n\n" + __doc__.strip() + "\n\ncommands:\n" + "\n".join(rows)
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in COMMANDS:
-        print(__doc__.strip())
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"python -m kit: no command {argv[0]!r}", file=sys.stderr)
+        print(usage())
         return 0 if argv and argv[0] in ("-h", "--help") else 2
-    module = __import__(COMMANDS[argv[0]], fromlist=["main"])
+    module = importlib.import_module(COMMANDS[argv[0]][0])
     return module.main(argv[1:])
 
 

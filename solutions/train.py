@@ -4,7 +4,7 @@
 def mse_loss(ypred, ys):
     """The sum over examples of (ypred_i - ys_i) ** 2, as a Value."""
     ### BEGIN ex07: Return the sum of the squared differences between predictions and targets.
-    return sum((yout - ygt)**2 for yout, ygt in zip(ypred, ys))
+    return sum((yout - ygt) ** 2 for yout, ygt in zip(ypred, ys))
     ### END ex07
 
 

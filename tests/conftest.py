@@ -1,4 +1,5 @@
 """Shared fixtures: trees solved through exercise k, and running the checks for real."""
+
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kit import ROOT
-from kit.stubs import build_tree
+from kit.regions import build_tree
 
 
 @pytest.fixture(scope="session")
@@ -21,12 +22,14 @@ def tree(tmp_path_factory):
         if k not in made:
             made[k] = build_tree(ROOT / "solutions", tmp_path_factory.mktemp(f"upto{k}"), k)
         return made[k]
+
     return make
 
 
 @pytest.fixture
 def variant(tmp_path):
     """variant(replacements, file="micrograd/engine.py"): the reference with text replaced in one file."""
+
     def make(replacements, file="micrograd/engine.py", name="impl"):
         dst = tmp_path / name
         build_tree(ROOT / "solutions", dst, 7)
@@ -37,6 +40,7 @@ def variant(tmp_path):
             text = text.replace(old, new, 1)
         path.write_text(text)
         return dst
+
     return make
 
 
@@ -63,8 +67,14 @@ def run_checks(which, impl, *extra, cwd=ROOT, env=None, timeout=300):
     cmd = [sys.executable, "-m", "kit", "check", which, "--report", str(report), *extra]
     if impl is not None:
         cmd += ["--impl", str(impl)]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
     data = json.loads(report.read_text()) if report.exists() else None
     report.unlink(missing_ok=True)
     return Run(proc, data)

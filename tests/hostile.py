@@ -6,13 +6,14 @@ same points as the twin), or ("ungradable", words the reason must contain). Ever
 bounded (a few seconds, a few hundred MB at most), so that even an unsandboxed run cannot harm
 the machine. `outside` is a folder the submissions must not be able to write into.
 """
+
 import os
 import shutil
 import zipfile
 from pathlib import Path
 
 from kit import ROOT
-from kit.stubs import build_tree
+from kit.regions import build_tree
 
 FULL = {"01": 14, "02": 10, "03": 10, "04": 10, "05": 14, "06": 10, "07": 10}
 
@@ -33,16 +34,24 @@ def tree(dst, upto=7, patches=(), extra=None):
 
 def top(file, code):
     """A patch that runs `code` when `file` is imported."""
-    first = {"derivatives.py": '"""Exercise 01: the slope of a function, measured numerically."""\n',
-             "micrograd/engine.py": "import math\n", "micrograd/nn.py": "import random\n",
-             "train.py": '"""Exercise 07: fit a model by gradient descent."""\n'}[file]
+    first = {
+        "derivatives.py": '"""Exercise 01: the slope of a function, measured numerically."""\n',
+        "micrograd/engine.py": "import math\n",
+        "micrograd/nn.py": "import random\n",
+        "train.py": '"""Exercise 07: fit a model by gradient descent."""\n',
+    }[file]
     return (file, first, first + code + "\n")
 
 
-BACKWARD = ("micrograd/engine.py", "        self.grad = 1.0\n        for v in reversed(topological_order(self)):\n"
-            "            v._backward()\n")
-STUB_DERIVATIVES = ("derivatives.py", "    return (f(x + h) - f(x)) / h\n",
-                    "    raise NotImplementedError('ex01: derivative')\n")
+BACKWARD = (
+    "micrograd/engine.py",
+    "        self.grad = 1.0\n        for v in reversed(topological_order(self)):\n            v._backward()\n",
+)
+STUB_DERIVATIVES = (
+    "derivatives.py",
+    "    return (f(x + h) - f(x)) / h\n",
+    "    raise NotImplementedError('ex01: derivative')\n",
+)
 
 
 def build(folder, outside):
@@ -59,74 +68,179 @@ def build(folder, outside):
     cases["nested"] = (FULL, None)
     add("stubs", {ex: 0 for ex in FULL}, upto=0)
 
-    add("loop-at-import", {**{ex: 0 for ex in FULL}, "01": 14},
-        patches=[top("micrograd/engine.py", "while True:\n    pass")])
-    add("loop-in-backward", "twin", "twin-loop-in-backward",
-        patches=[(BACKWARD[0], BACKWARD[1], "        while True:\n            pass\n")])
-    add("twin-loop-in-backward", "twin", None,
-        patches=[(BACKWARD[0], BACKWARD[1], "        raise NotImplementedError('ex04: backward')\n")])
+    add(
+        "loop-at-import",
+        {**{ex: 0 for ex in FULL}, "01": 14},
+        patches=[top("micrograd/engine.py", "while True:\n    pass")],
+    )
+    add(
+        "loop-in-backward",
+        "twin",
+        "twin-loop-in-backward",
+        patches=[(BACKWARD[0], BACKWARD[1], "        while True:\n            pass\n")],
+    )
+    add(
+        "twin-loop-in-backward",
+        "twin",
+        None,
+        patches=[(BACKWARD[0], BACKWARD[1], "        raise NotImplementedError('ex04: backward')\n")],
+    )
     add("twin-broken-nn", "twin", None, patches=[top("micrograd/nn.py", "raise ImportError('broken')")])
-    add("unbounded-memory", "twin", "twin-broken-nn",
-        patches=[top("micrograd/nn.py", "_hog = []\nfor _ in range(400):  # 4 GB at most\n"
-                                        "    _hog.append(bytearray(10 ** 7))")])
+    add(
+        "unbounded-memory",
+        "twin",
+        "twin-broken-nn",
+        patches=[
+            top(
+                "micrograd/nn.py",
+                "_hog = []\nfor _ in range(400):  # 4 GB at most\n    _hog.append(bytearray(10 ** 7))",
+            )
+        ],
+    )
     add("exit-at-import", {**FULL, "07": 0}, patches=[top("train.py", "import sys\nsys.exit(0)")])
-    add("os-exit-mid-check", "twin", "twin-os-exit-mid-check",
-        patches=[("micrograd/engine.py", "        out = Value(self.data * other.data, (self, other), '*')\n",
-                  "        if (self.data, other.data) == (2.0, -3.0):\n            import os\n            os._exit(0)\n"
-                  "        out = Value(self.data * other.data, (self, other), '*')\n")])
-    add("twin-os-exit-mid-check", "twin", None,
-        patches=[("micrograd/engine.py", "        out = Value(self.data * other.data, (self, other), '*')\n",
-                  "        if (self.data, other.data) == (2.0, -3.0):\n            raise NotImplementedError\n"
-                  "        out = Value(self.data * other.data, (self, other), '*')\n")])
-    fake = ("print('check-01: 14/14 points')\nprint('=' * 20 + ' 78 passed in 0.01s ' + '=' * 20)\n"
-            "print('{\"ok\": 14.03, \"printed\": \"\"}')\nprint('total: 78/78 points')")
-    add("prints-fake-results", {ex: 0 for ex in FULL}, upto=0,
-        patches=[top(f, fake) for f in ("derivatives.py", "micrograd/engine.py", "micrograd/nn.py", "train.py")])
-    add("conftest-forces-passes", {ex: 0 for ex in FULL}, upto=0, extra={
-        "conftest.py": "import pytest\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
-                       "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n",
-        "pytest.ini": "[pytest]\naddopts = -p no:micrograd-kit\n",
-        "micrograd/conftest.py": "raise SystemExit(0)\n"})
-    targets = [f"{kit}/checks/test_01_numeric_derivatives.py", f"{kit}/checks/plugin.py", f"{kit}/kit/grade.py",
-               f"{kit}/checks/worker.py", f"{outside}/pwned.txt"]
-    add("overwrites-the-kit", FULL, patches=[top("derivatives.py", (
-        f"for _target in {targets!r}:\n"
-        "    try:\n"
-        "        with open(_target, 'a') as _f:\n"
-        "            _f.write('\\n# pwned\\n')\n"
-        "    except OSError:\n"
-        "        pass"))])
-    add("copies-the-solutions", "twin", "twin-copies-the-solutions", patches=[
-        STUB_DERIVATIVES,
-        top("derivatives.py", (f"try:\n    exec(open({kit + '/solutions/derivatives.py'!r}).read())\n"
-                               "except OSError:\n    pass"))])
+    add(
+        "os-exit-mid-check",
+        "twin",
+        "twin-os-exit-mid-check",
+        patches=[
+            (
+                "micrograd/engine.py",
+                "        out = Value(self.data * other.data, (self, other), '*')\n",
+                "        if (self.data, other.data) == (2.0, -3.0):\n            import os\n            os._exit(0)\n"
+                "        out = Value(self.data * other.data, (self, other), '*')\n",
+            )
+        ],
+    )
+    add(
+        "twin-os-exit-mid-check",
+        "twin",
+        None,
+        patches=[
+            (
+                "micrograd/engine.py",
+                "        out = Value(self.data * other.data, (self, other), '*')\n",
+                "        if (self.data, other.data) == (2.0, -3.0):\n            raise NotImplementedError\n"
+                "        out = Value(self.data * other.data, (self, other), '*')\n",
+            )
+        ],
+    )
+    fake = (
+        "print('check-01: 14/14 points')\nprint('=' * 20 + ' 78 passed in 0.01s ' + '=' * 20)\n"
+        'print(\'{"ok": 14.03, "printed": ""}\')\nprint(\'total: 78/78 points\')'
+    )
+    add(
+        "prints-fake-results",
+        {ex: 0 for ex in FULL},
+        upto=0,
+        patches=[top(f, fake) for f in ("derivatives.py", "micrograd/engine.py", "micrograd/nn.py", "train.py")],
+    )
+    add(
+        "conftest-forces-passes",
+        {ex: 0 for ex in FULL},
+        upto=0,
+        extra={
+            "conftest.py": "import pytest\n\n@pytest.hookimpl(hookwrapper=True)\n"
+            "def pytest_runtest_makereport(item, call):\n"
+            "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n",
+            "pytest.ini": "[pytest]\naddopts = -p no:micrograd-kit\n",
+            "micrograd/conftest.py": "raise SystemExit(0)\n",
+        },
+    )
+    targets = [
+        f"{kit}/checks/test_01_numeric_derivatives.py",
+        f"{kit}/checks/plugin.py",
+        f"{kit}/kit/instructor/grade.py",
+        f"{kit}/checks/worker/main.py",
+        f"{outside}/pwned.txt",
+    ]
+    add(
+        "overwrites-the-kit",
+        FULL,
+        patches=[
+            top(
+                "derivatives.py",
+                (
+                    f"for _target in {targets!r}:\n"
+                    "    try:\n"
+                    "        with open(_target, 'a') as _f:\n"
+                    "            _f.write('\\n# pwned\\n')\n"
+                    "    except OSError:\n"
+                    "        pass"
+                ),
+            )
+        ],
+    )
+    add(
+        "copies-the-solutions",
+        "twin",
+        "twin-copies-the-solutions",
+        patches=[
+            STUB_DERIVATIVES,
+            top(
+                "derivatives.py",
+                (f"try:\n    exec(open({kit + '/solutions/derivatives.py'!r}).read())\nexcept OSError:\n    pass"),
+            ),
+        ],
+    )
     add("twin-copies-the-solutions", "twin", None, patches=[STUB_DERIVATIVES])
-    add("monkeypatches-sys-modules", FULL, patches=[top("micrograd/engine.py", (
-        "import sys as _sys\n"
-        "for _m in list(_sys.modules.values()):\n"
-        "    for _name in ('dumps', 'loads', 'dup2', 'write', 'exit', '_exit', 'kill', 'killpg', 'TemporaryFile'):\n"
-        "        if callable(getattr(_m, _name, None)):\n"
-        "            try:\n"
-        "                setattr(_m, _name, lambda *a, **k: '{\"ok\": 1.0, \"printed\": \"\"}')\n"
-        "            except (AttributeError, TypeError):\n"
-        "                pass"))])
-    add("floods-output", {**FULL, "01": 0}, patches=[top(
-        "derivatives.py", "import sys as _sys\nfor _ in range(200):  # 200 MB at most\n    _sys.stdout.write('x' * (1 << 20))")])
-    add("forks-sleepers", FULL, patches=[top("micrograd/nn.py", (
-        "import os as _os, time as _time\n"
-        "for _ in range(30):\n"
-        "    try:\n"
-        "        if _os.fork() == 0:\n"
-        "            _time.sleep(120)\n"
-        "            _os._exit(0)\n"
-        "    except OSError:\n"
-        "        break"))])
+    add(
+        "monkeypatches-sys-modules",
+        FULL,
+        patches=[
+            top(
+                "micrograd/engine.py",
+                (
+                    "import sys as _sys\n"
+                    "for _m in list(_sys.modules.values()):\n"
+                    "    for _name in ('dumps', 'loads', 'dup2', 'write', 'exit', '_exit', 'kill', 'killpg',\n"
+                    "                  'TemporaryFile'):\n"
+                    "        if callable(getattr(_m, _name, None)):\n"
+                    "            try:\n"
+                    '                setattr(_m, _name, lambda *a, **k: \'{"ok": 1.0, "printed": ""}\')\n'
+                    "            except (AttributeError, TypeError):\n"
+                    "                pass"
+                ),
+            )
+        ],
+    )
+    add(
+        "floods-output",
+        {**FULL, "01": 0},
+        patches=[
+            top(
+                "derivatives.py",
+                "import sys as _sys\nfor _ in range(200):  # 200 MB at most\n    _sys.stdout.write('x' * (1 << 20))",
+            )
+        ],
+    )
+    add(
+        "forks-sleepers",
+        FULL,
+        patches=[
+            top(
+                "micrograd/nn.py",
+                (
+                    "import os as _os, time as _time\n"
+                    "for _ in range(30):\n"
+                    "    try:\n"
+                    "        if _os.fork() == 0:\n"
+                    "            _time.sleep(120)\n"
+                    "            _os._exit(0)\n"
+                    "    except OSError:\n"
+                    "        break"
+                ),
+            )
+        ],
+    )
     add("symlink-to-a-system-file", {**{ex: 0 for ex in FULL}, "01": 14}, upto=7)
     (folder / "symlink-to-a-system-file" / "micrograd" / "engine.py").unlink()
     os.symlink("/etc/passwd", folder / "symlink-to-a-system-file" / "micrograd" / "engine.py")
     add("invalid-utf8", ("ungradable", "derivatives.py is not UTF-8"), extra={"derivatives.py": b"x = '\xff\xfe'\n"})
-    add("syntax-error", ("ungradable", "train.py has a syntax error on line"),
-        patches=[("train.py", "def sgd_step(parameters, lr):", "def sgd_step(parameters, lr)")])
+    add(
+        "syntax-error",
+        ("ungradable", "train.py has a syntax error on line"),
+        patches=[("train.py", "def sgd_step(parameters, lr):", "def sgd_step(parameters, lr)")],
+    )
     (folder / "empty").mkdir()
     cases["empty"] = (("ungradable", "no exercise tree was found"), None)
 

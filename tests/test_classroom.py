@@ -1,4 +1,5 @@
 """GitHub Classroom: the workflow grades each check as one step worth its maximum."""
+
 import os
 import shlex
 import subprocess
@@ -6,7 +7,8 @@ import subprocess
 import pytest
 
 from kit import ROOT
-from kit.classroom import main, workflow
+from kit.exercises import POINTS
+from kit.platforms.classroom import main, workflow
 
 yaml = pytest.importorskip("yaml", reason="PyYAML (with the instructor extra) is not installed")
 
@@ -18,7 +20,7 @@ def steps():
 def test_the_workflow_has_one_graded_step_per_check_worth_its_maximum():
     graded = [s for s in steps() if s.get("uses", "").startswith("classroom-resources/autograding-command-grader")]
     assert [s["with"]["command"] for s in graded] == [f"make check-0{i}" for i in range(1, 8)]
-    assert [s["with"]["max-score"] for s in graded] == [14, 10, 10, 10, 14, 10, 10]
+    assert [s["with"]["max-score"] for s in graded] == list(POINTS.values())
     assert all(s["id"] == s["name"] for s in graded)
 
 
@@ -34,8 +36,13 @@ def test_each_steps_command_passes_exactly_when_the_check_earns_full_marks(tree,
     for step in steps():
         command = step.get("with", {}).get("command")
         if command:
-            proc = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True, text=True,
-                                  env={**os.environ, "IMPL": str(tree(upto))})
+            proc = subprocess.run(
+                shlex.split(command),
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "IMPL": str(tree(upto))},
+            )
             assert (proc.returncode == 0) == passes, proc.stdout
 
 

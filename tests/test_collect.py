@@ -1,9 +1,10 @@
 """Collecting submissions: ids, unpacking with care, finding the tree, staging only its files."""
+
 import zipfile
 
 import pytest
 
-from kit import collect
+from kit.instructor import collect
 
 
 def test_find_takes_folders_and_zips_by_id_and_skips_the_rest(tmp_path):
@@ -64,14 +65,20 @@ def test_stage_copies_only_the_tree_and_notes_what_is_missing(tmp_path):
     dst.mkdir()
     notes = collect.stage(src, dst)
     assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file()) == [
-        "derivatives.py", "micrograd/__init__.py", "micrograd/engine.py"]
+        "derivatives.py",
+        "micrograd/__init__.py",
+        "micrograd/engine.py",
+    ]
     assert notes == ["micrograd/nn.py is missing", "train.py is missing"]
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"x = 1\0\n", "cannot be read as Python"),
-    (b"#" * (collect.MAX_FILE + 1), "larger than"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"x = 1\0\n", "cannot be read as Python"),
+        (b"#" * (collect.MAX_FILE + 1), "larger than"),
+    ],
+)
 def test_stage_refuses_a_file_with_a_null_byte_or_too_large(tmp_path, content, reason):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "train.py").write_bytes(content)

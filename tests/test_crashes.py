@@ -1,8 +1,11 @@
 """Learner code that exits, crashes, hangs or floods still ends in a clear report naming the test."""
+
 import textwrap
 
-from kit import ROOT
 from zoo import RECURSIVE_TOPO
+
+from kit import ROOT
+from kit.exercises import POINTS
 
 
 def by_test(run, check):
@@ -11,19 +14,26 @@ def by_test(run, check):
 
 def test_sys_exit_at_import_is_reported_on_every_test_and_grading_goes_on(checks, variant):
     impl = variant([("import math\n", "import math\nimport sys\nsys.exit(0)\n")])
+    line = (impl / "micrograd" / "engine.py").read_text().splitlines().index("sys.exit(0)") + 1
     run = checks("02", impl)
-    assert run.last_line == "check-02: 0/10 points" and run.rc == 1
+    assert run.last_line == f"check-02: 0/{POINTS['02']} points" and run.rc == 1
     for t in run.tests():
         assert t["status"] == "crash"
         assert t["message"].startswith("Your code called sys.exit(0) while the check")
-        assert "micrograd/engine.py, line 4" in t["message"]
+        assert f"micrograd/engine.py, line {line}:" in t["message"]
     assert "Traceback" not in run.out + run.err
 
 
 def test_os_exit_mid_check_names_the_test_and_a_fresh_worker_takes_the_next(checks, variant):
-    impl = variant([("        out = Value(self.data * other.data, (self, other), '*')\n",
-                     "        if self.data == 2.0 and other.data == -3.0:\n            import os; os._exit(3)\n"
-                     "        out = Value(self.data * other.data, (self, other), '*')\n")])
+    impl = variant(
+        [
+            (
+                "        out = Value(self.data * other.data, (self, other), '*')\n",
+                "        if self.data == 2.0 and other.data == -3.0:\n            import os; os._exit(3)\n"
+                "        out = Value(self.data * other.data, (self, other), '*')\n",
+            )
+        ]
+    )
     run = checks("02", impl)
     tests = by_test(run, "02")
     lecture = tests["the lecture expression L equals a times b plus c times f is minus 8"]
@@ -35,15 +45,21 @@ def test_os_exit_mid_check_names_the_test_and_a_fresh_worker_takes_the_next(chec
 
 
 def test_a_segfault_is_reported_with_the_learners_line(checks, variant):
-    impl = variant([("        out = Value(self.data + other.data, (self, other), '+')\n",
-                     "        import ctypes; ctypes.string_at(0)\n"
-                     "        out = Value(self.data + other.data, (self, other), '+')\n")])
+    impl = variant(
+        [
+            (
+                "        out = Value(self.data + other.data, (self, other), '+')\n",
+                "        import ctypes; ctypes.string_at(0)\n"
+                "        out = Value(self.data + other.data, (self, other), '+')\n",
+            )
+        ]
+    )
     run = checks("02", impl)
     crashed = [t for t in run.tests() if t["status"] == "crash"]
     assert crashed, run.out
     assert "killed by signal SIGSEGV" in crashed[0]["message"]
     assert "last seen at micrograd/engine.py, line" in crashed[0]["message"]
-    assert run.last_line == "check-02: 2/10 points"  # the two tests that never add
+    assert run.last_line == f"check-02: 2/{POINTS['02']} points"  # the two tests that never add
 
 
 def test_an_endless_backward_times_out_through_pytest_timeout_and_the_rest_is_graded(checks, variant):
@@ -52,8 +68,9 @@ def test_an_endless_backward_times_out_through_pytest_timeout_and_the_rest_is_gr
     tests = by_test(run, "04")
     hung = tests["backward matches finite differences on random graphs"]
     assert hung["status"] == "timeout"
-    assert hung["message"].startswith("Took longer than 2 s while the check builds the expression and calls "
-                                      "root.backward().")
+    assert hung["message"].startswith(
+        "Took longer than 2 s while the check builds the expression and calls root.backward()."
+    )
     assert tests["topological order lists every node exactly once"]["status"] == "pass"
 
 
@@ -63,14 +80,20 @@ def test_a_recursive_topological_order_fails_only_the_deep_chain_with_a_recursio
     failed = [t for t in run.tests() if t["status"] != "pass"]
     assert [t["test"] for t in failed] == ["backward works on a chain 100000 nodes deep"]
     assert "RecursionError" in failed[0]["message"] and "a loop and a stack" in failed[0]["message"]
-    assert run.last_line == "check-04: 9/10 points"
+    assert run.last_line == f"check-04: {POINTS['04'] - 1}/{POINTS['04']} points"
 
 
 def test_printed_output_is_shown_on_failures_and_cannot_fake_the_score(checks, variant):
-    impl = variant([("        return f\"Value(data={self.data})\"\n",
-                     "        print('check-02: 10/10 points')\n        return 'nope'\n")])
+    impl = variant(
+        [
+            (
+                '        return f"Value(data={self.data})"\n',
+                "        print('check-02: 10/10 points')\n        return 'nope'\n",
+            )
+        ]
+    )
     run = checks("02", impl)
-    assert run.last_line == "check-02: 9/10 points"
+    assert run.last_line == f"check-02: {POINTS['02'] - 1}/{POINTS['02']} points"
     failed = [t for t in run.tests() if t["status"] != "pass"]
     assert len(failed) == 1 and "Your code printed:\n  | check-02: 10/10 points" in failed[0]["message"]
 
@@ -93,6 +116,7 @@ def test_a_folder_without_the_tree_gets_a_clear_message(checks, tmp_path):
 def test_a_micrograd_installed_elsewhere_is_never_graded_in_place_of_the_learners(tmp_path):
     import subprocess
     import sys
+
     impl = tmp_path / "impl"
     (impl / "micrograd").mkdir(parents=True)
     (impl / "micrograd" / "engine.py").write_text("X = 1\n")  # no __init__.py: a namespace package
@@ -100,16 +124,16 @@ def test_a_micrograd_installed_elsewhere_is_never_graded_in_place_of_the_learner
     other.mkdir(parents=True)
     (other / "__init__.py").write_text("")
     (other / "engine.py").write_text("X = 2\n")
-    code = textwrap.dedent(f'''
+    code = textwrap.dedent(f"""
         import sys
         sys.path[:0] = [{str(impl)!r}, {str(tmp_path / "site")!r}]
-        sys.path.insert(0, {str(ROOT / "checks")!r})
-        import probes
+        sys.path.insert(0, {str(ROOT)!r})
+        from checks.worker import guard as probes
         probes.IMPL = {str(impl)!r}
         try:
             probes.learner("micrograd.engine")
         except probes.WrongImport as e:
             print("refused:", e)
-        ''')
+        """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.startswith("refused: `import micrograd.engine` found ") and str(other) in out

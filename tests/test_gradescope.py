@@ -1,4 +1,5 @@
 """Gradescope: the autograder zip, run in a root laid out like /autograder, writes valid results."""
+
 import json
 import os
 import shutil
@@ -7,14 +8,15 @@ import subprocess
 import sys
 import zipfile
 
+import hostile
 import pytest
 
-import hostile
 from kit import ROOT
-from kit.gradescope import build
+from kit.exercises import TOTAL
+from kit.platforms.gradescope import build
 
 jsonschema = pytest.importorskip("jsonschema", reason="the instructor extra (jsonschema) is not installed")
-SCHEMA = json.loads((ROOT / "kit" / "schemas" / "gradescope_results.json").read_text())
+SCHEMA = json.loads((ROOT / "kit" / "platforms" / "schemas" / "gradescope_results.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +30,18 @@ def run_autograder(zip_path, root, submission):
         zf.extractall(root / "source")
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
     shutil.copytree(submission, root / "submission", symlinks=True)
-    proc = subprocess.run(["bash", str(root / "run_autograder")], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "KIT_AUTOGRADER_ROOT": str(root), "KIT_PYTHON": sys.executable,
-                               "PYTHONDONTWRITEBYTECODE": "1"})
+    proc = subprocess.run(
+        ["bash", str(root / "run_autograder")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            **os.environ,
+            "KIT_AUTOGRADER_ROOT": str(root),
+            "KIT_PYTHON": sys.executable,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(results, SCHEMA)
@@ -43,8 +54,8 @@ def test_the_zip_has_setup_and_run_autograder_at_its_root_and_no_solutions(autog
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
     assert "setup.sh" in names and "run_autograder" in names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
-    assert not [n for n in names if n.startswith(("solutions/", "tests/", ".git"))]
-    assert "checks/test_04_backward.py" in names and "kit/grade.py" in names
+    assert not [n for n in names if n.startswith(("solutions/", "tests/", ".git", "kit/dev/"))]
+    assert "checks/test_04_backward.py" in names and "kit/instructor/grade.py" in names
     assert json.loads(zipfile.ZipFile(autograder).read("gradescope.json")) == {"seed": 77}
 
 
@@ -57,9 +68,13 @@ def test_the_scripts_are_valid_bash(autograder, tmp_path):
 
 def test_a_correct_submission_earns_every_point_with_one_entry_per_test(autograder, tmp_path):
     results = run_autograder(autograder, tmp_path / "root", hostile.tree(tmp_path / "sub"))
-    assert results["score"] == 78
-    assert len(results["tests"]) == sum(1 for p in (ROOT / "checks").glob("test_*.py")
-                                        for line in p.read_text().splitlines() if line.startswith("def test_"))
+    assert results["score"] == TOTAL
+    assert len(results["tests"]) == sum(
+        1
+        for p in (ROOT / "checks").glob("test_*.py")
+        for line in p.read_text().splitlines()
+        if line.startswith("def test_")
+    )
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])
     assert results["tests"][0]["name"].startswith("check-01 · ") and results["tests"][0]["number"] == "1.1"
     assert results["execution_time"] >= 0 and "check-07 a training loop: 10/10" in results["output"]
@@ -75,8 +90,11 @@ def test_a_partial_submission_earns_what_the_checks_give_the_same_code(autograde
 
 
 def test_a_hostile_submission_is_graded_for_its_honest_parts_only(autograder, tmp_path):
-    sub = hostile.tree(tmp_path / "sub", patches=[hostile.top("micrograd/engine.py", (
-        "print('check-02: 10/10 points')\nwhile True:\n    pass"))], extra={"conftest.py": "raise SystemExit\n"})
+    sub = hostile.tree(
+        tmp_path / "sub",
+        patches=[hostile.top("micrograd/engine.py", ("print('check-02: 10/10 points')\nwhile True:\n    pass"))],
+        extra={"conftest.py": "raise SystemExit\n"},
+    )
     results = run_autograder(autograder, tmp_path / "root", sub)
     assert results["score"] == 14  # check-01, whose derivatives.py is honest
     assert not (tmp_path / "root" / "source" / "solutions").exists()

@@ -1,16 +1,18 @@
 """Instructor grading: a class of hostile submissions graded safely, exactly, and resumably."""
+
 import csv
 import hashlib
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 import hostile
-from kit import ROOT, sandbox
+import pytest
+
+from kit import ROOT
+from kit.exercises import TOTAL
+from kit.instructor import sandbox
 
 ROOT_MODES = os.geteuid() == 0
 FAST = ["--probe-timeout", "2.5", "--check-timeout", "10", "--jobs", "2"]
@@ -21,15 +23,24 @@ def kit_files():
     digest = {}
     for p in sorted(ROOT.rglob("*")):
         rel = p.relative_to(ROOT)
-        if p.is_file() and not {".venv", ".git", "__pycache__"} & set(rel.parts) and not rel.parts[0].endswith(".egg-info"):
+        if (
+            p.is_file()
+            and not {".venv", ".git", "__pycache__"} & set(rel.parts)
+            and not rel.parts[0].endswith(".egg-info")
+        ):
             digest[str(rel)] = hashlib.sha256(p.read_bytes()).hexdigest()
     return digest
 
 
 def grade(submissions, out, *extra):
-    proc = subprocess.run([sys.executable, "-m", "kit", "grade", str(submissions), str(out), *FAST, *extra],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(submissions), str(out), *FAST, *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 
@@ -52,7 +63,9 @@ def available(mode):
 
 
 def live_processes_of_slots(jobs=2):
-    return [pid for pid in sandbox._pids() if sandbox._uid_of(pid) in range(sandbox.FIRST_UID, sandbox.FIRST_UID + jobs)]
+    return [
+        pid for pid in sandbox._pids() if sandbox._uid_of(pid) in range(sandbox.FIRST_UID, sandbox.FIRST_UID + jobs)
+    ]
 
 
 @pytest.fixture(scope="module", params=["auto", "unshare"])
@@ -72,8 +85,7 @@ def graded(tmp_path_factory, request):
     out = base / "out"
     proc = grade(base / "submissions", out, "--sandbox", mode)
     assert f"sandbox {mode}" in proc.stdout
-    return {"cases": cases, "out": out, "proc": proc, "before": before, "base": base, "outside": outside,
-            "mode": mode}
+    return {"cases": cases, "out": out, "proc": proc, "before": before, "base": base, "outside": outside, "mode": mode}
 
 
 @pytest.mark.slow
@@ -106,8 +118,13 @@ def test_grading_leaves_the_kit_and_everything_outside_out_unchanged(graded):
     assert kit_files() == graded["before"]
     assert list(graded["outside"].iterdir()) == []
     assert not (graded["base"] / "escaped.py").exists()
-    assert sorted(p.name for p in graded["out"].iterdir()) == [".results", "feedback", "grade.log",
-                                                                "grades.csv", "grades.json"]
+    assert sorted(p.name for p in graded["out"].iterdir()) == [
+        ".results",
+        "feedback",
+        "grade.log",
+        "grades.csv",
+        "grades.json",
+    ]
 
 
 @pytest.mark.slow
@@ -125,7 +142,7 @@ def test_the_gradebook_has_the_contract_header_sorted_rows_json_and_feedback(gra
     data = json.loads((out / "grades.json").read_text())
     correct = next(s for s in data["students"] if s["id"] == "correct")
     assert all(set(t) >= {"check", "test", "points", "max", "status", "message"} for t in correct["tests"])
-    assert sum(t["points"] for t in correct["tests"]) == 78
+    assert sum(t["points"] for t in correct["tests"]) == TOTAL
     feedback = (out / "feedback" / "loop-in-backward.md").read_text()
     assert "## check-04 · topological order and backward()" in feedback and "Took longer than" in feedback
     escapes = (out / "feedback" / "zip-escapes.md").read_text()
@@ -177,7 +194,7 @@ def test_grading_works_without_a_sandbox_where_neither_root_nor_bubblewrap_is_th
     proc = grade(subs, tmp_path / "out", "--sandbox", "none")
     assert "sandbox none" in proc.stdout
     got = {row["student"]: int(row["total"]) for row in rows(tmp_path / "out")}
-    assert got == {"correct": 78, "empty": 0, "stubs": 0}
+    assert got == {"correct": TOTAL, "empty": 0, "stubs": 0}
 
 
 @pytest.mark.skipif(not ROOT_MODES, reason="the unprivileged worker needs a grader running as root")
@@ -185,10 +202,12 @@ def test_grading_works_without_a_sandbox_where_neither_root_nor_bubblewrap_is_th
 def test_as_root_the_worker_runs_as_an_unprivileged_user_that_cannot_see_the_kit(tmp_path, mode):
     available(mode)
     subs = tmp_path / "subs"
-    probe_code = ("import os\n"
-                  f"_seen = os.path.exists({str(ROOT / 'solutions')!r} + '/derivatives.py')\n"
-                  "def derivative(f, x, h=1e-4):\n"
-                  "    return float(os.getuid() * 10 + _seen)\n")
+    probe_code = (
+        "import os\n"
+        f"_seen = os.path.exists({str(ROOT / 'solutions')!r} + '/derivatives.py')\n"
+        "def derivative(f, x, h=1e-4):\n"
+        "    return float(os.getuid() * 10 + _seen)\n"
+    )
     hostile.tree(subs / "spy", extra={"derivatives.py": probe_code})
     grade(subs, tmp_path / "out", "--sandbox", mode, "--only", "01")
     feedback = (tmp_path / "out" / "feedback" / "spy.md").read_text()
@@ -197,6 +216,10 @@ def test_as_root_the_worker_runs_as_an_unprivileged_user_that_cannot_see_the_kit
 
 
 def test_a_missing_submissions_folder_is_refused(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "kit", "grade", str(tmp_path / "nope"), str(tmp_path / "out")],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(tmp_path / "nope"), str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "no such folder" in proc.stderr

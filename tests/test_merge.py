@@ -1,18 +1,23 @@
 """Merging shards' gradebooks: deterministic, and refusing what cannot be merged honestly."""
+
 import json
 import subprocess
 import sys
 
+import hostile
 import pytest
 
-import hostile
 from kit import ROOT
-from kit.merge import main as merge
+from kit.instructor.merge import main as merge
 
 
 def grade(subs, out, *extra):
-    subprocess.run([sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", "01,02", *extra],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", "01,02", *extra],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     return out
 
 
@@ -59,6 +64,7 @@ def test_shards_graded_with_another_seed_are_refused(shards, tmp_path, capsys):
 
 def test_a_shard_whose_csv_was_edited_is_refused(shards, tmp_path, capsys):
     import shutil
+
     shard = shutil.copytree(shards["a"], tmp_path / "edited")
     csv = (shard / "grades.csv").read_text().replace("ben,14", "ben,15")
     (shard / "grades.csv").write_text(csv)

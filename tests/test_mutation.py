@@ -1,6 +1,7 @@
 """make mutation's bookkeeping: the score and the survivors it reports."""
-from checks.manifest import TREE
-from kit.mutation import CHECKS, summarise
+
+from kit.dev.mutation import CHECKS, summarise
+from kit.exercises import TREE
 
 
 def row(outcome, path="solutions/train.py", line=3, diff="--- a\n+++ b\n-    x = 1\n+    x = 2\n"):
@@ -9,8 +10,9 @@ def row(outcome, path="solutions/train.py", line=3, diff="--- a\n+++ b\n-    x =
 
 
 def test_the_score_counts_killed_among_killed_and_survived_and_lists_each_survivor():
-    score, outcomes, survivors = summarise([row("killed"), row("killed"), row("killed"), row("survived"),
-                                            row("incompetent"), [row("killed")[0], None]])
+    score, outcomes, survivors = summarise(
+        [row("killed"), row("killed"), row("killed"), row("survived"), row("incompetent"), [row("killed")[0], None]]
+    )
     assert score == 75.0
     assert outcomes == {"killed": 3, "survived": 1, "incompetent": 1, "not run": 1}
     assert survivors == [("solutions/train.py", 3, "core/NumberReplacer", ["-    x = 1", "+    x = 2"])]

@@ -1,9 +1,10 @@
-"""The nbgrader course: written by `python -m kit.nbgrader`, then run through the real nbgrader CLI.
+"""The nbgrader course: written by `python -m kit nbgrader`, then run through the real nbgrader CLI.
 
 One course is generated, released and autograded for three students (every notebook solved,
 every notebook untouched, two notebooks half solved) with a single `nbgrader autograde`, and
 the scores are read from the CSV of `nbgrader export`.
 """
+
 import csv
 import importlib
 import subprocess
@@ -14,19 +15,20 @@ import pytest
 
 pytest.importorskip("nbgrader", reason="nbgrader is not installed: pip install -e '.[instructor]' (make test does)")
 import nbformat  # noqa: E402 (nbgrader brings it)
-
-from checks.manifest import EXERCISES, check_file  # noqa: E402
 from conftest import run_checks  # noqa: E402
+
 from kit import ROOT  # noqa: E402
-from kit.nbgrader import file_cells, kernel_env, solve, write_course  # noqa: E402
-from kit.stubs import BEGIN, END  # noqa: E402
+from kit.exercises import EXERCISES, POINTS, check_file  # noqa: E402
+from kit.platforms.nbgrader import file_cells, kernel_env, solve, write_course  # noqa: E402
+from kit.regions import scan  # noqa: E402
 
 HALF = ("03", "07")  # the half-solved student solves the first TODO of these, nothing else
 
 
 def nbgrader(*args, cwd, env):
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
     return proc
 
@@ -38,10 +40,15 @@ def env(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, env):
-    """A course written by `python -m kit.nbgrader` and released by `nbgrader generate_assignment`."""
+    """A course written by `python -m kit nbgrader` and released by `nbgrader generate_assignment`."""
     course = tmp_path_factory.mktemp("course")
-    proc = subprocess.run([sys.executable, "-m", "kit.nbgrader", "--course", str(course), "--course-id", "mg101"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "nbgrader", "--course", str(course), "--course-id", "mg101"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     # What running a source notebook leaves next to it: the reference code, never to be released.
     leftover = course / "source" / "ex03" / "impl" / "micrograd" / "engine.py"
@@ -57,10 +64,10 @@ def solution_cells(nb):
 
 def first_region(path, ex):
     """The code of the first `### BEGIN exNN` region of a reference file, dedented."""
-    lines = (ROOT / "solutions" / path).read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if (m := BEGIN.match(line)) and m["ex"] == ex)
-    end = next(i for i in range(start, len(lines)) if (m := END.match(lines[i])) and m["ex"] == ex)
-    return textwrap.dedent("\n".join(lines[start + 1:end]))
+    lines = scan((ROOT / "solutions" / path).read_text())
+    start = next(i for i, line in enumerate(lines) if line.kind == "begin" and line.ex == ex)
+    end = next(i for i in range(start, len(lines)) if lines[i].kind == "end" and lines[i].ex == ex)
+    return textwrap.dedent("\n".join(line.text for line in lines[start + 1 : end]))
 
 
 def fill_first_stub(source, code):
@@ -68,8 +75,8 @@ def fill_first_stub(source, code):
     lines = source.split("\n")
     i = next(i for i, line in enumerate(lines) if line.strip() == "# YOUR CODE HERE")
     assert lines[i + 1].strip() == "raise NotImplementedError()"
-    indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
-    return "\n".join(lines[:i] + textwrap.indent(code, indent).split("\n") + lines[i + 2:])
+    indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+    return "\n".join(lines[:i] + textwrap.indent(code, indent).split("\n") + lines[i + 2 :])
 
 
 def submit(course, student, ex, edit=None):
@@ -89,6 +96,7 @@ def solve_first_todo(ex):
     def edit(nb):
         path, cell = next(iter(solution_cells(nb).items()))
         cell.source = fill_first_stub(cell.source, first_region(path, ex))
+
     return edit
 
 
@@ -118,11 +126,8 @@ def graded(course, env):
     return submitted, scores
 
 
-def max_points(ex):
-    return importlib.import_module(check_file(ex).removesuffix(".py").replace("/", ".")).MAX_POINTS
-
-
 # --- the notebooks --------------------------------------------------------------------------------
+
 
 def test_each_notebook_has_one_graded_cell_per_test_of_its_check_worth_its_points(tmp_path):
     write_course(tmp_path)
@@ -133,7 +138,7 @@ def test_each_notebook_has_one_graded_cell_per_test_of_its_check_worth_its_point
         tests = [name for name in vars(module) if name.startswith("test_")]
         assert [c.metadata["nbgrader"]["grade_id"] for c in graded_cells] == tests
         assert all(c.metadata["nbgrader"]["locked"] for c in graded_cells)
-        assert sum(c.metadata["nbgrader"]["points"] for c in graded_cells) == module.MAX_POINTS
+        assert sum(c.metadata["nbgrader"]["points"] for c in graded_cells) == POINTS[ex]
 
 
 def test_the_solution_cells_are_the_files_the_exercise_edits_and_the_rest_is_given_locked(tmp_path):
@@ -144,7 +149,9 @@ def test_the_solution_cells_are_the_files_the_exercise_edits_and_the_rest_is_giv
     assert list(solution_cells(nb)) == ["micrograd/nn.py"]
     assert cells["micrograd/engine.py"].metadata["nbgrader"]["locked"]
     assert "### BEGIN SOLUTION" not in cells["micrograd/engine.py"].source
-    assert cells["micrograd/nn.py"].source.count("### BEGIN SOLUTION") == cells["micrograd/nn.py"].source.count("TODO(ex06)")
+    assert cells["micrograd/nn.py"].source.count("### BEGIN SOLUTION") == cells["micrograd/nn.py"].source.count(
+        "TODO(ex06)"
+    )
 
 
 def test_an_existing_course_config_is_kept(tmp_path):
@@ -164,8 +171,14 @@ def test_the_course_config_drops_a_warning_on_stderr_but_not_an_error(tmp_path):
 
     def graded_cell(*outputs):
         cell = nbformat.v4.new_code_cell("ex03.check('test_x')", outputs=list(outputs))
-        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "grade_id": "t",
-                                     "points": 2, "schema_version": 3}
+        cell.metadata["nbgrader"] = {
+            "grade": True,
+            "solution": False,
+            "locked": True,
+            "grade_id": "t",
+            "points": 2,
+            "schema_version": 3,
+        }
         return cell
 
     warning = nbformat.v4.new_output("stream", name="stderr", text="x.py:3: DeprecationWarning: old\n")
@@ -178,6 +191,7 @@ def test_the_course_config_drops_a_warning_on_stderr_but_not_an_error(tmp_path):
 
 
 # --- nbgrader's own commands ----------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_generate_assignment_clears_the_solutions_and_releases_nothing_but_the_notebook(course):
@@ -195,7 +209,7 @@ def test_generate_assignment_clears_the_solutions_and_releases_nothing_but_the_n
 def test_autograding_the_solved_release_earns_full_points(graded):
     _, scores = graded
     for ex in EXERCISES:
-        assert scores["solved", f"ex{ex}"] == (max_points(ex), max_points(ex)), f"ex{ex}"
+        assert scores["solved", f"ex{ex}"] == (POINTS[ex], POINTS[ex]), f"ex{ex}"
 
 
 @pytest.mark.slow
@@ -213,12 +227,12 @@ def test_autograding_a_half_solved_notebook_earns_what_make_check_gives_the_same
     for ex in HALF:
         earned = scores["half", f"ex{ex}"][0]
         assert earned == kit_score(submitted["half", ex], ex, tmp_path), f"ex{ex}"
-        assert 0 < earned < max_points(ex), f"ex{ex}: the first TODO alone should earn some points, not all"
+        assert 0 < earned < POINTS[ex], f"ex{ex}: the first TODO alone should earn some points, not all"
 
 
 @pytest.mark.slow
 def test_export_writes_a_row_per_student_and_assignment_with_the_checks_maximum(graded):
     _, scores = graded
     assert set(scores) == {(s, f"ex{ex}") for s in ("solved", "untouched", "half") for ex in EXERCISES}
-    assert all(most == max_points(key[1][2:]) for key, (_, most) in scores.items())
+    assert all(most == POINTS[key[1][2:]] for key, (_, most) in scores.items())
     assert all(scores["half", f"ex{ex}"][0] == 0 for ex in EXERCISES if ex not in HALF)  # not submitted

@@ -1,4 +1,5 @@
 """The checks' numerics helper is right, since every check trusts it."""
+
 import math
 import random
 
@@ -28,8 +29,9 @@ def test_close_uses_the_stated_tolerance():
     assert numerics.close(1.0, 1.0 + 1e-6, rtol=numerics.GRAD_RTOL)
 
 
-@pytest.mark.parametrize("f, df, x", [(math.sin, math.cos, 0.7), (math.exp, math.exp, 2.5),
-                                      (lambda x: x**3, lambda x: 3 * x**2, -40.0)])
+@pytest.mark.parametrize(
+    "f, df, x", [(math.sin, math.cos, 0.7), (math.exp, math.exp, 2.5), (lambda x: x**3, lambda x: 3 * x**2, -40.0)]
+)
 def test_central_difference_is_accurate_well_within_the_gradient_tolerance(f, df, x):
     assert numerics.rel_error(numerics.central_difference(f, x), df(x)) < numerics.GRAD_RTOL / 100
 
@@ -76,7 +78,9 @@ def test_the_many_paths_graph_stays_finite_over_40_levels():
 
 
 def test_the_float_mlp_and_its_loss_gradient_agree_with_a_hand_computation():
-    layers = [[([0.5, -0.25], 0.1)], ]
+    layers = [
+        [([0.5, -0.25], 0.1)],
+    ]
     x = [1.0, 2.0]
     assert numerics.mlp(layers, x) == pytest.approx(math.tanh(0.5 - 0.5 + 0.1))
     loss, grad = numerics.loss_gradient(layers, [x], [1.0])

@@ -1,8 +1,9 @@
 """The solutions earn every point, the pristine stubs none, and each exercise unlocks its check."""
+
 import pytest
 
-from checks.manifest import EXERCISES
 from kit import ROOT
+from kit.exercises import EXERCISES
 
 ALL = list(EXERCISES)
 
@@ -13,8 +14,9 @@ def test_the_reference_solution_earns_full_points_on_every_check(checks):
     for ex in ALL:
         earned, most = run.earned(ex)
         assert earned == most > 0, (ex, run.out)
-    assert run.last_line == f"total: {sum(run.earned(ex)[1] for ex in ALL)}/" \
-                            f"{sum(run.earned(ex)[1] for ex in ALL)} points"
+    assert (
+        run.last_line == f"total: {sum(run.earned(ex)[1] for ex in ALL)}/{sum(run.earned(ex)[1] for ex in ALL)} points"
+    )
 
 
 def test_the_pristine_stubs_earn_nothing_and_every_test_says_not_done_yet(checks, tree):
@@ -43,6 +45,8 @@ def test_a_tree_solved_through_k_passes_checks_up_to_k_and_fails_the_next(checks
 def test_a_check_says_first_which_exercise_it_builds_on_is_not_passing(checks, tree):
     run = checks("06", tree(3))
     lines = run.out.splitlines()
-    assert lines[2] == ("! check-06 builds on 02-05; check-04, check-05 are not passing yet. Finish them "
-                        "first (make check-04): failures below may come from there.")
+    assert lines[2] == (
+        "! check-06 builds on 02-05; check-04, check-05 are not passing yet. Finish them "
+        "first (make check-04): failures below may come from there."
+    )
     assert not [line for line in checks("06", tree(5)).out.splitlines() if line.startswith("!")]

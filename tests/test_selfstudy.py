@@ -1,4 +1,5 @@
 """Self-study tools: progress, hints, watch mode, gated solutions, graph drawing and the demo."""
+
 import json
 import os
 import queue
@@ -13,17 +14,24 @@ from xml.etree import ElementTree
 
 import pytest
 
-from checks.manifest import EXERCISES, TREE, doc_path
-from kit import ROOT, draw, hints, progress, solution, term
-from kit.demo import two_moons
+from kit import ROOT
+from kit.exercises import EXERCISES, TREE, doc_path
+from kit.learner import draw, hints, progress, solution, term
+from kit.learner.demo import two_moons
 
 ANSI = re.compile(r"\033\[")
 
 
-def cli(module, *args, env=None, timeout=120):
-    """Run `python -m MODULE ARGS` from the kit's root, the way make runs it."""
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+def cli(command, *args, env=None, timeout=120):
+    """Run `python -m kit COMMAND ARGS` from the kit's root, the way make runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "kit", command, *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def first_todo_line(path, ex):
@@ -34,6 +42,7 @@ def first_todo_line(path, ex):
 
 
 # --- colour ------------------------------------------------------------------------------------
+
 
 class FakeTerminal:
     encoding = "utf-8"
@@ -59,11 +68,12 @@ def test_piped_output_has_no_colour_and_the_bar_falls_back_to_ascii_where_unicod
 
 # --- progress ----------------------------------------------------------------------------------
 
+
 def test_progress_on_the_stubs_shows_no_points_and_sends_the_learner_to_the_first_todo_of_01(tree, capsys):
     impl = tree(0)
     assert progress.main(["--impl", str(impl)]) == 0
     out = capsys.readouterr().out
-    for ex, (_, title, _) in EXERCISES.items():
+    for ex, title in ((e.id, e.title) for e in EXERCISES.values()):
         assert re.search(rf"^  {ex}  {re.escape(title)} +0/\d+ +to do$", out, re.M), out
     assert "next: 01 · numeric derivatives" in out
     assert f"derivatives.py:{first_todo_line(impl / 'derivatives.py', '01')}" in out
@@ -94,6 +104,7 @@ def test_progress_on_a_solved_tree_congratulates_and_suggests_the_demo(tree, cap
 
 
 # --- hints -------------------------------------------------------------------------------------
+
 
 def test_every_exercise_has_three_or_four_tiers_of_hints():
     tiers = hints.load()
@@ -168,6 +179,7 @@ def test_a_hint_for_an_unknown_exercise_is_a_usage_error(tmp_path):
 
 # --- the reference solution, gated ---------------------------------------------------------------
 
+
 def test_the_solution_stays_closed_until_the_check_passes(tree, capsys):
     assert solution.main(["03", "--impl", str(tree(2))]) == 1
     out = capsys.readouterr().out
@@ -203,9 +215,9 @@ def test_a_later_exercises_region_nested_in_the_solution_shows_only_as_its_todo(
         "    y = y + 1\n"
         "    ### END ex05\n"
         "    return y\n"
-        "    ### END ex03\n")
-    assert solution.regions("03", tmp_path) == [
-        ("train.py", 2, "f", "Outer.", "y = x\n# TODO(ex05): Inner.\nreturn y")]
+        "    ### END ex03\n"
+    )
+    assert solution.regions("03", tmp_path) == [("train.py", 2, "f", "Outer.", "y = x\n# TODO(ex05): Inner.\nreturn y")]
     assert solution.regions("05", tmp_path) == [("train.py", 4, "f", "Inner.", "y = y + 1")]
 
 
@@ -216,6 +228,7 @@ def test_every_exercise_has_a_reference_solution_to_show():
 
 
 # --- drawing a graph -----------------------------------------------------------------------------
+
 
 class Node:
     """The shape of the lecture's Value, and nothing else: the drawing is duck-typed."""
@@ -275,7 +288,7 @@ def test_the_dot_source_has_a_record_per_value_and_a_small_node_per_op():
     assert source.count("shape=record") == 7
     assert len(re.findall(r'^  n\d+op \[label="[*+]"\]$', source, re.M)) == 3
     assert len(re.findall(r"^  n\d+ -> n\d+op$", source, re.M)) == 6
-    assert '{ L | data -8.0000 | grad 1.0000 }' in source
+    assert "{ L | data -8.0000 | grad 1.0000 }" in source
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
@@ -296,13 +309,13 @@ def test_without_graphviz_draw_dot_falls_back_to_the_text_tree_and_says_how_to_i
 
 
 def test_the_draw_command_builds_the_lesson_graph_with_the_chosen_tree(tree):
-    run = cli("kit.draw", "03", "--impl", tree(3))
+    run = cli("draw", "03", "--impl", tree(3))
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.rstrip("\n") == LECTURE_TREE
 
 
 def test_the_draw_command_says_which_lesson_is_missing_when_the_value_is_not_ready(tree):
-    run = cli("kit.draw", "04", "--impl", tree(2))
+    run = cli("draw", "04", "--impl", tree(2))
     assert run.returncode == 1
     assert "Your Value cannot build lesson 04's graph yet: NotImplementedError" in run.stdout
     assert "Traceback" not in run.stderr
@@ -310,13 +323,19 @@ def test_the_draw_command_says_which_lesson_is_missing_when_the_value_is_not_rea
 
 # --- watch mode ----------------------------------------------------------------------------------
 
+
 class Watch:
-    """`python -m kit.watch` in the background, its output read line by line."""
+    """`python -m kit watch` in the background, its output read line by line."""
 
     def __init__(self, impl, env):
-        self.proc = subprocess.Popen([sys.executable, "-m", "kit.watch", "--impl", str(impl)], cwd=ROOT,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kit", "watch", "--impl", str(impl)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+        )
         self.lines, self.seen = queue.Queue(), []
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -367,7 +386,8 @@ def save_and_expect_the_next_check(tmp_path, tree, env, announcement):
 
 def test_watch_reruns_the_first_unfinished_check_when_a_file_is_saved(tmp_path, tree):
     pytest.importorskip("watchfiles")
-    from kit.watch import events_arrive
+    from kit.learner.watch import events_arrive
+
     if not events_arrive(tmp_path):
         pytest.skip("this file system sends no change events")
     reaction, output = save_and_expect_the_next_check(tmp_path, tree, {"KIT_WATCH_POLL": ""}, "watching for changes")
@@ -377,12 +397,14 @@ def test_watch_reruns_the_first_unfinished_check_when_a_file_is_saved(tmp_path, 
 
 def test_watch_polls_when_asked_and_says_so(tmp_path, tree):
     pytest.importorskip("watchfiles")
-    reaction, output = save_and_expect_the_next_check(tmp_path, tree, {"KIT_WATCH_POLL": "1"},
-                                                      "polling for changes every 0.5 s")
+    reaction, output = save_and_expect_the_next_check(
+        tmp_path, tree, {"KIT_WATCH_POLL": "1"}, "polling for changes every 0.5 s"
+    )
     assert reaction < 10
 
 
 # --- the demo ------------------------------------------------------------------------------------
+
 
 def test_two_moons_are_fixed_balanced_and_labelled_plus_and_minus_one():
     xs, ys = two_moons()
@@ -392,7 +414,7 @@ def test_two_moons_are_fixed_balanced_and_labelled_plus_and_minus_one():
 
 
 def test_the_demo_runs_on_the_reference_and_says_so_when_checks_fail(tree, tmp_path):
-    run = cli("kit.demo", "--steps", 2, "--impl", tree(0), "--out", tmp_path / "b.png")
+    run = cli("demo", "--steps", 2, "--impl", tree(0), "--out", tmp_path / "b.png")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "passes 0 of the 7 checks, so this demo runs on the reference micrograd" in run.stdout
     assert re.search(r"^  step 2/2  loss \d+\.\d{4}  accuracy \d+%$", run.stdout, re.M), run.stdout
@@ -401,12 +423,21 @@ def test_the_demo_runs_on_the_reference_and_says_so_when_checks_fail(tree, tmp_p
 
 
 def test_the_demo_runs_on_the_learners_micrograd_once_every_check_passes_and_draws_svg_without_matplotlib(
-        tree, tmp_path):
+    tree, tmp_path
+):
     decoy = tmp_path / "site" / "matplotlib"
     decoy.mkdir(parents=True)
     (decoy / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
-    run = cli("kit.demo", "--steps", 1, "--impl", tree(7), "--out", tmp_path / "b.png",
-              env={"PYTHONPATH": f"{decoy.parent}{os.pathsep}{ROOT}"})
+    run = cli(
+        "demo",
+        "--steps",
+        1,
+        "--impl",
+        tree(7),
+        "--out",
+        tmp_path / "b.png",
+        env={"PYTHONPATH": f"{decoy.parent}{os.pathsep}{ROOT}"},
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "All seven checks pass: this runs on your micrograd" in run.stdout
     assert "b.svg: the decision boundary, as an SVG written by the kit (matplotlib is not installed)" in run.stdout
@@ -418,11 +449,18 @@ def test_the_learners_tree_is_imported_even_with_another_micrograd_on_the_path(t
     decoy = tmp_path / "site" / "micrograd"
     decoy.mkdir(parents=True)
     (decoy / "__init__.py").write_text("raise ImportError('the decoy micrograd was imported')\n")
-    code = ("from kit.demo import import_tree; "
-            f"engine, train = import_tree({str(tree(7))!r}, 'micrograd.engine', 'train'); "
-            "print(engine.__file__); print(train.__file__)")
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": f"{decoy.parent}{os.pathsep}{ROOT}"})
+    code = (
+        "from kit.learner.demo import import_tree; "
+        f"engine, train = import_tree({str(tree(7))!r}, 'micrograd.engine', 'train'); "
+        "print(engine.__file__); print(train.__file__)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{decoy.parent}{os.pathsep}{ROOT}"},
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == [str(tree(7) / "micrograd" / "engine.py"), str(tree(7) / "train.py")]
 
@@ -430,7 +468,7 @@ def test_the_learners_tree_is_imported_even_with_another_micrograd_on_the_path(t
 @pytest.mark.slow
 def test_the_demo_reaches_95_percent_training_accuracy_within_a_minute(tree, tmp_path):
     start = time.monotonic()
-    run = cli("kit.demo", "--impl", tree(0), "--out", tmp_path / "b.png", timeout=90)
+    run = cli("demo", "--impl", tree(0), "--out", tmp_path / "b.png", timeout=90)
     elapsed = time.monotonic() - start
     assert run.returncode == 0, run.stdout + run.stderr
     accuracy = int(re.search(r"training accuracy (\d+)%", run.stdout)[1])

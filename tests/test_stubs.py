@@ -1,13 +1,15 @@
 """The stub generator turns solution regions into TODOs, and exercises/ mirrors solutions/."""
+
 import ast
 import re
 
 import pytest
 
-from checks.manifest import EXERCISES, TREE, doc_path
 from kit import ROOT
-from kit.stubs import StubError, build_tree, out_of_date, regions, render
-from kit.stubs import main as stubs_main
+from kit.dev.stubs import main as stubs_main
+from kit.dev.stubs import out_of_date
+from kit.exercises import EXERCISES, TREE, doc_path
+from kit.regions import RegionError, build_tree, regions, render
 
 SOURCE = '''\
 def f(x):
@@ -53,15 +55,18 @@ def test_a_fully_solved_render_is_the_solution_without_markers():
     ast.parse(out)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("### BEGIN ex09: Nope.\nx = 1\n### END ex09\n", "unknown exercise"),
-    ("### BEGIN ex01: Open.\nx = 1\n", "never closed"),
-    ("### BEGIN ex01: A.\nx = 1\n### END ex02\n", "does not close"),
-    ("### BEGIN ex01 Missing colon\nx = 1\n### END ex01\n", "malformed"),
-    ("def f():\n    ### BEGIN ex01 (no-op): Nothing left.\n    return 1\n    ### END ex01\n", "not valid Python"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("### BEGIN ex09: Nope.\nx = 1\n### END ex09\n", "unknown exercise"),
+        ("### BEGIN ex01: Open.\nx = 1\n", "never closed"),
+        ("### BEGIN ex01: A.\nx = 1\n### END ex02\n", "does not close"),
+        ("### BEGIN ex01 Missing colon\nx = 1\n### END ex01\n", "malformed"),
+        ("def f():\n    ### BEGIN ex01 (no-op): Nothing left.\n    return 1\n    ### END ex01\n", "not valid Python"),
+    ],
+)
 def test_malformed_regions_are_refused_with_the_file_and_line(bad, message):
-    with pytest.raises(StubError, match=message):
+    with pytest.raises(RegionError, match=message):
         render(bad, 0, "x.py")
 
 
@@ -81,8 +86,11 @@ def test_every_region_todo_is_one_imperative_sentence():
 def signatures(path):
     """Every function and class with its arguments and docstring, in order."""
     tree = ast.parse(path.read_text())
-    return [(type(n).__name__, n.name, ast.dump(n.args) if hasattr(n, "args") else None, ast.get_docstring(n))
-            for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    return [
+        (type(n).__name__, n.name, ast.dump(n.args) if hasattr(n, "args") else None, ast.get_docstring(n))
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+    ]
 
 
 def test_stubs_and_solutions_have_the_same_files_functions_signatures_and_docstrings(tree):

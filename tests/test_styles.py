@@ -3,6 +3,7 @@
 `make test` runs a cheap version; `make soak` (KIT_SOAK=1) runs 20 seeds per implementation and
 50 repeated runs of one seed.
 """
+
 import os
 
 import pytest
@@ -32,14 +33,16 @@ def test_a_correct_implementation_in_any_style_gets_full_marks(checks, style, se
 
 
 def test_the_same_seed_gives_the_same_score_run_after_run(checks, tree):
-    scores = {tuple((t["nodeid"], t["points"]) for t in checks("all", tree(5), "--seed", "3").tests())
-              for _ in range(REPEATS)}
+    scores = {
+        tuple((t["nodeid"], t["points"]) for t in checks("all", tree(5), "--seed", "3").tests()) for _ in range(REPEATS)
+    }
     assert len(scores) == 1
 
 
 def test_an_implementation_that_hard_codes_the_default_seeds_answers_fails_under_another_seed(checks, tmp_path):
     """Record what check-01 asks for under the default seed, then answer from that table alone."""
-    from kit.stubs import build_tree
+    from kit.regions import build_tree
+
     impl = build_tree(ROOT / "solutions", tmp_path / "hardcoded", 7)
     log = tmp_path / "calls.log"
     real = (impl / "derivatives.py").read_text()
@@ -54,7 +57,7 @@ def test_an_implementation_that_hard_codes_the_default_seeds_answers_fails_under
     assert earned < most / 2
 
 
-RECORDER = '''
+RECORDER = """
 
 def _recording(name, fn):
     def wrapper(f, x, *rest):
@@ -68,9 +71,9 @@ def _recording(name, fn):
 derivative = _recording("derivative", derivative)
 central_derivative = _recording("central_derivative", central_derivative)
 partial_derivative = _recording("partial_derivative", partial_derivative)
-'''
+"""
 
-HARDCODED = '''
+HARDCODED = """
 TABLE = {table!r}
 
 
@@ -88,4 +91,4 @@ def central_derivative(f, x, *rest):
 
 def partial_derivative(f, args, *rest):
     return _lookup("partial_derivative", args, rest)
-'''
+"""

@@ -1,6 +1,6 @@
 """Every classic mistake is caught by the check of its own exercise, with its cause named."""
-import pytest
 
+import pytest
 from zoo import ZOO
 
 

@@ -1,4 +1,5 @@
 """A scalar autograd engine: every Value remembers how it was made."""
+
 import math
 
 
@@ -31,6 +32,7 @@ class Value:
         def _backward():
             # TODO(ex03): Add the local derivative times out.grad into the grad of each child.
             raise NotImplementedError("ex03: Value.__add__._backward - see docs/03_chain_rule.md")
+
         out._backward = _backward
         return out
 
@@ -42,6 +44,7 @@ class Value:
         def _backward():
             # TODO(ex03): Add the local derivative times out.grad into the grad of each child.
             raise NotImplementedError("ex03: Value.__mul__._backward - see docs/03_chain_rule.md")
+
         out._backward = _backward
         return out
 

@@ -1,4 +1,5 @@
 """A tiny neural-network library on top of Value: Neuron, Layer, MLP."""
+
 import random
 
 from micrograd.engine import Value

@@ -1,4 +1,5 @@
 """A scalar autograd engine: every Value remembers how it was made."""
+
 import math
 
 
@@ -37,6 +38,7 @@ class Value:
             self.grad += out.grad
             other.grad += out.grad
             ### END ex03
+
         out._backward = _backward
         return out
 
@@ -53,6 +55,7 @@ class Value:
             self.grad += other.data * out.grad
             other.grad += self.data * out.grad
             ### END ex03
+
         out._backward = _backward
         return out
 
@@ -63,7 +66,8 @@ class Value:
         out = Value(self.data**other, (self,), f'**{other}')
 
         def _backward():
-            self.grad += other * self.data**(other - 1) * out.grad
+            self.grad += other * self.data ** (other - 1) * out.grad
+
         out._backward = _backward
         return out
         ### END ex05
@@ -74,6 +78,7 @@ class Value:
 
         def _backward():
             self.grad += out.data * out.grad
+
         out._backward = _backward
         return out
         ### END ex05
@@ -85,6 +90,7 @@ class Value:
 
         def _backward():
             self.grad += (1 - t**2) * out.grad
+
         out._backward = _backward
         return out
         ### END ex05
@@ -95,6 +101,7 @@ class Value:
 
         def _backward():
             self.grad += (out.data > 0) * out.grad
+
         out._backward = _backward
         return out
         ### END ex05

@@ -16,4 +16,5 @@ def partial_derivative(f, args, i, h=1e-4):
         moved = [*args]
         moved[i] = xi
         return f(*moved)
+
     return central_derivative(along, args[i], h)

@@ -13,4 +13,5 @@ def central_derivative(f, x, h=1e-4):
 def partial_derivative(f, args, i, h=1e-4):
     def at(delta):
         return f(*(a + delta if j == i else a for j, a in enumerate(args)))
+
     return (at(h) - at(-h)) / (2 * h)

@@ -1,4 +1,5 @@
 """Training with an explicit accumulator for the loss."""
+
 from micrograd.engine import Value
 
 

@@ -1,9 +1,9 @@
 """Closures as in the lecture, but every operation is its own node (no a + (-b) tricks)."""
+
 import math
 
 
 class Value:
-
     def __init__(self, data, _children=(), _op='', label=''):
         self.data = data
         self.grad = 0.0
@@ -26,6 +26,7 @@ class Value:
         def _backward():
             self.grad += out.grad
             other.grad += out.grad
+
         out._backward = _backward
         return out
 
@@ -38,6 +39,7 @@ class Value:
         def _backward():
             self.grad += other.data * out.grad
             other.grad += self.data * out.grad
+
         out._backward = _backward
         return out
 
@@ -50,6 +52,7 @@ class Value:
         def _backward():
             self.grad += out.grad
             other.grad -= out.grad
+
         out._backward = _backward
         return out
 
@@ -62,7 +65,8 @@ class Value:
 
         def _backward():
             self.grad += out.grad / other.data
-            other.grad -= out.grad * self.data / other.data ** 2
+            other.grad -= out.grad * self.data / other.data**2
+
         out._backward = _backward
         return out
 
@@ -74,16 +78,18 @@ class Value:
 
         def _backward():
             self.grad -= out.grad
+
         out._backward = _backward
         return out
 
     def __pow__(self, n):
         if type(n) not in (int, float):
             raise TypeError("the exponent must be an int or a float")
-        out = Value(self.data ** n, (self,), '**')
+        out = Value(self.data**n, (self,), '**')
 
         def _backward():
             self.grad += n * self.data ** (n - 1) * out.grad
+
         out._backward = _backward
         return out
 
@@ -92,6 +98,7 @@ class Value:
 
         def _backward():
             self.grad += out.data * out.grad
+
         out._backward = _backward
         return out
 
@@ -100,6 +107,7 @@ class Value:
 
         def _backward():
             self.grad += (1 - out.data * out.data) * out.grad
+
         out._backward = _backward
         return out
 
@@ -109,6 +117,7 @@ class Value:
         def _backward():
             if self.data > 0:
                 self.grad += out.grad
+
         out._backward = _backward
         return out
 

@@ -1,4 +1,5 @@
 """An engine whose backward rules live in a table looked up by operation name."""
+
 import math
 
 
@@ -14,12 +15,14 @@ RULES = {
     '+': lambda out: [(out._args[0], 1.0), (out._args[1], 1.0)],
     '-': lambda out: [(out._args[0], 1.0), (out._args[1], -1.0)],
     '*': lambda out: [(out._args[0], out._args[1].data), (out._args[1], out._args[0].data)],
-    '/': lambda out: [(out._args[0], 1.0 / out._args[1].data),
-                      (out._args[1], -out._args[0].data / out._args[1].data ** 2)],
+    '/': lambda out: [
+        (out._args[0], 1.0 / out._args[1].data),
+        (out._args[1], -out._args[0].data / out._args[1].data ** 2),
+    ],
     'neg': lambda out: [(out._args[0], -1.0)],
     'pow': lambda out: [(out._args[0], out._k * out._args[0].data ** (out._k - 1))],
     'exp': lambda out: [(out._args[0], out.data)],
-    'tanh': lambda out: [(out._args[0], 1.0 - out.data ** 2)],
+    'tanh': lambda out: [(out._args[0], 1.0 - out.data**2)],
     'relu': lambda out: [(out._args[0], 1.0 if out.data > 0 else 0.0)],
 }
 
@@ -83,7 +86,7 @@ class Value:
     def __pow__(self, k):
         if isinstance(k, bool) or not isinstance(k, (int, float)):
             raise TypeError(f"unsupported exponent type {type(k).__name__}")
-        out = Value(self.data ** k, (self,), 'pow')
+        out = Value(self.data**k, (self,), 'pow')
         out._k = k
         return out
 

@@ -1,4 +1,5 @@
 """The network, with the bias drawn before the weights and explicit loops."""
+
 import itertools
 import random
 

@@ -1,0 +1,128 @@
+"""How the checks word a failure for a learner: errors their code raised, crashes, timeouts.
+
+The judge's plain-data records (from the worker, checks/worker/main.py, and the client,
+checks/client.py) come in; sentences a learner can act on come out.
+"""
+
+import re
+
+from checks.worker import PROBES
+
+TODO = re.compile(r"\bex(\d\d)\b")
+
+
+def span(exs):
+    exs = list(exs)
+    contiguous = [int(x) for x in exs] == list(range(int(exs[0]), int(exs[-1]) + 1))
+    return f"{exs[0]}-{exs[-1]}" if contiguous and len(exs) > 2 else ", ".join(exs)
+
+
+def tail(text, lines=12):
+    rows = text.rstrip().splitlines()
+    return "\n".join((["..."] if len(rows) > lines else []) + rows[-lines:])
+
+
+def describe(probe):
+    """The first line of a probe's docstring, as a clause: 'calls derivatives.derivative(f, x)'."""
+    fn = PROBES.get(probe)
+    doc = (fn.__doc__ or probe).strip().split("\n\n")[0].replace("\n", " ") if fn else str(probe)
+    doc = re.sub(r"\s+", " ", doc).rstrip(".")
+    return doc[0].lower() + doc[1:]
+
+
+def location(where):
+    if not where:
+        return ""
+    text = f"{where['file']}, line {where['line']}"
+    if where.get("function") and where["function"] != "<module>":
+        text += f", in {where['function']}"
+    if where.get("code"):
+        text += f":\n    {where['code']}"
+    return text
+
+
+HINTS = {
+    "RecursionError": "Recursion went too deep: walk the graph with a loop and a stack (or a list) "
+    "instead of a recursive function.",
+    "OverflowError": "A number got too large for a float: math.exp of a large input overflows; "
+    "use a formula that stays finite (math.tanh, for one).",
+    "ZeroDivisionError": "Something divided by zero: is h (or 2*h) in the right place?",
+    "SyntaxError": "Python could not read the file: fix the syntax at the line shown.",
+    "IndentationError": "Python could not read the file: fix the indentation at the line shown.",
+    "WrongImport": "The kit grades the files in your implementation folder, and could not find them there.",
+    "MemoryError": "Your code ran out of memory: is something growing without end?",
+}
+
+
+def learner_error(e):
+    err, probe = e.error, e.probe
+    kind, message, where = err.get("type", "?"), err.get("message", ""), err.get("where")
+    if kind == "NotImplementedError":
+        m = TODO.search(message)
+        todo = f"TODO(ex{m[1]})" if m else "a TODO"
+        place = f" in {where['file']} ({where['function']})" if where else ""
+        return "todo", f"not done yet: {todo}{place}."
+    if kind == "ImportTimeout":
+        return "timeout", f"{message}\n  last seen at {location(where)}" if where else message
+    if kind == "SystemExit":
+        return "crash", (
+            f"Your code called {message} while the check {describe(probe)}: "
+            f"remove the exit.\n{location(where)}".rstrip()
+        )
+    text = f"While the check {describe(probe)}, your code raised {kind}: {message}"
+    if where:
+        text += f"\n  at {location(where)}"
+    if kind in HINTS:
+        text += "\n" + HINTS[kind]
+    elif "unsupported operand" in message and "Value" in message:
+        text += (
+            "\nA plain number met a Value on the side your class does not handle yet: "
+            "see __radd__, __rmul__, __rsub__ and __rtruediv__ (exercise 05)."
+        )
+    return "error", text
+
+
+def probe_failure(e):
+    if e.kind == "crash":
+        cause = (
+            "It looks like a crash of Python itself, often from recursion far too deep."
+            if "SIG" in e.detail
+            else "Does your code call os._exit() or exit the process?"
+        )
+        text = f"Your code ended the Python process ({e.detail}) while the check {describe(e.probe)}. {cause}"
+        if e.where:
+            text += f"\n  last seen at {location(e.where)}"
+        return "crash", text
+    if e.kind == "timeout":
+        return "timeout", f"No answer while the check {describe(e.probe)} ({e.detail})."
+    if e.kind == "check time limit":
+        return "timeout", f"Not run: {e.detail}."
+    return "error", f"The check could not read a result while it {describe(e.probe)}: {e.kind}: {e.detail}."
+
+
+def timeout(limit, probe):
+    """A test that pytest-timeout interrupted after `limit` seconds, in the middle of `probe`."""
+    doc = f" while the check {describe(probe)}" if probe else ""
+    return (
+        f"Took longer than {limit:g} s{doc}. Look for an endless loop, or for work that grows "
+        "exponentially with the size of the graph (each node must be visited once: keep a set of "
+        "visited nodes)."
+    )
+
+
+def builds_on(ex, builds, missing):
+    """The banner of a check some of whose foundations do not pass yet."""
+    first = ", ".join(f"check-{d}" for d in missing)
+    verb = "is" if len(missing) == 1 else "are"
+    return (
+        f"! check-{ex} builds on {span(builds)}; {first} {verb} not passing yet. "
+        f"Finish {'it' if len(missing) == 1 else 'them'} first (make check-{missing[0]}): "
+        "failures below may come from there."
+    )
+
+
+def kit_error(e):
+    return (
+        f"The kit itself failed here ({type(e).__name__}: {e}). This is not your fault; "
+        "please report it with this message."
+    )

@@ -1,0 +1,68 @@
+"""Building the checks' graph specs out of the learner's Values, and reading them back."""
+
+from .guard import number
+
+
+def build(graph, Value):
+    """Build a graph spec (see checks/numerics.py) out of Values; returns name -> Value."""
+    nodes = {}
+
+    def operand(x):
+        return nodes[x] if isinstance(x, str) else float(x)
+
+    for name, op, *args in graph:
+        if op == "leaf":
+            v = Value(float(args[0]), label=name)
+        elif op == "neg":
+            v = -operand(args[0])
+        elif op in ("tanh", "exp", "relu"):
+            v = getattr(operand(args[0]), op)()
+        else:
+            x, y = operand(args[0]), args[1] if op == "pow" else operand(args[1])
+            v = {
+                "add": lambda: x + y,
+                "sub": lambda: x - y,
+                "mul": lambda: x * y,
+                "div": lambda: x / y,
+                "pow": lambda: x**y,
+            }[op]()
+            if hasattr(v, "label"):
+                v.label = name
+        nodes[name] = v
+    return nodes
+
+
+def names_of(nodes):
+    return {id(v): name for name, v in nodes.items()}
+
+
+def describe(v, names):
+    """A node's name, '?' for a Value the graph did not make, or '<type>' for a non-Value."""
+    if id(v) in names:
+        return names[id(v)]
+    return "?" if hasattr(v, "_prev") else f"<{type(v).__name__}>"
+
+
+def kit_order(root):
+    """A topological order of root's graph, computed by the kit (iteratively) from `_prev`."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        v, done = stack.pop()
+        if done:
+            order.append(v)
+        elif id(v) not in seen:
+            seen.add(id(v))
+            stack.append((v, True))
+            stack.extend((c, False) for c in v._prev)
+    return order
+
+
+def kit_backprop(root):
+    """Backpropagate with the learner's _backward closures, in the kit's own order."""
+    root.grad = 1.0
+    for v in reversed(kit_order(root)):
+        v._backward()
+
+
+def grads_of(nodes, names):
+    return {name: number(nodes[name].grad) for name in names}

@@ -1,0 +1,81 @@
+"""What every probe shares: the registry, and the guard around importing the learner's modules.
+
+Standard library only: the worker loads this folder as a package of its own, by path, where the
+learner's files cannot shadow it.
+"""
+
+import importlib
+import os
+import signal
+import sys
+
+PROBES = {}
+IMPL = None  # the implementation's folder, set by the worker
+IMPORT_TIMEOUT = 0  # seconds an import of learner code may take (0: no limit), set by the worker
+HUNG = set()  # modules whose import timed out before, as the judge tells: not waited for again
+
+
+class WrongImport(Exception):
+    """A learner module came from somewhere other than the implementation being graded."""
+
+
+def probe(fn):
+    PROBES[fn.__name__] = fn
+    return fn
+
+
+class ImportTimeout(Exception):
+    """Importing a learner module did not finish in time."""
+
+    def __init__(self, module):
+        super().__init__(
+            f"importing {module} took longer than {IMPORT_TIMEOUT} s: "
+            "is there an endless loop at the top level of the file?"
+        )
+        self.module = module
+
+
+def import_learner(name):
+    if name in HUNG:
+        raise ImportTimeout(name)
+    if not IMPORT_TIMEOUT or name in sys.modules:
+        return _import_module(name)
+
+    def expire(signum, frame):
+        raise ImportTimeout(name)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(IMPORT_TIMEOUT)
+    try:
+        return _import_module(name)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_realpath, _import_module = os.path.realpath, importlib.import_module  # bound before learner code runs
+
+
+def learner(name):
+    module = import_learner(name)
+    path = _realpath(getattr(module, "__file__", None) or "")
+    if not path.startswith(_realpath(IMPL) + os.sep):
+        where = path or "a namespace package"
+        raise WrongImport(
+            f"`import {name}` found {where}, not the file in {IMPL}: "
+            f"is {name.replace('.', '/')}.py (with micrograd/__init__.py) there?"
+        )
+    return module
+
+
+def engine():
+    return learner("micrograd.engine")
+
+
+def number(x):
+    """A float for numbers; a short description for anything else."""
+    if isinstance(x, bool):
+        return x
+    if isinstance(x, (int, float)):
+        return float(x)
+    return f"<{type(x).__name__}>"

@@ -1,0 +1,52 @@
+"""Probes of exercise 02, the Value graph: building expressions and reading their nodes."""
+
+from .graphs import build, describe, names_of
+from .guard import engine, number, probe
+
+
+@probe
+def forward(graph):
+    """Builds the expression from Values and reads every node."""
+    Value = engine().Value
+    nodes = build(graph, Value)
+    names = names_of(nodes)
+    leaves = [name for name, op, *_ in graph if op == "leaf"]
+    before = {name: float(args[0]) for name, op, *args in graph if op == "leaf"}
+    return {
+        "data": {name: number(getattr(v, "data", None)) for name, v in nodes.items()},
+        "op": {
+            name: getattr(v, "_op", None) if isinstance(getattr(v, "_op", None), str) else "<not a str>"
+            for name, v in nodes.items()
+        },
+        "prev": {name: sorted(describe(c, names) for c in v._prev) for name, v in nodes.items()},
+        "prev_type": {name: type(v._prev).__name__ for name, v in nodes.items()},
+        "is_value": {name: type(v).__name__ == "Value" for name, v in nodes.items()},
+        "leaves_unchanged": all(number(nodes[n].data) == before[n] and not nodes[n]._prev for n in leaves),
+        "grads": {name: number(getattr(v, "grad", None)) for name, v in nodes.items()},
+    }
+
+
+@probe
+def new_value(data, args=(), kwargs=None):
+    """Makes Value(data, ...) and reads its attributes and repr."""
+    Value = engine().Value
+    kids = [Value(float(c)) for c in args[0]] if args else []
+    rest = list(args[1:]) if args else []
+    v = Value(data, *([tuple(kids)] if args else []), *rest, **(kwargs or {}))
+    names = {id(k): f"child{i}" for i, k in enumerate(kids)}
+    return {
+        "data": number(v.data),
+        "prev": sorted(describe(c, names) for c in v._prev),
+        "prev_type": type(v._prev).__name__,
+        "op": v._op,
+        "label": v.label,
+        "repr": repr(v),
+    }
+
+
+@probe
+def same_operand(op, x):
+    """Builds a + a or a * a and reads the node."""
+    a = engine().Value(x)
+    out = a + a if op == "add" else a * a
+    return {"data": number(out.data), "prev": [describe(c, {id(a): "a"}) for c in out._prev], "a": number(a.data)}

@@ -1,0 +1,38 @@
+"""Probes of exercise 03, local gradients: calling _backward by hand."""
+
+from .graphs import build, grads_of, kit_backprop
+from .guard import engine, number, probe
+
+
+@probe
+def local_backward(op, a, b, out_grad, a_grad, b_grad, times=1, same=False):
+    """Sets the grads, then calls out._backward() by hand."""
+    Value = engine().Value
+    x = Value(a)
+    y = x if same else Value(b)
+    out = x + y if op == "add" else x * y
+    x.grad = a_grad
+    if not same:
+        y.grad = b_grad
+    out.grad = out_grad
+    for _ in range(times):
+        out._backward()
+    return {"a": number(x.grad), "b": number(y.grad), "out": number(out.grad)}
+
+
+@probe
+def leaf_backward(x):
+    """Calls _backward() of a leaf Value."""
+    v = engine().Value(x)
+    v.grad = 0.25
+    returned = v._backward()
+    return {"grad": number(v.grad), "returned": None if returned is None else number(returned)}
+
+
+@probe
+def manual_backprop(graph, names=None):
+    """Builds the expression, seeds the root's grad with 1.0 and calls each _backward by hand,
+    from the root down."""
+    nodes = build(graph, engine().Value)
+    kit_backprop(nodes[graph[-1][0]])
+    return grads_of(nodes, names or list(nodes))

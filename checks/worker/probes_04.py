@@ -1,0 +1,44 @@
+"""Probes of exercise 04, topological order and backward()."""
+
+from .graphs import build, describe, grads_of, names_of
+from .guard import engine, number, probe
+
+
+@probe
+def topo(graph):
+    """Calls topological_order(root)."""
+    eng = engine()
+    nodes = build(graph, eng.Value)
+    order = eng.topological_order(nodes[graph[-1][0]])
+    names = names_of(nodes)
+    return [describe(v, names) for v in order]
+
+
+@probe
+def backward(graph, names=None):
+    """Builds the expression and calls root.backward()."""
+    nodes = build(graph, engine().Value)
+    nodes[graph[-1][0]].backward()
+    return grads_of(nodes, names or list(nodes))
+
+
+@probe
+def deep_chain(n):
+    """Builds y = a + c + c + ... (n additions) and calls y.backward()."""
+    eng = engine()
+    a, c = eng.Value(1.0), eng.Value(0.5)
+    y = a
+    for _ in range(n):
+        y = y + c
+    order = eng.topological_order(y)
+    first_is_leaf, last_is_root, length = order[0] in (a, c), order[-1] is y, len(order)
+    del order
+    y.backward()
+    return {
+        "a": number(a.grad),
+        "c": number(c.grad),
+        "data": number(y.data),
+        "length": length,
+        "first_is_leaf": first_is_leaf,
+        "last_is_root": last_is_root,
+    }

@@ -1,0 +1,131 @@
+"""Probes of exercise 06, the network: Neuron, Layer, MLP."""
+
+import random
+
+from .guard import engine, learner, number, probe
+
+
+def positions(model_layers):
+    """id -> (layer, neuron, index or 'b') for every parameter reachable through the attributes."""
+    where = {}
+    for l, layer in enumerate(model_layers):
+        for j, n in enumerate(layer.neurons):
+            for i, w in enumerate(n.w):
+                where[id(w)] = [l, j, i]
+            where[id(n.b)] = [l, j, "b"]
+    return where
+
+
+def read_layers(model_layers):
+    return [
+        [{"w": [number(w.data) for w in n.w], "b": number(n.b.data)} for n in layer.neurons] for layer in model_layers
+    ]
+
+
+def set_layers(model_layers, values):
+    """Overwrite every parameter's data in place with the kit's chosen values."""
+    for layer, lvals in zip(model_layers, values):
+        for n, nvals in zip(layer.neurons, lvals):
+            for w, wv in zip(n.w, nvals["w"]):
+                w.data = wv
+            n.b.data = nvals["b"]
+
+
+def output(y, Value):
+    if isinstance(y, Value):
+        return {"kind": "Value", "data": number(y.data)}
+    if isinstance(y, list):
+        return {"kind": "list", "data": [number(getattr(v, "data", v)) for v in y]}
+    return {"kind": type(y).__name__, "data": None}
+
+
+@probe
+def neuron(nin, seed, x, values_as_inputs=False):
+    """Makes Neuron(nin) after random.seed(seed) and calls it on x."""
+    eng, nn = engine(), learner("micrograd.nn")
+    random.seed(seed)
+    n = nn.Neuron(nin)
+    inputs = [eng.Value(xi) for xi in x] if values_as_inputs else list(x)
+    params = n.parameters()
+    ids = {id(w): i for i, w in enumerate(n.w)} | {id(n.b): "b"}
+    return {
+        "w": [number(w.data) for w in n.w],
+        "b": number(n.b.data),
+        "out": output(n(inputs), eng.Value),
+        "params": [ids.get(id(p), "?") for p in params],
+        "is_list": isinstance(params, list),
+    }
+
+
+@probe
+def layer(nin, nout, seed, x):
+    """Makes Layer(nin, nout) after random.seed(seed) and calls it on x."""
+    eng, nn = engine(), learner("micrograd.nn")
+    random.seed(seed)
+    lay = nn.Layer(nin, nout)
+    return {"layers": read_layers([lay]), "out": output(lay(list(x)), eng.Value), "params": len(lay.parameters())}
+
+
+def make_mlp(nin, nouts, seed, values=None):
+    nn = learner("micrograd.nn")
+    random.seed(seed)
+    model = nn.MLP(nin, list(nouts))
+    if values is not None:
+        set_layers(model.layers, values)
+    return model
+
+
+@probe
+def mlp_structure(nin, nouts, seed):
+    """Makes MLP(nin, nouts) after random.seed(seed) and lists its parameters."""
+    model = make_mlp(nin, nouts, seed)
+    where = positions(model.layers)
+    params = model.parameters()
+    return {
+        "sizes": [[len(n.w) for n in layer.neurons] for layer in model.layers],
+        "count": len(params),
+        "unique": len({id(p) for p in params}),
+        "positions": [where.get(id(p)) for p in params],
+        "is_list": isinstance(params, list),
+    }
+
+
+@probe
+def mlp_forward(nin, nouts, seed, values, x):
+    """Makes MLP(nin, nouts), sets its parameters, and calls it on x."""
+    eng = engine()
+    model = make_mlp(nin, nouts, seed, values)
+    return output(model(list(x)), eng.Value)
+
+
+@probe
+def mlp_grads(nin, nouts, seed, values, xs, ys):
+    """Makes MLP(nin, nouts), sets its parameters, builds the squared-error loss over xs and
+    calls loss.backward()."""
+    eng = engine()
+    model = make_mlp(nin, nouts, seed, values)
+    loss = eng.Value(0.0)
+    for x, y in zip(xs, ys):
+        diff = model(list(x)) + eng.Value(-y)
+        loss = loss + diff * diff
+    loss.backward()
+    return grads_by_layer(model.layers)
+
+
+def grads_by_layer(model_layers):
+    return [
+        [{"w": [number(w.grad) for w in n.w], "b": number(n.b.grad)} for n in layer.neurons] for layer in model_layers
+    ]
+
+
+@probe
+def zero_grad(nin, nouts, seed, junk):
+    """Makes MLP(nin, nouts), puts `junk` in every parameter's grad, and calls model.zero_grad()."""
+    model = make_mlp(nin, nouts, seed)
+    where = positions(model.layers)
+    for layer in model.layers:
+        for n in layer.neurons:
+            for p in n.w + [n.b]:
+                p.grad = junk
+    model.zero_grad()
+    return {"grads": grads_by_layer(model.layers), "count": len(where)}

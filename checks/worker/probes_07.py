@@ -1,0 +1,46 @@
+"""Probes of exercise 07, training: mse_loss, sgd_step, train."""
+
+from .graphs import kit_backprop
+from .guard import engine, learner, number, probe
+from .probes_06 import make_mlp, read_layers
+
+
+@probe
+def mse(ypred, ys):
+    """Calls mse_loss on Values holding ypred, then backpropagates by hand."""
+    eng, tr = engine(), learner("train")
+    preds = [eng.Value(y) for y in ypred]
+    loss = tr.mse_loss(preds, list(ys))
+    if not hasattr(loss, "_prev"):
+        return {"is_value": False, "data": number(loss), "grad": None}
+    kit_backprop(loss)
+    return {"is_value": True, "data": number(loss.data), "grad": [number(p.grad) for p in preds]}
+
+
+@probe
+def sgd(data, grads, lr):
+    """Calls sgd_step on Values with the given data and grads."""
+    eng, tr = engine(), learner("train")
+    params = []
+    for d, g in zip(data, grads):
+        p = eng.Value(d)
+        p.grad = g
+        params.append(p)
+    tr.sgd_step(params, lr)
+    return {"data": [number(p.data) for p in params], "grads": [number(p.grad) for p in params]}
+
+
+@probe
+def train(nin, nouts, seed, values, xs, ys, steps, lr, junk_grad=0.0):
+    """Makes MLP(nin, nouts), sets its parameters (and puts junk_grad in their grads), then calls
+    train(model, xs, ys, steps, lr)."""
+    model = make_mlp(nin, nouts, seed, values)
+    for layer in model.layers:
+        for n in layer.neurons:
+            for p in n.w + [n.b]:
+                p.grad = junk_grad
+    losses = learner("train").train(model, [list(x) for x in xs], list(ys), steps, lr)
+    return {
+        "losses": [number(v) for v in losses] if isinstance(losses, list) else number(losses),
+        "layers": read_layers(model.layers),
+    }

@@ -1,0 +1,78 @@
+"""Merge the gradebooks of shards graded on several machines into one.
+
+    python -m kit merge OUT SHARD_OUT [SHARD_OUT ...]      (make merge-grades OUT=DIR SHARDS="A B")
+
+Each shard is the OUT folder of `python -m kit grade` over part of the class, with the same seed
+and checks. The merge is deterministic (students sorted by id, whatever the order of the shards)
+and refuses what cannot be merged honestly: shards graded with other settings, a shard whose
+grades.csv disagrees with its grades.json, or one student graded differently in two shards.
+"""
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from kit.instructor import gradebook
+
+
+class Conflict(Exception):
+    pass
+
+
+def load(shard):
+    shard = Path(shard)
+    try:
+        data = json.loads((shard / "grades.json").read_text())
+        with open(shard / "grades.csv", newline="") as f:
+            rows = {row["student"]: row for row in csv.DictReader(f)}
+    except (OSError, ValueError) as e:
+        raise Conflict(f"{shard}: not a gradebook ({e})") from None
+    table = {row["student"]: row for row in csv.DictReader(gradebook.csv_text(data["students"]).splitlines())}
+    if rows != table:
+        raise Conflict(f"{shard}: grades.csv does not match grades.json; regrade or restore this shard")
+    return data
+
+
+def merge(shards):
+    """(settings, results) of all shards, or Conflict."""
+    settings, merged, origin = None, {}, {}
+    for shard in shards:
+        data = load(shard)
+        these = {k: v for k, v in data.items() if k != "students"}
+        if settings is None:
+            settings = these
+        elif these != settings:
+            raise Conflict(f"{shard} was graded with {these}, the others with {settings}: regrade it to match")
+        for r in data["students"]:
+            sid = r["id"]
+            if sid in merged and strip(merged[sid]) != strip(r):
+                raise Conflict(f"student {sid} has different results in {origin[sid]} and {shard}")
+            merged.setdefault(sid, r)
+            origin.setdefault(sid, shard)
+    return settings or {}, [merged[sid] for sid in sorted(merged)]
+
+
+def strip(result):
+    """A result without what may differ between two honest gradings of the same submission."""
+    return {k: v for k, v in result.items() if k not in ("leftovers",)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m kit merge", description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", help="folder for the merged grades.csv, grades.json and feedback/")
+    parser.add_argument("shards", nargs="+", help="the OUT folders of the shards")
+    args = parser.parse_args(argv)
+    try:
+        settings, results = merge(args.shards)
+    except Conflict as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    gradebook.write(args.out, results, settings)
+    print(f"merged {len(args.shards)} shards: {len(results)} students into {Path(args.out) / 'grades.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

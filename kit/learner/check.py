@@ -1,0 +1,46 @@
+"""Run checks: `python -m kit check 03 [--impl DIR] [--seed N]`, or `all` for the seven.
+
+The last line is `check-NN: E/M points` (or `total: E/M points` for all), and the exit status is 0
+exactly when every point was earned.
+"""
+
+import argparse
+import os
+import sys
+
+from checks import plugin
+from kit import runner
+from kit.exercises import HELP_IMPL, parse_ids
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m kit check", description=__doc__.split("\n\n")[0])
+    parser.add_argument("exercise", help="01 ... 07, several as 03,04, or all")
+    parser.add_argument("--impl", default=os.environ.get("IMPL") or None, help=HELP_IMPL)
+    parser.add_argument("--seed", type=int, default=None, help=plugin.HELP_SEED)
+    parser.add_argument("--timeout", type=float, default=None, help=plugin.HELP_TIMEOUT)
+    parser.add_argument("--report", default=None, help=plugin.HELP_REPORT)
+    parser.add_argument("--check-timeout", type=float, default=None, help=plugin.HELP_CHECK_TIMEOUT)
+    parser.add_argument("--fence", default=None, help=plugin.HELP_FENCE)
+    parser.add_argument("--fail-fast", action="store_true", help="stop at the first test that fails")
+    args = parser.parse_args(argv)
+    try:
+        exercises = parse_ids(args.exercise)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.impl and not os.path.isdir(args.impl):
+        parser.error(f"--impl {args.impl}: no such folder")
+    return runner.run(
+        exercises,
+        impl=args.impl,
+        seed=args.seed,
+        timeout=args.timeout,
+        report=args.report,
+        fail_fast=args.fail_fast,
+        check_timeout=args.check_timeout,
+        fence=args.fence,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

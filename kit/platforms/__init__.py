@@ -1,0 +1,1 @@
+"""Exports to course platforms: nbgrader, Gradescope, GitHub Classroom."""

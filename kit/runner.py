@@ -1,0 +1,101 @@
+"""Running the checks: in this process (the learner's `python -m kit check`), or in a fresh
+process whose JSON report is read back (progress, watch, solution, the grader, the self-tests).
+
+The report is the plugin's (checks/plugin.py and checks/report.py); pytest's own output is
+silenced.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from kit import ROOT
+from kit.exercises import check_file
+
+
+class GradingError(RuntimeError):
+    """The checks ran but wrote no report."""
+
+
+def pytest_args(
+    exercises,
+    impl=None,
+    seed=None,
+    timeout=None,
+    report=None,
+    fail_fast=False,
+    check_timeout=None,
+    fence=None,
+    extra=(),
+):
+    args = [str(ROOT / check_file(ex)) for ex in exercises]
+    # pytest-timeout is named, since plugins found in the environment are not loaded (see run).
+    args += [
+        "-p",
+        "pytest_timeout",
+        "-p",
+        "checks.plugin",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(ROOT),
+        "-c",
+        str(ROOT / "pyproject.toml"),
+    ]
+    for option, value in (
+        ("--impl", impl),
+        ("--kit-seed", seed),
+        ("--kit-timeout", timeout),
+        ("--kit-report", report),
+        ("--kit-check-timeout", check_timeout),
+        ("--kit-fence", fence),
+    ):
+        if value is not None:
+            args += [option, str(value)]
+    if fail_fast:
+        args += ["-x"]
+    return args + list(extra)
+
+
+def run(exercises, **options):
+    """Run the checks in this process, the report on stdout; returns pytest's exit status."""
+    import pytest
+
+    from checks import plugin
+
+    plugin.OUT = sys.stdout
+    saved = sys.stdout, os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    sys.stdout = open(os.devnull, "w")  # pytest's own reporter writes here
+    # Other packages' pytest plugins (an instructor's jupyter stack brings some) would only slow
+    # every check down, and could change it.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        return int(pytest.main(pytest_args(exercises, **options)))
+    finally:
+        sys.stdout.close()
+        sys.stdout = saved[0]
+        if saved[1] is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+
+
+def command(which, impl, *options):
+    """The command line of `python -m kit check WHICH --impl IMPL OPTIONS...`."""
+    return [sys.executable, "-m", "kit", "check", which, "--impl", str(Path(impl).resolve()), *map(str, options)]
+
+
+def grade(impl, which="all", *options, python=None, timeout=None, env=None):
+    """The JSON report of `python -m kit check WHICH --impl IMPL OPTIONS...`, run in a fresh process.
+
+    Raises GradingError, with what the process printed, when no report was written."""
+    with tempfile.TemporaryDirectory(prefix="kit-report-") as tmp:
+        report = Path(tmp) / "report.json"
+        cmd = command(which, impl, *options, "--report", report)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, env=env
+        )
+        if not report.exists():
+            raise GradingError(proc.stdout.strip() or f"exit status {proc.returncode}")
+        return json.loads(report.read_text())
