@@ -74,9 +74,20 @@ def sentence(item):
 def settings(config):
     impl = config.getoption("impl") or default_impl()
     seed = config.getoption("kit_seed")
-    seed = seed if seed is not None else int(os.environ.get("KIT_SEED", DEFAULT_SEED))
-    timeout = config.getoption("kit_timeout") or float(os.environ.get("KIT_TIMEOUT", DEFAULT_TIMEOUT))
+    seed = seed if seed is not None else from_environment("KIT_SEED", DEFAULT_SEED, int, "a whole number, e.g. 7")
+    timeout = config.getoption("kit_timeout") or from_environment(
+        "KIT_TIMEOUT", DEFAULT_TIMEOUT, float, "a number of seconds, e.g. 5"
+    )
     return Path(impl), seed, timeout
+
+
+def from_environment(name, default, kind, what):
+    """$name read as `kind`; a clear one-line usage error (not a traceback) when it is not one."""
+    text = os.environ.get(name, "").strip()
+    try:
+        return kind(text) if text else default
+    except ValueError:
+        raise pytest.UsageError(f"{name}={text!r} is not {what}") from None
 
 
 class Kit:

@@ -11,8 +11,10 @@ import textwrap
 from pathlib import Path
 
 from kit.exercises import EXERCISES, doc_path
+from kit.learner.term import paint
 
 LABELS = {"pass": "PASS", "todo": "TODO"}  # every other status prints as FAIL
+COLOURS = {"PASS": "green", "TODO": "yellow", "FAIL": "red"}
 
 
 def totals(results):
@@ -49,6 +51,7 @@ class Report:
     def add(self, result):
         self.results.setdefault(result["check"], []).append(result)
         label = LABELS.get(result["status"], "FAIL")
+        label = paint(label, COLOURS[label], self.out)  # on a terminal only, never piped or with NO_COLOR
         self.write(f"  {label}  {result['points']}/{result['max']}  {result['test']}")
         if result["message"]:
             self.write(textwrap.indent(result["message"], " " * 13))

@@ -17,7 +17,7 @@ import pytest
 from kit import ROOT
 from kit.exercises import EXERCISES, TREE, doc_path
 from kit.learner import draw, hints, progress, solution, term
-from kit.learner.demo import two_moons
+from kit.learner.moons import two_moons
 
 ANSI = re.compile(r"\033\[")
 
@@ -450,7 +450,7 @@ def test_the_learners_tree_is_imported_even_with_another_micrograd_on_the_path(t
     decoy.mkdir(parents=True)
     (decoy / "__init__.py").write_text("raise ImportError('the decoy micrograd was imported')\n")
     code = (
-        "from kit.learner.demo import import_tree; "
+        "from kit.learner.imports import import_tree; "
         f"engine, train = import_tree({str(tree(7))!r}, 'micrograd.engine', 'train'); "
         "print(engine.__file__); print(train.__file__)"
     )

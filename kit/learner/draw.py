@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 from kit.exercises import HELP_IMPL, default_impl
-from kit.learner.term import can_encode
+from kit.learner.imports import import_tree
+from kit.learner.term import can_encode, pipe_safe
 
 INSTALL = "install Graphviz: apt-get install graphviz (Debian, Ubuntu) or brew install graphviz (macOS)"
 MAX_DEPTH = 60  # deep enough for an MLP's graph; a 100,000-deep chain stops here
@@ -216,9 +217,8 @@ def example(lesson, Value):
     return root
 
 
+@pipe_safe
 def main(argv=None):
-    from kit.learner.demo import import_tree  # the one place that imports a learner's tree into the kit
-
     parser = argparse.ArgumentParser(prog="python -m kit draw", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "lesson",

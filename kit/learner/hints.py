@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, doc_path, parse_id
-from kit.learner.term import paint
+from kit.learner.term import paint, pipe_safe
 
 HINTS = ROOT / "docs" / "hints.md"
 STATE = ROOT / ".kit" / "hints.json"
@@ -75,6 +75,7 @@ def next_hint(ex, tiers, state):
     state[ex] = seen
 
 
+@pipe_safe
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit hints", description=__doc__.split("\n\n")[0])
     parser.add_argument("exercise", nargs="?", help="01 ... 07")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, HELP_IMPL, TREE, default_impl, doc_path
-from kit.learner.term import bar, is_terminal, paint, shown
+from kit.learner.term import bar, is_terminal, paint, pipe_safe, shown
 from kit.runner import GradingError, grade
 
 
@@ -90,6 +90,7 @@ def advice(report, impl, ex):
     return lines
 
 
+@pipe_safe
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit progress", description=__doc__.split("\n\n")[0])
     parser.add_argument("--impl", default=str(default_impl()), help=HELP_IMPL)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, HELP_IMPL, TREE, default_impl, parse_id
-from kit.learner.term import paint, shown
+from kit.learner.term import paint, pipe_safe, shown
 from kit.regions import qualnames, scan
 from kit.runner import GradingError, grade
 
@@ -56,6 +56,7 @@ def show(ex, solutions=SOLUTIONS):
     print("Yours may look different and still be right: the check is the judge, not this text.")
 
 
+@pipe_safe
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit solution", description=__doc__.split("\n\n")[0])
     parser.add_argument("exercise", help="01 ... 07")

@@ -4,6 +4,7 @@ Colour follows https://no-color.org: ANSI codes only when the stream is a termin
 is unset or empty. Piped output (a file, `less`, a test) is plain text.
 """
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -50,3 +51,18 @@ def can_encode(chars, stream=None):
         return True
     except (UnicodeEncodeError, LookupError):
         return False
+
+
+def pipe_safe(main):
+    """main(argv), ending quietly when the reader of its output leaves early (`| head`)."""
+
+    @functools.wraps(main)
+    def run(argv=None):
+        try:
+            return main(argv)
+        except BrokenPipeError:
+            # Nothing more can be shown, and Python's own flush at exit must not complain either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+
+    return run
