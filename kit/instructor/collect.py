@@ -1,11 +1,14 @@
-"""Collect submissions: find them, unpack them safely, and stage the learner's tree alone.
+"""Collect submissions: find them, unpack them safely, and stage the learner's tree.
 
 A submission is a folder or a `.zip` named by the student's id, holding the learner's tree at
-its top, under `exercises/`, or under one single top folder. Only the files of the tree are
-staged; anything else (a conftest.py, a pytest.ini, notes) is left behind. A submission that
-cannot be graded gets a reason a student can act on.
+its top, under `exercises/`, or under one single top folder. Every Python file of the tree is
+staged as it is (within size caps, checked before a byte is read), so the checks see what
+`make check` would import: a file that does not compile costs only the checks that need it. A
+conftest.py and every file that is not Python are left behind and named in the notes. A
+submission that cannot be graded gets a reason a student can act on.
 """
 
+import hashlib
 import re
 import shutil
 import stat
@@ -17,11 +20,21 @@ from kit.exercises import TREE
 MAX_MEMBERS = 2000  # entries in one zip
 MAX_UNPACKED = 50 << 20  # bytes unpacked from one zip
 MAX_FILE = 1 << 20  # bytes in one file of the tree
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+MAX_FILES = 200  # Python files staged from one tree
+MAX_TREE = 8 << 20  # bytes staged from one tree
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
+SKIPPED_DIRS = {"__pycache__", "__MACOSX", "node_modules"}  # and every folder whose name starts with "."
+LEFT_OUT_SHOWN = 20  # names of left-out files listed in the notes
+NEWLINE = b"\n"
 
 
 class Ungradable(Exception):
     """The reason a submission cannot be graded, in words for the student."""
+
+
+def escaped(text):
+    """`text` with every control character (and lone surrogate) shown as an escape, never raw."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
 
 
 def find(submissions):
@@ -38,8 +51,11 @@ def find(submissions):
             sid = entry.name[:-4]
         else:
             continue
-        if not SAFE_ID.match(sid):
-            raise SystemExit(f"{entry}: a student id may hold letters, digits and . _ @ + - only")
+        if not SAFE_ID.fullmatch(sid):
+            raise SystemExit(
+                f"{escaped(entry)}: a student id may hold letters, digits and . _ @ + - only "
+                "(no spaces, no control characters); rename it"
+            )
         if sid in found:
             raise SystemExit(f"{entry}: student {sid} has both a folder and a zip; keep one")
         found[sid] = entry
@@ -52,7 +68,7 @@ def unzip(archive, dest):
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as e:
-        raise Ungradable(f"the zip file could not be opened ({e}); upload it again") from None
+        raise Ungradable(f"the zip file could not be opened ({escaped(e)}); upload it again") from None
     with zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS:
@@ -63,25 +79,28 @@ def unzip(archive, dest):
         for m in members:
             name = PurePosixPath(m.filename.replace("\\", "/"))
             mode = m.external_attr >> 16
+            shown = repr(m.filename)  # repr escapes control characters
             if name.is_absolute() or ".." in name.parts or re.match(r"^[A-Za-z]:", m.filename):
-                notes.append(f"skipped {m.filename!r}: it points outside the submission")
+                notes.append(f"skipped {shown}: it points outside the submission")
                 continue
             if stat.S_ISLNK(mode):
-                notes.append(f"skipped {m.filename!r}: links are not followed")
+                notes.append(f"skipped {shown}: links are not followed")
                 continue
             if m.is_dir():
                 continue
             target = dest.joinpath(*name.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(m) as src, open(target, "wb") as out:
                     while chunk := src.read(1 << 16):
                         unpacked += len(chunk)
                         if unpacked > MAX_UNPACKED:  # the sizes in the directory can lie
                             raise Ungradable(f"the zip unpacks to more than {MAX_UNPACKED >> 20} MB")
                         out.write(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
-                raise Ungradable(f"the zip file is damaged ({m.filename}: {e}); upload it again") from None
+            except (zipfile.BadZipFile, EOFError, NotImplementedError, ValueError) as e:
+                raise Ungradable(f"the zip file is damaged ({shown}: {escaped(e)}); upload it again") from None
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                notes.append(f"skipped {shown}: a file and a folder of the same name")
     return notes
 
 
@@ -100,44 +119,84 @@ def locate(root):
     return None
 
 
+def walk(source):
+    """Every file under `source` as (relative posix path, path, lstat), links included and never
+    followed, sorted; skipped folders are not entered."""
+    found, stack = [], [source]
+    while stack:
+        folder = stack.pop()
+        for entry in folder.iterdir():
+            st = entry.lstat()
+            if stat.S_ISDIR(st.st_mode):
+                if not (entry.name.startswith(".") or entry.name in SKIPPED_DIRS):
+                    stack.append(entry)
+            else:
+                found.append((entry.relative_to(source).as_posix(), entry, st))
+    return sorted(found, key=lambda f: f[0])
+
+
+def problem(rel, data):
+    """What `make check` would stumble on when importing this file, or None."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(NEWLINE) + 1
+        return f"{rel} is not UTF-8 text (line {line}); save it as UTF-8"
+    try:
+        compile(text, rel, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        if e.lineno is None:
+            return f"{rel} cannot be read as Python ({escaped(e.msg)})"
+        return f"{rel} has a syntax error on line {e.lineno}: {escaped(e.msg)}"
+    except ValueError as e:  # a null byte, in the Pythons that call it a ValueError
+        return f"{rel} cannot be read as Python ({escaped(e)})"
+    return None
+
+
 def stage(source, dest):
-    """Copy the tree's files from `source` into `dest`; returns notes. Raises Ungradable when
-    nothing of the tree is there, or a file is not UTF-8 or not valid Python."""
-    notes, copied = [], 0
-    for rel in TREE:
-        src = source / rel
-        if src.is_symlink():
-            notes.append(f"{rel} is a link; links are not followed, so it was left out")
+    """Copy every Python file of the tree at `source` into `dest` (sizes checked before any byte is
+    read); returns notes: what was left out, and which files will not import. Raises Ungradable
+    when no file of the exercise tree is there."""
+    notes, left_out, staged, size = [], [], 0, 0
+    for rel, src, st in walk(source):
+        shown = escaped(rel)
+        if stat.S_ISLNK(st.st_mode):
+            notes.append(f"{shown} is a link; links are not followed, so it was left out")
             continue
-        if not src.is_file():
-            if rel != "micrograd/__init__.py":
-                notes.append(f"{rel} is missing")
+        if not stat.S_ISREG(st.st_mode) or not rel.endswith(".py") or rel.rsplit("/", 1)[-1] == "conftest.py":
+            left_out.append(shown)
             continue
-        if src.stat().st_size > MAX_FILE:
-            raise Ungradable(f"{rel} is larger than {MAX_FILE >> 10} KB")
-        data = src.read_bytes()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = data[: e.start].count(b"\n") + 1
-            raise Ungradable(f"{rel} is not UTF-8 text (line {line}); save it as UTF-8") from None
-        try:
-            compile(text, rel, "exec", dont_inherit=True)
-        except SyntaxError as e:
-            if e.lineno is None:  # a null byte, in the Pythons that call it a SyntaxError
-                raise Ungradable(f"{rel} cannot be read as Python ({e.msg})") from None
-            raise Ungradable(f"{rel} has a syntax error on line {e.lineno}: {e.msg}") from None
-        except ValueError as e:  # a null byte, in the Pythons that call it a ValueError
-            raise Ungradable(f"{rel} cannot be read as Python ({e})") from None
+        if st.st_size > MAX_FILE:
+            notes.append(f"{shown} is larger than {MAX_FILE >> 10} KB, so it was left out")
+            continue
+        if staged >= MAX_FILES or size + st.st_size > MAX_TREE:
+            notes.append(f"{shown} was left out: a tree holds at most {MAX_FILES} files, {MAX_TREE >> 20} MB")
+            continue
+        with open(src, "rb") as f:
+            data = f.read(MAX_FILE + 1)[:MAX_FILE]  # the file may have grown since it was measured
+        if (why := problem(shown, data)) is not None:
+            notes.append(why)
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-        copied += 1
-    if not copied:
+        staged, size = staged + 1, size + len(data)
+    if not any((dest / rel).is_file() for rel in TREE):
         raise Ungradable("no file of the exercise tree was found (derivatives.py, micrograd/, train.py)")
+    notes += [f"{rel} is missing" for rel in TREE if rel != "micrograd/__init__.py" and not (dest / rel).exists()]
+    if left_out:
+        more = f" and {len(left_out) - LEFT_OUT_SHOWN} more" if len(left_out) > LEFT_OUT_SHOWN else ""
+        notes.append(f"left out, as the checks never import them: {', '.join(left_out[:LEFT_OUT_SHOWN])}{more}")
     (dest / "micrograd").mkdir(exist_ok=True)
     (dest / "micrograd" / "__init__.py").touch()
     return notes
+
+
+def fingerprint(tree):
+    """A hash of a staged tree (its files' names and bytes): what decides whether a submission changed."""
+    h = hashlib.sha256()
+    for rel, path, _ in walk(Path(tree)):
+        h.update(rel.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def collect(path, scratch):

@@ -1,20 +1,26 @@
 """Grade a class: every submission in a folder into a gradebook, each in isolation.
 
-    python -m kit grade SUBMISSIONS OUT [--jobs N] [--seed S] [--only 03,04] [--force] ...
+    python -m kit grade SUBMISSIONS OUT [--jobs N] [--secret FILE] [--only 03,04] [--force] ...
 
 A pipeline of small steps per student: collect (kit/instructor/collect.py: find, unpack, stage the tree),
 run (the checks in a judge process of their own, whose worker kit/instructor/sandbox.py fences in),
-score (the judge's JSON report), report (kit/instructor/gradebook.py). Each student's result is kept in
-OUT/.results as soon as it is known, so an interrupted run resumes where it stopped and a re-run
-skips students already graded with the same seed and checks, unless --force.
+score (the judge's JSON report), report (kit/instructor/gradebook.py). Each student's inputs are
+seeded by HMAC(secret, id and the staged tree's hash): the same bytes get the same grade on every
+run and machine, a changed submission gets new inputs, and the secret itself never leaves this
+process. Each result is kept in OUT/.results as soon as it is known, so an interrupted run resumes
+where it stopped; a grader-side failure is retried once, then kept as status "error", which a
+re-run grades again.
 """
 
 import argparse
 import hashlib
+import hmac
 import json
 import os
 import queue
+import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,19 +35,48 @@ from kit.instructor import collect, gradebook, sandbox
 
 PROBE_TIMEOUT = 5.0  # seconds per test, as for a learner
 CHECK_TIMEOUT = 60.0  # seconds per check
+STUDENT_TIMEOUT = 300.0  # seconds of one student's whole grading
 MEMORY_MB = 1024  # address space of a worker
+SECRET_BYTES = 16  # at least 128 bits
+INTERRUPT_GRACE = 15.0  # seconds a judge has to write its report once its student's time is up
+JUDGE_EXITS = (0, 1)  # the judge's exit statuses when it graded: full marks, or not
 
 
-def fingerprint(path):
-    """A hash of a submission's bytes, to tell a changed submission from one already graded."""
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-    for p in files:
-        h.update(str(p.relative_to(path.parent)).encode() + b"\0")
-        with open(p, "rb") as f:
-            while chunk := f.read(1 << 16):
-                h.update(chunk)
-    return h.hexdigest()
+def secret_id(secret):
+    """A name for the secret that reveals nothing of it: shards and re-runs must share it."""
+    return hmac.new(secret, b"micrograd-kit secret id", hashlib.sha256).hexdigest()[:16]
+
+
+def derive_seed(secret, sid, fp):
+    """The seed of one student's inputs: HMAC(secret, id and staged tree's hash), 128 bits."""
+    digest = hmac.new(secret, f"{sid}\0{fp}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:16], "big")
+
+
+def load_secret(args, out):
+    """(secret bytes, a warning or None): --secret FILE, --seed S, or OUT/.secret (made once, mode 0600)."""
+    if args.secret:
+        try:
+            data = Path(args.secret).read_bytes().strip()
+        except OSError as e:
+            raise SystemExit(f"--secret {args.secret}: {e.strerror}") from None
+        if len(data) < SECRET_BYTES:
+            raise SystemExit(
+                f"--secret {args.secret}: a secret needs at least {SECRET_BYTES} bytes (128 bits); make one with "
+                "python -c 'import secrets; print(secrets.token_hex(32))' > FILE"
+            )
+        return data, None
+    if args.seed is not None:
+        weak = "WARNING: --seed is a short secret a student could guess from their feedback; prefer --secret FILE"
+        return str(args.seed).encode(), weak
+    path = out / ".secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip(), None
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    return path.read_bytes().strip(), None
 
 
 class Grader:
@@ -53,55 +88,90 @@ class Grader:
             self.only = parse_ids(args.only) if args.only else list(EXERCISES)
         except ValueError as e:
             raise SystemExit(f"--only {args.only}: {e}") from None
-        self.maxima = POINTS
-        self.mode, self.python = sandbox.detect(args.sandbox)
+        # OUT exists before any sandbox is built, so that it is hidden even on a first run.
+        (self.out / ".results").mkdir(parents=True, exist_ok=True)
+        self.secret, self.secret_warning = load_secret(args, self.out)
+        self.choice = sandbox.choose(args.sandbox)
+        self.uids = sandbox.Uids(args.jobs) if sandbox.is_root() else None
         self.scratch_root = Path(tempfile.mkdtemp(prefix="kit-grade-"))
         os.chmod(self.scratch_root, 0o711)
-        self.hide = sandbox.hidden(self.python, self.out, self.submissions, self.scratch_root)
+        self.staged = self.scratch_root / ".staged"  # the grader's own copy of each tree, unreachable
+        self.staged.mkdir(mode=0o700)
+        self.hide = sandbox.hidden(self.choice.python, self.out, self.submissions, self.scratch_root)
         self.slots = queue.Queue()
         for slot in range(args.jobs):
             self.slots.put(slot)
         self.lock = threading.Lock()
-        self.settings = {"seed": args.seed, "only": self.only}
+        self.settings = {"secret": secret_id(self.secret), "only": self.only}
 
     # --- steps --------------------------------------------------------------------------------
 
     def empty(self, sid, status, reason, notes=()):
+        """A result without tests: every check at its full maximum, nothing earned."""
         return {
             "id": sid,
             "status": status,
             "reason": reason,
             "notes": list(notes),
             **self.settings,
-            "checks": {ex: {"earned": 0, "max": self.maxima[ex]} for ex in self.only},
+            "checks": {ex: {"earned": 0, "max": POINTS[ex]} for ex in self.only},
             "tests": [],
+            "review": [],
         }
 
-    def grade_one(self, sid, path):
-        started = time.monotonic()
+    def stage(self, sid, path):
+        """(staged tree, notes, fingerprint), or a finished result when there is nothing to grade."""
+        scratch = self.staged / sid
+        scratch.mkdir()
+        try:
+            notes = collect.collect(path, scratch)
+        except collect.Ungradable as e:
+            return (
+                None,
+                self.empty(sid, "ungradable", str(e)),
+                "ungradable:" + hashlib.sha256(str(e).encode()).hexdigest(),
+            )
+        except OSError as e:  # the grader's disk, not the student's doing
+            return None, self.empty(sid, "error", f"the grader could not stage this submission ({e.strerror})"), None
+        return scratch / "tree", notes, collect.fingerprint(scratch / "tree")
+
+    def grade_one(self, sid, path, seed, notes=None):
+        """Grade one student: stage `path` (a submission, or a tree already staged, whose `notes` are
+        given) into a fresh home, fence it, run the judge with inputs seeded by `seed`; returns the
+        result dict."""
         slot = self.slots.get()
         home = self.scratch_root / sid
-        home.mkdir()
+        quota = False
         try:
             try:
-                notes = collect.collect(path, home)
+                quota = sandbox.mount_quota(home)
+                staged = collect.collect(path, home)
+                notes = staged if notes is None else list(notes)
             except collect.Ungradable as e:
-                return self.empty(sid, "ungradable", str(e))
-            box = sandbox.Sandbox(self.mode, self.python, slot, self.hide, limits={"AS": self.args.memory << 20})
+                return self.empty(sid, "ungradable", str(e), notes or ())
+            except (OSError, subprocess.CalledProcessError) as e:
+                return self.empty(sid, "error", f"the grader could not prepare this submission ({e})", notes or ())
+            uid = self.uids[slot] if self.uids else None
+            limits = {"AS": self.args.memory << 20}
+            box = sandbox.Sandbox(self.choice.mode, self.choice.python, uid, self.hide, limits, quota=quota)
             box.prepare(home)
-            result = self.run_checks(sid, home, box, notes)
-            result["leftovers"] = box.cleanup()
+            leftovers = 0
+            for _ in range(2):  # a grader-side failure is retried once
+                result = self.run_checks(sid, home, box, notes, seed)
+                leftovers += box.cleanup()  # every student process is gone before a result is kept
+                if result["status"] != "error":
+                    break
+            result["leftovers"] = leftovers
+            result["seed"] = seed
             return result
         finally:
+            if quota:
+                sandbox.unmount(home)
             shutil.rmtree(home, ignore_errors=True)
             self.slots.put(slot)
-            self.elapsed = time.monotonic() - started
 
-    def run_checks(self, sid, home, box, notes):
-        report = self.scratch_root / f".{sid}.report.json"  # beside home, where the worker cannot write
-        fence = self.scratch_root / f".{sid}.fence.json"
-        box.fence(home).save(fence)
-        cmd = [
+    def judge_command(self, home, report, fence):
+        return [
             sys.executable,
             "-m",
             "kit",
@@ -109,8 +179,6 @@ class Grader:
             ",".join(self.only),
             "--impl",
             str(home / "tree"),
-            "--seed",
-            str(self.args.seed),
             "--timeout",
             str(self.args.probe_timeout),
             "--check-timeout",
@@ -120,82 +188,154 @@ class Grader:
             "--fence",
             str(fence),
         ]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def run_checks(self, sid, home, box, notes, seed):
+        report = self.scratch_root / f".{sid}.report.json"  # beside home, where the worker cannot write
+        fence = self.scratch_root / f".{sid}.fence.json"
+        box.fence(home).save(fence)
+        # The seed travels in the judge's environment, which only the judge's own user can read.
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "KIT_SEED": str(seed)}
         env.pop("IMPL", None)
-        wall = (self.args.check_timeout + 2 * self.args.probe_timeout) * len(self.only) + 30
+        out_of_time = False
         try:
-            subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=wall)
-            data = json.loads(report.read_text())
-        except (subprocess.TimeoutExpired, OSError, ValueError) as e:
-            return self.empty(sid, "error", f"grading did not finish ({type(e).__name__}); it scores 0", notes)
+            judge = subprocess.Popen(
+                self.judge_command(home, report, fence),
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                umask=0o077,
+            )
+            try:
+                code = judge.wait(timeout=self.args.student_timeout)
+            except subprocess.TimeoutExpired:
+                # Out of time: the judge is interrupted, and writes the tests it finished.
+                out_of_time = True
+                os.killpg(judge.pid, signal.SIGINT)
+                try:
+                    code = judge.wait(timeout=INTERRUPT_GRACE)
+                except subprocess.TimeoutExpired:
+                    os.killpg(judge.pid, signal.SIGKILL)
+                    code = judge.wait()
+            data = json.loads(report.read_text()) if report.exists() else None
+        except (OSError, ValueError) as e:
+            return self.empty(sid, "error", f"the grader failed on this submission ({type(e).__name__})", notes)
         finally:
             report.unlink(missing_ok=True)
             fence.unlink(missing_ok=True)
+        if data is None or not (code in JUDGE_EXITS or out_of_time):
+            return self.empty(sid, "error", f"the judge ended with exit status {code} and no complete report", notes)
+        return self.score(sid, data, notes, out_of_time)
+
+    def score(self, sid, data, notes, out_of_time):
+        """The result of a judge's report, every check at its full maximum; a report that lost tests
+        is a grader error, unless the student's time ran out (then the rest scores 0)."""
         result = self.empty(sid, "graded", "", notes)
-        for ex, c in data["checks"].items():
-            result["checks"][ex] = {"earned": int(c["earned"]), "max": int(c["max"])}
-        result["tests"] = data["tests"]
+        try:
+            tests = [t for t in data["tests"] if t["check"] in result["checks"]]
+            for t in tests:
+                result["checks"][t["check"]]["earned"] += int(t["points"])
+            missing = {ex: POINTS[ex] - sum(int(t["max"]) for t in tests if t["check"] == ex) for ex in self.only}
+            review = [r for r in data.get("review", []) if isinstance(r, dict)]
+        except (KeyError, TypeError, ValueError):
+            return self.empty(sid, "error", "the judge's report had an unexpected shape", notes)
+        if any(n < 0 for n in missing.values()) or (any(missing.values()) and not out_of_time):
+            return self.empty(sid, "error", "the judge's report lost some tests", notes)
+        if out_of_time:
+            budget = f"{self.args.student_timeout:g} s"
+            result["reason"] = f"the grading time of {budget} per student ran out; the remaining tests score 0"
+            for ex, rest in missing.items():
+                if rest:
+                    tests.append(
+                        {
+                            "check": ex,
+                            "test": f"the remaining tests of check-{ex}",
+                            "status": "timeout",
+                            "points": 0,
+                            "max": rest,
+                            "message": f"Not run: this submission used up its {budget} of grading time.",
+                            "mistake": None,
+                        }
+                    )
+        result["tests"], result["review"] = tests, review
         return result
 
     # --- the run ------------------------------------------------------------------------------
 
-    def cached(self, sid, path):
+    def cached(self, sid, fp):
+        """The kept result of this student, when it was graded from the same bytes with the same settings."""
         f = self.out / ".results" / f"{sid}.json"
-        if self.args.force or not f.exists():
+        if self.args.force or fp is None or not f.exists():
             return None
         try:
             r = json.loads(f.read_text())
         except ValueError:
             return None
-        same = (
-            r.get("seed") == self.args.seed and r.get("only") == self.only and r.get("fingerprint") == fingerprint(path)
-        )
-        return r if same else None
+        same = all(r.get(k) == v for k, v in self.settings.items()) and r.get("fingerprint") == fp
+        return r if same and r.get("status") != "error" else None  # a grader error is graded again
 
     def run(self):
-        (self.out / ".results").mkdir(parents=True, exist_ok=True)
-        students = collect.find(self.submissions)
         results, todo = {}, []
-        for sid, path in students:
-            r = self.cached(sid, path)
-            if r is not None:
-                results[sid] = r
-            else:
-                todo.append((sid, path))
-        self.log(
-            f"grading {len(todo)} of {len(students)} submissions ({len(results)} already graded) "
-            f"with {self.args.jobs} jobs, sandbox {self.mode}, checks {','.join(self.only)}"
-        )
-        started, done = time.monotonic(), 0
         try:
-            with ThreadPoolExecutor(self.args.jobs) as pool:
-                futures = {pool.submit(self.grade_one, sid, path): (sid, path) for sid, path in todo}
-                for future in as_completed(futures):
-                    sid, path = futures[future]
-                    try:
-                        r = future.result()
-                    except Exception as e:  # a bug of the kit's must not lose the other students
-                        r = self.empty(sid, "error", f"the grader failed on this submission ({e})")
-                    r["fingerprint"] = fingerprint(path)
-                    gradebook.write_atomic(self.out / ".results" / f"{sid}.json", json.dumps(r))
+            students = collect.find(self.submissions)
+            for sid, path in students:
+                tree, staged, fp = self.stage(sid, path)
+                if (r := self.cached(sid, fp)) is not None:
                     results[sid] = r
-                    done += 1
-                    rate = done / max(time.monotonic() - started, 1e-9) * 60
-                    left = (len(todo) - done) / rate if rate else 0
-                    self.log(
-                        f"[{done}/{len(todo)}] {sid}: {gradebook.total(r)}/"
-                        f"{sum(c['max'] for c in r['checks'].values())} {r['status']}"
-                        f"{' (' + r['reason'] + ')' if r['reason'] else ''}"
-                        f"{' leftovers killed: ' + str(r['leftovers']) if r.get('leftovers') else ''}"
-                        f" · {rate:.1f}/min · ~{left:.1f} min left"
-                    )
+                elif tree is None:
+                    results[sid] = self.keep(dict(staged, fingerprint=fp))
+                else:
+                    todo.append((sid, tree, staged, fp))
+            self.log(
+                f"grading {len(todo)} of {len(students)} submissions ({len(students) - len(todo)} already graded "
+                f"or ungradable) with {self.args.jobs} jobs, sandbox {self.choice.mode}, checks {','.join(self.only)}"
+            )
+            for warning in (self.choice.warning, self.secret_warning):
+                if warning:
+                    self.log(warning)
+            self.log(sandbox.limits_line(self.choice.mode, self.args.memory << 20, self.uids is not None))
+            self.grade_all(todo, results)
         finally:
             gradebook.write(self.out, list(results.values()), self.settings)
             shutil.rmtree(self.scratch_root, ignore_errors=True)
+            if self.uids is not None:
+                self.uids.close()
         self.log(f"wrote {self.out / 'grades.csv'}, grades.json and feedback/ for {len(results)} students")
         return 0
 
+    def keep(self, r):
+        gradebook.write_atomic(self.out / ".results" / f"{r['id']}.json", json.dumps(r))
+        return r
+
+    def grade_all(self, todo, results):
+        started, done = time.monotonic(), 0
+        with ThreadPoolExecutor(self.args.jobs) as pool:
+            futures = {
+                pool.submit(self.grade_one, sid, tree, derive_seed(self.secret, sid, fp), notes): (sid, fp)
+                for sid, tree, notes, fp in todo
+            }
+            for future in as_completed(futures):
+                sid, fp = futures[future]
+                try:
+                    r = future.result()
+                except Exception as e:  # a bug of the kit's must not lose the other students
+                    r = self.empty(sid, "error", f"the grader failed on this submission ({type(e).__name__}: {e})")
+                results[sid] = self.keep(dict(r, fingerprint=fp))
+                done += 1
+                rate = done / max(time.monotonic() - started, 1e-9) * 60
+                left = (len(todo) - done) / rate if rate else 0
+                most = sum(c["max"] for c in r["checks"].values())
+                self.log(
+                    f"[{done}/{len(todo)}] {sid}: {gradebook.total(r)}/{most} {r['status']}"
+                    f"{' (' + r['reason'] + ')' if r['reason'] else ''}"
+                    f"{' leftovers killed: ' + str(r['leftovers']) if r.get('leftovers') else ''}"
+                    f"{' REVIEW: ' + '; '.join(str(x.get('reason')) for x in r['review']) if r.get('review') else ''}"
+                    f" · {rate:.1f}/min · ~{left:.1f} min left"
+                )
+
     def log(self, line):
+        line = collect.escaped(line)  # learner text never reaches a terminal or the log raw
         with self.lock:
             try:
                 print(line, flush=True)
@@ -212,21 +352,35 @@ def main(argv=None):
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="students graded at once (default: cores)"
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the checks' random inputs (keep it secret)")
+    parser.add_argument(
+        "--secret",
+        default=None,
+        help=f"file holding the secret (at least {SECRET_BYTES} bytes) that seeds every student's inputs "
+        "(default: OUT/.secret, made on the first run)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="a number as the secret (short: prefer --secret)")
     parser.add_argument("--only", default=None, help="grade these checks only, e.g. 03,04")
     parser.add_argument("--force", action="store_true", help="regrade students already graded")
     parser.add_argument("--probe-timeout", type=float, default=PROBE_TIMEOUT, help="seconds per test (default 5)")
     parser.add_argument("--check-timeout", type=float, default=CHECK_TIMEOUT, help="seconds per check (default 60)")
+    parser.add_argument(
+        "--student-timeout",
+        type=float,
+        default=STUDENT_TIMEOUT,
+        help=f"seconds of one student's whole grading; the remaining tests then score 0 (default {STUDENT_TIMEOUT:g})",
+    )
     parser.add_argument("--memory", type=int, default=MEMORY_MB, help="megabytes of memory per worker (default 1024)")
     parser.add_argument(
         "--sandbox",
         default="auto",
-        choices=["auto", "bwrap", "unshare", "none"],
-        help="how to isolate learner code (default: the strongest this machine allows)",
+        choices=["auto", *sandbox.STRENGTH],
+        help="how to isolate learner code (default auto: bwrap, else unshare, loudly; none only when named)",
     )
     args = parser.parse_args(argv)
     if not Path(args.submissions).is_dir():
         parser.error(f"{args.submissions}: no such folder")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     return Grader(args).run()
 
 

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -30,29 +31,62 @@ def total(result):
 
 
 def csv_text(results):
+    """grades.csv; a grader error leaves its row's cells empty, never a zero the student did not earn."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     for r in sorted(results, key=lambda r: r["id"]):
+        if r["status"] == "error":
+            writer.writerow([r["id"], *("" for _ in EXERCISES), ""])
+            continue
         writer.writerow([r["id"], *(r["checks"].get(ex, {}).get("earned", "") for ex in EXERCISES), total(r)])
     return out.getvalue()
+
+
+def shown(text):
+    """Learner-reachable text made safe for a file: control characters escaped, never raw."""
+    return "".join(c if c.isprintable() or c in " \n" else repr(c)[1:-1] for c in str(text))
+
+
+def fenced(text):
+    """`text` in a fenced block that no run of backticks inside it can close."""
+    text = shown(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", *text.splitlines(), fence]
 
 
 def feedback(result, titles):
     """What a student reads: each check's score and each failed test's teaching message."""
     most = sum(c["max"] for c in result["checks"].values())
     lines = [f"# Feedback for {result['id']}", ""]
-    if result["status"] != "graded":
+    if result["status"] == "error":
         lines += [
-            f"This submission could not be graded: {result['reason']}.",
+            "The grader itself failed on this submission; it is not marked yet and will be graded again.",
+            "",
+            *fenced(result["reason"]),
+            "",
+        ]
+    elif result["status"] != "graded":
+        lines += [
+            "This submission could not be graded:",
+            "",
+            *fenced(result["reason"]),
             "",
             "Every check scores 0. Fix this and submit again.",
             "",
         ]
+    elif result["reason"]:
+        lines += [shown(result["reason"]) + ".", ""]
     lines += [f"**Total: {total(result)}/{most} points**", "", "| check | points |", "|---|---|"]
     lines += [f"| check-{ex} {titles[ex]} | {c['earned']}/{c['max']} |" for ex, c in sorted(result["checks"].items())]
     if result.get("notes"):
-        lines += ["", "Notes on the files:", *(f"- {n}" for n in result["notes"])]
+        lines += ["", "Notes on the files:", "", *fenced("\n".join(f"- {n}" for n in result["notes"]))]
+    if result.get("review"):
+        lines += ["", "Marked for your instructor's review:", ""]
+        lines += fenced(
+            "\n".join(f"- check-{r.get('check')} {r.get('test')}: {r.get('reason')}" for r in result["review"])
+        )
     for ex in sorted(result["checks"]):
         failed = [t for t in result["tests"] if t["check"] == ex and t["status"] != "pass"]
         if not failed:
@@ -60,8 +94,9 @@ def feedback(result, titles):
         c = result["checks"][ex]
         lines += ["", f"## check-{ex} · {titles[ex]}: {c['earned']}/{c['max']}", ""]
         for t in failed:
-            lines.append(f"- **{t['status'].upper()}** ({t['points']}/{t['max']}) {t['test']}")
-            lines += [f"  > {line}" if line else "  >" for line in t["message"].splitlines()]
+            lines.append(f"- **{shown(t['status']).upper()}** ({t['points']}/{t['max']}) {shown(t['test'])}")
+            if t["message"]:
+                lines += ["", *("  " + line if line else "" for line in fenced(t["message"])), ""]
     return "\n".join(lines) + "\n"
 
 

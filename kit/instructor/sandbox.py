@@ -3,20 +3,24 @@
 The judge (the checks, with the expected values and the scoring) always runs apart from the
 worker and accepts only bounded JSON from it. This module decides how far the worker is fenced:
 
-- "bwrap" (bubblewrap installed): no network, a read-only view of the system, fresh /tmp, the
-  kit, the submissions, the gradebook and the other students hidden, only the student's scratch
-  folder writable, its own PID namespace. Run as root, the worker also drops to an unprivileged
-  user id of its own.
-- "unshare" (root, no bubblewrap): the same fences built with util-linux's unshare, mount and
-  setpriv: private mounts hiding the same folders, no network, a PID namespace, an unprivileged
-  user id.
-- "none" (neither root nor bubblewrap: a laptop): resource limits, a scratch copy, a clean
-  environment. Learner code runs as the grading user and can read what that user can read.
+- "bwrap" (bubblewrap installed): no network, its own PID, IPC and mount namespaces and /proc,
+  a read-only view of the system's programs and libraries only (/usr, the interpreter's prefix),
+  the student's scratch folder, and nothing else of the host: no kit, no other copy of it, no
+  submissions, no gradebook, no other student.
+- "unshare" (root, no bubblewrap): the same view built with util-linux's unshare, mount, chroot
+  and setpriv: a fresh read-only root holding the same few binds, its own /proc, no network, no
+  host IPC, no new privileges.
+- "none": resource limits and a scratch copy only; learner code can read what its user can read.
+  Asked for by name only: `auto` never ends here.
 
-Every mode applies resource limits (memory, file size, open files, CPU time, and processes where
-the worker has a user id of its own) and kills whatever the worker left running.
+As root, learner code always runs as an unprivileged user id of its own (in every mode), taken
+from a block of ids no other grading on this host holds (a lock file per block), and the student's
+scratch folder is a tmpfs with a size and inode quota. Every mode applies resource limits (address
+space, file size, open files, CPU time, processes) and kills whatever the worker left running.
 """
 
+import dataclasses
+import fcntl
 import os
 import shlex
 import shutil
@@ -31,73 +35,112 @@ from checks.client import Fence
 from kit import ROOT
 
 INSIDE = "/mnt/sandbox"  # where the student's scratch folder appears inside "bwrap" and "unshare"
-FIRST_UID = 61000  # job slot k runs as uid FIRST_UID + k when the grader is root
+UID_BASE, UID_BLOCK, UID_BLOCKS = 61000, 256, 64  # grading k takes uids UID_BASE + k * UID_BLOCK + slot
+LOCKS = Path("/run/kit-grade") if os.path.isdir("/run") else Path(tempfile.gettempdir()) / "kit-grade"
 LIMITS = {"AS": 1 << 30, "FSIZE": 16 << 20, "NOFILE": 256, "CORE": 0, "CPU": 300}
 NPROC = 64  # processes per worker, where it has a user id of its own
-SCRATCH_TMPFS = tuple(p for p in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock") if os.path.isdir(p))
+DISK = 64 << 20  # bytes of a student's scratch tmpfs (the tree, the worker's files, /tmp)
+INODES = 4096  # files and folders in it
+SYSTEM = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin")  # what the worker may read
+WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")  # inside the sandbox, all on the student's quota
+STRENGTH = ("bwrap", "unshare", "none")  # strongest first
+
+
+class Unavailable(SystemExit):
+    """A sandbox mode that cannot be built here, in words for the instructor."""
 
 
 def is_root():
     return os.geteuid() == 0
 
 
-PYTHONS = (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3")
+def tool(name):
+    """The absolute path of a program (the sandbox's environment has a short PATH), or None."""
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+
+
+def pythons():
+    """Interpreters (3.10+) the worker may run under: the system's first, whose prefix is already visible."""
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    return tuple(dict.fromkeys(["/usr/bin/python3", "/usr/local/bin/python3", os.path.realpath(base)]))
 
 
 def setpriv(uid):
-    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--"]
+    return [
+        tool("setpriv") or "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--no-new-privs",
+        "--",
+    ]
 
 
 def _runs(cmd):
+    """(worked, what it said) of a trial command."""
     try:
-        return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, str(e)
+    return p.returncode == 0, p.stdout.decode("utf-8", "replace").strip()[-300:]
 
 
-def bwrap_args(home, hide):
-    args = [
-        "bwrap",
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-        "--tmpfs",
-        "/var/tmp",
-    ]
+def system_dirs(python):
+    """[(path, link target or None)] the worker sees read-only: the system and the interpreter's prefix."""
+    dirs = [(d, os.readlink(d) if os.path.islink(d) else None) for d in SYSTEM if os.path.lexists(d)]
+    prefix = Path(python).resolve().parent.parent
+    if not any(prefix.is_relative_to(d) for d, link in dirs if link is None):
+        dirs.append((str(prefix), None))
+    return dirs
+
+
+def bwrap_args(home, python, hide, quota):
+    args = [tool("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session"]
+    for path, link in system_dirs(python):
+        args += ["--symlink", link, path] if link else ["--ro-bind", path, path]
+    args += ["--proc", "/proc", "--dev", "/dev"]
     for path in hide:
         args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
-    return args + ["--tmpfs", "/mnt", "--bind", str(home), INSIDE, "--chdir", f"{INSIDE}/tree"]
+    for path in WRITABLE:
+        # On the student's quota tmpfs where the grader is root; else a tmpfs of bwrap's, of a fixed size.
+        args += ["--bind", str(home / "tmp"), path] if quota else ["--size", str(DISK), "--tmpfs", path]
+    return args + ["--bind", str(home), INSIDE, "--chdir", f"{INSIDE}/tree", "--remount-ro", "/"]
 
 
-def unshare_args(home, hide, uid):
-    mounts = [
-        "mount -t tmpfs -o mode=755,size=1m tmpfs /mnt",
-        f"mkdir {INSIDE}",
-        f"mount --bind {shlex.quote(str(home))} {INSIDE}",
-    ]
-    # Deepest first: a folder hidden under another hidden one must be covered while it still shows.
-    for path in sorted({*map(Path, hide), *map(Path, SCRATCH_TMPFS)}, key=lambda p: (-len(p.parts), str(p))):
-        if str(path) in SCRATCH_TMPFS:
-            mounts.append(f"mount -t tmpfs -o mode=1777,size=64m tmpfs {path}")
-        elif path.is_dir():
-            mounts.append(f"mount -t tmpfs -o mode=755,size=1m tmpfs {shlex.quote(str(path))}")
+def unshare_args(home, python, hide, uid):
+    """unshare, then a shell that builds a read-only root of a few binds and enters it as `uid`."""
+    q = shlex.quote
+    root = "/mnt"  # a tmpfs over the host's /mnt, in the private mount namespace
+    steps = [f"mount -t tmpfs -o mode=755,size=1m,nr_inodes=256 kit-root {root}"]
+    for path, link in system_dirs(python):
+        if link:
+            steps.append(f"mkdir -p {q(str(Path(root + path).parent))} && ln -s {q(link)} {q(root + path)}")
         else:
-            mounts.append(f"mount --bind /dev/null {shlex.quote(str(path))}")
-    script = " && ".join(mounts + [f"cd {INSIDE}/tree", "exec " + " ".join(setpriv(uid)) + ' "$@"'])
+            steps += [f"mkdir -p {q(root + path)}", f"mount --bind {q(path)} {q(root + path)}"]
+            steps.append(f"mount -o remount,bind,ro {q(root + path)}")
+    for path in hide:  # anything of the kit's under a bound folder (a kit installed in /usr)
+        if path.is_dir():
+            steps.append(f"mount -t tmpfs -o size=4k,mode=755 tmpfs {q(root + str(path))}")
+        else:
+            steps.append(f"mount --bind /dev/null {q(root + str(path))}")
+    steps.append(f"mkdir -p {root}/proc {root}/dev/shm {root}/tmp {root}/var/tmp {root}{INSIDE}")
+    for dev in ("null", "zero", "full", "random", "urandom"):
+        steps.append(f"touch {root}/dev/{dev} && mount --bind /dev/{dev} {root}/dev/{dev}")
+    steps.append(f"mount -t proc -o nosuid,nodev,noexec proc {root}/proc")  # this PID namespace's own
+    steps.append(f"mount --bind {q(str(home))} {root}{INSIDE}")
+    steps += [f"mount --bind {q(str(home / 'tmp'))} {root}{path}" for path in WRITABLE]
+    steps.append(f"mount -o remount,ro {root}")
+    enter = [tool("chroot") or "/usr/sbin/chroot", root, *setpriv(uid), "/bin/sh", "-c"]
+    steps.append("exec " + " ".join(map(q, enter)) + f" 'cd {INSIDE}/tree && exec \"$@\"' sh \"$@\"")
+    script = "set -e\n" + "\n".join(steps)
     return [
-        "unshare",
+        tool("unshare") or "unshare",
         "--mount",
         "--net",
         "--pid",
+        "--ipc",
+        "--uts",
         "--fork",
         "--kill-child",
         "--propagation",
@@ -110,54 +153,147 @@ def unshare_args(home, hide, uid):
     ]
 
 
-def detect(requested="auto"):
-    """(mode, python): the strongest mode this machine allows, or `requested` if it works here,
-    with an interpreter (3.10+) the worker can run in it; the worker needs the standard library only."""
-    candidates = ["bwrap", "unshare", "none"] if requested == "auto" else [requested]
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """The sandbox a grading uses: its mode, the worker's interpreter, and a warning when `auto` had
+    to settle for less than the strongest mode (to be shown loudly: log, stdout, Gradescope)."""
+
+    mode: str
+    python: str
+    warning: str | None = None
+
+
+def trial(mode):
+    """(python, None) when `mode` can fence a worker here, else (None, the reason)."""
+    if mode == "none":
+        return sys.executable, None
+    if mode == "bwrap" and not tool("bwrap"):
+        return None, "bubblewrap (bwrap) is not installed"
+    if mode == "unshare":
+        missing = [t for t in ("unshare", "setpriv", "chroot", "mount") if not tool(t)]
+        if not is_root() or missing:
+            return None, "it needs a grader running as root" if not is_root() else f"{', '.join(missing)} missing"
     check = "import sys; sys.exit(sys.version_info < (3, 10))"
+    said = ""
     with tempfile.TemporaryDirectory(prefix="kit-sandbox-probe-") as tmp:
         home = Path(tmp)
         (home / "tree").mkdir()
+        (home / "tmp").mkdir()
         os.chmod(home, 0o755)
-        for mode in candidates:
+        os.chmod(home / "tmp", 0o1777)
+        for python in pythons():
+            if not Path(python).exists():
+                continue
+            box = Sandbox(mode, python, uid=UID_BASE if is_root() else None, hide=(), quota=True)
+            worked, said = _runs([*box.fence(home).prefix, python, "-I", "-c", check])
+            if worked:
+                return python, None
+    return None, f"a trial worker did not start ({said or 'no Python 3.10+ it could run'})"
+
+
+def choose(requested="auto"):
+    """The Choice for `--sandbox requested`; raises Unavailable, with the reason, when it cannot be built.
+
+    `auto` takes the strongest of bwrap and unshare that works, with a warning when that is not
+    bwrap; it never settles for `none`, which must be asked for by name."""
+    if requested not in ("auto", *STRENGTH):
+        raise Unavailable(f"--sandbox {requested}: the modes are auto, {', '.join(STRENGTH)}")
+    reasons = {}
+    for mode in ("bwrap", "unshare") if requested == "auto" else (requested,):
+        python, reasons[mode] = trial(mode)
+        if python:
+            why = "; ".join(f"{m}: {r}" for m, r in reasons.items() if r)
+            weaker = STRENGTH.index(mode) > 0 and requested in ("auto", "none")
             if mode == "none":
-                return mode, sys.executable
-            if mode == "bwrap" and not shutil.which("bwrap"):
-                continue
-            if mode == "unshare" and not (is_root() and shutil.which("unshare") and shutil.which("setpriv")):
-                continue
-            prefix = Sandbox(mode, None, slot=0, hide=()).fence(home).prefix
-            for python in PYTHONS:
-                if Path(python).exists() and _runs([*prefix, python, "-I", "-c", check]):
-                    return mode, python
-    raise SystemExit(f"sandbox mode {requested!r} does not work on this machine")
+                warning = "WARNING: sandbox none: learner code is not isolated, only limited" + (
+                    " and run as an unprivileged user" if is_root() else ", and runs as the grading user"
+                )
+            else:
+                warning = f"WARNING: sandbox {mode} is weaker than bwrap ({why})" if weaker else None
+            return Choice(mode, python, warning)
+    why = "; ".join(f"{m}: {r}" for m, r in reasons.items())
+    if requested == "auto":
+        raise Unavailable(
+            f"no sandbox can be built on this machine ({why}). Install bubblewrap, or grade as root; "
+            "to grade without isolation anyway, ask for it by name: --sandbox none"
+        )
+    raise Unavailable(f"sandbox mode {requested!r} cannot be built on this machine ({why})")
+
+
+def detect(requested="auto"):
+    """(mode, python) of choose(requested)."""
+    c = choose(requested)
+    return c.mode, c.python
 
 
 def hidden(python, *places):
-    """What the worker must not see: the kit (but the interpreter it runs) and the given places."""
-    inside_kit = Path(python).absolute().is_relative_to(ROOT)
-    kit = [p for p in ROOT.iterdir() if p.name != ".venv"] if inside_kit else [ROOT]
-    paths = [*kit, *(Path(p).resolve() for p in places)]
-    return [p for p in dict.fromkeys(paths) if p.exists() and str(p) not in SCRATCH_TMPFS]
+    """What must stay hidden although it lies under a folder the worker sees (a kit installed in /usr)."""
+    seen = [Path(d) for d, link in system_dirs(python) if link is None]
+    paths = [ROOT, *(Path(p).resolve() for p in places)]
+    return [p for p in dict.fromkeys(paths) if p.exists() and any(p.is_relative_to(d) for d in seen)]
+
+
+class Uids:
+    """A block of user ids held by this grading alone, for as long as the object lives: a lock file
+    per block under LOCKS, and a block is taken only when no process runs under its ids."""
+
+    def __init__(self, jobs):
+        if jobs > UID_BLOCK:
+            raise Unavailable(f"--jobs {jobs}: at most {UID_BLOCK} students at once")
+        LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for k in range(UID_BLOCKS):
+            base = UID_BASE + k * UID_BLOCK
+            fd = os.open(LOCKS / f"uids-{base}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            if not any(base <= (_uid_of(pid) or -1) < base + UID_BLOCK for pid in _pids()):
+                self.fd, self.base = fd, base
+                return
+            os.close(fd)
+        raise Unavailable(f"every block of grading user ids ({UID_BLOCKS} under {LOCKS}) is in use")
+
+    def __getitem__(self, slot):
+        return self.base + slot
+
+    def close(self):
+        os.close(self.fd)
+
+
+def mount_quota(home):
+    """Make `home` a tmpfs of DISK bytes and INODES files (root only); returns whether it did."""
+    home.mkdir()
+    if not is_root():
+        return False
+    opts = f"size={DISK},nr_inodes={INODES},mode=0755,nosuid,nodev"
+    subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "kit-student", str(home)], check=True, capture_output=True)
+    return True
+
+
+def unmount(home):
+    subprocess.run(["umount", "--lazy", str(home)], capture_output=True)
 
 
 class Sandbox:
-    """The fences of one job slot; `fence(home)` is the typed settings the judge starts the worker with."""
+    """The fences of one student; `fence(home)` is the typed settings the judge starts the worker with."""
 
-    def __init__(self, mode, python, slot, hide, limits=None):
-        self.mode, self.python, self.hide = mode, python, [Path(p) for p in hide]
-        self.uid = FIRST_UID + slot if is_root() and mode != "none" else None
+    def __init__(self, mode, python, uid, hide, limits=None, quota=False):
+        self.mode, self.python, self.uid, self.hide, self.quota = mode, python, uid, [Path(p) for p in hide], quota
         self.limits = dict(LIMITS, **(limits or {}))
 
     def prepare(self, home):
-        """Lay out `home` (holding tree/): the worker's files beside it, owned and moded for the worker."""
+        """Lay out `home` (holding tree/): the worker's files and /tmp beside it, owned and moded for the worker."""
         kit = home / "kit"
         kit.mkdir(exist_ok=True)
+        (home / "tmp").mkdir(exist_ok=True)
         shutil.copytree(
             ROOT / "checks" / "worker", kit / "worker", dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
         )
         for path in [home, kit, kit / "worker", *(kit / "worker").iterdir()]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        os.chmod(home / "tmp", 0o1777)
         if self.uid is not None:
             for path in [home / "tree", *(home / "tree").rglob("*")]:
                 os.chown(path, self.uid, self.uid, follow_symlinks=False)
@@ -166,12 +302,13 @@ class Sandbox:
         home = Path(home)
         inside = Path(INSIDE) if self.mode in ("bwrap", "unshare") else home
         rlimits = dict(self.limits, **({"NPROC": NPROC} if self.uid is not None else {}))
+        drop = setpriv(self.uid) if self.uid is not None else []
         if self.mode == "bwrap":
-            prefix = (setpriv(self.uid) if self.uid is not None else []) + bwrap_args(home, self.hide)
+            prefix = drop + bwrap_args(home, self.python, self.hide, self.quota)
         elif self.mode == "unshare":
-            prefix = unshare_args(home, self.hide, self.uid)
+            prefix = unshare_args(home, self.python, self.hide, self.uid)
         else:
-            prefix = []
+            prefix = drop  # never as root, even unfenced
         return Fence(
             mode=self.mode,
             prefix=tuple(prefix),
@@ -179,11 +316,11 @@ class Sandbox:
             rlimits=rlimits,
             worker=str(inside / "kit" / "worker" / "main.py"),
             impl=str(inside / "tree"),
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(inside)},
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(inside), "TMPDIR": "/tmp"},
         )
 
     def cleanup(self, grace=1.0):
-        """Kill every process still running under this slot's user id once the sandbox had `grace`
+        """Kill every process still running under this student's user id once the sandbox had `grace`
         seconds to wind down; returns how many there were."""
         if self.uid is None:
             return 0
@@ -195,7 +332,23 @@ class Sandbox:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        while [pid for pid in _pids() if _uid_of(pid) == self.uid] and time.monotonic() < deadline + 5:
+            time.sleep(0.02)  # results are written only once every student process is gone
         return len(left)
+
+
+def limits_line(mode, memory, quota):
+    """What bounds one student's memory and disk here, for the log."""
+    fsize = LIMITS["FSIZE"] >> 20
+    line = (
+        f"memory: rlimits, {memory >> 20} MB address space per process and at most {NPROC} processes "
+        "(no cgroup v2 memory controller is used)"
+    )
+    if quota:
+        return line + f"; disk: a {DISK >> 20} MB, {INODES}-file tmpfs per student for the tree and /tmp"
+    if mode == "bwrap":
+        return line + f"; disk: {DISK >> 20} MB tmpfs for /tmp, the tree on the grader's disk (files of {fsize} MB)"
+    return line + f"; disk: no quota (files of {fsize} MB at most)"
 
 
 def _pids():
