@@ -1,12 +1,17 @@
 """Gates: a quick look at whether an exercise works, for the checks that build on it.
 
-Each gate calls a probe or two through `call(probe, **args)` and returns True when the
-exercise looks done. A check prints "check-06 builds on 02-05; check-04 is not passing yet"
-before its own tests when a gate of what it builds on is closed.
+Each gate calls a probe or two through `call(probe, **args)` and returns None when the exercise
+does what the later checks rely on, and nothing more (the 02 gate asks nothing of `_op` or
+`label`, which no later check uses); else (mistake id or None, what is wrong, as a clause). A
+check prints "check-06 builds on 02-05; check-04 is not passing yet" before its own tests when a
+gate of what it builds on is closed, and its failures carry that exercise's mistake id.
 """
 
 from checks import numerics
 from checks.inputs import LECTURE_L, LECTURE_NEURON
+from checks.judge import diagnose
+from checks.messages import GATE_FAILED
+from checks.mistakes import BACKWARD_VARIANTS, advice, backprop_predictions
 
 
 def same_grads(got, graph):
@@ -14,17 +19,37 @@ def same_grads(got, graph):
     return all(numerics.close(got[name], want[name], numerics.GRAD_RTOL) for name in want)
 
 
+def closed(ex, mistake=None):
+    return mistake, GATE_FAILED[ex] + (f" ({advice(mistake)})" if mistake else "")
+
+
 def gate_02(call):
     r = call("forward", graph=LECTURE_L)
-    return r["data"]["L"] == -8.0 and r["prev"]["L"] == ["d", "f"] and r["op"]["L"] == "*"
+    values = numerics.evaluate(LECTURE_L)
+    if not all(numerics.close(r["data"][n], v) for n, v in values.items()):
+        return closed("02", "mutates-operand" if not r["leaves_unchanged"] else "wrong-result")
+    if r["prev"]["L"] != ["d", "f"] or r["prev"]["e"] != ["a", "b"]:
+        return closed("02", "missing-child")
+    return None
 
 
 def gate_03(call):
-    return same_grads(call("manual_backprop", graph=LECTURE_L), LECTURE_L)
+    got = call("manual_backprop", graph=LECTURE_L)
+    if not same_grads(got, LECTURE_L):
+        return closed("03", diagnose(got, backprop_predictions(LECTURE_L, BACKWARD_VARIANTS)))
+    # Later checks use a Value more than once (a + a, a * a): its grads must accumulate.
+    for op, want, assigned in (("add", 1.0, 0.5), ("mul", 1.5, 0.75)):
+        r = call("local_backward", op=op, same=True, a=1.5, b=1.5, out_grad=0.5, a_grad=0.0, b_grad=0.0)
+        if not numerics.close(r["a"], want):
+            return closed("03", diagnose(r["a"], {"assigns-grad": assigned}))
+    return None
 
 
 def gate_04(call):
-    return same_grads(call("backward", graph=LECTURE_L), LECTURE_L)
+    got = call("backward", graph=LECTURE_L)
+    if same_grads(got["grads"], LECTURE_L):
+        return None
+    return closed("04", "root-grad-not-one" if all(g == 0.0 for g in got["grads"].values()) else None)
 
 
 def gate_05(call):
@@ -37,12 +62,29 @@ def gate_05(call):
     ]
     r = call("op_grads", graph=graph)
     want = numerics.gradient(graph)
-    return all(numerics.close(r["grad"][k], v, numerics.GRAD_RTOL) for k, v in want.items())
+    ok = all(numerics.close(r["grad"][k], v, numerics.GRAD_RTOL) for k, v in want.items())
+    return None if ok else closed("05")
+
+
+NEURON = {"w": [0.5, -0.75, 0.25], "b": 0.4}
+NEURON_X = [1.5, 0.5, -2.0]
 
 
 def gate_06(call):
     r = call("mlp_structure", nin=3, nouts=[4, 4, 1], seed=0)
-    return r["count"] == 41 and r["unique"] == 41 and None not in r["positions"]
+    if r["count"] != 41 or r["unique"] != 41 or None in r["positions"]:
+        return closed("06", "parameters-incomplete" if r["count"] < 41 and None not in r["positions"] else None)
+    out = call("neuron", nin=3, seed=0, x=NEURON_X, values=NEURON)["out"]
+    w, b = NEURON["w"], NEURON["b"]
+    if out["kind"] == "Value" and numerics.close(out["data"], numerics.neuron(w, b, NEURON_X)):
+        return None
+    return closed("06", diagnose(out["data"], neuron_variants(w, b, NEURON_X)))
+
+
+def neuron_variants(w, b, x):
+    """What Neuron(nin)(x) gives with w and b, for each mistake of the neuron's forward pass."""
+    act = sum(wi * xi for wi, xi in zip(w, x))
+    return {"no-tanh": act + b, "no-bias": numerics.neuron(w, 0.0, x)}
 
 
 GATES = {"02": gate_02, "03": gate_03, "04": gate_04, "05": gate_05, "06": gate_06}

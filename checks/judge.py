@@ -5,12 +5,20 @@ import math
 import pytest
 
 from checks import numerics
+from checks.mistakes import MISTAKES, advice
 
 points = pytest.mark.points
 
 
 class Wrong(AssertionError):
-    """A check's verdict: the message is written for the learner."""
+    """A check's verdict: the message is written for the learner; `mistake` is the id the check
+    diagnosed (checks/mistakes.py), or None when it cannot tell."""
+
+    def __init__(self, message, mistake=None):
+        super().__init__(message)
+        if mistake is not None and mistake not in MISTAKES:
+            raise KeyError(f"no mistake {mistake!r} in checks/mistakes.py")
+        self.mistake = mistake
 
 
 class LearnerError(Exception):
@@ -19,6 +27,7 @@ class LearnerError(Exception):
     def __init__(self, probe, error):
         super().__init__(f"{probe}: {error.get('type')}: {error.get('message')}")
         self.probe, self.error = probe, error
+        self.mistake = None  # a test that knows what this error means sets it, then re-raises
 
 
 def fmt(x):
@@ -34,13 +43,18 @@ def fmt_all(values):
     return ", ".join(f"{k}={fmt(v)}" for k, v in values.items())
 
 
-def wrong(message):
-    raise Wrong(message)
+def wrong(message, mistake=None):
+    raise Wrong(message, mistake)
 
 
-def expect(condition, message):
+def expect(condition, message, mistake=None):
     if not condition:
-        raise Wrong(message)
+        raise Wrong(message, mistake)
+
+
+def blame(facts, mistake, otherwise=""):
+    """Fail with the facts, then the diagnosed mistake's advice (or `otherwise`, which names none)."""
+    wrong(f"{facts} {advice(mistake) if mistake else otherwise}".rstrip(), mistake)
 
 
 def expect_number(got, what):
@@ -48,39 +62,52 @@ def expect_number(got, what):
         wrong(f"{what} gave {got}, expected a number (int or float).")
 
 
-def expect_close(got, want, what, rtol=numerics.VALUE_RTOL, cause=None):
-    """Fail with `what gave GOT, expected WANT. CAUSE` unless got is within rtol of want."""
+def expect_close(got, want, what, rtol=numerics.VALUE_RTOL, predictions=None, otherwise=""):
+    """Fail with `what gave GOT, expected WANT.` unless got is within rtol of want; then name the
+    mistake of `predictions` ({id: the value that mistake gives}) that got matches, if exactly one
+    does, or say `otherwise` (which names no mistake)."""
     expect_number(got, what)
     if not numerics.close(got, want, rtol):
-        message = f"{what} gave {fmt(got)}, expected {fmt(want)}."
-        if cause:
-            message += " " + (cause(got) if callable(cause) else cause)
-        wrong(message)
+        blame(f"{what} gave {fmt(got)}, expected {fmt(want)}.", diagnose(got, predictions or {}), otherwise)
 
 
-def diagnose(got, candidates, rtol=1e-6):
-    """The sentence of the first candidate mistake whose value matches `got`, or None.
+def matches(got, want, rtol):
+    """Whether got matches a prediction: a number, or a list or dict of numbers, element by element."""
+    if isinstance(want, dict):
+        return isinstance(got, dict) and all(matches(got.get(k), v, rtol) for k, v in want.items())
+    if isinstance(want, (list, tuple)):
+        return (
+            isinstance(got, (list, tuple))
+            and len(got) == len(want)
+            and all(map(matches, got, want, [rtol] * len(want)))
+        )
+    return numerics.is_number(got) and numerics.close(got, want, rtol)
 
-    `candidates` is a list of (value that mistake would give, sentence naming the mistake).
+
+def diagnose(got, predictions, rtol=1e-7, want=None):
+    """The id of the one mistake whose prediction `got` matches, or None.
+
+    `predictions` maps an id to what code with that mistake returns on the test's inputs (or is a
+    list of (id, value) pairs, when one mistake has several forms). When
+    predictions of different ids match (or one also matches the right answer `want`), the data
+    cannot tell them apart, and nothing is named.
     """
-    for value, sentence in candidates:
-        if numerics.is_number(got) and numerics.close(got, value, rtol):
-            return sentence
-    return None
+    pairs = list(predictions.items() if isinstance(predictions, dict) else predictions)
+    hits = [(m, value) for m, value in pairs if value is not None and matches(got, value, rtol)]
+    if len({m for m, _ in hits}) != 1 or (want is not None and any(matches(v, want, rtol) for _, v in hits)):
+        return None
+    return hits[0][0]
 
 
-def expect_grads(got, want, what, rtol=numerics.GRAD_RTOL, causes=None):
-    """Compare gradients by name; name every wrong one and, when it fits one, the likely cause."""
+def expect_grads(got, want, what, rtol=numerics.GRAD_RTOL, predictions=None, mistake=None, otherwise=None):
+    """Compare gradients by name and name every wrong one; then the mistake whose predicted grads
+    ({id: {name: grad}}) match all of them, or `mistake` when the test knows it already."""
     bad = [name for name in want if not numerics.close(got.get(name), want[name], rtol)]
     if not bad:
         return
     lines = [f"{what}: wrong gradient for {', '.join(bad)}."]
     for name in bad:
         lines.append(f"  {name}.grad is {fmt(got.get(name))}, expected {fmt(want[name])}")
-    cause = causes(got, bad) if causes else None
-    lines.append(
-        cause
-        or "Check the local derivative of each operation and that every _backward adds "
-        "(+=) local derivative times out.grad into its children."
-    )
-    wrong("\n".join(lines))
+    found = mistake or diagnose({k: got.get(k) for k in want}, predictions or {}, want=want)
+    text = advice(found) if found else otherwise
+    wrong("\n".join(lines + ([text] if text else [])), found)

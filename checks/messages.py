@@ -41,9 +41,54 @@ def location(where):
     return text
 
 
+def chain(err):
+    """Where the error happened: the learner's own call chain (up to three frames), innermost last."""
+    frames = err.get("frames") or ([err["where"]] if err.get("where") else [])
+    return "\n  then ".join(location(f) for f in frames if f)
+
+
+OPERATORS = {
+    "__add__",
+    "__radd__",
+    "__sub__",
+    "__rsub__",
+    "__mul__",
+    "__rmul__",
+    "__truediv__",
+    "__rtruediv__",
+    "__neg__",
+    "__pow__",
+}
+
+
+def recursion_advice(err):
+    """Advice that fits where the recursion happened: an operator calling itself, or a recursive walk."""
+    frames = err.get("frames") or ([err["where"]] if err.get("where") else [])
+    inner = frames[-1]["function"] if frames else ""
+    if inner in OPERATORS:
+        return "operator-recursion", (
+            f"{inner} calls itself without end: with a plain number on the left, `other + self` (or "
+            "`other * self`, `other - self`, ...) calls the reflected operator of the Value again. Write it with "
+            "the Value first (self + other) or with operations you already have (other + (-self), other * self**-1)."
+        )
+    if inner in ("topological_order", "backward", "build", "build_topo") or err.get("repeats", 0) > 50:
+        return "recursion-limit", (
+            f"{inner or 'A function'} calls itself once per node, and deep graphs go past Python's recursion "
+            "limit: walk the graph with a loop and a stack (a list) instead of a recursive function."
+        )
+    return None, "Recursion went too deep: look for a function that calls itself without end."
+
+
+GATE_FAILED = {
+    "02": "your + or * does not build the lecture's expression L = (a*b + c) * f yet",
+    "03": "calling _backward by hand on L = (a*b + c) * f does not give its gradients yet",
+    "04": "L.backward() on L = (a*b + c) * f does not give its gradients yet",
+    "05": "the lecture's neuron, built with tanh, -, /, ** and plain numbers, does not give its gradients yet",
+    "06": "your MLP(3, [4, 4, 1]) does not have 41 parameters, or its Neuron's output is not tanh(w.x + b)",
+}
+
+
 HINTS = {
-    "RecursionError": "Recursion went too deep: walk the graph with a loop and a stack (or a list) "
-    "instead of a recursive function.",
     "OverflowError": "A number got too large for a float: math.exp of a large input overflows; "
     "use a formula that stays finite (math.tanh, for one).",
     "ZeroDivisionError": "Something divided by zero: is h (or 2*h) in the right place?",
@@ -57,6 +102,14 @@ HINTS = {
 def learner_error(e):
     err, probe = e.error, e.probe
     kind, message, where = err.get("type", "?"), err.get("message", ""), err.get("where")
+    callers = [f.get("function") for f in (err.get("frames") or [])[:-1]]
+    if kind == "NotImplementedError" and "_backward" in callers and where and where["function"] in OPERATORS:
+        e.mistake = e.mistake or "value-in-grad"
+        return "error", (
+            f"While the check {describe(probe)}, a _backward used a Value where a plain number is due: it called "
+            f"{where['function']}, which is not done yet.\n  at {chain(err)}\n"
+            "Inside _backward, grads are plain numbers: multiply by other.data and self.data, not by the Values."
+        )
     if kind == "NotImplementedError":
         m = TODO.search(message)
         todo = f"TODO(ex{m[1]})" if m else "a TODO"
@@ -71,8 +124,12 @@ def learner_error(e):
         )
     text = f"While the check {describe(probe)}, your code raised {kind}: {message}"
     if where:
-        text += f"\n  at {location(where)}"
-    if kind in HINTS:
+        text += f"\n  at {chain(err)}"
+    if kind == "RecursionError":
+        found, advice = recursion_advice(err)
+        e.mistake = e.mistake or found
+        text += "\n" + advice
+    elif kind in HINTS:
         text += "\n" + HINTS[kind]
     elif "unsupported operand" in message and "Value" in message:
         text += (
@@ -114,10 +171,12 @@ def builds_on(ex, builds, missing):
     """The banner of a check some of whose foundations do not pass yet."""
     first = ", ".join(f"check-{d}" for d in missing)
     verb = "is" if len(missing) == 1 else "are"
+    dep = next(iter(missing))
     return (
         f"! check-{ex} builds on {span(builds)}; {first} {verb} not passing yet. "
-        f"Finish {'it' if len(missing) == 1 else 'them'} first (make check-{missing[0]}): "
-        "failures below may come from there."
+        f"Finish {'it' if len(missing) == 1 else 'them'} first (make check-{dep}): "
+        "failures below may come from there.\n"
+        + "\n".join(f"! builds on {d}: {why}." for d, (_, why) in missing.items())
     )
 
 

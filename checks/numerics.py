@@ -173,3 +173,50 @@ def loss_gradient(layers, xs, ys):
         return mse([mlp(model, x) for x in xs], ys)
 
     return loss(*flat), partials(loss, flat)
+
+
+# --- reverse-mode gradients, and what a mistaken _backward would give --------------------------
+
+LOCAL = {  # op: (operand values, out value) -> the local derivative for each operand, in order
+    "add": lambda xs, out: (1.0, 1.0),
+    "sub": lambda xs, out: (1.0, -1.0),
+    "mul": lambda xs, out: (xs[1], xs[0]),
+    "div": lambda xs, out: (1 / xs[1], -xs[0] / xs[1] ** 2),
+    "pow": lambda xs, out: (xs[1] * xs[0] ** (xs[1] - 1),),
+    "neg": lambda xs, out: (-1.0,),
+    "tanh": lambda xs, out: (1 - out**2,),
+    "exp": lambda xs, out: (out,),
+    "relu": lambda xs, out: (float(out > 0),),
+}
+
+
+def backprop(graph, variants=None, order=None, seed=1.0):
+    """The grad of every node after backpropagating from the root, micrograd's way, in float64.
+
+    Each node, in reverse topological order (`order`, a list of names; default the reverse of the
+    graph's own order), passes local derivative times its grad into its Value operands. A mistake
+    is a variant rule: `variants` maps an op to a dict of
+      "local": (operand values, out) -> local derivatives that replace the right ones,
+      "assign": True to assign (=) the child's grad instead of adding to it,
+      "no_out_grad": True to leave out the factor of the node's grad,
+      "only": the operand positions that receive anything (the others are left alone).
+    """
+    values = evaluate(graph)
+    nodes = {name: (op, args) for name, op, *args in graph}
+    grads = {name: 0.0 for name in nodes}
+    grads[root(graph)] = seed
+    for name in order if order is not None else [n for n, *_ in reversed(graph)]:
+        op, args = nodes[name]
+        if op == "leaf":
+            continue
+        rule = (variants or {}).get(op, {})
+        xs = [values[a] if isinstance(a, str) else float(a) for a in args]
+        if op == "pow":
+            xs[1] = args[1]
+        local = rule.get("local", LOCAL[op])(xs, values[name])
+        for k, (a, d) in enumerate(zip(args, local)):
+            if not isinstance(a, str) or (op == "pow" and k == 1) or k not in rule.get("only", (0, 1)):
+                continue
+            push = d if rule.get("no_out_grad") else d * grads[name]
+            grads[a] = push if rule.get("assign") else grads[a] + push
+    return grads

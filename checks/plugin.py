@@ -64,11 +64,23 @@ def exercise_of(item):
 
 
 def sentence(item):
-    """test_mul_backward_sends_each_input -> 'mul backward sends each input'."""
+    """The test's title: the first line of its docstring, as written ('14.03 with h = 0.01'), or
+    else its name read as words (test_mul_backward_sends -> 'mul backward sends')."""
     name = item.originalname if hasattr(item, "originalname") else item.name
-    text = name.removeprefix("test_").replace("_", " ")
+    doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
+    text = doc.splitlines()[0].rstrip(".") if doc else name.removeprefix("test_").replace("_", " ")
     param = item.name[len(name) :]
     return text + (f" {param}" if param else "")
+
+
+def calls_of(probe, args):
+    """What a timed-out probe call stands for: the probe and the operations of its graph, if any."""
+    ops = frozenset(op for _, op, *_ in args.get("graph") or () if op != "leaf") if isinstance(args, dict) else ()
+    return probe, frozenset(ops)
+
+
+class SameTimeout(Exception):
+    """A probe call like one that already timed out in this check: not waited for again."""
 
 
 def settings(config):
@@ -101,7 +113,9 @@ class Kit:
         self.fence = Fence.load(fence) if fence else Fence()
         self.check_started = time.monotonic()
         self.hung = set()  # learner modules whose import never finished: not waited for again
-        self.gates = {}  # exercise -> whether its gate is open
+        self.gates = {}  # exercise -> None when its gate is open, else (mistake id or None, sentence)
+        self.timeouts = {}  # (probe, ops) that timed out in the current check -> the message it got
+        self.pending = None  # the (probe, ops) of the call in flight
         self.worker = None
         self.printed = ""  # what the learner's code printed during the current test
 
@@ -147,7 +161,13 @@ class Kit:
                 "check time limit",
                 f"check-{self.report.current} used up its {self.check_timeout:g} s before this test",
             )
+        key = calls_of(probe, args)
+        for (p, ops), message in self.timeouts.items():
+            if p == probe and ops <= key[1]:
+                raise SameTimeout(message)
+        self.pending = key
         reply = self.worker.call(probe, args, timeout=timeout, hung=self.hung)
+        self.pending = None
         self.printed += reply.get("printed", "")
         if "error" in reply:
             if isinstance(reply["error"], dict) and reply["error"].get("type") == "ImportTimeout":
@@ -171,18 +191,22 @@ class Kit:
             return self.call(probe, args, timeout=min(GATE_TIMEOUT, self.timeout))
 
         try:
-            return bool(GATES[ex](call))
-        except (LearnerError, ProbeFailure, AssertionError, KeyError, TypeError, ValueError):
-            return False
+            return GATES[ex](call)
+        except (LearnerError, ProbeFailure, AssertionError, KeyError, TypeError, ValueError, IndexError):
+            return None, messages.GATE_FAILED[ex]
+        finally:
+            self.pending = None
 
     def pytest_runtest_logstart(self, nodeid, location):
         ex = exercise_of_nodeid(nodeid)
         if ex is not None and ex != self.report.current:
             builds = EXERCISES[ex].builds_on
-            missing = [dep for dep in builds if not self.gates.get(dep, True)]
+            missing = {dep: self.gates[dep] for dep in builds if self.gates.get(dep)}
             self.report.start_check(ex, messages.builds_on(ex, builds, missing) if missing else None)
             self.check_started = time.monotonic()  # the gates' time is not the check's
+            self.timeouts = {}
         self.printed = ""
+        self.pending = None
         if self.worker is not None:
             self.worker.last = None
 
@@ -194,6 +218,12 @@ class Kit:
         if ex is None or not (report.when == "call" or (report.failed and report.when == "setup")):
             return
         status, message = self.classify(call.excinfo)
+        mistake = getattr(call.excinfo.value, "mistake", None) if call.excinfo and status != "todo" else None
+        closed = [(dep, self.gates[dep]) for dep in EXERCISES[ex].builds_on if self.gates.get(dep)]
+        if status not in ("pass", "todo") and closed:
+            # A foundation is broken: say so first, and charge it, not this exercise.
+            dep, (mistake, why) = closed[0]
+            message = f"builds on {dep}: {why}\n{message}"
         if status != "pass" and self.printed.strip():
             message += "\nYour code printed:\n" + textwrap.indent(messages.tail(self.printed), "  | ")
         most = item.get_closest_marker("points").args[0]
@@ -205,7 +235,7 @@ class Kit:
             "points": most if status == "pass" else 0,
             "max": most,
             "message": message,
-            "mistake": None,
+            "mistake": mistake if status != "pass" else None,
         }
 
     def pytest_runtest_logreport(self, report):
@@ -222,8 +252,20 @@ class Kit:
             return messages.learner_error(e)
         if isinstance(e, ProbeFailure):
             return messages.probe_failure(e)
+        if isinstance(e, SameTimeout):
+            return "timeout", str(e)
         if isinstance(e, Failed) and str(e).startswith(TIMED_OUT):
-            return "timeout", messages.timeout(self.timeout, self.worker.last if self.worker else None)
+            message = messages.timeout(self.timeout, self.worker.last if self.worker else None)
+            if self.pending:
+                self.timeouts[self.pending] = message
+            self.pending = None
+            return "timeout", message
+        if isinstance(e, ProbeFailure) and e.kind == "timeout":
+            status, message = messages.probe_failure(e)
+            if self.pending:
+                self.timeouts[self.pending] = message
+            self.pending = None
+            return status, message
         if isinstance(e, AssertionError):
             return "fail", str(e)
         return "kit-error", messages.kit_error(e)

@@ -5,22 +5,33 @@ import re
 from checks import numerics
 from checks.inputs import LECTURE_L, random_graph
 from checks.judge import expect, expect_close, fmt, points, wrong
+from checks.mistakes import advice
+
+OTHER = {"add": ("a product", lambda x, y: x * y), "mul": ("a sum", lambda x, y: x + y)}
 
 
 def op_cause(graph, got):
-    """Name the likely mistake behind a wrong forward value."""
-    values = numerics.evaluate(graph)
+    """(mistake, sentence) behind a wrong forward value: an operand that changed, or the first node
+    whose own operands are right (in the learner's data) but whose value is not."""
+    if not got["leaves_unchanged"]:
+        return "mutates-operand", advice("mutates-operand")
     for name, op, *args in graph:
         if op == "leaf":
             continue
-        x, y = (values[a] for a in args)
-        if numerics.close(got["data"].get(name), x + y) and op == "mul":
-            return f"{name} = {numerics.expression(graph, name)} came out as a sum: __mul__ must multiply."
-        if numerics.close(got["data"].get(name), x * y) and op == "add":
-            return f"{name} = {numerics.expression(graph, name)} came out as a product: __add__ must add."
-    if not got["leaves_unchanged"]:
-        return "An operand changed: + and * must return a new Value and leave self and other alone."
-    return "Each operation must return a new Value holding the result in data."
+        x, y = (got["data"][a] for a in args)
+        if not all(numerics.is_number(v) for v in (x, y)) or numerics.close(
+            got["data"][name], numerics.BINARY[op](x, y)
+        ):
+            continue
+        what, other = OTHER[op]
+        sym = numerics.SYMBOL[op]
+        if numerics.close(got["data"][name], other(x, y)):
+            return (
+                "wrong-result",
+                f"{name} = {numerics.expression(graph, name)} came out as {what}: {sym} computes {op}.",
+            )
+        return "wrong-result", f"{name} = {fmt(x)} {sym} {fmt(y)} gave {fmt(got['data'][name])}."
+    return None, "Each operation returns a new Value holding the result in data."
 
 
 def expect_forward(probe, graph, what):
@@ -28,6 +39,7 @@ def expect_forward(probe, graph, what):
     want = numerics.evaluate(graph)
     bad = [n for n in want if not numerics.close(got["data"][n], want[n])]
     if bad:
+        mistake, cause = op_cause(graph, got)
         wrong(
             f"{what}: "
             + ", ".join(
@@ -35,19 +47,22 @@ def expect_forward(probe, graph, what):
                 for n in bad[:3]
             )
             + ". "
-            + op_cause(graph, got)
+            + cause,
+            mistake,
         )
     return got
 
 
 @points(2)
 def test_the_lecture_expression_L_equals_a_times_b_plus_c_times_f_is_minus_8(probe):
+    """The lecture's expression L = (a*b + c)*f is -8.0."""
     got = expect_forward(probe, LECTURE_L, "With a=2.0, b=-3.0, c=10.0, f=-2.0, L = (a*b + c) * f")
     expect_close(got["data"]["L"], -8.0, "L = (a*b + c) * f")
 
 
 @points(2)
 def test_random_expressions_of_plus_and_times_compute_their_values(probe, rng):
+    """Random expressions of + and * compute their values."""
     for _ in range(5):
         graph = random_graph(rng, ["add", "mul"], leaves=3, size=5)
         expect_forward(probe, graph, f"For {numerics.expression(graph)} with {leaf_values(graph)}")
@@ -59,11 +74,13 @@ def leaf_values(graph):
 
 @points(1)
 def test_prev_is_the_set_of_both_operands(probe):
+    """_prev is the set of both operands."""
     got = probe("forward", graph=LECTURE_L)
     for name, want in (("e", ["a", "b"]), ("d", ["c", "e"]), ("L", ["d", "f"]), ("a", [])):
         expect(
             got["prev_type"][name] == "set",
             f"{name}._prev is a {got['prev_type'][name]}, expected a set: store set(_children).",
+            "prev-not-set",
         )
         have = got["prev"][name]
         expect(
@@ -74,40 +91,51 @@ def test_prev_is_the_set_of_both_operands(probe):
                 if name != "a"
                 else "A Value made from a number has no children."
             ),
+            "missing-child" if name != "a" and set(have) < set(want) else None,
         )
 
 
 @points(1)
 def test_op_records_plus_and_times(probe):
+    """_op records '+' and '*'."""
     got = probe("forward", graph=LECTURE_L)
     for name, want in (("e", "*"), ("d", "+"), ("L", "*"), ("a", "")):
         expect(
             got["op"][name] == want,
             f"{name}._op is {got['op'][name]!r}, expected {want!r}: pass the operation's symbol as _op.",
+            "wrong-op",
         )
 
 
 @points(1)
 def test_a_plus_a_and_a_times_a_have_one_child(probe, rng):
+    """a + a and a*a have one child."""
     x = round(rng.uniform(0.5, 2.0), 4)
     for op, sym, want in (("add", "+", 2 * x), ("mul", "*", x * x)):
         got = probe("same_operand", op=op, x=x)
-        expect_close(got["data"], want, f"a {sym} a with a = Value({x})")
+        expect(
+            got["a"] == x, f"a {sym} a changed a.data to {fmt(got['a'])}: leave the operands alone.", "mutates-operand"
+        )
+        expect_close(
+            got["data"], want, f"a {sym} a with a = Value({fmt(x)})", predictions={"wrong-result": OTHER[op][1](x, x)}
+        )
         expect(
             got["prev"] == ["a"],
             f"(a {sym} a)._prev holds {got['prev']}, expected just a: a set keeps each child once.",
+            "prev-not-set" if got["prev"] == ["a", "a"] else None,
         )
-        expect(got["a"] == x, f"a {sym} a changed a.data to {fmt(got['a'])}: leave the operands alone.")
 
 
 @points(1)
 def test_operands_are_never_changed(probe, rng):
+    """Operands are never changed."""
     graph = random_graph(rng, ["add", "mul"], leaves=2, size=4)
     got = probe("forward", graph=graph)
     expect(
         got["leaves_unchanged"],
         f"Computing {numerics.expression(graph)} changed a leaf's data or children. + and * must make "
         "a new Value (out) and leave self and other as they were.",
+        "mutates-operand",
     )
     for name, grad in got["grads"].items():
         expect(grad == 0.0, f"After building the graph, {name}.grad is {fmt(grad)}; building must not touch grads.")
@@ -115,8 +143,9 @@ def test_operands_are_never_changed(probe, rng):
 
 @points(1)
 def test_a_value_keeps_its_label_children_and_op(probe):
+    """A Value keeps its label, children and op."""
     got = probe("new_value", data=2.0, kwargs={"label": "a"})
-    expect(got["label"] == "a", f"Value(2.0, label='a').label is {got['label']!r}, expected 'a'.")
+    expect(got["label"] == "a", f"Value(2.0, label='a').label is {got['label']!r}, expected 'a'.", "label-lost")
     got = probe("new_value", data=3.0)
     expect(
         got["label"] == "" and got["op"] == "" and got["prev"] == [],
@@ -128,16 +157,18 @@ def test_a_value_keeps_its_label_children_and_op(probe):
         got["prev"] == ["child0", "child1"] and got["op"] == "+" and got["label"] == "s",
         "Value(5.0, (x, y), '+', 's') should keep both children in _prev, '+' in _op and 's' in label; "
         f"got _prev={got['prev']}, _op={got['op']!r}, label={got['label']!r}.",
+        "label-lost" if got["prev"] == ["child0", "child1"] and got["op"] == "+" else None,
     )
 
 
 @points(1)
 def test_repr_shows_value_data(probe, rng):
+    """repr shows Value(data=...)."""
     x = round(rng.uniform(-9, 9), 3)
     got = probe("new_value", data=x)
     text = got["repr"]
-    m = re.search(r"Value\(data=\s*([-+0-9.eE]+)", text)
-    expect(m is not None, f"repr(Value({x})) is {text!r}; expected it to contain 'Value(data={x}'.")
+    m = re.search(r"Value\(data\s*=\s*([-+0-9.eE]+)", text)
+    expect(m is not None, f"repr(Value({x})) is {text!r}; expected it to contain 'Value(data={x}'.", "no-repr")
     try:
         shown = float(m[1])
     except ValueError:
@@ -145,4 +176,5 @@ def test_repr_shows_value_data(probe, rng):
     expect(
         shown is not None and numerics.close(shown, x, 1e-3),
         f"repr(Value({x})) is {text!r}; the number after 'Value(data=' should be {x}.",
+        "no-repr",
     )

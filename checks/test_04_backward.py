@@ -2,7 +2,7 @@
 
 from checks import numerics
 from checks.inputs import LECTURE_L, many_paths, random_graph
-from checks.judge import expect, expect_close, expect_grads, points, wrong
+from checks.judge import expect, expect_close, expect_grads, fmt, points, wrong
 
 DIAMOND = [["a", "leaf", 1.5], ["b", "mul", "a", "a"], ["c", "add", "a", "b"], ["d", "mul", "b", "c"]]
 SHARED = [
@@ -37,6 +37,7 @@ def graphs(rng):
 
 @points(2)
 def test_topological_order_lists_every_node_exactly_once(probe, rng):
+    """topological_order lists every node exactly once."""
     for what, graph in graphs(rng):
         order = probe("topo", graph=graph)
         want = reachable(graph)
@@ -51,74 +52,118 @@ def test_topological_order_lists_every_node_exactly_once(probe, rng):
             not twice,
             f"topological_order(root) for {what} lists {', '.join(twice)} more than once. "
             "Keep a set of visited nodes and skip a node you have already seen.",
+            "no-visited-set",
         )
         missing = sorted(want - set(order))
         expect(
             not missing,
             f"topological_order(root) for {what} leaves out {', '.join(missing)}. "
             "Every node the root depends on belongs in it, leaves and root included.",
+            "topo-incomplete",
         )
+
+
+def first_parent_before_child(order, graph):
+    """(node, child) for the first node listed before one of its children, or None."""
+    place = {n: i for i, n in enumerate(order)}
+    for node, kids in numerics.children(graph).items():
+        for kid in kids:
+            if node in place and kid in place and place[kid] > place[node]:
+                return node, kid
+    return None
 
 
 @points(2)
 def test_topological_order_puts_children_before_parents_and_the_root_last(probe, rng):
+    """topological_order puts children before parents, and the root last."""
     for what, graph in graphs(rng):
         order = probe("topo", graph=graph)
+        top = numerics.root(graph)
+        reversed_order = bool(order) and first_parent_before_child(order[::-1], graph) is None
+        bad = first_parent_before_child(order, graph)
+        if bad and reversed_order:
+            wrong(
+                f"topological_order(root) for {what} starts with the root {top} and ends with "
+                f"{order[-1]}: {order}. That is a topological order reversed; list the leaves first and the "
+                "root last (backward() is the one that walks it in reverse).",
+                "root-not-last",
+            )
+        if bad:
+            wrong(
+                f"topological_order(root) for {what} puts {bad[0]} before its child {bad[1]}: "
+                f"{order}. Append a node only after all of its children have been appended.",
+                "child-after-parent",
+            )
         expect(
-            order and order[-1] == numerics.root(graph),
+            order and order[-1] == top,
             f"topological_order(root) for {what} ends with {order[-1] if order else 'nothing'}, "
-            f"expected the root {numerics.root(graph)}. Append a node only after all of its children "
-            "have been appended, so the root comes last.",
+            f"expected the root {top}: the root depends on every other node, so it comes last.",
+            "root-not-last",
         )
-        place = {n: i for i, n in enumerate(order)}
-        for node, kids in numerics.children(graph).items():
-            for kid in kids:
-                if node in place and kid in place and place[kid] > place[node]:
-                    wrong(
-                        f"topological_order(root) for {what} puts {node} before its child {kid}: "
-                        f"{order}. Append a node only after all of its children have been appended."
-                    )
 
 
-def lecture_causes(got, bad):
-    if all(v == 0.0 for v in got.values()):
-        return "Every grad is 0: backward() must start by setting self.grad = 1.0 on the root."
-    return (
-        "Call _backward() of each node in *reverse* topological order (root first), so a node's grad "
-        "is complete before it passes it on."
+def order_mistake(graph, got):
+    """The mistake in the order of backward()'s _backward calls, from their log, when the grads are
+    just what that order gives (numerics.backprop along the same calls)."""
+    calls = got.get("calls")
+    if calls is None:
+        return None
+    ops = [n for n in calls if numerics.children(graph)[n]]
+    given = numerics.backprop(graph, order=ops)
+    if not all(numerics.close(got["grads"][n], given[n], 1e-9) for n in got["grads"]):
+        return None
+    if len(set(calls)) == len(calls) and first_parent_before_child(calls, graph) is None:
+        return "not-reversed"
+    if len(set(ops)) != len(ops) or first_parent_before_child(ops[::-1], graph) is not None:
+        return "no-topological-order"
+    return None
+
+
+def expect_backward(probe, graph, what, names=None):
+    """root.backward(): every named grad against finite differences, and the mistake named when a
+    decisive signature shows it (a root never seeded, a call log out of order)."""
+    names = names or sorted(reachable(graph))
+    got = probe("backward", graph=graph, names=names)
+    grads = got["grads"]
+    top = numerics.root(graph)
+    if top in grads:
+        unseeded = all(g == 0.0 for g in grads.values())
+        expect_close(
+            grads[top],
+            1.0,
+            f"After root.backward() for {what}, root.grad",
+            predictions={"root-grad-not-one": 0.0} if unseeded else None,
+        )
+    want = numerics.gradient(graph, names)
+    expect_grads(
+        grads,
+        want,
+        f"After root.backward() for {what}",
+        mistake=order_mistake(graph, got) if any(not numerics.close(grads[n], want[n], 1e-5) for n in want) else None,
+        otherwise="backward() seeds self.grad = 1.0, then calls _backward of every node once, in reverse "
+        "topological order.",
     )
+    return grads
 
 
 @points(2)
 def test_backward_matches_finite_differences_on_random_graphs(probe, rng):
+    """backward() matches finite differences, on the lecture's graph and on random ones."""
     for what, graph in graphs(rng):
-        names = sorted(reachable(graph))
-        got = probe("backward", graph=graph, names=names)
-        expect_close(
-            got[numerics.root(graph)],
-            1.0,
-            f"After root.backward() for {what}, root.grad",
-            cause="backward() starts by setting self.grad = 1.0.",
-        )
-        expect_grads(got, numerics.gradient(graph, names), f"After root.backward() for {what}", causes=lecture_causes)
+        expect_backward(probe, graph, what)
 
 
 @points(1)
 def test_gradients_accumulate_in_a_plus_a_and_a_times_a(probe, rng):
+    """Gradients accumulate in a + a and a*a."""
     x = round(rng.uniform(0.5, 2.0), 4)
-    for op, sym, want in (("add", "+", 2.0), ("mul", "*", 2 * x)):
-        got = probe("backward", graph=[["a", "leaf", x], ["out", op, "a", "a"]])
-        expect_close(
-            got["a"],
-            want,
-            f"For out = a {sym} a with a = {x}, after out.backward() a.grad",
-            numerics.GRAD_RTOL,
-            cause="a is used twice, so both uses must add (+=) into a.grad.",
-        )
+    for op, sym in (("add", "+"), ("mul", "*")):
+        expect_backward(probe, [["a", "leaf", x], ["out", op, "a", "a"]], f"out = a {sym} a with a = {fmt(x)}")
 
 
 @points(1)
 def test_a_times_b_times_a_plus_b_at_minus_2_and_3_gives_grads_minus_3_and_minus_8(probe):
+    """(a*b)*(a + b) at a = -2, b = 3 gives grads -3 and -8."""
     graph = [
         ["a", "leaf", -2.0],
         ["b", "leaf", 3.0],
@@ -126,17 +171,13 @@ def test_a_times_b_times_a_plus_b_at_minus_2_and_3_gives_grads_minus_3_and_minus
         ["e", "add", "a", "b"],
         ["f", "mul", "d", "e"],
     ]
-    got = probe("backward", graph=graph, names=["a", "b"])
-    expect_grads(
-        got,
-        {"a": -3.0, "b": -8.0},
-        "For f = (a*b) * (a+b) with a = -2, b = 3, after f.backward()",
-        causes=lambda g, bad: "a and b are each used twice: their grads must accumulate with +=.",
-    )
+    grads = expect_backward(probe, graph, "f = (a*b) * (a+b) with a = -2.0, b = 3.0")
+    expect_grads(grads, {"a": -3.0, "b": -8.0}, "For f = (a*b) * (a+b) with a = -2.0, b = 3.0, after f.backward()")
 
 
 @points(1)
 def test_backward_works_on_a_chain_100000_nodes_deep(probe):
+    """backward works on a chain 100000 nodes deep."""
     got = probe("deep_chain", n=100_000)
     expect(
         got["length"] == 100_002 and got["first_is_leaf"] and got["last_is_root"],
@@ -149,17 +190,18 @@ def test_backward_works_on_a_chain_100000_nodes_deep(probe):
         100_000.0,
         "After y.backward() on the 100,000-deep chain, c.grad",
         numerics.GRAD_RTOL,
-        cause="c is used 100,000 times: every use adds into c.grad.",
+        otherwise="c is used 100,000 times: every use adds into c.grad.",
     )
 
 
 @points(1)
 def test_a_graph_with_2_to_the_40_paths_finishes_at_once(probe):
+    """A graph with 2**40 paths finishes at once."""
     graph = many_paths(40)
     order = probe("topo", graph=graph)
     expect(
         len(order) == len(graph),
         f"topological_order has {len(order)} nodes for a graph of {len(graph)}: list each node once.",
+        "no-visited-set" if len(order) > len(graph) else None,
     )
-    got = probe("backward", graph=graph, names=["x0", "y0"])
-    expect_grads(got, numerics.gradient(graph), "For x' = x*y, y' = x + y repeated 40 times, after backward()")
+    expect_backward(probe, graph, "x' = x*y, y' = x + y repeated 40 times", names=["x0", "y0"])

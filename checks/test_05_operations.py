@@ -4,25 +4,59 @@ import math
 
 from checks import numerics
 from checks.inputs import LECTURE_NEURON, leaf_value, random_graph
-from checks.judge import diagnose, expect, expect_close, expect_grads, fmt, points
+from checks.judge import LearnerError, blame, diagnose, expect, expect_close, expect_grads, fmt, points
+from checks.mistakes import backprop_predictions
 
 
-def expect_op(probe, graph, causes=None, names=None):
-    """Forward value and leaf gradients of `graph` (backpropagated by the kit) against floats."""
+def in_use(graph, rng):
+    """`graph` (whose last node is y, made from the leaf x) inside w = y * x, z = w * c: y's upstream
+    grad is x*c, not 1, and x is used twice, by y and by w, whose _backward runs first in every
+    order. So an operation that assigns (=) its grad, or forgets out.grad, always shows."""
+    y, x = graph[-1][0], graph[0][0]
+    return graph + [["c", "leaf", round(leaf_value(rng, 0.5, 1.5), 4)], ["w", "mul", y, x], ["z", "mul", "w", "c"]]
+
+
+def variants_of(op, local_forms=()):
+    """The variant rules of an operation's own mistakes: assigns-grad, missing-out-grad, and its
+    local derivative written wrong (`local_forms`: (id, a rule of the local derivative))."""
+    return [
+        ("assigns-grad", {op: {"assign": True}}),
+        ("missing-out-grad", {op: {"no_out_grad": True}}),
+        *((m, {op: {"local": rule}}) for m, rule in local_forms),
+    ]
+
+
+def expect_op(probe, graph, variants=(), data_predictions=None, names=None):
+    """The value of every node and the gradient of every leaf (calling the learner's _backward from
+    the root down) against floats; a mistake is named when the learner's numbers are what one of
+    `variants` predicts, or (for a wrong value) one of `data_predictions` ({node: {id: value}})."""
     what = (
         numerics.expression(graph) + " with " + ", ".join(f"{n} = {fmt(a[0])}" for n, op, *a in graph if op == "leaf")
     )
-    got = probe("op_grads", graph=graph, names=names)
+    try:
+        got = probe("op_grads", graph=graph, names=names)
+    except LearnerError as e:
+        numbers = any(not isinstance(a, str) for _, op, *args in graph if op not in ("leaf", "pow") for a in args)
+        if e.error.get("type") == "TypeError" and "unsupported operand" in e.error.get("message", "") and numbers:
+            e.mistake = "reflected-missing"
+        raise
     expect(got["is_value"], f"{numerics.expression(graph)} did not give a Value: every operation returns one.")
-    want = numerics.evaluate(graph)[numerics.root(graph)]
-    expect_close(got["data"], want, what, cause=(causes or {}).get("data"))
+    values = numerics.evaluate(graph)
+    for name, op, *_ in graph:
+        if op != "leaf" and not numerics.close(got["values"].get(name), values[name]):
+            blame(
+                f"{numerics.expression(graph, name)} with {what.split(' with ')[1]} gave "
+                f"{fmt(got['values'].get(name))}, expected {fmt(values[name])}.",
+                diagnose(got["values"].get(name), (data_predictions or {}).get(name, {}), want=values[name]),
+            )
     grads = numerics.gradient(graph, names)
-    cause = (causes or {}).get("grad")
+    rules = dict(variants)
     expect_grads(
         got["grad"],
         grads,
         f"{what}, backpropagating from the result",
-        causes=(lambda g, bad: cause(g, bad)) if cause else None,
+        predictions=backprop_predictions(graph, rules, list(grads)) if rules else None,
+        mistake="detached" if got["childless"] else None,
     )
     return got
 
@@ -31,139 +65,101 @@ def unary(op, x, arg=None):
     return [["x", "leaf", x], ["y", op, "x", *([] if arg is None else [arg])]]
 
 
+TANH_FORMS = [
+    ("tanh-derivative", lambda xs, t: (1 - t,)),
+    ("tanh-derivative", lambda xs, t: (t,)),
+    ("tanh-derivative", lambda xs, t: (1 - xs[0] ** 2,)),
+]
+
+
 @points(2)
 def test_the_lecture_neuron_gives_0_7071_and_its_gradients(probe):
+    """The lecture's neuron gives 0.7071 and its gradients."""
     names = ["x1", "w1", "x2", "w2", "b", "n"]
-    got = expect_op(probe, LECTURE_NEURON, names=names)
+    got = expect_op(probe, LECTURE_NEURON, variants_of("tanh", TANH_FORMS), names=names)
     expect_close(got["data"], 0.7071067811865476, "o = tanh(x1*w1 + x2*w2 + b)", rtol=1e-6)
     expect_grads(got["grad"], {"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "b": 0.5, "n": 0.5}, "The lecture's neuron")
 
 
 @points(1)
 def test_tanh_computes_tanh_and_its_gradient_is_1_minus_t_squared(probe, rng):
+    """tanh computes tanh, and its gradient is 1 - t**2."""
     for _ in range(3):
-        x = leaf_value(rng, 0.2, 2.5)
-        t = math.tanh(x)
-        expect_op(
-            probe,
-            unary("tanh", x),
-            {
-                "grad": lambda g, bad: diagnose(
-                    g["x"],
-                    [
-                        (1 - t, "The local derivative of tanh is 1 - t**2, not 1 - t."),
-                        (t, "The local derivative of tanh is 1 - t**2 (t is the output)."),
-                        (1 - x**2, "The local derivative is 1 - t**2 with t = tanh(x), the output, not the input."),
-                    ],
-                )
-            },
-        )
+        expect_op(probe, in_use(unary("tanh", leaf_value(rng, 0.2, 2.5)), rng), variants_of("tanh", TANH_FORMS))
 
 
 @points(1)
 def test_exp_computes_e_to_the_x_and_is_its_own_derivative(probe, rng):
+    """exp computes e**x and is its own derivative."""
+    forms = [("exp-derivative", lambda xs, out: (xs[0],)), ("exp-derivative", lambda xs, out: (1.0,))]
     for _ in range(3):
-        x = leaf_value(rng, 0.2, 2.5)
-        expect_op(
-            probe,
-            unary("exp", x),
-            {
-                "grad": lambda g, bad: diagnose(
-                    g["x"],
-                    [
-                        (x, "The local derivative of exp is exp(x) itself: out.data."),
-                        (1.0, "The local derivative of exp is exp(x) itself, times out.grad."),
-                    ],
-                )
-            },
-        )
+        expect_op(probe, in_use(unary("exp", leaf_value(rng, 0.2, 2.5)), rng), variants_of("exp", forms))
 
 
 @points(1)
 def test_relu_passes_positive_inputs_and_blocks_negative_ones(probe, rng):
+    """relu passes positive inputs and blocks negative ones."""
+    forms = [("relu-derivative", lambda xs, out: (1.0,)), ("relu-derivative", lambda xs, out: (xs[0],))]
     for x in (sign * rng.uniform(0.2, 2.0) for sign in (1, 1, -1, -1)):
-        expect_op(
-            probe,
-            unary("relu", x),
-            {
-                "grad": lambda g, bad, x=x: diagnose(
-                    g["x"],
-                    [
-                        (1.0, "relu's gradient is 0 where the input is negative: it passes grad only where out > 0."),
-                        (x, "relu's local derivative is 1 (where out > 0) or 0, not the input itself."),
-                    ],
-                )
-            },
-        )
+        expect_op(probe, in_use(unary("relu", x), rng), variants_of("relu", forms))
 
 
 @points(1)
 def test_pow_with_int_and_float_exponents_has_gradient_n_x_to_the_n_minus_1(probe, rng):
+    """x**k with int and float exponents has gradient k * x**(k-1)."""
+    forms = [
+        ("pow-derivative", lambda xs, out: (xs[1] * xs[0] ** xs[1],)),
+        ("pow-derivative", lambda xs, out: (xs[0] ** (xs[1] - 1),)),
+        ("pow-derivative", lambda xs, out: (xs[1] * xs[0] ** (xs[1] - 1) * out,)),
+    ]
     for k in (2, 3, -1, 0.5, -2.5):
-        x = rng.uniform(0.4, 2.0)
-        expect_op(
-            probe,
-            unary("pow", x, k),
-            {
-                "grad": lambda g, bad, k=k, x=x: diagnose(
-                    g["x"],
-                    [
-                        (k * x**k, "The power rule is n * x**(n - 1), not n * x**n."),
-                        (x ** (k - 1), "The power rule is n * x**(n - 1): the factor n is missing."),
-                        (k * x ** (k - 1) * x**k, "Multiply n * x**(n - 1) by out.grad, not by out.data."),
-                    ],
-                )
-            },
-        )
+        expect_op(probe, in_use(unary("pow", rng.uniform(0.4, 2.0), k), rng), variants_of("pow", forms))
 
 
 @points(1)
 def test_a_value_exponent_raises_type_error(probe):
+    """A Value exponent raises TypeError."""
     got = probe("value_exponent", x=2.0)
     expect(
         got == "TypeError",
         f"Value(2.0) ** Value(2.0) {'raised ' + got if got else 'did not raise'}; "
         "expected TypeError: only int or float exponents are supported.",
+        "value-exponent",
     )
 
 
 @points(1)
 def test_negation_subtraction_and_division_of_values(probe, rng):
+    """-a, a - b and a / b of Values."""
     a, b = leaf_value(rng), leaf_value(rng, 0.5, 2.0)
-    expect_op(probe, [["a", "leaf", a], ["y", "neg", "a"]])
+    expect_op(probe, in_use([["a", "leaf", a], ["y", "neg", "a"]], rng), data_predictions={"y": {"wrong-result": a}})
     for op in ("sub", "div"):
-        expect_op(probe, [["a", "leaf", a], ["b", "leaf", b], ["y", op, "a", "b"]])
-
-
-SWAPPED = {
-    "sub": "It came out as v - k: __rsub__ computes other - self, the plain number minus the Value.",
-    "div": "It came out as v / k: __rtruediv__ computes other / self, the plain number over the Value.",
-}
+        swapped = numerics.BINARY[op](b, a)
+        expect_op(
+            probe,
+            in_use([["a", "leaf", a], ["b", "leaf", b], ["y", op, "a", "b"]], rng),
+            data_predictions={"y": {"wrong-result": swapped}},
+        )
 
 
 @points(2)
 def test_plain_numbers_work_on_either_side(probe, rng):
+    """Plain numbers work on either side: 2 + v, v + 2, 3*v, v*3, 1 - v, v - 1, 2 / v, v / 2."""
     v, k = leaf_value(rng, 0.5, 2.0), round(leaf_value(rng, 0.5, 3.0), 3)
     for op in ("add", "mul", "sub", "div"):
         for left in (True, False):
             graph = [["v", "leaf", v], ["y", op, k, "v"] if left else ["y", op, "v", k]]
-            swapped = numerics.BINARY[op](v, k)
+            swapped = numerics.BINARY[op](v, k) if left else numerics.BINARY[op](k, v)
             expect_op(
                 probe,
-                graph,
-                {
-                    "data": lambda got, op=op, s=swapped: (
-                        SWAPPED.get(op, "")
-                        if numerics.close(got, s)
-                        else "A plain number on the left calls __radd__, __rsub__, __rmul__ or "
-                        "__rtruediv__ of the Value on the right."
-                    )
-                },
+                in_use(graph, rng),
+                data_predictions={"y": {"reflected-swapped" if left else "wrong-result": swapped}},
             )
 
 
 @points(2)
 def test_random_expressions_of_every_operation_have_the_right_gradients(probe, rng):
+    """Random expressions of every operation have the right gradients."""
     ops = ["add", "mul", "sub", "div", "pow", "neg", "tanh", "exp", "relu"]
     for _ in range(6):
         expect_op(probe, random_graph(rng, ops, leaves=3, size=7, numbers=True))
@@ -171,6 +167,7 @@ def test_random_expressions_of_every_operation_have_the_right_gradients(probe, r
 
 @points(1)
 def test_tanh_built_from_exp_agrees_with_tanh(probe, rng):
+    """tanh built from exp, (e**2x - 1)/(e**2x + 1), agrees with tanh."""
     x = leaf_value(rng, 0.2, 1.5)
     graph = [
         ["x", "leaf", x],
@@ -186,15 +183,23 @@ def test_tanh_built_from_exp_agrees_with_tanh(probe, rng):
 
 @points(1)
 def test_tanh_of_1000_is_1_with_gradient_0(probe):
+    """tanh of ±1000 is ±1, with gradient 0."""
     for x, want in ((1000.0, 1.0), (-1000.0, -1.0)):
-        got = probe("op_grads", graph=unary("tanh", x))
-        expect_close(
-            got["data"],
-            want,
-            f"Value({x}).tanh()",
-            cause="For a large input tanh is 1 (or -1); compute it without overflowing.",
-        )
+        try:
+            got = probe("op_grads", graph=unary("tanh", x))
+        except LearnerError as e:
+            if e.error.get("type") in ("OverflowError", "ZeroDivisionError", "ValueError"):
+                e.mistake = "tanh-overflow"
+            raise
+        overflowed = not numerics.is_number(got["data"]) or not math.isfinite(got["data"])
+        if overflowed or got["data"] != want:
+            blame(
+                f"Value({fmt(x)}).tanh() gave {fmt(got['data'])}, expected {fmt(want)}.",
+                "tanh-overflow" if overflowed else None,
+                "For a large input tanh is 1 (or -1).",
+            )
         expect(
             got["grad"]["x"] == 0.0,
-            f"The gradient of Value({x}).tanh() came out as {fmt(got['grad']['x'])}, expected 0.0.",
+            f"The gradient of Value({fmt(x)}).tanh() came out as {fmt(got['grad']['x'])}, expected 0.0.",
+            "tanh-overflow" if not numerics.is_number(got["grad"]["x"]) or math.isnan(got["grad"]["x"]) else None,
         )

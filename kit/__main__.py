@@ -19,6 +19,7 @@ COMMANDS = {
     # the instructor's
     "grade": ("kit.instructor.grade", "grade a folder of submissions into a gradebook (make grade)"),
     "merge": ("kit.instructor.merge", "merge the gradebooks of shards graded apart (make merge-grades)"),
+    "report": ("kit.instructor.report", "the class at a glance: report.html and grades-canvas.csv (make report)"),
     # the course platforms
     "nbgrader": ("kit.platforms.nbgrader", "write an nbgrader course (make nbgrader)"),
     "gradescope": ("kit.platforms.gradescope", "build a Gradescope autograder.zip, or run it (make gradescope)"),
@@ -27,7 +28,9 @@ COMMANDS = {
     "stubs": ("kit.dev.stubs", "write exercises/ from solutions/, or --check it (make stubs)"),
     "figures": ("kit.dev.figures", "redraw the lessons' figures (make figures)"),
     "mutation": ("kit.dev.mutation", "mutation testing of the checks (make mutation)"),
+    "mistakes": ("checks.mistakes", "write docs/mistakes.md from the catalogue, or --check it"),
     "bench": ("kit.dev.bench", "the benchmarks, written to docs/benchmarks.md (make bench)"),
+    "seeds": ("kit.dev.seeds", "run the checks at many random seeds: full marks at every one? (make soak)"),
     "exercises": ("kit.exercises", "list the exercise ids, one per line (the Makefile reads it)"),
 }
 

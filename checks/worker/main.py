@@ -59,8 +59,23 @@ def where(tb, impl):
     }
 
 
+def frames(tb, impl, most=3):
+    """The learner's own call chain: up to `most` innermost frames in their files, outermost first,
+    a frame that repeats (recursion) shown once; and how often the innermost function repeats."""
+    mine = [f for f in _extract_tb(tb) if _realpath(f.filename).startswith(impl + os.sep)]
+    chain = []
+    for f in mine:
+        step = {"file": _relpath(_realpath(f.filename), impl), "line": f.lineno, "function": f.name}
+        step["code"] = (f.line or "").strip()
+        if not chain or chain[-1] != step:
+            chain.append(step)
+    repeats = sum(1 for f in mine if mine and f.name == mine[-1].name and f.filename == mine[-1].filename)
+    return chain[-most:], repeats
+
+
 def error(e, impl):
     info = {"type": type(e).__name__, "message": str(e)[:1000], "where": where(e.__traceback__, impl)}
+    info["frames"], info["repeats"] = frames(e.__traceback__, impl)
     if isinstance(e, SyntaxError) and e.filename:
         path = _realpath(e.filename)
         if path.startswith(impl + os.sep):

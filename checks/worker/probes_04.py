@@ -1,6 +1,6 @@
 """Probes of exercise 04, topological order and backward()."""
 
-from .graphs import build, describe, grads_of, names_of
+from .graphs import build, describe, grads_of, names_of, record_calls
 from .guard import engine, number, probe
 
 
@@ -18,8 +18,9 @@ def topo(graph):
 def backward(graph, names=None):
     """Builds the expression and calls root.backward()."""
     nodes = build(graph, engine().Value)
+    calls = record_calls(nodes)
     nodes[graph[-1][0]].backward()
-    return grads_of(nodes, names or list(nodes))
+    return {"grads": grads_of(nodes, names or list(nodes)), "calls": calls}
 
 
 @probe

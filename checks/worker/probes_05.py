@@ -6,12 +6,18 @@ from .guard import engine, number, probe
 
 @probe
 def op_grads(graph, names=None):
-    """Builds the expression, then backpropagates by hand (the kit's own order, your _backward)."""
+    """Builds the expression, then calls each node's _backward from the root down."""
     nodes = build(graph, engine().Value)
     top = nodes[graph[-1][0]]
     kit_backprop(top)
     leaves = names or [name for name, op, *_ in graph if op == "leaf"]
-    return {"data": number(top.data), "grad": grads_of(nodes, leaves), "is_value": type(top).__name__ == "Value"}
+    return {
+        "data": number(top.data),
+        "grad": grads_of(nodes, leaves),
+        "is_value": type(top).__name__ == "Value",
+        "values": {name: number(getattr(v, "data", None)) for name, v in nodes.items()},
+        "childless": [name for (name, op, *_), v in zip(graph, nodes.values()) if op != "leaf" and not v._prev],
+    }
 
 
 @probe

@@ -1,6 +1,7 @@
 """Probes of exercise 06, the network: Neuron, Layer, MLP."""
 
 import random
+import types
 
 from .guard import engine, learner, number, probe
 
@@ -40,11 +41,15 @@ def output(y, Value):
 
 
 @probe
-def neuron(nin, seed, x, values_as_inputs=False):
-    """Makes Neuron(nin) after random.seed(seed) and calls it on x."""
+def neuron(nin, seed, x, values_as_inputs=False, values=None):
+    """Makes Neuron(nin) after random.seed(seed) (and gives it the check's w and b) and calls it on x."""
     eng, nn = engine(), learner("micrograd.nn")
     random.seed(seed)
     n = nn.Neuron(nin)
+    if values is not None:
+        for w, wv in zip(n.w, values["w"]):
+            w.data = wv
+        n.b.data = values["b"]
     inputs = [eng.Value(xi) for xi in x] if values_as_inputs else list(x)
     params = n.parameters()
     ids = {id(w): i for i, w in enumerate(n.w)} | {id(n.b): "b"}
@@ -87,6 +92,7 @@ def mlp_structure(nin, nouts, seed):
         "unique": len({id(p) for p in params}),
         "positions": [where.get(id(p)) for p in params],
         "is_list": isinstance(params, list),
+        "kinds": sorted({type(p).__name__ for p in params}),
     }
 
 
@@ -119,13 +125,19 @@ def grads_by_layer(model_layers):
 
 
 @probe
-def zero_grad(nin, nouts, seed, junk):
-    """Makes MLP(nin, nouts), puts `junk` in every parameter's grad, and calls model.zero_grad()."""
+def zero_grad(nin, nouts, seed, junk, kind="MLP"):
+    """Gives every parameter of a Neuron, Layer or MLP a grad, then calls its zero_grad()."""
     model = make_mlp(nin, nouts, seed)
-    where = positions(model.layers)
-    for layer in model.layers:
+    layers = model.layers
+    if kind == "Layer":
+        model, layers = layers[0], layers[:1]
+    elif kind == "Neuron":
+        model = layers[0].neurons[0]
+        layers = [types.SimpleNamespace(neurons=[model])]
+    for layer in layers:
         for n in layer.neurons:
             for p in n.w + [n.b]:
                 p.grad = junk
+    before = read_layers(layers)
     model.zero_grad()
-    return {"grads": grads_by_layer(model.layers), "count": len(where)}
+    return {"grads": grads_by_layer(layers), "data_kept": read_layers(layers) == before}

@@ -32,8 +32,7 @@ def sgd(data, grads, lr):
 
 @probe
 def train(nin, nouts, seed, values, xs, ys, steps, lr, junk_grad=0.0):
-    """Makes MLP(nin, nouts), sets its parameters (and puts junk_grad in their grads), then calls
-    train(model, xs, ys, steps, lr)."""
+    """Calls train(model, xs, ys, steps, lr) on an MLP whose parameters (and grads) the check chose."""
     model = make_mlp(nin, nouts, seed, values)
     for layer in model.layers:
         for n in layer.neurons:
@@ -42,5 +41,6 @@ def train(nin, nouts, seed, values, xs, ys, steps, lr, junk_grad=0.0):
     losses = learner("train").train(model, [list(x) for x in xs], list(ys), steps, lr)
     return {
         "losses": [number(v) for v in losses] if isinstance(losses, list) else number(losses),
+        "loss_kinds": sorted({type(v).__name__ for v in losses}) if isinstance(losses, list) else None,
         "layers": read_layers(model.layers),
     }
