@@ -220,8 +220,8 @@ def histogram_svg(ex, stat):
         return None
     points = list(stat["counts"])
     counts = [stat["counts"][p] for p in points]
-    # A salt per figure keeps the ids of several inline SVGs apart, and the same on every run.
-    with matplotlib.rc_context({"svg.hashsalt": f"kit-check-{ex}", "svg.fonttype": "none", "font.size": 8}):
+    # A fixed salt gives the same ids on every run (matplotlib draws random ones otherwise).
+    with matplotlib.rc_context({"svg.hashsalt": "micrograd-kit", "svg.fonttype": "none", "font.size": 8}):
         fig = Figure(figsize=(3.4, 1.7))
         ax = fig.add_subplot()
         ax.bar(points, counts, color=[FULL_BAR if p >= stat["max"] else BAR for p in points], width=0.8)
@@ -234,7 +234,10 @@ def histogram_svg(ex, stat):
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
-    return svg[svg.index("<svg") :]
+    svg = svg[svg.index("<svg") :]
+    # matplotlib names its groups figure_1, axes_1, ... in every figure: give each figure's ids
+    # (and the references to them) a prefix of its own, so that the page's ids stay unique.
+    return re.sub(r'(\sid="|url\(#|href="#)', lambda m: f"{m.group()}c{ex}-", svg)
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -250,6 +253,11 @@ def text(value):
     return html.escape(shown, quote=True)
 
 
+def code_spans(value):
+    """The catalogue's wording, escaped, with its `code` in <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text(value))
+
+
 def feedback_link(sid):
     return f'<a href="feedback/{text(quote(sid, safe=""))}.md">{text(sid)}</a>'
 
@@ -260,11 +268,12 @@ h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: .5em 0; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: left; vertical-align: top; }
 th { background: #eef2f7; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
-#mistakes-table th { background: #f6dede; }
+#mistakes-table th { background: #f6dede; } td { overflow-wrap: anywhere; }
+#mistakes-table td:nth-child(4), #mistakes-table td:nth-child(5) { min-width: 16em; }
 .checks { display: flex; flex-wrap: wrap; gap: 1em; }
 .check { border: 1px solid #ddd; border-radius: 6px; padding: .5em .8em; }
 .check h3 { margin: .2em 0; font-size: 1.05em; } .dist td, .dist th { padding: .1em .35em; font-size: .85em; }
-.none { color: #666; font-style: italic; } code { font-size: .95em; }
+.nw { white-space: nowrap; } .none { color: #666; font-style: italic; } code { font-size: .95em; }
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -326,8 +335,8 @@ def page(data, out, pairs=None, skipped=()):
             parts.append(
                 f'<tr data-mistake="{text(m["id"])}"><td><code>{text(m["id"])}</code></td>'
                 f'<td class="n">{len(m["students"])}</td>'
-                f"<td>{text(', '.join('check-' + ex for ex in m['checks']))}</td>"
-                f"<td>{text(what)}</td><td>{text(advice)}</td><td>{shown}</td></tr>"
+                f'<td class="nw">{text(", ".join("check-" + ex for ex in m["checks"]))}</td>'
+                f"<td>{code_spans(what)}</td><td>{code_spans(advice)}</td><td>{shown}</td></tr>"
             )
         parts.append("</tbody></table>")
     else:

@@ -1,0 +1,445 @@
+"""The class report: report.html from a real graded class, grades-canvas.csv, and similar pairs."""
+
+import csv
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from html.parser import HTMLParser
+
+import hostile
+import pytest
+
+from kit import ROOT
+from kit.exercises import EXERCISES, POINTS
+from kit.instructor import report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FAST = ["--probe-timeout", "2.5", "--check-timeout", "10", "--jobs", "2"]
+SEED = "48151623"
+HOSTILE = '<script>alert("x")</script>\x07\x1b[31m\u202egpj.exe'
+
+
+def kit(*args, env=None, timeout=600):
+    proc = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
+    )
+    return proc
+
+
+def make_report(out, *extra, env=None):
+    proc = kit("-m", "kit", "report", str(out), *extra, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return (out / "report.html").read_text(encoding="utf-8")
+
+
+class Tables(HTMLParser):
+    """Every <table> of a page by its id (or class and data-check), as rows of cell texts."""
+
+    def __init__(self, page):
+        super().__init__(convert_charrefs=True)
+        self.tables, self.svgs, self.links, self.current, self.row, self.cell = {}, 0, [], None, None, None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            name = attrs.get("id") or f"{attrs.get('class')}-{attrs.get('data-check')}"
+            self.current = self.tables.setdefault(name, [])
+        elif tag == "tr" and self.current is not None:
+            self.row = []
+            self.current.append(self.row)
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = []
+        elif tag == "svg":
+            self.svgs += 1
+        elif tag == "a":
+            self.links.append(attrs.get("href"))
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.row.append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "table":
+            self.current = self.row = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+# --- the classes ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A mixed class graded for real: correct, partly solved, a classic mistake, the untouched stubs,
+    a syntax error, and a copy of a partly solved tree with its names changed."""
+    base = tmp_path_factory.mktemp("class")
+    subs = base / "subs"
+    hostile.tree(subs / "ann")
+    hostile.tree(subs / "ben", upto=3)
+    hostile.tree(subs / "cat", patches=[("micrograd/engine.py", "(1 - t**2)", "(1 - t)")])
+    hostile.tree(subs / "dan", upto=0)
+    hostile.tree(subs / "eve", extra={"train.py": "def train(:\n"})
+    hostile.tree(subs / "gus", upto=3)
+    engine = subs / "gus" / "micrograd" / "engine.py"
+    engine.write_text(engine.read_text().replace("other", "rhs").replace("out", "result"))
+    proc = kit("-m", "kit", "grade", str(subs), str(base / "out"), *FAST, "--seed", SEED)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return base
+
+
+def diagnosed(data):
+    """The class's grades with cat's tanh mistake named where the checks do not name it yet."""
+    for r in data["students"]:
+        for t in r["tests"]:
+            if r["id"] == "cat" and t["check"] == "05" and t["status"] != "pass" and not t.get("mistake"):
+                t["mistake"] = "tanh-derivative"
+    return data
+
+
+@pytest.fixture(scope="module")
+def class_report(graded, tmp_path_factory):
+    """The graded class's report, with the similarity section, from a copy of its gradebook."""
+    out = tmp_path_factory.mktemp("report")
+    shutil.copytree(graded / "out" / "feedback", out / "feedback")
+    data = diagnosed(json.loads((graded / "out" / "grades.json").read_text()))
+    (out / "grades.json").write_text(json.dumps(data))
+    shutil.copy(graded / "out" / "grades.csv", out / "grades.csv")
+    page = make_report(out, "--similarity", str(graded / "subs"))
+    return {"out": out, "data": data, "page": page}
+
+
+def student(sid, earned, tests=(), **extra):
+    """One student's result as `kit grade` writes it: earned {check: points}, tests [(check, mistake)]."""
+    return {
+        "id": sid,
+        "status": extra.pop("status", "graded"),
+        "reason": extra.pop("reason", ""),
+        "notes": [],
+        "seed": 987654321,
+        "only": list(earned),
+        "checks": {ex: {"earned": e, "max": POINTS[ex]} for ex, e in earned.items()},
+        "tests": [
+            {
+                "check": ex,
+                "test": f"test {i}",
+                "status": "fail",
+                "points": 0,
+                "max": 1,
+                "message": m or "",
+                "mistake": m,
+            }
+            for i, (ex, m) in enumerate(tests)
+        ],
+        **extra,
+    }
+
+
+FULL = dict(POINTS)
+
+
+def synthetic_class():
+    """A class with realistic mistake ids, review flags and every status, and hostile text."""
+    people = [
+        student("ann", FULL),
+        student(
+            "ben", {**FULL, "03": 4, "04": 8}, [("03", "assigns-grad"), ("03", "assigns-grad"), ("04", "not-reversed")]
+        ),
+        student(
+            "cat",
+            {**FULL, "03": 6},
+            [("03", "assigns-grad")],
+            review=[{"check": "03", "test": "test_grads", "reason": "a reply the judge did not ask for"}],
+        ),
+        student("dan", {ex: 0 for ex in FULL}, status="ungradable", reason="train.py has a syntax error on line 1"),
+        student("eve", {ex: 0 for ex in FULL}, status="error", reason="grading did not finish (TimeoutExpired)"),
+        student(HOSTILE, {**FULL, "05": 3}, [("05", HOSTILE), ("05", "tanh-derivative")], reason=HOSTILE),
+    ]
+    people += [student(f"s{i}", {**FULL, "03": 5}, [("03", "assigns-grad")]) for i in range(6)]
+    people[-1]["review"] = [{"check": "", "test": "", "reason": HOSTILE}]
+    return {"seed": 987654321, "secret": "hunter2-never-shown", "only": list(FULL), "students": people}
+
+
+@pytest.fixture
+def synthetic(tmp_path):
+    data = synthetic_class()
+    (tmp_path / "grades.json").write_text(json.dumps(data))
+    assert report.main([str(tmp_path)]) == 0
+    return {"out": tmp_path, "data": data, "page": (tmp_path / "report.html").read_text(encoding="utf-8")}
+
+
+# --- what an independent count of grades.json says --------------------------------------------------
+
+
+def expected_checks(data):
+    rows = {}
+    for ex in EXERCISES:
+        earned = [r["checks"][ex]["earned"] for r in data["students"] if ex in r["checks"]]
+        if earned:
+            rows[ex] = (len(earned), sum(e == POINTS[ex] for e in earned), Counter(earned))
+    return rows
+
+
+def expected_mistakes(data):
+    who = defaultdict(set)
+    for r in data["students"]:
+        for t in r["tests"]:
+            if t.get("mistake"):
+                who[t["mistake"]].add(r["id"])
+    return {m: len(s) for m, s in who.items()}
+
+
+def assert_counts_match(page, data):
+    tables = Tables(page).tables
+    want = expected_checks(data)
+    got = {row[0][6:8]: row for row in tables["checks-table"][1:]}
+    assert sorted(got) == sorted(want)
+    for ex, (students, full, counts) in want.items():
+        assert int(got[ex][1]) == students and int(got[ex][3]) == full, (ex, got[ex])
+        assert got[ex][4] == f"{full / students:.0%}"
+        points, dist = tables[f"dist-{ex}"]
+        assert {int(p): int(n) for p, n in zip(points[1:], dist[1:]) if int(n)} == dict(counts), ex
+    mistakes = {row[0]: int(row[1]) for row in tables.get("mistakes-table", [])[1:]}
+    assert mistakes == {html.unescape(report.text(m)): n for m, n in expected_mistakes(data).items()}
+    order = [int(row[1]) for row in tables.get("mistakes-table", [])[1:]]
+    assert order == sorted(order, reverse=True), "the most common mistake comes first"
+
+
+# --- the page of a real class --------------------------------------------------------------------
+
+
+def chromium(page_path, tmp_path, *how):
+    proc = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *how,
+            page_path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
+    assert console == [], console  # a blocked fetch or script would be a Content-Security-Policy error here
+    return proc.stdout
+
+
+def pixels(png, hex_color):
+    from matplotlib.image import imread
+
+    image = imread(png)[:, :, :3]
+    rgb = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    return int((abs(image - rgb).max(axis=2) < 2 / 255).sum())
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
+def test_the_page_of_a_graded_class_renders_in_chromium_with_its_histograms_and_mistake_table(class_report, tmp_path):
+    page = class_report["out"] / "report.html"
+    dom = chromium(page, tmp_path, "--dump-dom")
+    rendered = Tables(dom)
+    assert rendered.svgs == len(EXERCISES) and dom.count('<figure class="histogram"') == len(EXERCISES)
+    assert "mistakes-table" in rendered.tables and "tanh-derivative" in dom
+    shot = tmp_path / "report.png"
+    chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1280,2600", "--hide-scrollbars")
+    # The bars (both colours) and the mistake table's header are on screen, not only in the source.
+    assert pixels(shot, report.BAR) > 500 and pixels(shot, report.FULL_BAR) > 500
+    assert pixels(shot, "#f6dede") > 500
+
+
+def test_counts_in_the_page_of_a_graded_class_equal_counts_recomputed_from_its_grades(class_report):
+    assert_counts_match(class_report["page"], class_report["data"])
+    review = Tables(class_report["page"]).tables["review-table"][1:]
+    assert [(row[0], row[1]) for row in review] == [("eve", "ungradable")]
+    assert "syntax error" in review[0][3]
+
+
+def test_the_page_reaches_for_nothing_outside_itself(class_report):
+    page = class_report["page"]
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert all(target.startswith("#") for target in re.findall(r"url\(([^)]*)\)", page)), "only the page's own ids"
+    ids = re.findall(r'\sid="([^"]*)"', page)
+    assert len(ids) == len(set(ids)), "the inline figures' ids never collide"
+    assert "default-src 'none'" in page
+    assert all(href.startswith("feedback/") and href.endswith(".md") for href in Tables(page).links)
+    assert all((class_report["out"] / href).is_file() for href in Tables(page).links)
+
+
+def test_the_seed_never_reaches_the_page(class_report):
+    assert SEED not in class_report["page"]
+    settings = dict(Tables(class_report["page"]).tables["settings-table"])
+    assert settings["checks"] == ", ".join(f"check-{ex}" for ex in EXERCISES)
+    assert settings["students"] == "6" and settings["kit version"] and settings["graded"]
+
+
+def test_the_copied_pair_is_the_most_similar_and_untouched_stubs_resemble_nobody(class_report):
+    rows = Tables(class_report["page"]).tables["similarity-table"][1:]
+    pairs = {(a, b): (int(x.rstrip("%")), int(y.rstrip("%"))) for a, b, x, y in rows}
+    assert pairs[("ben", "gus")] == (100, 100), pairs
+    assert max(pairs, key=lambda p: (max(pairs[p]), min(pairs[p]))) in {("ben", "gus"), ("ann", "cat")}
+    assert not any("dan" in pair for pair in pairs), "the stubs are excluded: dan wrote nothing of his own"
+    assert "Not compared (no gradable tree): eve." in re.sub(r"<[^>]*>|\n", "", class_report["page"])
+
+
+def test_similarity_is_off_unless_asked(class_report, tmp_path):
+    shutil.copy(class_report["out"] / "grades.json", tmp_path / "grades.json")
+    page = make_report(tmp_path)
+    assert 'id="similarity"' not in page and "similarity-table" not in page
+
+
+def test_the_same_gradebook_gives_the_same_page(class_report, tmp_path):
+    shutil.copy2(class_report["out"] / "grades.json", tmp_path / "grades.json")
+    first = make_report(tmp_path)
+    assert make_report(tmp_path) == first
+
+
+def test_without_matplotlib_the_page_has_the_same_tables_and_no_figures(class_report, tmp_path):
+    shutil.copy2(class_report["out"] / "grades.json", tmp_path / "grades.json")
+    hide = "import sys; sys.modules['matplotlib'] = None; from kit.__main__ import main; sys.exit(main(sys.argv[1:]))"
+    proc = kit("-c", hide, "report", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    bare = (tmp_path / "report.html").read_text(encoding="utf-8")
+    with_plots = make_report(tmp_path)
+    assert "<svg" not in bare and Tables(bare).svgs == 0 and Tables(with_plots).svgs == len(EXERCISES)
+    assert Tables(bare).tables == Tables(with_plots).tables
+    assert_counts_match(bare, class_report["data"])
+
+
+# --- the page of a class with every kind of result -------------------------------------------------
+
+
+def test_counts_in_the_page_equal_counts_recomputed_from_grades_json(synthetic):
+    assert_counts_match(synthetic["page"], synthetic["data"])
+    mistakes = {row[0]: row for row in Tables(synthetic["page"]).tables["mistakes-table"][1:]}
+    assert list(mistakes)[0] == "assigns-grad" and mistakes["assigns-grad"][1] == "8"
+    assert mistakes["not-reversed"][2] == "check-04"
+
+
+def test_each_mistake_has_its_catalogue_message_and_links_to_a_few_students_feedback(synthetic):
+    catalogue = pytest.importorskip("checks.mistakes").MISTAKES
+    row = next(r for r in Tables(synthetic["page"]).tables["mistakes-table"][1:] if r[0] == "assigns-grad")
+    shown = catalogue["assigns-grad"].what.replace("`", ""), catalogue["assigns-grad"].advice.replace("`", "")
+    assert (row[3], row[4]) == shown, "the catalogue's words, its `code` set as code"
+    assert "a <code>_backward</code> assigns" in synthetic["page"]
+    assert row[5] == "ben, cat, s0, s1, s2 and 3 more"
+    assert "feedback/ben.md" in Tables(synthetic["page"]).links
+
+
+def test_review_lists_ungradable_submissions_grader_errors_and_flags_with_their_reasons(synthetic):
+    rows = Tables(synthetic["page"]).tables["review-table"][1:]
+    got = {(row[0], row[1]): row for row in rows}
+    assert got[("cat", "review")][2:] == ["03 · test_grads", "a reply the judge did not ask for"]
+    assert got[("dan", "ungradable")][3] == "train.py has a syntax error on line 1"
+    assert got[("eve", "error")][3] == "grading did not finish (TimeoutExpired)"
+    assert ("ann", "graded") not in got and not any(row[0] == "ann" for row in rows)
+
+
+def test_no_learner_text_appears_unescaped(synthetic):
+    page = synthetic["page"]
+    assert "<script" not in page and "\x07" not in page and "\x1b" not in page and "\u202e" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\\u0007\\u001b[31m\\u202egpj.exe" in page
+    assert 'href="feedback/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E%07%1B%5B31m%E2%80%AEgpj.exe.md"' in page
+    assert Tables(page).tables["mistakes-table"]  # the page still parses into its tables
+
+
+def test_the_seed_and_any_secret_in_grades_json_never_reach_the_page(synthetic):
+    assert "987654321" not in synthetic["page"] and "hunter2" not in synthetic["page"]
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (None, "no such file"),
+        ("{not json", "not a gradebook"),
+        ('{"students": [{"id": "a", "checks": {"01": {"earned": "x", "max": 14}}}]}', "malformed check '01'"),
+        ('{"students": [{"checks": {}}]}', "student #1 has no id"),
+    ],
+)
+def test_a_missing_or_malformed_gradebook_gets_a_clear_error_and_no_page(tmp_path, content, words):
+    if content is not None:
+        (tmp_path / "grades.json").write_text(content)
+    proc = kit("-m", "kit", "report", str(tmp_path))
+    assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+    assert not (tmp_path / "report.html").exists() and not (tmp_path / "grades-canvas.csv").exists()
+
+
+# --- grades-canvas.csv -----------------------------------------------------------------------------
+
+
+def canvas_rows(out):
+    with open(out / "grades-canvas.csv", newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def assert_canvas_layout(rows):
+    """What Canvas's gradebook import requires of a file (its importer's header and row rules)."""
+    header = rows[0]
+    assert header[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert len(header) > 5 and all(header[5:]), "one titled column per assignment"
+    assert not {"Current Score", "Final Score", "Total", "total"} & set(header), "no read-only or total column"
+    assert rows[1][0] == "Points Possible" and rows[1][1:5] == ["", "", "", ""]
+    assert all(len(row) == len(header) for row in rows)
+
+
+def test_the_canvas_gradebook_has_canvas_import_layout_and_the_grades_of_grades_csv(class_report, graded):
+    rows = canvas_rows(class_report["out"])
+    assert_canvas_layout(rows)
+    assert rows[0][5:] == [f"micrograd check-{ex}: {e.title}" for ex, e in EXERCISES.items()]
+    assert rows[1][5:] == [str(POINTS[ex]) for ex in EXERCISES]
+    with open(graded / "out" / "grades.csv", newline="") as f:
+        plain = {row["student"]: [row[f"check-{ex}"] for ex in EXERCISES] for row in csv.DictReader(f)}
+    got = {row[3]: row[5:] for row in rows[2:]}
+    assert [row[0] for row in rows[2:]] == sorted(plain) and got == plain
+    assert all(row[1] == row[2] == row[4] == "" for row in rows[2:]), "ID, SIS User ID and Section stay empty"
+    assert (class_report["out"] / "grades-canvas.csv").read_bytes().count(b"\r\n") == len(rows)
+
+
+def test_the_canvas_gradebook_has_a_column_for_each_graded_check_only(tmp_path):
+    data = {"only": ["03", "04"], "students": [student("ann", {"03": 10, "04": 7}), student("bo", {"03": 0, "04": 0})]}
+    (tmp_path / "grades.json").write_text(json.dumps(data))
+    assert report.main([str(tmp_path), "--canvas-key", "sis-user-id"]) == 0
+    rows = canvas_rows(tmp_path)
+    assert_canvas_layout(rows)
+    assert rows[0][5:] == [
+        "micrograd check-03: local gradients and the chain rule",
+        "micrograd check-04: " + EXERCISES["04"].title,
+    ]
+    assert rows[1][5:] == ["10", "10"]
+    assert rows[2:] == [["ann", "", "ann", "", "", "10", "7"], ["bo", "", "bo", "", "", "0", "0"]]
+
+
+def test_an_ungradable_submission_scores_zero_in_the_canvas_gradebook_not_blank(synthetic):
+    rows = {row[0]: row for row in canvas_rows(synthetic["out"])[2:]}
+    assert rows["dan"][5:] == ["0"] * len(EXERCISES) and rows["ann"][5:] == [str(POINTS[ex]) for ex in EXERCISES]
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def test_the_cli_and_make_know_the_report_command(tmp_path):
+    listed = kit("-m", "kit", "--help")
+    assert "report" in listed.stdout and "report.html" in listed.stdout
+    if shutil.which("make"):
+        dry = subprocess.run(["make", "-n", "report", f"OUT={tmp_path}"], cwd=ROOT, capture_output=True, text=True)
+        assert f'-m kit report "{tmp_path}"' in dry.stdout, dry.stdout + dry.stderr
