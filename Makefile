@@ -11,7 +11,7 @@ IMPL   ?= exercises
 # The exercise ids come from kit/exercises.py, the one place that names them.
 CHECKS := $(shell $(PYTHON) -m kit exercises 2>/dev/null || echo 01 02 03 04 05 06 07)
 
-.PHONY: setup check test lint fix soak mutation grade bench-grade gradescope classroom merge-grades nbgrader \
+.PHONY: setup check test lint fix soak mutation grade report bench-grade gradescope classroom merge-grades nbgrader nbgrader-grade \
         progress watch demo stubs stubs-check figures bench \
         $(addprefix check-,$(CHECKS)) $(addprefix hint-,$(CHECKS)) $(addprefix solution-,$(CHECKS))
 
@@ -75,15 +75,26 @@ grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=DIR OUT=DIR"; exit 2; }
 	@$(PY) -m kit grade "$(SUBMISSIONS)" "$(OUT)" $(GRADE_ARGS)
 
-# Course platforms (docs/instructor/): a Gradescope autograder, an nbgrader course, a GitHub
-# Classroom workflow, and merging the gradebooks of shards graded on several machines.
+# The class at a glance: OUT/report.html and OUT/grades-canvas.csv from OUT/grades.json
+# (docs/instructor/report.md). REPORT_ARGS="--similarity SUBMISSIONS" adds the most similar pairs.
+report: $(call extra,report)
+	@test -n "$(OUT)" || { echo "usage: make report OUT=DIR [REPORT_ARGS=...]"; exit 2; }
+	@$(PY) -m kit report "$(OUT)" $(REPORT_ARGS)
+
+# Course platforms (docs/instructor/): a Gradescope autograder, an nbgrader course and its grading
+# by the kit's grader, a GitHub Classroom template repository, and merging the gradebooks of shards.
 gradescope: $(STAMP)
 	@$(PY) -m kit gradescope --out autograder.zip $(GRADESCOPE_ARGS)
 
 nbgrader: $(call extra,instructor)
 	@$(PY) -m kit nbgrader $(NBGRADER_ARGS)
 
-classroom: $(STAMP)
+# make nbgrader-grade ASSIGNMENTS="ex01 ex02" [COURSE=nbgrader-course] [GRADE_ARGS="--jobs 4"]
+nbgrader-grade: $(call extra,instructor)
+	@test -n "$(ASSIGNMENTS)" || { echo 'usage: make nbgrader-grade ASSIGNMENTS="ex01 ..." [COURSE=DIR]'; exit 2; }
+	@$(PY) -m kit nbgrader grade $(ASSIGNMENTS) --course "$(or $(COURSE),nbgrader-course)" -- $(GRADE_ARGS)
+
+classroom: $(call extra,instructor)
 	@$(PY) -m kit classroom $(CLASSROOM_ARGS)
 
 merge-grades: $(STAMP)
