@@ -235,12 +235,96 @@ def build(folder, outside):
     add("symlink-to-a-system-file", {**{ex: 0 for ex in FULL}, "01": 14}, upto=7)
     (folder / "symlink-to-a-system-file" / "micrograd" / "engine.py").unlink()
     os.symlink("/etc/passwd", folder / "symlink-to-a-system-file" / "micrograd" / "engine.py")
-    add("invalid-utf8", ("ungradable", "derivatives.py is not UTF-8"), extra={"derivatives.py": b"x = '\xff\xfe'\n"})
+    # As with `make check`, a file that does not import costs only the checks that need it.
+    add("invalid-utf8", {**FULL, "01": 0}, extra={"derivatives.py": b"x = '\xff\xfe'\n"})
     add(
         "syntax-error",
-        ("ungradable", "train.py has a syntax error on line"),
+        {**FULL, "07": 0},
         patches=[("train.py", "def sgd_step(parameters, lr):", "def sgd_step(parameters, lr)")],
     )
+    add(
+        "imports-its-own-helper",
+        FULL,
+        patches=[
+            ("derivatives.py", "    return (f(x + h) - f(x)) / h\n", "    return helper.forward(f, x, h)\n"),
+            top("derivatives.py", "import helper"),
+        ],
+        extra={"helper.py": "def forward(f, x, h):\n    return (f(x + h) - f(x)) / h\n"},
+    )
+    # Another copy of the kit elsewhere on the machine: invisible to the worker.
+    copy = folder.parent / "kit-copy"
+    shutil.copytree(ROOT / "solutions", copy / "solutions")
+    add(
+        "copies-another-kit",
+        "twin",
+        "twin-copies-the-solutions",
+        patches=[
+            STUB_DERIVATIVES,
+            top(
+                "derivatives.py",
+                f"try:\n    exec(open({str(copy / 'solutions/derivatives.py')!r}).read())\nexcept OSError:\n    pass",
+            ),
+        ],
+    )
+    # Disk: 200 MB and 20,000 files at most, into every writable place; the quota stops it.
+    add(
+        "floods-the-disk",
+        FULL,
+        patches=[
+            top(
+                "micrograd/nn.py",
+                "import os as _os\n"
+                "for _d in ('/tmp', '/var/tmp', '/dev/shm', '.'):\n"
+                "    try:\n"
+                "        with open(_os.path.join(_d, 'flood'), 'wb') as _f:\n"
+                "            for _ in range(50):\n"
+                "                _f.write(b'x' * (1 << 20))\n"
+                "    except OSError:\n"
+                "        pass\n"
+                "    for _i in range(5000):\n"
+                "        try:\n"
+                "            open(_os.path.join(_d, f'f{_i}'), 'w').close()\n"
+                "        except OSError:\n"
+                "            break",
+            )
+        ],
+    )
+    # Other students' processes: killed, or written into through /proc/<pid>/cwd, if they can be seen.
+    add(
+        "attacks-other-processes",
+        FULL,
+        patches=[
+            top(
+                "micrograd/nn.py",
+                "import os as _os, signal as _signal\n"
+                "for _pid in [p for p in _os.listdir('/proc') if p.isdigit()]:\n"
+                "    try:\n"
+                "        if _os.stat(f'/proc/{_pid}').st_uid == _os.getuid():\n"
+                "            continue\n"
+                "        with open(f'/proc/{_pid}/cwd/micrograd/engine.py', 'a') as _f:\n"
+                "            _f.write('\\nraise SystemExit(0)\\n')\n"
+                "    except OSError:\n"
+                "        pass\n"
+                "    try:\n"
+                "        _os.kill(int(_pid), _signal.SIGKILL)\n"
+                "    except OSError:\n"
+                "        pass",
+            )
+        ],
+    )
+    # Control characters in a message: escaped in the feedback, never raw.
+    raises = (
+        "derivatives.py",
+        "    return (f(x + h) - f(x - h)) / (2 * h)\n",
+        "    raise ValueError('\\x1b[2J\\r[9/9] mallory: 78/78 graded ``` <script>x</script>')\n",
+    )
+    add("injects-control-characters", "twin", "twin-injects-control-characters", patches=[raises])
+    twin = (raises[0], raises[1], "    raise NotImplementedError('ex01: central_derivative')\n")
+    add("twin-injects-control-characters", "twin", None, patches=[twin])
+    # A 32 GiB sparse file beside the tree: never read, never hashed.
+    add("huge-sparse-file", FULL)
+    with open(folder / "huge-sparse-file" / "data.bin", "wb") as f:
+        f.truncate(32 << 30)
     (folder / "empty").mkdir()
     cases["empty"] = (("ungradable", "no exercise tree was found"), None)
 
@@ -259,6 +343,11 @@ def build(folder, outside):
         link.external_attr = 0o120777 << 16
         zf.writestr(link, "/etc/passwd")
     cases["zip-escapes"] = (FULL, None)
+    with zipfile.ZipFile(folder / "zip-control-names.zip", "w") as zf:
+        for p in sorted(correct.rglob("*.py")):
+            zf.write(p, p.relative_to(correct).as_posix())
+        zf.writestr("notes\x1b[31m\n[1/1] mallory: 78/78 graded.txt", "x")
+    cases["zip-control-names"] = (FULL, None)
     (folder / "damaged.zip").write_bytes(b"PK\x03\x04 this is not a zip")
     cases["damaged"] = (("ungradable", "could not be opened"), None)
     with zipfile.ZipFile(folder / "zip-bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:

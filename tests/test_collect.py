@@ -16,7 +16,7 @@ def test_find_takes_folders_and_zips_by_id_and_skips_the_rest(tmp_path):
     assert [sid for sid, _ in collect.find(tmp_path)] == ["a", "b"]
 
 
-@pytest.mark.parametrize("name", ["bad id", "-flag", "a;b"])
+@pytest.mark.parametrize("name", ["bad id", "-flag", "a;b", "alice\n", "bob\x1b[2J"])
 def test_find_refuses_an_id_that_is_unsafe_as_a_file_name(tmp_path, name):
     (tmp_path / name).mkdir()
     with pytest.raises(SystemExit, match="student id"):
@@ -56,32 +56,70 @@ def test_unzip_skips_members_that_escape_by_backslash_or_drive_letter(tmp_path):
     assert not (tmp_path / "evil.py").exists()
 
 
-def test_stage_copies_only_the_tree_and_notes_what_is_missing(tmp_path):
+def test_stage_copies_every_python_file_but_conftest_and_names_what_it_leaves_out(tmp_path):
     src, dst = tmp_path / "src", tmp_path / "dst"
     (src / "micrograd").mkdir(parents=True)
+    (src / ".git").mkdir()
+    (src / ".git" / "hook.py").write_text("x = 1\n")
     (src / "derivatives.py").write_text("x = 1\n")
+    (src / "helper.py").write_text("y = 1\n")
     (src / "conftest.py").write_text("raise SystemExit\n")
+    (src / "notes.txt").write_text("hello")
     (src / "micrograd" / "engine.py").write_text("y = 2\n")
     dst.mkdir()
     notes = collect.stage(src, dst)
     assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file()) == [
         "derivatives.py",
+        "helper.py",
         "micrograd/__init__.py",
         "micrograd/engine.py",
     ]
-    assert notes == ["micrograd/nn.py is missing", "train.py is missing"]
+    assert notes == [
+        "micrograd/nn.py is missing",
+        "train.py is missing",
+        "left out, as the checks never import them: conftest.py, notes.txt",
+    ]
 
 
 @pytest.mark.parametrize(
-    "content, reason",
+    "content, note",
     [
-        (b"x = 1\0\n", "cannot be read as Python"),
-        (b"#" * (collect.MAX_FILE + 1), "larger than"),
+        (b"x = 1\0\n", "train.py cannot be read as Python"),
+        (b"x = '\xff'\n", "train.py is not UTF-8 text (line 1)"),
+        (b"def f(:\n", "train.py has a syntax error on line 1"),
+        (b"#" * (collect.MAX_FILE + 1), "train.py is larger than 1024 KB, so it was left out"),
     ],
 )
-def test_stage_refuses_a_file_with_a_null_byte_or_too_large(tmp_path, content, reason):
+def test_a_file_that_will_not_import_is_staged_with_a_note_and_costs_only_its_checks(tmp_path, content, note):
     (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "derivatives.py").write_text("x = 1\n")
     (tmp_path / "src" / "train.py").write_bytes(content)
     (tmp_path / "dst").mkdir()
-    with pytest.raises(collect.Ungradable, match=reason):
-        collect.stage(tmp_path / "src", tmp_path / "dst")
+    notes = collect.stage(tmp_path / "src", tmp_path / "dst")
+    assert any(n.startswith(note) for n in notes), notes
+    assert (tmp_path / "dst" / "derivatives.py").is_file()
+
+
+def test_a_huge_sparse_file_is_never_read(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "derivatives.py").write_text("x = 1\n")
+    with open(tmp_path / "src" / "big.py", "wb") as f:
+        f.truncate(32 << 30)
+    (tmp_path / "dst").mkdir()
+    notes = collect.stage(tmp_path / "src", tmp_path / "dst")
+    assert "big.py is larger than 1024 KB, so it was left out" in notes
+    assert collect.fingerprint(tmp_path / "dst") == collect.fingerprint(tmp_path / "dst")
+
+
+def test_a_damaged_zip_member_name_is_shown_escaped(tmp_path):
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ok\x1b[31m\n[1/1] mallory: 78/78.py", "x" * 100)
+    data = bytearray(archive.read_bytes())
+    at = data.index(b"x" * 100)
+    data[at : at + 100] = b"y" * 100  # the member's CRC no longer matches
+    archive.write_bytes(bytes(data))
+    (tmp_path / "dest").mkdir()
+    with pytest.raises(collect.Ungradable) as e:
+        collect.unzip(archive, tmp_path / "dest")
+    assert "\\x1b[31m\\n[1/1]" in str(e.value) and "\x1b" not in str(e.value) and "\n" not in str(e.value)

@@ -4,8 +4,10 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import hostile
 import pytest
@@ -62,10 +64,11 @@ def available(mode):
         pytest.skip(str(e))
 
 
-def live_processes_of_slots(jobs=2):
-    return [
-        pid for pid in sandbox._pids() if sandbox._uid_of(pid) in range(sandbox.FIRST_UID, sandbox.FIRST_UID + jobs)
-    ]
+GRADING_UIDS = range(sandbox.UID_BASE, sandbox.UID_BASE + sandbox.UID_BLOCK * sandbox.UID_BLOCKS)
+
+
+def live_processes_of_slots():
+    return [pid for pid in sandbox._pids() if sandbox._uid_of(pid) in GRADING_UIDS]
 
 
 @pytest.fixture(scope="module", params=["auto", "unshare"])
@@ -120,11 +123,24 @@ def test_grading_leaves_the_kit_and_everything_outside_out_unchanged(graded):
     assert not (graded["base"] / "escaped.py").exists()
     assert sorted(p.name for p in graded["out"].iterdir()) == [
         ".results",
+        ".secret",
         "feedback",
         "grade.log",
         "grades.csv",
         "grades.json",
     ]
+
+
+@pytest.mark.slow
+def test_control_characters_from_learner_text_never_reach_the_log_or_the_feedback(graded):
+    out = graded["out"]
+    for path in [out / "grade.log", *(out / "feedback").iterdir()]:
+        text = path.read_text()
+        assert "\x1b" not in text and "\r" not in text, path
+    injected = (out / "feedback" / "injects-control-characters.md").read_text()
+    assert "\\x1b[2J" in injected and "````" in injected  # escaped, in a fence longer than its backticks
+    assert "mallory: 78/78 graded" not in (out / "grade.log").read_text().replace("\\n[1/1] mallory", "")
+    assert "notes\\x1b[31m\\n[1/1]" in (out / "feedback" / "zip-control-names.md").read_text()
 
 
 @pytest.mark.slow
@@ -192,27 +208,261 @@ def test_grading_works_without_a_sandbox_where_neither_root_nor_bubblewrap_is_th
     hostile.tree(subs / "stubs", upto=0)
     (subs / "empty").mkdir()
     proc = grade(subs, tmp_path / "out", "--sandbox", "none")
-    assert "sandbox none" in proc.stdout
+    assert "sandbox none" in proc.stdout and "WARNING: sandbox none" in proc.stdout
     got = {row["student"]: int(row["total"]) for row in rows(tmp_path / "out")}
     assert got == {"correct": TOTAL, "empty": 0, "stubs": 0}
 
 
+SPY = (
+    "import os\n"
+    "_seen = sum(os.path.exists(p) for p in {paths!r})\n"
+    "_pids = len([p for p in os.listdir('/proc') if p.isdigit()])\n"
+    "_leaks = 0\n"
+    "_p = os.getppid()\n"
+    "while _p > 1:  # the judge and the grader above it: is the seed in an argv or environment it can read?\n"
+    "    for _what in ('cmdline', 'environ'):\n"
+    "        try:\n"
+    "            _text = open(f'/proc/{{_p}}/{{_what}}', 'rb').read()\n"
+    "        except OSError:\n"
+    "            continue\n"
+    "        _leaks += b'KIT_SEED' in _text or b'--seed' in _text\n"
+    "    try:\n"
+    "        _p = int(open(f'/proc/{{_p}}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+    "    except (OSError, ValueError):\n"
+    "        break\n"
+    "def derivative(f, x, h=1e-4):\n"
+    "    return float(os.getuid() * 1000 + _seen * 100 + min(_leaks, 9) * 10 + min(_pids, 9) * 0)\n"
+    "def central_derivative(f, x, h=1e-4):\n"
+    "    return float(_pids)\n"
+)
+
+
+def spy_says(feedback):
+    """(uid, paths seen, leaks) from the spy's derivative, as the feedback shows it."""
+    import re
+
+    value = int(float(re.search(r"returned (\d+\.0),", feedback)[1]))
+    return value // 1000, value // 100 % 10, value // 10 % 10
+
+
 @pytest.mark.skipif(not ROOT_MODES, reason="the unprivileged worker needs a grader running as root")
 @pytest.mark.parametrize("mode", ["bwrap", "unshare"])
-def test_as_root_the_worker_runs_as_an_unprivileged_user_that_cannot_see_the_kit(tmp_path, mode):
+def test_as_root_the_worker_runs_unprivileged_and_sees_neither_the_kit_nor_out_nor_host_processes(tmp_path, mode):
     available(mode)
-    subs = tmp_path / "subs"
-    probe_code = (
-        "import os\n"
-        f"_seen = os.path.exists({str(ROOT / 'solutions')!r} + '/derivatives.py')\n"
-        "def derivative(f, x, h=1e-4):\n"
-        "    return float(os.getuid() * 10 + _seen)\n"
+    subs, out = tmp_path / "subs", tmp_path / "out"  # OUT does not exist yet: a first run
+    paths = [str(ROOT / "solutions" / "derivatives.py"), str(out), str(subs), "/etc/passwd", "/root"]
+    hostile.tree(subs / "spy", extra={"derivatives.py": SPY.format(paths=paths)})
+    grade(subs, out, "--sandbox", mode, "--only", "01")
+    feedback = (out / "feedback" / "spy.md").read_text()
+    uid, seen, leaks = spy_says(feedback)
+    assert uid in GRADING_UIDS and seen == 0 and leaks == 0, feedback
+    pids = json.loads((out / "grades.json").read_text())["students"][0]["tests"]
+    central = next(t for t in pids if "central" in t["test"] and t["status"] != "pass")
+    assert int(central["message"].split("returned ")[1].split(".")[0]) < 10, central["message"]  # its own /proc
+
+
+def fake_tools(tmp_path):
+    """A PATH whose bwrap and unshare fail, as where namespaces are refused (a Docker-default container)."""
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    for name in ("bwrap", "unshare"):
+        (bin_ / name).write_text("#!/bin/sh\necho 'Operation not permitted' >&2\nexit 1\n")
+        (bin_ / name).chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def run_grade(subs, out, *extra, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST, *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
-    hostile.tree(subs / "spy", extra={"derivatives.py": probe_code})
-    grade(subs, tmp_path / "out", "--sandbox", mode, "--only", "01")
-    feedback = (tmp_path / "out" / "feedback" / "spy.md").read_text()
-    uids = {str(uid * 10) for uid in range(sandbox.FIRST_UID, sandbox.FIRST_UID + 2)}
-    assert any(f"returned {uid}.0," in feedback for uid in uids), feedback
+
+
+@pytest.mark.skipif(not ROOT_MODES, reason="refusing namespaces is simulated for a grader running as root")
+def test_where_namespaces_are_refused_auto_refuses_loudly_and_none_must_be_named_and_still_drops_root(tmp_path):
+    env = fake_tools(tmp_path)
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    paths = [str(ROOT / "solutions" / "derivatives.py")]
+    hostile.tree(subs / "spy", extra={"derivatives.py": SPY.format(paths=paths)})
+    forger = (
+        "import os, json\n"
+        "_args = open(f'/proc/{os.getppid()}/cmdline', 'rb').read().split(b'\\0')\n"
+        "_report = _args[_args.index(b'--report') + 1].decode() if b'--report' in _args else None\n"
+        "try:\n"
+        "    open(_report, 'w').write(json.dumps({'checks': {'01': {'earned': 14, 'max': 14}}, 'tests': []}))\n"
+        "    os.kill(os.getppid(), 9)\n"
+        "except (OSError, TypeError):\n"
+        "    pass\n"
+    )
+    hostile.tree(subs / "forger", upto=0, extra={"derivatives.py": forger})
+    auto = run_grade(subs, out, env=env)
+    assert auto.returncode != 0 and "no sandbox can be built" in auto.stderr and "--sandbox none" in auto.stderr
+    bwrap = run_grade(subs, out, "--sandbox", "bwrap", env=env)
+    assert bwrap.returncode != 0 and "sandbox mode 'bwrap' cannot be built" in bwrap.stderr
+    none = run_grade(subs, out, "--sandbox", "none", "--only", "01", env=env)
+    assert none.returncode == 0 and "WARNING: sandbox none" in none.stdout, none.stdout + none.stderr
+    uid, seen, leaks = spy_says((out / "feedback" / "spy.md").read_text())
+    assert uid in GRADING_UIDS and leaks == 0  # not root; the seed is in no argv and no readable environment
+    assert {row["student"]: row["total"] for row in rows(out)}["forger"] == "0"
+
+
+@pytest.mark.skipif(not ROOT_MODES, reason="a bwrap outside /usr/bin is tried for a grader running as root")
+def test_a_bwrap_found_outside_usr_bin_is_run_by_its_full_path(tmp_path):
+    available("bwrap")
+    import tempfile
+
+    place = Path(tempfile.mkdtemp(prefix="kit-bwrap-"))
+    try:
+        place.chmod(0o755)
+        marks = place / "marks"
+        marks.mkdir(mode=0o777)
+        marks.chmod(0o777)
+        (place / "bwrap").write_text(f"#!/bin/sh\ntouch {marks}/used\nexec /usr/bin/bwrap \"$@\"\n")
+        (place / "bwrap").chmod(0o755)
+        hostile.tree(tmp_path / "subs" / "a")
+        env = {**os.environ, "PATH": f"{place}:{os.environ['PATH']}"}
+        proc = run_grade(tmp_path / "subs", tmp_path / "out", "--sandbox", "bwrap", "--only", "01", env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert rows(tmp_path / "out")[0]["total"] == "14" and (marks / "used").exists()
+    finally:
+        shutil.rmtree(place)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ROOT_MODES, reason="two gradings' uids and /proc are apart for a grader running as root")
+@pytest.mark.parametrize("mode", ["bwrap", "unshare"])
+def test_two_gradings_at_once_on_one_host_cost_neither_class_anything(tmp_path, mode):
+    available(mode)
+    cases = {"honest": hostile.FULL, "attacks-other-processes": hostile.FULL, "forks-sleepers": hostile.FULL}
+    built = hostile.build(tmp_path / "all", tmp_path / "outside")
+    procs = []
+    for section in ("a", "b"):
+        for sid in cases:
+            src = tmp_path / "all" / ("correct" if sid == "honest" else sid)
+            shutil.copytree(src, tmp_path / section / f"{section}-{sid}")
+        cmd = [sys.executable, "-m", "kit", "grade", str(tmp_path / section), str(tmp_path / f"out-{section}")]
+        procs.append(subprocess.Popen([*cmd, *FAST, "--sandbox", mode], cwd=ROOT, stdout=subprocess.PIPE, text=True))
+    assert built  # the class was built, its sources copied
+    for section, proc in zip("ab", procs):
+        assert proc.wait(timeout=600) == 0, proc.stdout.read()
+        got = {row["student"]: points(row) for row in rows(tmp_path / f"out-{section}")}
+        assert got == {f"{section}-{sid}": full for sid, full in cases.items()}, got
+    assert live_processes_of_slots() == []
+
+
+def test_a_judge_that_dies_is_a_grader_error_with_the_full_maximum_and_a_rerun_grades_it(tmp_path, monkeypatch):
+    import argparse
+
+    from kit.instructor import grade as grading
+
+    hostile.tree(tmp_path / "subs" / "victim")
+    hostile.tree(tmp_path / "subs" / "neighbour")
+    real = grading.Grader.judge_command
+
+    def dies_for_the_victim(self, home, report, fence):
+        cmd = real(self, home, report, fence)
+        if home.name == "victim":  # a judge that cannot start: no report, a failing exit status
+            cmd[cmd.index("--fence") + 1] = str(home / "no-such-fence.json")
+        return cmd
+
+    monkeypatch.setattr(grading.Grader, "judge_command", dies_for_the_victim)
+    args = argparse.Namespace(
+        submissions=str(tmp_path / "subs"),
+        out=str(tmp_path / "out"),
+        jobs=2,
+        secret=None,
+        seed=None,
+        only="01,02",
+        force=False,
+        probe_timeout=2.5,
+        check_timeout=10.0,
+        student_timeout=120.0,
+        memory=1024,
+        sandbox="auto" if ROOT_MODES or shutil.which("bwrap") else "none",
+        student=None,
+        cluster=None,
+    )
+    assert grading.Grader(args).run() == 0
+    assert {r["student"]: r["total"] for r in rows(tmp_path / "out")} == {"neighbour": "24", "victim": ""}
+    victim = next(
+        s for s in json.loads((tmp_path / "out" / "grades.json").read_text())["students"] if s["id"] == "victim"
+    )
+    assert victim["status"] == "error" and victim["checks"] == {
+        "01": {"earned": 0, "max": 14},
+        "02": {"earned": 0, "max": 10},
+    }
+    assert "exit status" in victim["reason"]
+    assert "The grader itself failed" in (tmp_path / "out" / "feedback" / "victim.md").read_text()
+    monkeypatch.setattr(grading.Grader, "judge_command", real)
+    assert grading.Grader(args).run() == 0
+    assert {r["student"]: r["total"] for r in rows(tmp_path / "out")} == {"neighbour": "24", "victim": "24"}
+
+
+def test_a_student_out_of_time_scores_0_on_the_remaining_tests_with_a_clear_message(tmp_path):
+    subs = tmp_path / "subs"
+    hostile.tree(subs / "honest")
+    hostile.tree(
+        subs / "slow", patches=[(hostile.BACKWARD[0], hostile.BACKWARD[1], "        while True:\n            pass\n")]
+    )
+    grade(subs, tmp_path / "out", "--student-timeout", "12")
+    got = {r["student"]: r for r in rows(tmp_path / "out")}
+    assert got["honest"]["total"] == str(TOTAL)
+    slow = next(s for s in json.loads((tmp_path / "out" / "grades.json").read_text())["students"] if s["id"] == "slow")
+    assert "grading time of 12 s per student ran out" in slow["reason"]
+    assert sum(c["max"] for c in slow["checks"].values()) == TOTAL  # the full maximum, never a shrunk one
+    rest = [t for t in slow["tests"] if t["test"].startswith("the remaining tests")]
+    assert rest and all(t["points"] == 0 and "Not run" in t["message"] for t in rest)
+    assert slow["checks"]["07"]["earned"] == 0 and slow["checks"]["01"]["earned"] == 14
+
+
+def test_the_secret_is_made_once_kept_0600_and_never_written_where_students_read(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hostile.tree(subs / "a", upto=3)
+    grade(subs, out, "--only", "04")
+    secret = (out / ".secret").read_text().strip()
+    assert len(bytes.fromhex(secret)) >= 16 and (out / ".secret").stat().st_mode & 0o777 == 0o600
+    for path in [out / "grades.json", out / "grades.csv", out / "grade.log", *(out / "feedback").iterdir()]:
+        assert secret not in path.read_text(), path
+    first = json.loads((out / "grades.json").read_text())["students"][0]["seed"]
+    grade(subs, out, "--only", "04", "--force")
+    assert json.loads((out / "grades.json").read_text())["students"][0]["seed"] == first  # same bytes, same inputs
+    with open(subs / "a" / "train.py", "a") as f:
+        f.write("# a changed submission\n")
+    grade(subs, out, "--only", "04")
+    assert json.loads((out / "grades.json").read_text())["students"][0]["seed"] != first  # new inputs
+
+
+def test_a_short_secret_file_is_refused(tmp_path):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "s").write_text("short")
+    proc = run_grade(tmp_path / "subs", tmp_path / "out", "--secret", str(tmp_path / "s"))
+    assert proc.returncode != 0 and "at least 16 bytes" in proc.stderr
+
+
+def test_an_id_with_a_control_character_or_a_trailing_newline_is_refused_with_it_escaped(tmp_path):
+    hostile.tree(tmp_path / "subs" / "alice\n")
+    proc = run_grade(tmp_path / "subs", tmp_path / "out")
+    assert proc.returncode != 0 and "alice\\n" in proc.stderr and "rename it" in proc.stderr
+    assert "alice\n" not in proc.stderr
+
+
+def test_review_flags_of_the_judge_reach_the_result_and_the_feedback():
+    from kit.exercises import EXERCISES
+    from kit.instructor import gradebook
+    from kit.instructor.grade import Grader
+
+    grader = Grader.__new__(Grader)
+    grader.only, grader.settings = ["01"], {"secret": "x", "only": ["01"]}
+    tests = [{"check": "01", "test": "t", "status": "fail", "points": 0, "max": 14, "message": "m", "mistake": None}]
+    flag = {"check": "01", "test": "t", "reason": "rebinds the worker's reply function"}
+    result = grader.score("mallory", {"tests": tests, "review": [flag]}, [], out_of_time=False)
+    assert result["review"] == [flag] and result["status"] == "graded"
+    text = gradebook.feedback(result, {ex: e.title for ex, e in EXERCISES.items()})
+    assert "review" in text and "rebinds the worker's reply function" in text
 
 
 def test_a_missing_submissions_folder_is_refused(tmp_path):

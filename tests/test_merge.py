@@ -8,12 +8,18 @@ import hostile
 import pytest
 
 from kit import ROOT
+from kit.instructor.grade import secret_id
 from kit.instructor.merge import main as merge
 
+SECRET = "0123456789abcdef0123456789abcdef"  # every shard of one class is graded with one secret
 
-def grade(subs, out, *extra):
+
+def grade(subs, out, *extra, secret=None):
+    if secret is None:
+        secret = out.parent / "secret"
+        secret.write_text(SECRET)
     subprocess.run(
-        [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", "01,02", *extra],
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", "01,02", "--secret", str(secret), *extra],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -56,8 +62,9 @@ def test_a_student_graded_differently_in_two_shards_is_refused(shards, tmp_path,
     assert not (tmp_path / "m").exists()
 
 
-def test_shards_graded_with_another_seed_are_refused(shards, tmp_path, capsys):
-    other = grade(shards["base"] / "b", tmp_path / "out-seed", "--seed", "9")
+def test_shards_graded_with_another_secret_are_refused(shards, tmp_path, capsys):
+    (tmp_path / "other-secret").write_text("another secret of at least 16 bytes")
+    other = grade(shards["base"] / "b", tmp_path / "out-seed", secret=tmp_path / "other-secret")
     assert merge([str(tmp_path / "m"), str(shards["a"]), str(other)]) == 2
     assert "was graded with" in capsys.readouterr().err
 
@@ -70,4 +77,4 @@ def test_a_shard_whose_csv_was_edited_is_refused(shards, tmp_path, capsys):
     (shard / "grades.csv").write_text(csv)
     assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
     assert "does not match grades.json" in capsys.readouterr().err
-    assert json.loads((shards["a"] / "grades.json").read_text())["seed"] == 1
+    assert json.loads((shards["a"] / "grades.json").read_text())["secret"] == secret_id(SECRET.encode())

@@ -133,7 +133,7 @@ def unshare_args(home, python, hide, uid):
     steps.append(f"mount -o remount,ro {root}")
     enter = [tool("chroot") or "/usr/sbin/chroot", root, *setpriv(uid), "/bin/sh", "-c"]
     steps.append("exec " + " ".join(map(q, enter)) + f" 'cd {INSIDE}/tree && exec \"$@\"' sh \"$@\"")
-    script = "set -e\n" + "\n".join(steps)
+    script = "set -e\numask 022\n" + "\n".join(steps)  # the judge runs with umask 077
     return [
         tool("unshare") or "unshare",
         "--mount",
