@@ -1,7 +1,7 @@
 """Benchmarks: feedback latency, grading throughput, nbgrader beside the kit, and the engine.
 
     python -m kit bench                       every section; writes docs/benchmarks.md (make bench)
-    python -m kit bench --sections latency    some of: latency, grading, nbgrader, engine
+    python -m kit bench --sections latency    some of: latency, watch, grading, nbgrader, engine
     python -m kit bench --grade               grading throughput of correct submissions (make bench-grade)
 
 Every figure is a median over repeated runs measured in this one run, ratios included, and the
@@ -13,10 +13,13 @@ import datetime
 import json
 import os
 import platform
+import queue
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -27,6 +30,7 @@ from kit.instructor import sandbox
 from kit.regions import build_tree
 
 LATENCY_TARGET = 1.5  # seconds a learner may wait for one check against a finished solution
+WATCH_TARGET = 1.0  # seconds from starting watch mode, or from a save, to the check's score line
 GRADE_TARGET = 180  # seconds to grade 100 correct submissions with the default jobs
 PYPI_MICROGRAD = "micrograd==0.1.0"
 
@@ -70,6 +74,106 @@ def latency(runs):
         "",
         f"Target, every check under {LATENCY_TARGET} s against solutions/: "
         + ("**met**." if not slow else f"**missed** by check-{', check-'.join(slow)}."),
+    ]
+    return rows
+
+
+# --- 1b. watch mode -------------------------------------------------------------------------------
+
+
+class WatchSession:
+    """`python -m kit watch` in the background, its output read line by line as it comes."""
+
+    def __init__(self, impl, env=None):
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kit", "watch", "--impl", str(impl)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        self.lines, self.seen = queue.Queue(), []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text, timeout):
+        """Read until a line holding text; returns the seconds since the watch started."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.02)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if text in line:
+                return time.perf_counter() - self.started
+        raise AssertionError(f"no {text!r} within {timeout} s; output:\n{''.join(self.seen)}")
+
+    def stop(self):
+        """Ctrl-C, as a learner would; returns the exit status."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.seen += list(self.lines.queue)
+
+    def output(self):
+        return "".join(self.seen)
+
+
+def watch_once(folder, upto, save, expect, solved=True):
+    """(seconds to the first score line, seconds from a save to the next score line) of one watch.
+
+    The save writes the reference's file (solved) or the tree's own file again, unchanged."""
+    impl = build_tree(ROOT / "solutions", Path(folder) / "impl", upto)
+    session = WatchSession(impl, {"KIT_WATCH_POLL": ""})
+    try:
+        start = session.wait_for(f"check-{list(EXERCISES)[upto]}: ", 60)  # the first unfinished
+        session.wait_for("for changes", 10)
+        time.sleep(0.5)
+        (impl / save).write_bytes(((ROOT / "solutions") if solved else impl).joinpath(save).read_bytes())
+        saved = time.perf_counter() - session.started
+        reaction = session.wait_for(f"check-{expect}: ", 60) - saved
+    finally:
+        session.stop()
+    return start, reaction
+
+
+def watch(runs):
+    cases = [
+        (0, "derivatives.py", "02", True, "the stubs; saving a solved derivatives.py moves on to check-02"),
+        (4, "micrograd/engine.py", "05", False, "solved through 04; saving engine.py re-runs 01-04, shows 05"),
+    ]
+    rows = [
+        "`python -m kit watch --impl DIR` (what `make watch` runs once set up), with file events; wall "
+        f"seconds, median (min-max) of {runs} runs: from the start to the first check's score line, and "
+        "from a save to the next score line.",
+        "",
+        "| tree | start | after a save |",
+        "|---|---|---|",
+    ]
+    worst = [0.0, 0.0]
+    for upto, save, expect, solved, what in cases:
+        starts, reactions = [], []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                start, reaction = watch_once(tmp, upto, save, expect, solved)
+            starts.append(start)
+            reactions.append(reaction)
+        worst = [max(worst[0], med(starts)), max(worst[1], med(reactions))]
+        cells = [f"{med(t):.2f} ({min(t):.2f}-{max(t):.2f})" for t in (starts, reactions)]
+        rows.append(f"| {what} | {cells[0]} | {cells[1]} |")
+    rows += [
+        "",
+        f"Target, start and re-run each within {WATCH_TARGET:g} s: "
+        + ("**met**." if max(worst) <= WATCH_TARGET else f"**missed**: start {worst[0]:.2f}, re-run {worst[1]:.2f}."),
     ]
     return rows
 
@@ -118,7 +222,7 @@ def make_hostile(folder, sid, kind):
             zf.writestr("../escaped.py", "x = 1\n")
 
 
-def grade_class(n, jobs, correct_only=False):
+def grade_class(n, jobs, correct_only=False, extra=()):
     with tempfile.TemporaryDirectory() as tmp:
         subs = Path(tmp) / "subs"
         subs.mkdir()
@@ -127,8 +231,19 @@ def grade_class(n, jobs, correct_only=False):
                 build_tree(ROOT / "solutions", subs / f"s{i:03d}", 7)
         else:
             make_class(subs, n)
-        cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(Path(tmp) / "out"), "--jobs", str(jobs)]
+        cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(Path(tmp) / "out"), "--jobs", str(jobs), *extra]
         return wall(cmd)[0]
+
+
+def pool_and_cluster(n):
+    """One line: a mixed class of n with the local pool (--jobs 2) and on --cluster local:2, in one run."""
+    local = grade_class(n, 2)
+    on_cluster = grade_class(n, 2, extra=("--cluster", "local:2"))
+    return (
+        f"Mixed class of {n}, 2 slots: local pool {n / local * 60:.0f} submissions/min, "
+        f"--cluster local:2 {n / on_cluster * 60:.0f}/min (cluster start-up included); "
+        f"per-task overhead of the cluster {(on_cluster - local) / n:+.2f} s."
+    )
 
 
 def grading(sizes, jobs_list, correct_only=False):
@@ -340,7 +455,7 @@ def machine():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sections", default="latency,grading,nbgrader,engine", help="which sections to run")
+    parser.add_argument("--sections", default="latency,watch,grading,nbgrader,engine", help="which sections to run")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100], help="class sizes for grading")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="jobs for grading")
@@ -356,9 +471,11 @@ def main(argv=None):
                 f"\nTarget, 100 correct submissions within {GRADE_TARGET} s: "
                 + ("met" if t100 <= GRADE_TARGET else f"missed by {t100 - GRADE_TARGET:.0f} s")
             )
+        print("\n" + pool_and_cluster(max(args.sizes)))
         return 0
     sections = {
         "latency": ("Feedback latency", lambda: latency(args.runs)),
+        "watch": ("Watch mode", lambda: watch(args.runs)),
         "grading": ("Grading throughput", lambda: grading(args.sizes, args.jobs)[0]),
         "nbgrader": ("nbgrader beside the kit's grader", lambda: nbgrader_vs_kit(max(1, args.runs // 2))),
         "engine": ("The reference engine against PyPI micrograd", lambda: engine(args.runs)),

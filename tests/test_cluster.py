@@ -1,0 +1,174 @@
+"""Grading on a Dask cluster, and the warm judges: the same gradebook as local grading, whatever is lost."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import types
+
+import hostile
+import psutil
+import pytest
+
+from kit import ROOT
+from kit.instructor import pool
+
+pytest.importorskip("distributed")
+
+FAST = ["--probe-timeout", "2.5", "--check-timeout", "10"]
+EXIT_MID_CHECK = ("micrograd/engine.py", "        return out\n", "        import os\n        os._exit(0)\n", 1)
+
+
+def grade_cmd(subs, out, secret, *extra):
+    return [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--secret", str(secret), *FAST, *extra]
+
+
+def grade(subs, out, secret, *extra):
+    proc = subprocess.run(
+        grade_cmd(subs, out, secret, *extra),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        start_new_session=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def gradebook(out):
+    """grades.csv and every student's tests: what must not depend on where the grading ran."""
+    students = json.loads((out / "grades.json").read_text())["students"]
+    return (out / "grades.csv").read_text(), {s["id"]: (s["status"], s["tests"]) for s in students}
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """A small mixed class (correct, partial, stubs, a worker that exits mid-check), graded locally."""
+    base = tmp_path_factory.mktemp("cluster")
+    subs = base / "subs"
+    hostile.tree(subs / "correct")
+    hostile.tree(subs / "correct-too")
+    hostile.tree(subs / "partial", upto=3)
+    hostile.tree(subs / "stubs", upto=0)
+    hostile.tree(subs / "exits", patches=[EXIT_MID_CHECK[:3]])
+    hostile.tree(subs / "wrong-tanh", patches=[("micrograd/engine.py", "(1 - t**2)", "(1 - t)")])
+    secret = base / "secret"
+    secret.write_text("a class secret of more than sixteen bytes\n")
+    grade(subs, base / "local", secret, "--jobs", "2")
+    return types.SimpleNamespace(base=base, subs=subs, secret=secret, local=gradebook(base / "local"))
+
+
+@pytest.mark.slow
+def test_a_local_cluster_grades_a_mixed_class_exactly_as_local_grading(mixed):
+    proc = grade(mixed.subs, mixed.base / "cluster", mixed.secret, "--cluster", "local:2")
+    assert "cluster local:2: 2 of 2 workers grade" in proc.stdout
+    assert "grading 6 of 6" in proc.stdout and "/min" in proc.stdout and "min left" in proc.stdout
+    assert gradebook(mixed.base / "cluster") == mixed.local
+    csv, _ = mixed.local
+    assert "\ncorrect,14,10,10,10,14,10,10,78\n" in csv and "\nstubs,0,0,0,0,0,0,0,0\n" in csv, csv
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_loses_nothing_and_the_interrupted_run_resumes(mixed):
+    out = mixed.base / "killed"
+    run = subprocess.Popen(
+        grade_cmd(mixed.subs, out, mixed.secret, "--cluster", "local:2"),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines = []
+    for line in run.stdout:
+        lines.append(line)
+        if line.startswith("[1/"):
+            workers = [
+                p for p in psutil.Process(run.pid).children() if "spawn_main" in " ".join(p.cmdline()) and p.children()
+            ]
+            assert workers, "".join(lines)
+            workers[0].kill()  # a worker (with its judge) lost mid-run: its task runs again elsewhere
+        if line.startswith("[3/"):
+            break
+    os.killpg(run.pid, signal.SIGINT)  # the instructor's Ctrl-C, half-way through
+    run.communicate(timeout=120)
+    kept = len(list((out / ".results").glob("*.json")))
+    assert 3 <= kept, "".join(lines)
+    resumed = grade(mixed.subs, out, mixed.secret, "--cluster", "local:2")
+    assert f"grading {6 - kept} of 6" in resumed.stdout
+    assert gradebook(out) == mixed.local
+
+
+@pytest.mark.slow
+def test_student_regrades_that_student_only_locally_and_on_a_cluster(mixed):
+    out = mixed.base / "local"
+    before = gradebook(out)
+    again = grade(mixed.subs, out, mixed.secret, "--student", "partial")
+    assert "grading 1 of 6" in again.stdout and "] partial:" in again.stdout
+    assert gradebook(out) == before
+    on_cluster = grade(mixed.subs, out, mixed.secret, "--student", "stubs", "--cluster", "local:1")
+    assert "grading 1 of 6" in on_cluster.stdout and "] stubs:" in on_cluster.stdout
+    assert gradebook(out) == before
+    proc = subprocess.run(
+        grade_cmd(mixed.subs, out, mixed.secret, "--student", "nobody"), cwd=ROOT, capture_output=True
+    )
+    assert proc.returncode != 0 and b"--student nobody: no submission of that id" in proc.stderr
+
+
+def kills_its_worker(sid, files, notes, seed, settings):
+    """A task standing in for a student whose grading takes its worker down, every time."""
+    if sid == "killer":
+        os._exit(1)
+    return {"id": sid, "status": "graded", "reason": "", "checks": {}, "tests": [], "seed": seed}
+
+
+def test_a_student_whose_task_keeps_killing_workers_gets_a_grader_error_row_naming_it(tmp_path):
+    from kit.instructor import cluster
+
+    for sid in ("honest", "killer"):
+        (tmp_path / sid / "tree").mkdir(parents=True)
+        (tmp_path / sid / "tree" / "derivatives.py").write_text("x = 1\n")
+    grader = types.SimpleNamespace(
+        secret=b"s" * 16,
+        settings={"secret": "id", "only": ["01"]},
+        empty=lambda sid, status, reason: {"id": sid, "status": status, "reason": reason, "checks": {}, "tests": []},
+    )
+    args = types.SimpleNamespace(**{k: None for k in cluster.WORKER_SETTINGS})
+    c = cluster.Cluster("local:2", args)
+    try:
+        todo = [(sid, tmp_path / sid / "tree", [], "f" * 64) for sid in ("honest", "killer")]
+        got = {sid: r for sid, _, r in c.dispatch(grader, todo, task=kills_its_worker)}
+    finally:
+        c.close()
+    assert got["honest"]["status"] == "graded" and got["honest"]["secret"] == "id"
+    assert got["killer"]["status"] == "error" and "KilledWorker" in got["killer"]["reason"]
+    assert "grade-killer" in got["killer"]["reason"]
+    assert isinstance(got["honest"]["seed"], int) and got["honest"]["seed"] > 1 << 64  # derived, not the secret
+
+
+def test_a_pooled_judge_gives_the_report_of_a_fresh_check_and_survives_its_own_death(tmp_path, tree):
+    impl = tree(4)
+    fresh = tmp_path / "fresh.json"
+    subprocess.run(
+        [sys.executable, "-m", "kit", "check", "all", "--impl", str(impl), "--report", str(fresh)],
+        cwd=ROOT,
+        env={**os.environ, "KIT_SEED": "77"},
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+    with pool.Pool() as judges:
+        for i in range(2):  # the second job starts from the same warm state as the first
+            report = tmp_path / f"pooled{i}.json"
+            code, late = judges.run(["all", "--impl", str(impl), "--report", str(report)], {"KIT_SEED": "77"}, 120, 5)
+            assert (code, late) == (1, False)
+            assert json.loads(report.read_text()) == json.loads(fresh.read_text())
+        (judge,) = judges.idle
+        judge.proc.kill()  # a judge server lost between students is replaced, and the job still runs
+        code, late = judges.run(["01", "--impl", str(impl)], {}, 60, 5)
+        assert (code, late, judges.started) == (0, False, 2)
+        started = time.monotonic()
+        code, late = judges.run(["all", "--impl", str(impl)], {}, 0.2, 0.5)
+        assert late and time.monotonic() - started < 10
