@@ -2,22 +2,21 @@
 
 import json
 import os
-import queue
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
 from xml.etree import ElementTree
 
 import pytest
 
 from kit import ROOT
+from kit.dev.bench import WatchSession
 from kit.exercises import EXERCISES, TREE, doc_path
-from kit.learner import draw, hints, progress, solution, term
+from kit.learner import boundary, draw, hints, moons, progress, solution, term
 from kit.learner.moons import two_moons
+from kit.learner.watch import POLL_SECONDS
 
 ANSI = re.compile(r"\033\[")
 
@@ -324,50 +323,9 @@ def test_the_draw_command_says_which_lesson_is_missing_when_the_value_is_not_rea
 # --- watch mode ----------------------------------------------------------------------------------
 
 
-class Watch:
-    """`python -m kit watch` in the background, its output read line by line."""
-
-    def __init__(self, impl, env):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kit", "watch", "--impl", str(impl)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-        )
-        self.lines, self.seen = queue.Queue(), []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-
-    def wait_for(self, text, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            self.seen.append(line)
-            if text in line:
-                return
-        raise AssertionError(f"no {text!r} within {timeout} s; output:\n{''.join(self.seen)}")
-
-    def stop(self):
-        """Ctrl-C, as a learner would; returns the exit status."""
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            return self.proc.wait(timeout=10)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-
-
 def save_and_expect_the_next_check(tmp_path, tree, env, announcement):
     impl = shutil.copytree(tree(0), tmp_path / "impl")
-    watch = Watch(impl, env)
+    watch = WatchSession(impl, env)
     try:
         watch.wait_for("check-01: 0/", 30)
         watch.wait_for(announcement, 10)
@@ -378,14 +336,24 @@ def save_and_expect_the_next_check(tmp_path, tree, env, announcement):
         reaction = time.monotonic() - start
     finally:
         status = watch.stop()
-    watch.seen += list(watch.lines.queue)
-    output = "".join(watch.seen)
+    output = watch.output()
     assert status == 0 and "stopped watching" in output and "Traceback" not in output, output
+    assert output.count("check-01 · ") == 1 and output.count("check-02 · ") == 1, "only the first unfinished shows"
     return reaction, output
 
 
+def test_watch_shows_exactly_what_make_check_shows_for_the_first_unfinished_check(tree):
+    for k in (0, 4):
+        once = cli("watch", "--once", "--impl", tree(k))
+        check = cli("check", list(EXERCISES)[k], "--impl", tree(k))
+        assert once.returncode == 0 and check.returncode == 1
+        assert once.stdout == check.stdout
+    done = cli("watch", "--once", "--impl", tree(7))
+    assert done.stdout == "All seven checks pass. See your micrograd learn: make demo\n"
+
+
 def test_watch_reruns_the_first_unfinished_check_when_a_file_is_saved(tmp_path, tree):
-    pytest.importorskip("watchfiles")
+    pytest.importorskip("watchfiles", reason="watch mode needs watchfiles (the watch extra)")
     from kit.learner.watch import events_arrive
 
     if not events_arrive(tmp_path):
@@ -396,9 +364,9 @@ def test_watch_reruns_the_first_unfinished_check_when_a_file_is_saved(tmp_path, 
 
 
 def test_watch_polls_when_asked_and_says_so(tmp_path, tree):
-    pytest.importorskip("watchfiles")
+    pytest.importorskip("watchfiles", reason="watch mode needs watchfiles (the watch extra)")
     reaction, output = save_and_expect_the_next_check(
-        tmp_path, tree, {"KIT_WATCH_POLL": "1"}, "polling for changes every 0.5 s"
+        tmp_path, tree, {"KIT_WATCH_POLL": "1"}, f"polling for changes every {POLL_SECONDS:g} s (as asked)"
     )
     assert reaction < 10
 
@@ -414,6 +382,7 @@ def test_two_moons_are_fixed_balanced_and_labelled_plus_and_minus_one():
 
 
 def test_the_demo_runs_on_the_reference_and_says_so_when_checks_fail(tree, tmp_path):
+    pytest.importorskip("matplotlib", reason="the demo's PNG needs matplotlib (the docs extra)")
     run = cli("demo", "--steps", 2, "--impl", tree(0), "--out", tmp_path / "b.png")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "passes 0 of the 7 checks, so this demo runs on the reference micrograd" in run.stdout
@@ -442,7 +411,40 @@ def test_the_demo_runs_on_the_learners_micrograd_once_every_check_passes_and_dra
     assert "All seven checks pass: this runs on your micrograd" in run.stdout
     assert "b.svg: the decision boundary, as an SVG written by the kit (matplotlib is not installed)" in run.stdout
     svg = ElementTree.parse(tmp_path / "b.svg").getroot()
-    assert svg.tag.endswith("svg") and len(svg.findall("{http://www.w3.org/2000/svg}circle")) == 100
+    assert svg.tag.endswith("svg") and len(svg.findall(".//{http://www.w3.org/2000/svg}circle")) == 100
+    accuracy = re.search(r"training accuracy (\d+%)", run.stdout)[1]
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts[:2] == [
+        f"MLP(2, [16, 16, 1]) on two moons: {accuracy} correct",
+        "after 1 steps with your micrograd",
+    ], texts
+
+
+def test_the_svg_has_axes_with_ticks_and_names_and_room_for_its_whole_title(tmp_path):
+    xs, ys = two_moons()
+    grid = ([-1.5 + 0.1 * i for i in range(41)], [-1.0 + 0.1 * j for j in range(26)], [[0.5] * 41] * 26)
+    title = "a title much longer than the plot is wide, so that a fixed width would clip it: " * 2
+    path = tmp_path / "b.svg"
+    boundary.save_svg(path, xs, ys, grid, title.strip() + "\nsecond line")
+    svg = ElementTree.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = {t.text: t for t in svg.iter(f"{ns}text")}
+    width = float(svg.get("width"))
+    for line in (title.strip(), "second line"):
+        t = texts[line]
+        assert float(t.get("x")) + len(line) * float(t.get("font-size")) * boundary.CHAR_W <= width, line
+    assert {"x1", "x2", "-1.5", "0", "2.5", "-1", "1.5"} <= set(texts)
+    ticks = [line for line in svg.iter(f"{ns}line")]
+    assert len(ticks) == len(boundary.ticks(-1.5, 2.5)) + len(boundary.ticks(-1.0, 1.5)) == 9 + 6
+
+
+def test_the_last_step_reports_the_accuracy_the_training_returns():
+    from kit.learner.demo import library
+
+    seen = []
+    xs, ys = two_moons(n=20)
+    _, final = moons.fit(library(ROOT / "solutions"), xs, ys, steps=3, progress=lambda *a: seen.append(a))
+    assert [a[0] for a in seen] == [1, 2, 3] and seen[-1][3] == final
 
 
 def test_the_learners_tree_is_imported_even_with_another_micrograd_on_the_path(tree, tmp_path):

@@ -1,29 +1,36 @@
 """Re-run the first unfinished check on every save: `python -m kit watch [--impl DIR] [--poll]`.
 
 It watches the learner's tree (exercises/ unless --impl) with watchfiles. Whenever a Python file
-there is saved, it grades the tree quietly, in a fresh process, and then runs the first check not
-at full marks in full. Some file systems send no change events (network mounts, some container
-and VM shares); there it polls instead. KIT_WATCH_POLL=1 or --poll asks for polling, and a
-self-test at the start finds out on its own: it writes a temporary file into the tree and waits
-briefly for the event. Ctrl-C stops it.
+there is saved, it runs the checks in order, quietly, and shows in full the first one not at full
+marks, exactly as `make check-NN` shows it. Each run is a fresh process, started ahead of time
+(pytest and the checks already imported) so that a save gets its answer at once. Some file
+systems send no change events (network mounts, some container and VM shares); there it polls
+instead. KIT_WATCH_POLL=1 or --poll asks for polling, and a self-test during the first run finds
+out on its own: it writes a temporary file into the tree and waits briefly for the event.
+Ctrl-C stops it.
 """
 
 import argparse
+import io
+import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 from kit import ROOT
-from kit.exercises import HELP_IMPL, default_impl
-from kit.learner.progress import next_exercise
+from kit.exercises import EXERCISES, HELP_IMPL, default_impl
 from kit.learner.term import is_terminal, paint, shown
-from kit.runner import GradingError, grade
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25
 PROBE_SECONDS = 1.5  # how long the self-test waits for its event; events take milliseconds
+# After the first change, wait until none came for STEP_MS (an editor's save is several writes
+# within a few milliseconds), but never longer than DEBOUNCE_MS.
+DEBOUNCE_MS, STEP_MS = 150, 30
 
 
 def events_arrive(folder, wait=PROBE_SECONDS):
@@ -52,19 +59,96 @@ def events_arrive(folder, wait=PROBE_SECONDS):
     return False
 
 
-def run_once(impl):
-    """Grade the tree quietly, then show the first unfinished check in full."""
+class Held(io.StringIO):
+    """A check's report held back until we know whether to show it; coloured as the real stream would be."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream = stream
+
+    def isatty(self):
+        return is_terminal(self.stream)
+
+
+def first_unfinished(impl):
+    """Run the checks in order in this process until one is not at full marks, and show that one.
+
+    Each is `python -m kit check NN`'s own run (kit.runner), its report held back; the first not at
+    full marks (or whose run wrote no report) is printed in full. Returns its id, or None.
+    """
+    from kit import runner
+
+    out = sys.stdout
+    for ex in EXERCISES:
+        held = Held(out)
+        with tempfile.TemporaryDirectory(prefix="kit-watch-") as tmp:
+            path = Path(tmp) / "report.json"
+            sys.stdout = held
+            try:
+                runner.run([ex], impl=str(impl), report=str(path))
+            finally:
+                sys.stdout = out
+            points = json.loads(path.read_text())["checks"].get(ex) if path.exists() else None
+        if points is None or points["earned"] < points["max"]:
+            out.write(held.getvalue())
+            out.flush()
+            return ex
+    print(paint("All seven checks pass. See your micrograd learn: make demo", "green"), flush=True)
+    return None
+
+
+def serve(impl):
+    """The run started ahead of time: import what the checks need, then wait for the word to go."""
+    import pytest  # noqa: F401
+
+    from checks import plugin  # noqa: F401
+    from kit import runner  # noqa: F401
+
+    if not sys.stdin.readline():
+        return 0  # the watcher stopped before any change
     if is_terminal():
         print("\033[2J\033[H", end="", flush=True)  # a clean screen: only the latest run matters
-    try:
-        ex = next_exercise(grade(impl))
-    except GradingError as e:
-        print(f"the checks did not finish:\n{e}", flush=True)
-        return
-    if ex is None:
-        print(paint("All seven checks pass. See your micrograd learn: make demo", "green"), flush=True)
-        return
-    subprocess.run([sys.executable, "-m", "kit", "check", ex, "--impl", str(Path(impl).resolve())], cwd=ROOT)
+    first_unfinished(impl)
+    return 0
+
+
+class Runs:
+    """The next run, always started ahead: `go()` lets it run and waits for it; then the next starts."""
+
+    def __init__(self, impl):
+        self.impl = str(Path(impl).resolve())
+        self.next = self.start()
+
+    def start(self):
+        # A session of its own: the terminal's Ctrl-C goes to the watcher, which ends it (and its worker).
+        return subprocess.Popen(
+            [sys.executable, "-m", "kit", "watch", "--impl", self.impl, "--serve"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            start_new_session=True,
+        )
+
+    def go(self):
+        run, self.next = self.next, None
+        try:
+            run.stdin.write(b"go\n")
+            run.stdin.close()
+        except BrokenPipeError:  # it died while waiting: start one now
+            run = self.start()
+            run.stdin.write(b"go\n")
+            run.stdin.close()
+        try:
+            run.wait()
+        finally:
+            self.next = self.start()
+
+    def stop(self):
+        if self.next is not None:
+            try:
+                os.killpg(self.next.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            self.next.wait()
 
 
 def main(argv=None):
@@ -77,22 +161,33 @@ def main(argv=None):
         help="poll for changes instead of waiting for events (default: $KIT_WATCH_POLL=1, "
         "or when a self-test sees no events)",
     )
+    parser.add_argument("--once", action="store_true", help="show the first unfinished check once, and stop")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not os.path.isdir(args.impl):
         parser.error(f"--impl {args.impl}: no such folder")
+    if args.serve:
+        return serve(args.impl)
+    if args.once:
+        first_unfinished(args.impl)
+        return 0
     try:
         import watchfiles
     except ImportError:
         print("make watch needs watchfiles: .venv/bin/pip install -e '.[watch]'")
         return 2
+    runs = Runs(args.impl)
     try:
+        first = threading.Thread(target=runs.go)
+        first.start()
+        # The self-test runs beside the first run, so it costs no time of its own.
         poll = args.poll or not events_arrive(args.impl)
+        first.join()
         if poll:
             why = "as asked" if args.poll else "this file system sends no change events"
             waiting = f"polling for changes every {POLL_SECONDS:g} s ({why})"
         else:
             waiting = "watching for changes"
-        run_once(args.impl)
         print(
             paint(f"\n{waiting} in {shown(args.impl)}/: save a file to re-run the check (Ctrl-C to stop)", "dim"),
             flush=True,
@@ -102,12 +197,15 @@ def main(argv=None):
             watch_filter=watchfiles.PythonFilter(),
             force_polling=poll,
             poll_delay_ms=int(POLL_SECONDS * 1000),
-            debounce=400,
+            debounce=DEBOUNCE_MS,
+            step=STEP_MS,
         ):
-            run_once(args.impl)
+            runs.go()
             print(paint(f"\n{waiting} in {shown(args.impl)}/ (Ctrl-C to stop)", "dim"), flush=True)
     except KeyboardInterrupt:
         print("\nstopped watching", flush=True)
+    finally:
+        runs.stop()
     return 0
 
 
