@@ -2,23 +2,37 @@
 
 The judge (the pytest process with the expected values and the scoring) never imports learner
 code. It talks to a worker process (checks/worker/main.py) and accepts from it only one line of JSON
-per request, of bounded size. When the worker ends mid-probe, hangs, or floods its reply, the
-worker is killed and the next probe starts a fresh one.
+per request, of bounded size, signed with a key this judge gave that worker alone; whatever
+crosses is sanitised here (`clean_*`) before anything reads it. The worker's printed output comes
+through a pipe this side drains and caps, so printing never fails and never floods the judge.
+When the worker ends mid-probe, hangs, floods its reply, forges one, or reports code under test
+refused by its audit hook, the worker is killed and the next probe starts a fresh one.
 """
 
+import ctypes
 import dataclasses
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import select
 import signal
 import subprocess
 import sys
-import tempfile
+import time
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker", "main.py")
 REPLY_LIMIT = 4_000_000  # bytes in one reply
-CRASH_LOG_LIMIT = 20_000
+CRASH_LOG_LIMIT = 20_000  # bytes of the worker's last output kept, for a crash's faulthandler dump
+PRINTED_LIMIT = 2000  # bytes of what one probe printed that reach the judge; the rest is drained
+DEPTH_LIMIT = 32  # nesting of a reply's data (the probes' results are 5 deep at most)
+TEXT_LIMITS = {"type": 100, "message": 1000, "file": 200, "function": 100, "code": 200, "module": 200}
+DATA_TEXT_LIMIT = 10_000  # characters of one string in a probe's result
+ADDR_NO_RANDOMIZE = 0x0040000  # personality(2): the same addresses, so the same set orders, every run
+# Shown escaped, never raw: C0 and C1 controls but tab and newline; lone surrogates become U+FFFD.
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class ProbeFailure(Exception):
@@ -57,6 +71,61 @@ class Fence:
         return cls(**{**data, "prefix": tuple(data.get("prefix", ()))})
 
 
+def clean_text(text, limit):
+    """`text` cut to `limit` characters, control characters escaped and lone surrogates replaced:
+    safe for a terminal, a log, a CSV cell and a UTF-8 file."""
+    if not isinstance(text, str):
+        return "?"
+    cut = text if len(text) <= limit else text[:limit] + " ..."
+    return UNSAFE.sub(lambda m: "\ufffd" if m[0] >= "\ud800" else f"\\x{ord(m[0]):02x}", cut)
+
+
+class Garbled(Exception):
+    """A reply that is not the plain data the judge expects."""
+
+
+def clean_data(x, depth=0):
+    """A probe's result, as JSON parsed it, with every string made safe; Garbled when too deep."""
+    if depth > DEPTH_LIMIT:
+        raise Garbled("the reply is nested too deeply")
+    if isinstance(x, str):
+        return clean_text(x, DATA_TEXT_LIMIT)
+    if isinstance(x, list):
+        return [clean_data(v, depth + 1) for v in x]
+    if isinstance(x, dict):
+        return {clean_text(k, DATA_TEXT_LIMIT): clean_data(v, depth + 1) for k, v in x.items()}
+    return x  # int, float, bool, None: all JSON gives
+
+
+def clean_where(where):
+    if not isinstance(where, dict):
+        return None
+    line = where.get("line")
+    return {
+        "file": clean_text(where.get("file", ""), TEXT_LIMITS["file"]),
+        "line": line if type(line) is int and 0 <= line < 10**9 else 0,
+        "function": clean_text(where.get("function", ""), TEXT_LIMITS["function"]),
+        "code": clean_text(where.get("code", ""), TEXT_LIMITS["code"]),
+    }
+
+
+def clean_error(err):
+    """A learner error's record with the shape messages.py reads, whatever the worker sent."""
+    err = err if isinstance(err, dict) else {}
+    frames = err.get("frames") if isinstance(err.get("frames"), list) else []
+    repeats = err.get("repeats")
+    info = {
+        "type": clean_text(err.get("type", "?"), TEXT_LIMITS["type"]) or "?",
+        "message": clean_text(err.get("message", ""), TEXT_LIMITS["message"]),
+        "where": clean_where(err.get("where")),
+        "frames": [w for w in (clean_where(f) for f in frames[-3:]) if w],
+        "repeats": repeats if type(repeats) is int and 0 <= repeats < 10**9 else 0,
+    }
+    if "module" in err:
+        info["module"] = clean_text(err["module"], TEXT_LIMITS["module"])
+    return info
+
+
 class Worker:
     def __init__(self, impl, fence=None, import_timeout=5):
         fence = fence or Fence()
@@ -72,36 +141,53 @@ class Worker:
         self.last = None  # the latest probe sent, for messages about a timeout
 
     def start(self):
-        self.log = tempfile.TemporaryFile()
-        read_end, write_end = os.pipe()
+        self.key, self.sent = secrets.token_bytes(32), 0
+        reply_read, reply_write = os.pipe()
+        output_read, output_write = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [*self.prefix, self.python, "-I", self.worker, self.inside, str(write_end), str(self.import_timeout)],
+                [*self.prefix, self.python, "-s", self.worker, self.inside, str(self.import_timeout)],
                 stdin=subprocess.PIPE,
-                stdout=self.log,
-                stderr=self.log,
-                pass_fds=(write_end,),
+                stdout=output_write,
+                stderr=output_write,
+                pass_fds=(reply_write,),
                 start_new_session=True,
                 cwd=self.impl,
-                env=self.env,
-                preexec_fn=limiter(self.rlimits) if self.rlimits else None,
+                env=worker_env(self.env),
+                preexec_fn=preexec(self.rlimits),
             )
+        except BaseException:
+            os.close(reply_read)
+            os.close(output_read)
+            raise
         finally:
-            os.close(write_end)
-        self.replies = read_end
-        self.buffer = b""
+            os.close(reply_write)
+            os.close(output_write)
+        self.replies, self.output, self.buffer = reply_read, output_read, b""
+        os.set_blocking(output_read, False)
+        self.head, self.tail = bytearray(), bytearray()
+        handshake = json.dumps({"key": self.key.hex(), "reply": reply_write}) + "\n"
+        try:
+            self.proc.stdin.write(handshake.encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # it died at once; the first probe says how
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
     def call(self, probe, args, timeout=None, hung=()):
-        """Run one probe; returns the worker's reply dict (with "ok" or "error", and "printed")."""
+        """Run one probe; returns the worker's reply, cleaned: {"ok": data} or {"error": record},
+        with "printed" (what the learner's code printed meanwhile, capped)."""
         if not self.alive():
             self.close()
             self.start()
         self.last = probe
+        self._drain()
+        self.head = bytearray()
         try:
             try:
+                self.sent += 1
                 self.proc.stdin.write((json.dumps({"probe": probe, "args": args, "hung": list(hung)}) + "\n").encode())
                 self.proc.stdin.flush()
             except (BrokenPipeError, OSError):
@@ -113,39 +199,105 @@ class Worker:
             raise
         if line is None:
             raise self._crashed(probe)
-        try:
-            reply = json.loads(line)
-        except ValueError:
+        reply = self._verify(probe, line)
+        if "tampered" in reply:
             self.close()
-            raise ProbeFailure(probe, "garbled", "the worker's reply was not valid JSON") from None
-        if not isinstance(reply, dict) or not (("ok" in reply) ^ ("error" in reply)):
-            self.close()
-            raise ProbeFailure(probe, "garbled", "the worker's reply had an unexpected shape")
-        if not isinstance(reply.get("printed", ""), str):
-            reply["printed"] = ""
+            what = reply["tampered"] if isinstance(reply["tampered"], list) else []
+            reasons = [clean_text(r, 300) for r in what[:20]] or ["something"]
+            raise ProbeFailure(probe, "tampered", "; ".join(reasons))
+        reply = {"ok": clean_data(reply["ok"])} if "ok" in reply else {"error": clean_error(reply["error"])}
+        reply["printed"] = self.printed()
         return reply
 
+    def _verify(self, probe, line):
+        """The reply's body, if this worker signed it for this request, as a dict of one known key."""
+        signature, _, body = line.partition(b" ")
+        expected = hashlib.blake2b(b"%d\n" % self.sent + body, key=self.key, digest_size=32).hexdigest()
+        if not hmac.compare_digest(signature, expected.encode()):
+            self.close()
+            raise ProbeFailure(probe, "forged", "a reply the worker did not sign reached the judge")
+        try:
+            reply = json.loads(body)
+        except (ValueError, RecursionError):
+            self.close()
+            raise ProbeFailure(probe, "garbled", "the worker's reply was not valid JSON") from None
+        if not isinstance(reply, dict) or len(reply) != 1 or not {"ok", "error", "tampered"} & reply.keys():
+            self.close()
+            raise ProbeFailure(probe, "garbled", "the worker's reply had an unexpected shape")
+        try:
+            if "ok" in reply:
+                clean_data(reply["ok"])
+        except (Garbled, RecursionError) as e:
+            self.close()
+            raise ProbeFailure(probe, "garbled", str(e) or "the reply is nested too deeply") from None
+        return reply
+
+    def printed(self):
+        text = self.head[:PRINTED_LIMIT].decode("utf-8", "replace")
+        return clean_text(text, PRINTED_LIMIT) + ("\n..." if len(self.head) > PRINTED_LIMIT else "")
+
+    def _take_output(self):
+        """Read what the worker printed so far; False once its end is closed."""
+        try:
+            chunk = os.read(self.output, 65536)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        if len(self.head) <= PRINTED_LIMIT:
+            self.head += chunk[: PRINTED_LIMIT + 1 - len(self.head)]
+        self.tail = (self.tail + chunk)[-CRASH_LOG_LIMIT:]
+        return True
+
+    def _drain(self, most=1 << 30):
+        """Everything already in the output pipe (it was printed before the reply was written)."""
+        read = 0
+        while self.output is not None and read < most:
+            before = len(self.tail)
+            if not self._take_output():
+                os.close(self.output)
+                self.output = None
+            elif len(self.tail) == before and len(self.tail) < CRASH_LOG_LIMIT:
+                break
+            read += 65536
+            try:
+                if not select.select([self.output], [], [], 0)[0]:
+                    break
+            except (TypeError, ValueError):
+                break
+
     def _read_line(self, probe, timeout):
+        deadline = None if timeout is None else time.monotonic() + timeout
         while b"\n" not in self.buffer:
-            if timeout is not None:
-                ready, _, _ = select.select([self.replies], [], [], timeout)
-                if not ready:
-                    self.close()
-                    raise ProbeFailure(probe, "timeout", f"no answer within {timeout:g} s")
-            chunk = os.read(self.replies, 65536)
-            if not chunk:
-                return None
-            self.buffer += chunk
-            if len(self.buffer) > REPLY_LIMIT:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd for fd in (self.replies, self.output) if fd is not None], [], [], wait)
+            if not ready:
                 self.close()
-                raise ProbeFailure(probe, "too large", f"a reply of more than {REPLY_LIMIT} bytes")
+                raise ProbeFailure(probe, "timeout", f"no answer within {timeout:g} s")
+            if self.output in ready and not self._take_output():
+                os.close(self.output)
+                self.output = None
+            if self.replies in ready:
+                chunk = os.read(self.replies, 65536)
+                if not chunk:
+                    return None
+                self.buffer += chunk
+                if len(self.buffer) > REPLY_LIMIT:
+                    self.close()
+                    raise ProbeFailure(probe, "too large", f"a reply of more than {REPLY_LIMIT} bytes")
         line, _, self.buffer = self.buffer.partition(b"\n")
-        return line.decode("utf-8", "replace")
+        self._drain()
+        return line
 
     def _crashed(self, probe):
-        code = self.proc.wait()
-        self.log.seek(0)
-        log = self.log.read(CRASH_LOG_LIMIT).decode("utf-8", "replace")
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # alive, but its reply channel is closed
+            self.close()
+            return ProbeFailure(probe, "crash", "the worker closed its reply channel")
+        os.killpg(self.proc.pid, signal.SIGKILL) if self._group_alive() else None
+        self._drain()
+        log = bytes(self.tail).decode("utf-8", "replace")
         self.close()
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
@@ -153,6 +305,13 @@ class Worker:
         else:
             detail = f"exit code {code}"
         return ProbeFailure(probe, "crash", detail, where=learner_frame(log, self.inside))
+
+    def _group_alive(self):
+        try:
+            os.killpg(self.proc.pid, 0)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False
 
     def close(self):
         if self.proc is not None:
@@ -162,13 +321,44 @@ class Worker:
                 except (ProcessLookupError, PermissionError):
                     self.proc.kill()
             self.proc.wait()
-            for f in (self.proc.stdin, self.log):
-                try:
-                    f.close()
-                except OSError:
-                    pass
-            os.close(self.replies)
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            for fd in (self.replies, self.output):
+                if fd is not None:
+                    os.close(fd)
+            self.replies = self.output = None
             self.proc = None
+
+
+def worker_env(env):
+    """The worker's environment: the fence's (or this one), without the PYTHON* variables that
+    would change how it starts, and with string hashing fixed so set orders repeat."""
+    base = os.environ if env is None else env
+    clean = {k: v for k, v in base.items() if not k.startswith("PYTHON")}
+    return {**clean, "PYTHONHASHSEED": "0"}
+
+
+def preexec(rlimits):
+    """The child's setup before exec: address-space randomisation off (the same bytes give the same
+    object addresses, so the same set orders and the same verdict), then the resource limits."""
+    apply_limits = limiter(rlimits) if rlimits else None
+    try:
+        personality = ctypes.CDLL(None, use_errno=True).personality
+        personality.argtypes, personality.restype = [ctypes.c_ulong], ctypes.c_int
+    except (OSError, AttributeError):
+        personality = None
+
+    def setup():
+        if personality is not None:
+            current = personality(0xFFFFFFFF)
+            if current != -1:
+                personality(current | ADDR_NO_RANDOMIZE)
+        if apply_limits is not None:
+            apply_limits()
+
+    return setup
 
 
 def limiter(rlimits):
@@ -192,5 +382,7 @@ def learner_frame(log, impl):
     for m in FRAME.finditer(log):
         path = os.path.realpath(m["file"])
         if path.startswith(impl + os.sep):
-            return {"file": os.path.relpath(path, impl), "line": int(m["line"]), "function": m["function"], "code": ""}
+            return clean_where(
+                {"file": os.path.relpath(path, impl), "line": int(m["line"][:9]), "function": m["function"], "code": ""}
+            )
     return None

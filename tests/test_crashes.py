@@ -9,7 +9,8 @@ from kit.exercises import POINTS
 
 
 def by_test(run, check):
-    return {t["test"]: t for t in run.tests(check)}
+    """The check's results by test function (its title is wording, which may change)."""
+    return {t["nodeid"].split("::")[-1].removeprefix("test_").replace("_", " "): t for t in run.tests(check)}
 
 
 def test_sys_exit_at_import_is_reported_on_every_test_and_grading_goes_on(checks, variant):
@@ -49,7 +50,7 @@ def test_a_segfault_is_reported_with_the_learners_line(checks, variant):
         [
             (
                 "        out = Value(self.data + other.data, (self, other), '+')\n",
-                "        import ctypes; ctypes.string_at(0)\n"
+                "        import faulthandler; faulthandler._sigsegv()\n"
                 "        out = Value(self.data + other.data, (self, other), '+')\n",
             )
         ]
@@ -68,9 +69,7 @@ def test_an_endless_backward_times_out_through_pytest_timeout_and_the_rest_is_gr
     tests = by_test(run, "04")
     hung = tests["backward matches finite differences on random graphs"]
     assert hung["status"] == "timeout"
-    assert hung["message"].startswith(
-        "Took longer than 2 s while the check builds the expression and calls root.backward()."
-    )
+    assert hung["message"].startswith("Took longer than 2 s while the check builds the expression")
     assert tests["topological order lists every node exactly once"]["status"] == "pass"
 
 
@@ -78,7 +77,7 @@ def test_a_recursive_topological_order_fails_only_the_deep_chain_with_a_recursio
     impl = variant([("def topological_order(root):", RECURSIVE_TOPO)])
     run = checks("04", impl)
     failed = [t for t in run.tests() if t["status"] != "pass"]
-    assert [t["test"] for t in failed] == ["backward works on a chain 100000 nodes deep"]
+    assert [t["nodeid"].split("::")[-1] for t in failed] == ["test_backward_works_on_a_chain_100000_nodes_deep"]
     assert "RecursionError" in failed[0]["message"] and "a loop and a stack" in failed[0]["message"]
     assert run.last_line == f"check-04: {POINTS['04'] - 1}/{POINTS['04']} points"
 

@@ -25,29 +25,34 @@ def probe(fn):
 
 
 class ImportTimeout(Exception):
-    """Importing a learner module did not finish in time."""
+    """Importing a learner module did not finish in time; `module` names it.
 
-    def __init__(self, module):
-        super().__init__(
-            f"importing {module} took longer than {IMPORT_TIMEOUT} s: "
-            "is there an endless loop at the top level of the file?"
-        )
-        self.module = module
+    No method of its own: a class of the worker with Python methods would hand code under test
+    (through `Exception.__subclasses__()`) the worker's globals."""
+
+
+def import_timeout(module):
+    e = ImportTimeout(
+        f"importing {module} took longer than {IMPORT_TIMEOUT} s: "
+        "is there an endless loop at the top level of the file?"
+    )
+    e.module = module
+    return e
 
 
 def import_learner(name):
     if name in HUNG:
-        raise ImportTimeout(name)
+        raise import_timeout(name)
     if not IMPORT_TIMEOUT or name in sys.modules:
         return _import_module(name)
-
-    def expire(signum, frame):
-        raise ImportTimeout(name)
-
-    previous = signal.signal(signal.SIGALRM, expire)
+    # The alarm raises KeyboardInterrupt through Python's own handler (C): no function of the
+    # worker's is left where signal.getsignal() could hand it to code under test.
+    previous = signal.signal(signal.SIGALRM, signal.default_int_handler)
     signal.alarm(IMPORT_TIMEOUT)
     try:
         return _import_module(name)
+    except KeyboardInterrupt:
+        raise import_timeout(name) from None
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)

@@ -1,37 +1,39 @@
 """The worker: the process in which learner code runs.
 
-Started by checks/client.py as `python -I main.py IMPL REPLY_FD`. It reads one JSON request a
-line from stdin, `{"probe": name, "args": {...}}`, runs that probe, and writes one JSON reply a
-line to REPLY_FD: `{"ok": result, "printed": "..."}` or `{"error": {...}, "printed": "..."}`.
-Whatever the learner's code prints goes into "printed", never into the replies' channel.
-A crash (os._exit, a segfault) simply ends the process; the client notices and says so.
+Started by checks/client.py as `python -s -P main.py IMPL IMPORT_TIMEOUT`. The first line on
+stdin is the handshake, `{"key": hex, "reply": fd}`: a key for this process alone and the pipe
+its replies go to, named nowhere else. Then it reads one JSON request a line,
+`{"probe": name, "args": {...}}`, runs that probe, and writes one reply a line to that pipe:
+`MAC BODY`, where BODY is `{"ok": result}`, `{"error": {...}}` or `{"tampered": [what]}` and MAC
+is a keyed BLAKE2b of the reply's number and BODY. Whatever the learner's code prints goes to
+fds 1 and 2, a pipe the judge drains itself. A crash (os._exit, a segfault) simply ends the
+process; the client notices and says so.
+
+Learner code can reach this module (sys.modules["__main__"]) but nothing it relies on: the key,
+the reply pipe, the encoder and the probes live in the closures of `serve`, bound before the
+audit hook (checks/worker/fence.py) goes in and before any learner code runs.
 """
 
 import faulthandler
 import gc
+import hashlib
 import importlib.util
 import json
+import json.encoder
+import json.scanner
 import os
 import sys
-import tempfile
-import traceback
 
-# Everything the worker relies on once learner code has run is bound here, before it runs, so that
-# patching json, os, tempfile or gc from learner code can neither forge a reply nor break the worker.
-_dumps, _loads, _dup, _dup2, _close = json.dumps, json.loads, os.dup, os.dup2, os.close
-_realpath, _relpath, _extract_tb = os.path.realpath, os.path.relpath, traceback.extract_tb
-_TemporaryFile, _gc_disable, _gc_enable = tempfile.TemporaryFile, gc.disable, gc.enable
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-PRINTED_LIMIT = 2000
-
-
+HERE = os.path.dirname(os.path.realpath(__file__))
 PACKAGE = "_kit_worker"  # a name no learner file can take: the package is loaded by path
+TEXT_LIMIT = 1000  # characters of an error message
+CODE_LIMIT = 200  # characters of a source line shown
+SOURCE_LIMIT = 4 << 20  # bytes read of a learner file to find one line
 
 
 def load_package():
     """This folder as a package, loaded by path where learner code cannot shadow it; returns its
-    guard module (the registry of probes and the settings of the learner's imports)."""
+    guard module (the registry of probes and the settings of the learner's imports) and fence."""
     spec = importlib.util.spec_from_file_location(
         PACKAGE, os.path.join(HERE, "__init__.py"), submodule_search_locations=[HERE]
     )
@@ -39,126 +41,202 @@ def load_package():
     sys.modules[PACKAGE] = package
     try:
         spec.loader.exec_module(package)
-        return sys.modules[f"{PACKAGE}.guard"]
+        importlib.import_module(f"{PACKAGE}.fence")
+        return sys.modules[f"{PACKAGE}.guard"], sys.modules[f"{PACKAGE}.fence"]
     finally:
         for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
-            del sys.modules[name]  # out of the learner's easy reach in sys.modules
+            del sys.modules[name]  # out of the learner's reach in sys.modules
 
 
-def where(tb, impl):
-    """The innermost traceback frame in the learner's files, as plain data."""
-    frames = [f for f in _extract_tb(tb) if _realpath(f.filename).startswith(impl + os.sep)]
-    if not frames:
-        return None
-    f = frames[-1]
-    return {
-        "file": _relpath(_realpath(f.filename), impl),
-        "line": f.lineno,
-        "function": f.name,
-        "code": (f.line or "").strip(),
-    }
+def tracer():
+    """walk(tb): [(filename, line, function)] of a traceback, outermost first. The one function
+    the audit hook lets read `tb_frame` (it knows it by its code object)."""
+    str_type = str
+
+    def walk(tb):
+        found, n = [], 0
+        while tb is not None and n < 10000:
+            code = tb.tb_frame.f_code
+            name = code.co_filename
+            found.append((name if type(name) is str_type else "", tb.tb_lineno, code.co_qualname))
+            tb, n = tb.tb_next, n + 1
+        return found
+
+    return walk
 
 
-def frames(tb, impl, most=3):
-    """The learner's own call chain: up to `most` innermost frames in their files, outermost first,
-    a frame that repeats (recursion) shown once; and how often the innermost function repeats."""
-    mine = [f for f in _extract_tb(tb) if _realpath(f.filename).startswith(impl + os.sep)]
-    chain = []
-    for f in mine:
-        step = {"file": _relpath(_realpath(f.filename), impl), "line": f.lineno, "function": f.name}
-        step["code"] = (f.line or "").strip()
-        if not chain or chain[-1] != step:
-            chain.append(step)
-    repeats = sum(1 for f in mine if mine and f.name == mine[-1].name and f.filename == mine[-1].filename)
-    return chain[-most:], repeats
+def serve(impl, import_timeout, requests, handshake):
+    """Bind everything, install the audit hook, then answer requests until stdin ends."""
+    guard, fence = load_package()
+    walk = tracer()
+    take = fence.install(impl, HERE, [walk.__code__])
+    guard.IMPL, guard.IMPORT_TIMEOUT = impl, import_timeout
+    probes, timeout_type = dict(guard.PROBES), guard.ImportTimeout
+    key, reply_fd = bytes.fromhex(handshake["key"]), int(handshake["reply"])
 
+    # Everything below is bound now: learner code may rebind json, os, gc, hashlib or builtins,
+    # and none of it changes what these names mean.
+    mac = hashlib.blake2b
+    write, realpath, sep = os.write, os.path.realpath, os.sep
+    gc_disable, gc_enable = gc.disable, gc.enable
+    scan = json.scanner.c_make_scanner(json.JSONDecoder())
+    str_type, int_type, float_type, bool_type, type_type = str, int, float, bool, type
+    list_type, tuple_type, dict_type, set_type, none_type = list, tuple, dict, set, type(None)
+    name_of = type.__dict__["__name__"].__get__
+    traceback_of = BaseException.__dict__["__traceback__"].__get__
+    syntax = {k: SyntaxError.__dict__[k].__get__ for k in ("filename", "lineno", "text")}
+    exit_code = SystemExit.__dict__["code"].__get__
+    join, text_of, repr_of, len_of, is_a, opener, total = "".join, str, repr, len, isinstance, open, sum
+    root = impl + sep
 
-def error(e, impl):
-    info = {"type": type(e).__name__, "message": str(e)[:1000], "where": where(e.__traceback__, impl)}
-    info["frames"], info["repeats"] = frames(e.__traceback__, impl)
-    if isinstance(e, SyntaxError) and e.filename:
-        path = _realpath(e.filename)
-        if path.startswith(impl + os.sep):
-            info["where"] = {
-                "file": _relpath(path, impl),
-                "line": e.lineno,
-                "function": "",
-                "code": (e.text or "").strip(),
-            }
-    if getattr(e, "module", None) and type(e).__name__ == "ImportTimeout":
-        info["module"] = e.module
-    if isinstance(e, SystemExit):
-        info["message"] = f"sys.exit({e.code!r})"
-    return info
+    flushes = (sys.stdout.flush, sys.stderr.flush)
 
-
-def run(probes, request, impl):
-    probes.HUNG = set(request.get("hung", ()))
-    fn = probes.PROBES.get(request.get("probe"))
-    if fn is None:
-        return {"error": {"type": "UnknownProbe", "message": str(request.get("probe")), "where": None}}
-    _gc_disable()  # graphs are full of reference cycles: collecting mid-probe triples the time
-    try:
-        return {"ok": fn(**request.get("args", {}))}
-    except BaseException as e:  # noqa: BLE001 - learner code may raise anything, even SystemExit
-        return {"error": error(e, impl)}
-    finally:
-        _gc_enable()
-
-
-def captured(call):
-    """Run call() with fds 1 and 2 sent to a scratch file; return its result and the text."""
-    with _TemporaryFile() as scratch:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        saved = _dup(1), _dup(2)
-        _dup2(scratch.fileno(), 1)
-        _dup2(scratch.fileno(), 2)
-        try:
-            result = call()
-        finally:
+    def flush():
+        """What was printed goes down the pipe before the reply is written (the judge relies on it)."""
+        for f in flushes:
             try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            except Exception:  # noqa: BLE001 - learner code may have replaced or closed them
+                f()
+            except BaseException:  # noqa: BLE001, S110 - a closed or broken stream loses only the learner's text
                 pass
-            _dup2(saved[0], 1)
-            _dup2(saved[1], 2)
-            _close(saved[0])
-            _close(saved[1])
-        scratch.seek(0)
-        text = scratch.read(PRINTED_LIMIT + 1).decode("utf-8", "replace")
-    return result, text
+
+    def unserialisable(o):
+        raise TypeError(f"{name_of(type_type(o))} is not plain data")
+
+    encode = json.encoder.c_make_encoder(
+        None, unserialisable, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+
+    def plain(x, depth=0):
+        """x as exact built-in types only (a str subclass becomes a str): what the encoder reads
+        can run no learner code."""
+        t = type_type(x)
+        if t is str_type or t is float_type or t is int_type or t is bool_type or t is none_type:
+            return x
+        if depth > 40:
+            raise ValueError("nested too deeply")
+        if t is list_type or t is tuple_type:
+            return [plain(v, depth + 1) for v in x]
+        if t is dict_type:
+            return {plain(k, depth + 1): plain(v, depth + 1) for k, v in list_type(dict_type.items(x))}
+        if is_a(x, str_type):
+            return join([x])
+        raise TypeError(f"{name_of(t)} is not plain data")
+
+    def safe_text(get, limit=TEXT_LIMIT):
+        try:
+            text = get()
+            return join([text])[:limit] if is_a(text, str_type) else "?"
+        except BaseException:  # noqa: BLE001 - a learner's __str__ may raise anything
+            return "<the message could not be read>"
+
+    def line_of(path, number, cache):
+        if path not in cache:
+            try:
+                with opener(path, "rb") as f:
+                    cache[path] = f.read(SOURCE_LIMIT).split(b"\n")
+            except OSError:
+                cache[path] = []
+        lines = cache[path]
+        if type_type(number) is not int_type or not 0 < number <= len_of(lines):
+            return ""
+        text = lines[number - 1].decode("utf-8", "replace").strip()
+        return text if len_of(text) <= CODE_LIMIT else text[:CODE_LIMIT] + " ..."
+
+    def learner_frames(tb):
+        cache, mine = {}, []
+        for filename, line, function in walk(tb):
+            path = realpath(filename) if filename and filename[0] != "<" else ""  # not <frozen ...>
+            if path.startswith(root):
+                mine.append((path, line, function))
+        steps = []
+        for path, line, function in mine:
+            step = {"file": path[len_of(root) :], "line": line, "function": function}
+            step["code"] = line_of(path, line, cache)
+            if not steps or steps[-1] != step:
+                steps.append(step)
+        repeats = total(1 for f in mine if (f[0], f[2]) == (mine[-1][0], mine[-1][2])) if mine else 0
+        return steps, repeats
+
+    def error(e):
+        kind = name_of(type_type(e))
+        info = {"type": kind, "message": safe_text(lambda: text_of(e))}
+        steps, repeats = learner_frames(traceback_of(e))
+        info["where"], info["frames"], info["repeats"] = (steps[-1] if steps else None), steps[-3:], repeats
+        if is_a(e, SyntaxError):
+            filename, line, text = (syntax[k](e) for k in ("filename", "lineno", "text"))
+            path = realpath(filename) if type_type(filename) is str_type else ""
+            if path.startswith(root):
+                code = join([text]).strip() if is_a(text, str_type) else ""
+                info["where"] = {
+                    "file": path[len_of(root) :],
+                    "line": line if type_type(line) is int_type else 0,
+                    "function": "",
+                    "code": code[:CODE_LIMIT],
+                }
+                info["frames"] = [info["where"]]
+        if type_type(e) is timeout_type:
+            info["module"] = safe_text(lambda: e.module)
+        if is_a(e, SystemExit):
+            info["message"] = "sys.exit(" + safe_text(lambda: repr_of(exit_code(e)), 100) + ")"
+        return info
+
+    def run(request):
+        guard.HUNG = set_type(request.get("hung", ()))
+        fn = probes.get(request.get("probe"))
+        if fn is None:
+            return {"error": {"type": "UnknownProbe", "message": text_of(request.get("probe")), "where": None}}
+        gc_disable()  # graphs are full of reference cycles: collecting mid-probe triples the time
+        try:
+            result = fn(**request.get("args", {}))
+        except BaseException as e:  # noqa: BLE001 - learner code may raise anything, even SystemExit
+            try:
+                return {"error": error(e)}
+            finally:
+                del e
+        finally:
+            gc_enable()
+            flush()
+        return {"ok": plain(result)}
+
+    def send(number, body):
+        data = body.encode("ascii")
+        signature = mac(b"%d\n" % number + data, key=key, digest_size=32).hexdigest().encode("ascii")
+        data = signature + b" " + data + b"\n"
+        while data:
+            data = data[write(reply_fd, data) :]
+
+    number = 0
+    for line in requests:
+        number += 1
+        try:
+            reply = run(scan(line, 0)[0])
+        except BaseException as e:  # noqa: BLE001 - even a learner's KeyboardInterrupt at the wrong moment
+            reason = safe_text(lambda e=e: text_of(e))
+            reply = {"error": {"type": "KitError", "message": f"unserialisable result: {reason}"}}
+        refused = take()
+        if refused:
+            reply = {"tampered": refused}
+        try:
+            body = join(encode(reply, 0))
+        except (TypeError, ValueError) as e:
+            body = join(encode({"error": {"type": "KitError", "message": f"unserialisable result: {e}"}}, 0))
+        send(number, body)
+        reply = None
 
 
 def main():
-    impl, reply_fd = os.path.realpath(sys.argv[1]), int(sys.argv[2])
-    import_timeout = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    sys.path.insert(0, impl)
+    impl, import_timeout = os.path.realpath(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    # The worker's own folder is not importable by name (python puts a script's folder first).
+    sys.path[:] = [impl] + [p for p in sys.path if p and os.path.realpath(p) != HERE]
     sys.dont_write_bytecode = True
     faulthandler.enable(file=os.fdopen(os.dup(2), "w"), all_threads=False)
-    probes = load_package()
-    probes.IMPL = impl
-    probes.IMPORT_TIMEOUT = import_timeout
-    replies = os.fdopen(reply_fd, "w", encoding="utf-8")
     requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    handshake = json.loads(requests.readline())
     # Learner code reading stdin gets end-of-file, not the requests.
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    for line in requests:
-        reply, printed = captured(lambda: run(probes, _loads(line), impl))
-        reply["printed"] = printed
-        try:
-            text = _dumps(reply)
-        except (TypeError, ValueError) as e:
-            text = _dumps(
-                {
-                    "error": {"type": "KitError", "message": f"unserialisable result: {e}", "where": None},
-                    "printed": printed,
-                }
-            )
-        replies.write(text + "\n")
-        replies.flush()
+    os.close(devnull)
+    serve(impl, import_timeout, requests, handshake)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,192 @@
+"""The worker's audit hook (PEP 578): what code under test may not do, from inside the worker.
+
+`install` adds a hook that stays for the life of the process (hooks cannot be removed) before any
+learner code runs, and it applies to every line run afterwards, the worker's included. Refused,
+and recorded as tampering: walking the call stack (`sys._getframe`, a traceback's `tb_frame`, a
+generator's `gi_frame`), the garbage collector's object lists, tracing and profiling, ctypes,
+opening files for writing (or for reading outside the tree, the worker and the standard library),
+starting or signalling processes, sockets, and changing files. Refused without blame: importing
+a module micrograd does not need (the learner gets the ModuleNotFoundError a Python without it
+would give, at a laptop exactly as in a grader's sandbox). Nothing here is a module global the
+hook relies on: its state lives in the closure.
+"""
+
+import _thread
+import os
+import sys
+import sysconfig
+
+# What code under test may import by name; the standard library imports what it needs itself.
+ALLOWED = frozenset(
+    """__future__ abc array bisect cmath collections contextlib copy dataclasses decimal enum
+    fractions functools graphlib heapq itertools math numbers operator random re statistics string
+    sys textwrap time types typing warnings weakref""".split()
+)
+TAMPERING_IMPORTS = frozenset({"ctypes", "_ctypes"})  # a module whose only use here is reaching into memory
+# Standard-library functions that read their caller's frame for its module name, and nothing more.
+FRAME_READERS = frozenset({("namedtuple", "__init__.py"), ("EnumType._create_", "enum.py"), ("_caller", "typing.py")})
+FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back", "f_globals", "f_locals"})
+REFUSED = {
+    "sys._getframe": "walk the call stack (sys._getframe)",
+    "sys._current_frames": "walk the call stack (sys._current_frames)",
+    "sys._current_exceptions": "walk the call stack (sys._current_exceptions)",
+    "sys.settrace": "trace the worker (sys.settrace)",
+    "sys.setprofile": "profile the worker (sys.setprofile)",
+    "sys.addaudithook": "add an audit hook",
+    "gc.get_objects": "list the worker's objects (gc.get_objects)",
+    "gc.get_referrers": "list the worker's objects (gc.get_referrers)",
+    "gc.get_referents": "list the worker's objects (gc.get_referents)",
+    "subprocess.Popen": "start a process",
+    "os.system": "start a process (os.system)",
+    "os.posix_spawn": "start a process",
+    "os.spawn": "start a process",
+    "os.exec": "replace the worker (os.exec*)",
+    "os.fork": "fork the worker",
+    "os.forkpty": "fork the worker",
+    "os.kill": "signal a process (os.kill)",
+    "os.killpg": "signal a process group (os.killpg)",
+    "pty.spawn": "start a process",
+    "mmap.__new__": "map memory (mmap)",
+    "os.mkdir": "change files",
+    "os.remove": "change files",
+    "os.rename": "change files",
+    "os.rmdir": "change files",
+    "os.symlink": "change files",
+    "os.link": "change files",
+    "os.truncate": "change files",
+    "os.chmod": "change files",
+    "os.chown": "change files",
+    "os.utime": "change files",
+    "os.setxattr": "change files",
+    "os.removexattr": "change files",
+    "resource.prlimit": "change another process's limits",
+}
+REFUSED_PREFIXES = (("ctypes.", "use ctypes"), ("socket.", "use the network"), ("shutil.", "change files"))
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+HARMLESS_READS = frozenset({os.devnull, "/dev/urandom"})
+
+
+def standard_library():
+    """The standard library's folders (site-packages excluded, by the caller)."""
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")} | {os.path.dirname(os.__file__)}
+    return tuple(sorted({os.path.realpath(p) + os.sep for p in paths if p}))
+
+
+def install(impl, here, trusted):
+    """Add the hook; returns take(), which hands over (and forgets) what was refused as tampering.
+
+    `impl` and `here` are real paths (the tree graded, the worker's folder); `trusted` holds the
+    code objects of the worker's own functions that may read a traceback's frames."""
+    getframe, ident, realpath, fsdecode = sys._getframe, _thread.get_ident, os.path.realpath, os.fsdecode
+    str_type, int_type, bytes_type, frozen = str, int, bytes, "<frozen "
+    stdlib = standard_library()
+    packages = tuple(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
+    packages = tuple(realpath(p) + os.sep for p in packages)
+    machinery = os.path.dirname(os.path.realpath(sys.modules["importlib"].__file__)) + os.sep
+    learner_root, worker_root = impl + os.sep, here + os.sep
+    local = frozenset(
+        name[:-3] if name.endswith(".py") else name
+        for name in os.listdir(impl)
+        if name.endswith(".py") or os.path.isdir(os.path.join(impl, name))
+    )
+    refused_events, prefixes, allowed, trusted = dict(REFUSED), REFUSED_PREFIXES, ALLOWED, frozenset(trusted)
+    tampering = TAMPERING_IMPORTS
+    refusals, busy = [], set()
+
+    def place(filename):
+        if type(filename) is not str_type:
+            return "other"
+        if filename.startswith(frozen):
+            return "machinery" if filename.startswith("<frozen importlib") else "stdlib"
+        path = realpath(filename)
+        if path.startswith(learner_root):
+            return "learner"
+        if path.startswith(worker_root):
+            return "worker"
+        if path.startswith(machinery):
+            return "machinery"
+        if path.startswith(stdlib) and not path.startswith(packages):
+            return "stdlib"
+        return "other"
+
+    def importer(frame):
+        """Where an import comes from: the first frame outside the import machinery."""
+        while frame is not None:
+            where = place(frame.f_code.co_filename)
+            if where != "machinery":
+                return where
+            frame = frame.f_back
+        return "other"
+
+    def refuse(what):
+        if len(refusals) < 20 and what not in refusals:
+            refusals.append(what)
+        raise PermissionError(f"refused by the kit: code under test may not {what}")
+
+    def reads_frames(frame):
+        """Whether this caller may read frames: the worker's own traceback reader, or a standard
+        library function that only looks up its caller's module name."""
+        code = frame.f_code
+        if code in trusted:
+            return True
+        name = code.co_filename.rsplit("/", 1)[-1] if type(code.co_filename) is str_type else ""
+        return (code.co_qualname, name) in FRAME_READERS and place(code.co_filename) == "stdlib"
+
+    def opened(args):
+        path, mode, flags = args[0], args[1], args[2]
+        writes = (type(mode) is str_type and any(c in mode for c in "wax+")) or (
+            mode is None and type(flags) is int_type and flags & WRITE_FLAGS
+        )
+        if type(path) is int_type:
+            refuse(f"open file descriptor {path}")
+        name = fsdecode(path) if type(path) in (str_type, bytes_type) else None
+        if name is None:
+            refuse("open a file given as an object")
+        if writes:
+            refuse(f"open a file for writing ({name[:200]})")
+        full = realpath(name)
+        if full in HARMLESS_READS or full.startswith((learner_root, worker_root, *stdlib)):
+            return
+        refuse(f"read a file outside the tree graded ({name[:200]})")
+
+    def check(event, args, caller):
+        if event in refused_events:
+            if event.startswith("sys._") and reads_frames(caller):
+                return
+            refuse(refused_events[event])
+        for prefix, what in prefixes:
+            if event.startswith(prefix):
+                refuse(what)
+        if event == "object.__getattr__":
+            if args[1] in FRAME_ATTRIBUTES and not reads_frames(caller):
+                refuse(f"read a frame ({args[1]})")
+        elif event == "open":
+            opened(args)
+        elif event == "import":
+            name = args[0]
+            top = name.partition(".")[0] if type(name) is str_type else ""
+            if top in tampering and importer(caller) not in ("worker", "stdlib"):
+                refuse("use ctypes")
+            if top in allowed or top in local or importer(caller) in ("worker", "stdlib"):
+                return
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    def hook(event, args):
+        if event == "builtins.id" or event == "exec" or event == "compile":
+            return  # the frequent ones first: id() runs in every probe
+        me = ident()
+        if me in busy:
+            return  # the hook's own calls (sys._getframe)
+        busy.add(me)
+        try:
+            check(event, args, getframe(1))
+        finally:
+            busy.discard(me)
+
+    def take():
+        found = list(refusals)
+        refusals.clear()
+        return found
+
+    sys.addaudithook(hook)
+    return take
