@@ -7,7 +7,7 @@ numeric user id), else by SIS User ID, else by SIS Login ID, else by name. The k
 student only by the id the submission is named after, so that id goes into the SIS column the
 instructor names (SIS Login ID unless told otherwise) and into Student, and ID stays empty. A
 column whose title matches no assignment becomes a new assignment. Moodle takes grades.csv itself
-(docs/instructor/report.md). `kit grade` does not write it: `kit report` does, from grades.json.
+(docs/instructor/report.md). `kit report` writes this file from grades.json; `kit grade` does not.
 """
 
 import csv

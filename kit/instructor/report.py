@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from kit import ROOT
-from kit.exercises import EXERCISES, TREE
+from kit.exercises import EXERCISES
 from kit.instructor import gradebook, lms
 
 EXAMPLES = 5  # feedback links shown per mistake
@@ -166,7 +166,8 @@ def _installed_version():
 def similar_pairs(submissions, top):
     """([(a, b, share of a found in b, share of b found in a)], [students not compared]), the most
     similar first, as copydetect's winnowed fingerprints measure them with the starter stubs as
-    boilerplate. Each submission is unpacked and staged exactly as grading does."""
+    boilerplate. Each submission is unpacked and staged exactly as grading does, and all of the
+    Python it staged is compared."""
     try:
         import copydetect
     except ImportError:
@@ -178,7 +179,8 @@ def similar_pairs(submissions, top):
     k, window = defaults.NOISE_THRESHOLD, defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1
 
     def fingerprint(tree, boilerplate=()):
-        text = "\n".join((tree / rel).read_text(encoding="utf-8") for rel in TREE if (tree / rel).is_file())
+        files = sorted(p for p in tree.rglob("*.py") if p.is_file() and not p.is_symlink())
+        text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
         return copydetect.CodeFingerprint(
             "tree.py", k, window, boilerplate=list(boilerplate), language="python", fp=io.StringIO(text)
         )
