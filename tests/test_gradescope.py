@@ -1,4 +1,9 @@
-"""Gradescope: the autograder zip, run in a root laid out like /autograder, writes valid results."""
+"""Gradescope: the autograder zip, run in a root laid out like /autograder, writes valid results.
+
+The kit's tests run as root here, as Gradescope runs run_autograder; one run refuses namespaces
+(failing stand-ins for bwrap and unshare first on PATH), as a container under Docker's default
+seccomp profile does.
+"""
 
 import json
 import os
@@ -13,23 +18,50 @@ import pytest
 
 from kit import ROOT
 from kit.exercises import TOTAL
-from kit.platforms.gradescope import build
+from kit.platforms.gradescope import SECRET, SETTINGS, SUPPORTED, build
 
 jsonschema = pytest.importorskip("jsonschema", reason="the instructor extra (jsonschema) is not installed")
 SCHEMA = json.loads((ROOT / "kit" / "platforms" / "schemas" / "gradescope_results.json").read_text())
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root; so must this test")
+
+# derivative() is right only when it does not run as root: check-01's points tell who ran it.
+NOT_AS_ROOT = [
+    hostile.top("derivatives.py", "import os"),
+    ("derivatives.py", "return (f(x + h) - f(x)) / h", "return (f(x + h) - f(x)) / h if os.geteuid() else 0.0"),
+]
 
 
 @pytest.fixture(scope="module")
 def autograder(tmp_path_factory):
-    return build(tmp_path_factory.mktemp("zip") / "autograder.zip", seed=77)
+    return build(tmp_path_factory.mktemp("zip") / "autograder.zip")
 
 
-def run_autograder(zip_path, root, submission):
-    """Unpack the zip as Gradescope does and grade `submission`; returns results.json."""
+@pytest.fixture(scope="module")
+def unsandboxed_ok(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("zip") / "autograder.zip", allow_unsandboxed=True)
+
+
+@pytest.fixture
+def no_namespaces(tmp_path):
+    """A PATH whose bwrap and unshare fail, as where seccomp refuses new namespaces."""
+    bin_ = tmp_path / "refused-bin"
+    bin_.mkdir()
+    for name in ("bwrap", "unshare"):
+        (bin_ / name).write_text("#!/bin/sh\necho 'Operation not permitted' >&2\nexit 1\n")
+        (bin_ / name).chmod(0o755)
+    return {"PATH": f"{bin_}{os.pathsep}{os.environ['PATH']}"}
+
+
+def run_autograder(zip_path, root, submission, env=None, ok=True):
+    """Unpack the zip as Gradescope does and grade `submission`; returns (results.json, the run)."""
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(root / "source")
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
-    shutil.copytree(submission, root / "submission", symlinks=True)
+    if submission.is_dir():
+        shutil.copytree(submission, root / "submission", symlinks=True)
+    else:
+        (root / "submission").mkdir()
+        shutil.copy(submission, root / "submission")
     proc = subprocess.run(
         ["bash", str(root / "run_autograder")],
         capture_output=True,
@@ -40,23 +72,37 @@ def run_autograder(zip_path, root, submission):
             "KIT_AUTOGRADER_ROOT": str(root),
             "KIT_PYTHON": sys.executable,
             "PYTHONDONTWRITEBYTECODE": "1",
+            **(env or {}),
         },
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
     results = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(results, SCHEMA)
-    return results
+    return results, proc
+
+
+# --- the zip and its scripts ----------------------------------------------------------------------
 
 
 def test_the_zip_has_setup_and_run_autograder_at_its_root_and_no_solutions(autograder):
     with zipfile.ZipFile(autograder) as zf:
         names = zf.namelist()
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
+        settings, secret = json.loads(zf.read(SETTINGS)), zf.read(SECRET)
     assert "setup.sh" in names and "run_autograder" in names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert not [n for n in names if n.startswith(("solutions/", "tests/", ".git", "kit/dev/"))]
     assert "checks/test_04_backward.py" in names and "kit/instructor/grade.py" in names
-    assert json.loads(zipfile.ZipFile(autograder).read("gradescope.json")) == {"seed": 77}
+    assert settings == {"allow_unsandboxed": False}  # the secret is a file of its own, never in the settings
+    assert len(secret) >= 32 and stat.S_IMODE(modes[SECRET]) == 0o600
+
+
+def test_each_zip_gets_a_secret_of_its_own_unless_one_is_given(tmp_path):
+    a, b = build(tmp_path / "a.zip"), build(tmp_path / "b.zip", secret=b"0123456789abcdef0123")
+    assert zipfile.ZipFile(a).read(SECRET) != zipfile.ZipFile(tmp_path / "b.zip").read(SECRET)
+    assert zipfile.ZipFile(b).read(SECRET) == b"0123456789abcdef0123"
+    with pytest.raises(ValueError, match="128 bits"):
+        build(tmp_path / "c.zip", secret=b"77")
 
 
 def test_the_scripts_are_valid_bash(autograder, tmp_path):
@@ -66,8 +112,55 @@ def test_the_scripts_are_valid_bash(autograder, tmp_path):
         assert subprocess.run(["bash", "-n", str(tmp_path / script)]).returncode == 0
 
 
-def test_a_correct_submission_earns_every_point_with_one_entry_per_test(autograder, tmp_path):
-    results = run_autograder(autograder, tmp_path / "root", hostile.tree(tmp_path / "sub"))
+def run_setup(autograder, tmp_path, os_release, python3_version=None):
+    """setup.sh with stand-ins for apt-get (which records its arguments) and, if given, python3."""
+    with zipfile.ZipFile(autograder) as zf:
+        zf.extractall(tmp_path / "source")
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "apt.log"}\n')
+    if python3_version:
+        (bin_ / "python3").write_text(f"#!/bin/sh\n[ \"$1\" = -V ] && echo 'Python {python3_version}'\nexit 1\n")
+    for f in bin_.iterdir():
+        f.chmod(0o755)
+    (tmp_path / "os-release").write_text(os_release)
+    proc = subprocess.run(
+        ["bash", str(tmp_path / "source" / "setup.sh")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            **os.environ,
+            "PATH": f"{bin_}{os.pathsep}{os.environ['PATH']}",
+            "KIT_AUTOGRADER_ROOT": str(tmp_path),
+            "KIT_OS_RELEASE": str(tmp_path / "os-release"),
+        },
+    )
+    apt = (tmp_path / "apt.log").read_text() if (tmp_path / "apt.log").exists() else ""
+    return proc, apt
+
+
+@pytest.mark.parametrize("version", ["18.04", "20.04"])
+def test_setup_refuses_ubuntu_before_22_04_with_the_sentence_that_says_why(autograder, tmp_path, version):
+    proc, apt = run_setup(autograder, tmp_path, f'ID=ubuntu\nVERSION_ID="{version}"\n')
+    assert proc.returncode != 0 and SUPPORTED in proc.stderr and f"Ubuntu {version}" in proc.stderr
+    assert apt == ""  # it stops before installing anything
+
+
+def test_setup_installs_python3_venv_not_pip_and_refuses_a_python_older_than_3_10(autograder, tmp_path):
+    proc, apt = run_setup(autograder, tmp_path, 'ID=ubuntu\nVERSION_ID="22.04"\n', python3_version="3.8.10")
+    assert proc.returncode != 0 and SUPPORTED in proc.stderr and "Python 3.8.10" in proc.stderr
+    installed = apt.splitlines()[-1].split()
+    assert {"python3", "python3-venv", "bubblewrap"} <= set(installed)
+    assert "python3-pip" not in installed and "--no-install-recommends" in installed
+
+
+# --- run_autograder -------------------------------------------------------------------------------
+
+
+@root_only
+def test_a_correct_submission_earns_every_point_with_one_entry_per_test_and_not_as_root(autograder, tmp_path):
+    results, _ = run_autograder(autograder, tmp_path / "root", hostile.tree(tmp_path / "sub", patches=NOT_AS_ROOT))
     assert results["score"] == TOTAL
     assert len(results["tests"]) == sum(
         1
@@ -78,12 +171,13 @@ def test_a_correct_submission_earns_every_point_with_one_entry_per_test(autograd
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])
     assert results["tests"][0]["name"].startswith("check-01 · ") and results["tests"][0]["number"] == "1.1"
     assert results["execution_time"] >= 0 and "check-07 a training loop: 10/10" in results["output"]
+    assert results["output"].startswith("Isolation: bwrap sandbox")
 
 
 def test_a_partial_submission_earns_what_the_checks_give_the_same_code(autograder, tmp_path, checks):
     sub = hostile.tree(tmp_path / "sub", upto=4)
-    results = run_autograder(autograder, tmp_path / "root", sub)
-    direct = checks("all", sub, "--seed", "77")
+    results, _ = run_autograder(autograder, tmp_path / "root", sub)
+    direct = checks("all", sub)
     assert results["score"] == sum(direct.earned(ex)[0] for ex in direct.report["checks"])
     failed = [t for t in results["tests"] if t["status"] == "failed"]
     assert failed and all(t["score"] == 0 and t["output"] for t in failed)
@@ -95,7 +189,7 @@ def test_a_hostile_submission_is_graded_for_its_honest_parts_only(autograder, tm
         patches=[hostile.top("micrograd/engine.py", ("print('check-02: 10/10 points')\nwhile True:\n    pass"))],
         extra={"conftest.py": "raise SystemExit\n"},
     )
-    results = run_autograder(autograder, tmp_path / "root", sub)
+    results, _ = run_autograder(autograder, tmp_path / "root", sub)
     assert results["score"] == 14  # check-01, whose derivatives.py is honest
     assert not (tmp_path / "root" / "source" / "solutions").exists()
 
@@ -104,6 +198,45 @@ def test_an_ungradable_submission_gets_zero_with_the_reason_on_every_check(autog
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "notes.txt").write_text("nothing here")
-    results = run_autograder(autograder, tmp_path / "root", sub)
+    results, _ = run_autograder(autograder, tmp_path / "root", sub)
     assert results["score"] == 0 and len(results["tests"]) == 7
     assert all("could not be graded: no exercise tree was found" in t["output"] for t in results["tests"])
+
+
+def zipped(folder, archive, outside=None):
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(folder).as_posix())
+        if outside:
+            zf.writestr("../../escaped.py", outside)
+    return archive
+
+
+def test_a_zip_uploaded_as_the_submission_is_unpacked_by_the_graders_safe_rules(autograder, tmp_path):
+    archive = zipped(hostile.tree(tmp_path / "tree"), tmp_path / "my-work.zip", outside="print('out')\n")
+    results, _ = run_autograder(autograder, tmp_path / "root", archive)
+    assert results["score"] == TOTAL
+    assert "points outside the submission" in results["output"]
+    assert not list((tmp_path / "root").rglob("escaped.py")) and not (tmp_path / "escaped.py").exists()
+
+
+@root_only
+def test_where_namespaces_are_refused_the_autograder_grades_nothing_and_says_why(autograder, tmp_path, no_namespaces):
+    marker = tmp_path / "learner-code-ran"
+    sub = hostile.tree(tmp_path / "sub", patches=[hostile.top("derivatives.py", f"open({str(marker)!r}, 'w')")])
+    results, proc = run_autograder(autograder, tmp_path / "root", sub, env=no_namespaces, ok=False)
+    assert results["score"] == 0 and not marker.exists()
+    assert "refuses to run learner code without a sandbox" in results["output"]
+    assert "--allow-unsandboxed" in results["output"] and "refuses" in proc.stdout
+
+
+@root_only
+def test_with_the_opt_in_and_no_namespaces_it_grades_unsandboxed_never_as_root_and_says_so(
+    unsandboxed_ok, tmp_path, no_namespaces
+):
+    sub = hostile.tree(tmp_path / "sub", patches=NOT_AS_ROOT)
+    results, _ = run_autograder(unsandboxed_ok, tmp_path / "root", sub, env=no_namespaces)
+    assert results["output"].startswith("Isolation: none (the zip was built with --allow-unsandboxed")
+    assert "an unprivileged user" in results["output"]
+    assert results["score"] == TOTAL  # derivative() is right only when it does not run as root

@@ -1,19 +1,22 @@
 """Gradescope: build autograder.zip, and the run step inside Gradescope's container.
 
-    python -m kit gradescope [--out autograder.zip] [--seed S]    build the zip (make gradescope)
+    python -m kit gradescope [--out autograder.zip] [--secret FILE] [--allow-unsandboxed]   (make gradescope)
     python -m kit gradescope --run                                grade /autograder/submission
 
 The zip follows Gradescope's autograder specification: `setup.sh` installs the kit (without
 solutions/ or its tests) into a virtual environment, and `run_autograder` grades the student's
-submission with the kit's isolated grader (kit/instructor/grade.py: an unprivileged user, bubblewrap) and
-writes /autograder/results/results.json with one entry per test of every check. The root is
-/autograder, or $KIT_AUTOGRADER_ROOT.
+submission with the kit's isolated grader (kit/instructor/grade.py) and writes
+/autograder/results/results.json with one entry per test of every check, saying which isolation
+ran. Learner code never runs as root, and never without a sandbox unless the zip was built with
+--allow-unsandboxed. The root is /autograder, or $KIT_AUTOGRADER_ROOT.
 """
 
 import argparse
 import json
 import os
+import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,20 +24,38 @@ import zipfile
 from pathlib import Path
 
 from kit import ROOT
-from kit.exercises import EXERCISES
+from kit.exercises import EXERCISES, POINTS
 
 # What the zip carries: the kit's code, never solutions/, the kit's own tests or its maintainers' tools.
 PACKED = ("checks", "kit", "pyproject.toml", "README.md")
 LEFT_OUT = ("__pycache__", "dev")  # folder names: bytecode, and kit/dev
+SETTINGS = "gradescope.json"  # in the zip: the build's choices (never the secret)
+SECRET = "secret"  # in the zip, mode 0600: the secret that seeds every student's inputs
+SECRET_BYTES = 16  # at least 128 bits
 
-SETUP = """\
+SUPPORTED = (
+    "This autograder supports Gradescope's Ubuntu 22.04 and later base images: it needs Python 3.10 or "
+    "later, and Ubuntu 18.04 and 20.04 ship an older one."
+)
+
+SETUP = f"""\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
+# {SUPPORTED}
 set -euo pipefail
+ROOT="${{KIT_AUTOGRADER_ROOT:-/autograder}}"
+unsupported() {{ echo "{SUPPORTED} $1" >&2; exit 1; }}
+. "${{KIT_OS_RELEASE:-/etc/os-release}}"
+if [ "${{ID:-}}" = ubuntu ] && [ "${{VERSION_ID%%.*}}" -lt 22 ]; then
+  unsupported "This image is Ubuntu $VERSION_ID."
+fi
 apt-get update -qq
-apt-get install -y -qq python3 python3-venv python3-pip bubblewrap make
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install --quiet -e /autograder/source
+# python3-venv brings ensurepip, so the venv has its own pip; bubblewrap is the sandbox.
+apt-get install -y -qq --no-install-recommends python3 python3-venv bubblewrap
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || unsupported "Its python3 is $(python3 -V 2>&1)."
+python3 -m venv "$ROOT/venv"
+"$ROOT/venv/bin/pip" install --quiet -e "$ROOT/source"
+chmod 600 "$ROOT/source/{SECRET}"
 """
 
 RUN = """\
@@ -46,14 +67,17 @@ cd "$ROOT/source" && exec "$PYTHON" -m kit gradescope --run
 """
 
 
-def build(out, seed):
+def build(out, secret=None, allow_unsandboxed=False):
     """Write autograder.zip: setup.sh and run_autograder at its root, the kit beside them."""
+    secret = secret if secret is not None else secrets.token_hex(32).encode()
+    if len(secret.strip()) < SECRET_BYTES:
+        raise ValueError(f"a secret needs at least {SECRET_BYTES} bytes (128 bits)")
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
+        for name, text, mode in (("setup.sh", SETUP, 0o755), ("run_autograder", RUN, 0o755), (SECRET, secret, 0o600)):
             info = zipfile.ZipInfo(name)
-            info.external_attr = 0o100755 << 16
+            info.external_attr = (0o100000 | mode) << 16
             zf.writestr(info, text)
-        zf.writestr("gradescope.json", json.dumps({"seed": seed}) + "\n")
+        zf.writestr(SETTINGS, json.dumps({"allow_unsandboxed": bool(allow_unsandboxed)}) + "\n")
         for part in PACKED:
             path = ROOT / part
             files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
@@ -63,7 +87,7 @@ def build(out, seed):
     return out
 
 
-def results_json(result, seconds):
+def results_json(result, seconds, isolation):
     """Gradescope's results.json for one student's result from the grader."""
     tests = []
     titles = {ex: e.title for ex, e in EXERCISES.items()}
@@ -101,43 +125,118 @@ def results_json(result, seconds):
     return {
         "score": sum(c["earned"] for c in result["checks"].values()),
         "execution_time": round(seconds),
-        "output": "\n".join(summary),
+        "output": "\n".join([isolation, "", *summary]),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
     }
 
 
+def not_graded(reason, seconds):
+    """results.json when the autograder refuses to grade at all: every check 0, the reason shown."""
+    result = {
+        "status": "error",
+        "reason": reason,
+        "checks": {ex: {"earned": 0, "max": POINTS[ex]} for ex in EXERCISES},
+        "tests": [],
+    }
+    return results_json(result, seconds, f"Not graded: {reason}.")
+
+
+def isolation(settings):
+    """(mode, the sentence results.json shows), or (None, why) when no allowed isolation works here."""
+    from kit.instructor import sandbox
+
+    try:
+        choice = sandbox.choose("auto")
+    except sandbox.Unavailable as e:
+        if not settings.get("allow_unsandboxed"):
+            return None, (
+                f"the autograder cannot isolate the submission here ({e}); it refuses to run learner code "
+                "without a sandbox, because the zip was built without --allow-unsandboxed"
+            )
+        choice = sandbox.choose("none")
+        who = "an unprivileged user" if sandbox.is_root() else "the autograder's user"
+        return "none", (
+            "Isolation: none (the zip was built with --allow-unsandboxed and no sandbox works here): the "
+            f"code ran as {who} with resource limits only."
+        )
+    sentence = f"Isolation: {choice.mode} sandbox; the code ran as an unprivileged user, without network."
+    return choice.mode, sentence + (f" ({choice.warning})" if choice.warning else "")
+
+
+def stage_submission(submission, subs):
+    """Put the submission into `subs` as the one student of a class: a zip the student uploaded
+    (alone, with no tree beside it) is unpacked by the grader's own safe rules; else the folder
+    is copied without following links."""
+    from kit.instructor import collect
+
+    zips = [p for p in submission.iterdir() if p.suffix.lower() == ".zip" and p.is_file() and not p.is_symlink()]
+    if collect.locate(submission) is None and len(zips) == 1:
+        shutil.copyfile(zips[0], subs / "submission.zip")
+    else:
+        shutil.copytree(submission, subs / "submission", symlinks=True)
+
+
 def run():
     """Grade $ROOT/submission as one student and write $ROOT/results/results.json."""
-    from kit.instructor.grade import main as grade
-
     root = Path(os.environ.get("KIT_AUTOGRADER_ROOT", "/autograder"))
-    settings = json.loads((ROOT / "gradescope.json").read_text()) if (ROOT / "gradescope.json").exists() else {}
+    settings = json.loads((ROOT / SETTINGS).read_text()) if (ROOT / SETTINGS).exists() else {}
     started = time.monotonic()
+    (root / "results").mkdir(parents=True, exist_ok=True)
+    mode, said = isolation(settings)
+    print(said, flush=True)
+    if mode is None:
+        results = not_graded(said, time.monotonic() - started)
+        (root / "results" / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        return 1
     with tempfile.TemporaryDirectory(prefix="kit-gradescope-") as tmp:
         subs, out = Path(tmp) / "submissions", Path(tmp) / "out"
         subs.mkdir()
-        # The submission, copied without following links, as the one student of a class.
-        shutil.copytree(root / "submission", subs / "submission", symlinks=True)
-        grade([str(subs), str(out), "--jobs", "1", "--seed", str(settings.get("seed", 1))])
-        result = json.loads((out / "grades.json").read_text())["students"][0]
-    (root / "results").mkdir(parents=True, exist_ok=True)
-    (root / "results" / "results.json").write_text(
-        json.dumps(results_json(result, time.monotonic() - started), indent=1) + "\n"
-    )
+        stage_submission(root / "submission", subs)
+        cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--jobs", "1", "--sandbox", mode]
+        if (ROOT / SECRET).is_file():
+            os.chmod(ROOT / SECRET, 0o600)  # whatever the unzip did: root's alone
+            cmd += ["--secret", str(ROOT / SECRET)]
+        # The grade step returns once every process of the student's is gone; only then is results.json written.
+        proc = subprocess.run(cmd, cwd=ROOT)
+        grades = out / "grades.json"
+        if proc.returncode != 0 or not grades.is_file():
+            reason = f"the grader failed (exit status {proc.returncode}); ask your instructor"
+            results = not_graded(reason, time.monotonic() - started)
+        else:
+            result = json.loads(grades.read_text())["students"][0]
+            results = results_json(result, time.monotonic() - started, said)
+    (root / "results" / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     return 0
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit gradescope", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="autograder.zip", help="where to write the zip (default autograder.zip)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the checks' random inputs (keep it secret)")
+    parser.add_argument(
+        "--secret", default=None, help="file holding the secret that seeds the inputs (default: a new random one)"
+    )
+    parser.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="where no sandbox works, grade anyway with resource limits only (never as root); off by default",
+    )
     parser.add_argument("--run", action="store_true", help="grade /autograder/submission (inside Gradescope)")
     args = parser.parse_args(argv)
     if args.run:
         return run()
-    print(f"wrote {build(Path(args.out), args.seed)}: upload it as the assignment's autograder")
+    secret = None
+    if args.secret:
+        try:
+            secret = Path(args.secret).read_bytes()
+        except OSError as e:
+            parser.error(f"--secret {args.secret}: {e.strerror}")
+    try:
+        out = build(Path(args.out), secret, args.allow_unsandboxed)
+    except ValueError as e:
+        parser.error(f"--secret {args.secret}: {e}")
+    print(f"wrote {out}: upload it as the assignment's autograder (keep it private: it holds the secret)")
     return 0
 
 
