@@ -20,7 +20,6 @@ import os
 import queue
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,9 +28,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from kit import ROOT
 from kit.exercises import EXERCISES, POINTS, parse_ids
-from kit.instructor import collect, gradebook, sandbox
+from kit.instructor import collect, gradebook, pool, sandbox
 
 PROBE_TIMEOUT = 5.0  # seconds per test, as for a learner
 CHECK_TIMEOUT = 60.0  # seconds per check
@@ -91,7 +89,9 @@ class Grader:
         # OUT exists before any sandbox is built, so that it is hidden even on a first run.
         (self.out / ".results").mkdir(parents=True, exist_ok=True)
         self.secret, self.secret_warning = load_secret(args, self.out)
-        self.choice = sandbox.choose(args.sandbox)
+        # With --cluster the workers build the sandboxes (and Dask is imported); this machine stages and records.
+        self.cluster = connect(args) if getattr(args, "cluster", None) else None
+        self.choice = self.cluster.check_workers(self.only) if self.cluster else sandbox.choose(args.sandbox)
         self.uids = sandbox.Uids(args.jobs) if sandbox.is_root() else None
         self.scratch_root = Path(tempfile.mkdtemp(prefix="kit-grade-"))
         os.chmod(self.scratch_root, 0o711)
@@ -102,6 +102,9 @@ class Grader:
         for slot in range(args.jobs):
             self.slots.put(slot)
         self.lock = threading.Lock()
+        judge_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        judge_env.pop("IMPL", None)
+        self.judges = pool.Pool(judge_env)  # warm judges, one per slot at most (kit/instructor/pool.py)
         self.settings = {"secret": secret_id(self.secret), "only": self.only}
 
     # --- steps --------------------------------------------------------------------------------
@@ -193,31 +196,15 @@ class Grader:
         report = self.scratch_root / f".{sid}.report.json"  # beside home, where the worker cannot write
         fence = self.scratch_root / f".{sid}.fence.json"
         box.fence(home).save(fence)
-        # The seed travels in the judge's environment, which only the judge's own user can read.
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "KIT_SEED": str(seed)}
-        env.pop("IMPL", None)
-        out_of_time = False
+        # The seed travels in the judge's environment, which only the judge's own user can read; once
+        # the student's time is out, the judge is interrupted and writes the tests it finished.
         try:
-            judge = subprocess.Popen(
-                self.judge_command(home, report, fence),
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                umask=0o077,
+            code, out_of_time = self.judges.run(
+                self.judge_command(home, report, fence)[4:],  # python -m kit check ARGV, in a warm judge
+                {"KIT_SEED": str(seed)},
+                self.args.student_timeout,
+                INTERRUPT_GRACE,
             )
-            try:
-                code = judge.wait(timeout=self.args.student_timeout)
-            except subprocess.TimeoutExpired:
-                # Out of time: the judge is interrupted, and writes the tests it finished.
-                out_of_time = True
-                os.killpg(judge.pid, signal.SIGINT)
-                try:
-                    code = judge.wait(timeout=INTERRUPT_GRACE)
-                except subprocess.TimeoutExpired:
-                    os.killpg(judge.pid, signal.SIGKILL)
-                    code = judge.wait()
             data = json.loads(report.read_text()) if report.exists() else None
         except (OSError, ValueError) as e:
             return self.empty(sid, "error", f"the grader failed on this submission ({type(e).__name__})", notes)
@@ -266,7 +253,8 @@ class Grader:
     def cached(self, sid, fp):
         """The kept result of this student, when it was graded from the same bytes with the same settings."""
         f = self.out / ".results" / f"{sid}.json"
-        if self.args.force or fp is None or not f.exists():
+        force = sid == self.args.student if self.args.student else self.args.force  # --student: that id only
+        if force or fp is None or not f.exists():
             return None
         try:
             r = json.loads(f.read_text())
@@ -279,10 +267,14 @@ class Grader:
         results, todo = {}, []
         try:
             students = collect.find(self.submissions)
+            if self.args.student and self.args.student not in dict(students):
+                raise SystemExit(f"--student {self.args.student}: no submission of that id in {self.submissions}")
             for sid, path in students:
                 tree, staged, fp = self.stage(sid, path)
                 if (r := self.cached(sid, fp)) is not None:
                     results[sid] = r
+                elif self.args.student and sid != self.args.student:
+                    continue  # not graded yet, and not asked for now
                 elif tree is None:
                     results[sid] = self.keep(dict(staged, fingerprint=fp))
                 else:
@@ -301,6 +293,9 @@ class Grader:
             shutil.rmtree(self.scratch_root, ignore_errors=True)
             if self.uids is not None:
                 self.uids.close()
+            self.judges.close()
+            if self.cluster:
+                self.cluster.close()
         self.log(f"wrote {self.out / 'grades.csv'}, grades.json and feedback/ for {len(results)} students")
         return 0
 
@@ -310,9 +305,25 @@ class Grader:
 
     def grade_all(self, todo, results):
         started, done = time.monotonic(), 0
-        with ThreadPoolExecutor(self.args.jobs) as pool:
+        for sid, fp, r in self.cluster.dispatch(self, todo) if self.cluster else self.dispatch(todo):
+            results[sid] = self.keep(dict(r, fingerprint=fp))
+            done += 1
+            rate = done / max(time.monotonic() - started, 1e-9) * 60
+            left = (len(todo) - done) / rate if rate else 0
+            most = sum(c["max"] for c in r["checks"].values())
+            self.log(
+                f"[{done}/{len(todo)}] {sid}: {gradebook.total(r)}/{most} {r['status']}"
+                f"{' (' + r['reason'] + ')' if r['reason'] else ''}"
+                f"{' leftovers killed: ' + str(r['leftovers']) if r.get('leftovers') else ''}"
+                f"{' REVIEW: ' + '; '.join(str(x.get('reason')) for x in r['review']) if r.get('review') else ''}"
+                f" · {rate:.1f}/min · ~{left:.1f} min left"
+            )
+
+    def dispatch(self, todo):
+        """Yield (sid, fingerprint, result) as each student is graded here, --jobs at once."""
+        with ThreadPoolExecutor(self.args.jobs) as threads:
             futures = {
-                pool.submit(self.grade_one, sid, tree, derive_seed(self.secret, sid, fp), notes): (sid, fp)
+                threads.submit(self.grade_one, sid, tree, derive_seed(self.secret, sid, fp), notes): (sid, fp)
                 for sid, tree, notes, fp in todo
             }
             for future in as_completed(futures):
@@ -321,18 +332,7 @@ class Grader:
                     r = future.result()
                 except Exception as e:  # a bug of the kit's must not lose the other students
                     r = self.empty(sid, "error", f"the grader failed on this submission ({type(e).__name__}: {e})")
-                results[sid] = self.keep(dict(r, fingerprint=fp))
-                done += 1
-                rate = done / max(time.monotonic() - started, 1e-9) * 60
-                left = (len(todo) - done) / rate if rate else 0
-                most = sum(c["max"] for c in r["checks"].values())
-                self.log(
-                    f"[{done}/{len(todo)}] {sid}: {gradebook.total(r)}/{most} {r['status']}"
-                    f"{' (' + r['reason'] + ')' if r['reason'] else ''}"
-                    f"{' leftovers killed: ' + str(r['leftovers']) if r.get('leftovers') else ''}"
-                    f"{' REVIEW: ' + '; '.join(str(x.get('reason')) for x in r['review']) if r.get('review') else ''}"
-                    f" · {rate:.1f}/min · ~{left:.1f} min left"
-                )
+                yield sid, fp, r
 
     def log(self, line):
         line = collect.escaped(line)  # learner text never reaches a terminal or the log raw
@@ -343,6 +343,12 @@ class Grader:
                 sys.stdout = open(os.devnull, "w")
             with open(self.out / "grade.log", "a", encoding="utf-8") as f:
                 f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
+
+
+def connect(args):
+    from kit.instructor.cluster import Cluster
+
+    return Cluster(args.cluster, args)
 
 
 def main(argv=None):
@@ -361,6 +367,14 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None, help="a number as the secret (short: prefer --secret)")
     parser.add_argument("--only", default=None, help="grade these checks only, e.g. 03,04")
     parser.add_argument("--force", action="store_true", help="regrade students already graded")
+    parser.add_argument("--student", default=None, help="grade (again) this student only; the others keep their grades")
+    parser.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: a scheduler address, or local:N for N worker processes here "
+        "(docs/instructor/scaling.md)",
+    )
     parser.add_argument("--probe-timeout", type=float, default=PROBE_TIMEOUT, help="seconds per test (default 5)")
     parser.add_argument("--check-timeout", type=float, default=CHECK_TIMEOUT, help="seconds per check (default 60)")
     parser.add_argument(
