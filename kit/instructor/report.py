@@ -204,7 +204,9 @@ def similar_pairs(submissions, top):
             overlap, (share_a, share_b), _ = copydetect.compare_files(prints[a], prints[b])
             if overlap:
                 pairs.append((a, b, float(share_a), float(share_b)))
-    pairs.sort(key=lambda p: (-max(p[2], p[3]), -min(p[2], p[3]), p[0], p[1]))
+    # Most shared both ways first: a partial solution is contained in every fuller one, so the
+    # share of one side alone would rank honest pairs first.
+    pairs.sort(key=lambda p: (-(p[2] + p[3]), -max(p[2], p[3]), p[0], p[1]))
     return pairs[:top], skipped
 
 
