@@ -2,7 +2,9 @@
 
 import ast
 import importlib
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,8 @@ import pytest
 
 from kit import ROOT
 from kit.exercises import EXERCISES, POINTS, check_file
+
+pytest_plugins = "pytester"
 
 
 def check_tests(ex):
@@ -28,34 +32,6 @@ def test_every_check_test_carries_points_that_sum_to_the_checks_maximum(ex):
         total += marks[0].args[0]
         assert name.count("_") >= 4, f"{name} should read as a sentence"
     assert total == POINTS[ex]
-
-
-def test_a_check_whose_points_do_not_sum_to_its_maximum_is_a_kit_error(tmp_path):
-    (tmp_path / "test_03_fake.py").write_text(
-        "import pytest\n\n@pytest.mark.points(2)\ndef test_a_b_c_d(probe):\n    pass\n"
-    )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "checks.plugin",
-            str(tmp_path / "test_03_fake.py"),
-            "--impl",
-            str(ROOT / "solutions"),
-            "-p",
-            "no:cacheprovider",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert proc.returncode != 0
-    assert (
-        f"check-03 is worth {POINTS['03']} points (kit/exercises.py) but its tests carry 2 points"
-        in proc.stdout + proc.stderr
-    )
 
 
 def test_the_judge_modules_never_import_learner_code():
@@ -125,11 +101,6 @@ def test_the_same_seed_gives_the_same_report_every_run(checks, tree):
     assert first.out == second.out
 
 
-def test_kit_seed_in_the_environment_changes_the_inputs(checks):
-    run = checks("01", ROOT / "solutions", env={"KIT_SEED": "77"})
-    assert run.report["seed"] == 77 and "with seed 77" in run.out
-
-
 def test_markers_select_one_exercise_through_plain_pytest():
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "checks.plugin", "checks", "-m", "ex03", "--impl", "solutions", "-q"],
@@ -147,23 +118,229 @@ def test_an_unknown_exercise_is_refused_with_the_choices():
     assert proc.returncode == 2 and "choose one of 01, 02" in proc.stderr
 
 
-def test_every_make_target_has_a_plain_equivalent_in_the_readme():
+def phony_targets(makefile):
+    """The Makefile's .PHONY targets, a per-exercise pattern spelled for exercise 03 (check-03, ...)."""
+    text = re.sub(r"\\\n", " ", makefile)
+    line = re.search(r"^\.PHONY:(.*)$", text, re.M)[1]
+    return re.sub(r"\$\(addprefix (\S+),\$\(CHECKS\)\)", r"\g<1>03", line).split()
+
+
+def readme_commands(readme):
+    """{make target: its plain equivalent} from the README's table of commands."""
+    table = readme[readme.index("## Commands, and their plain equivalents") :]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `make") and len(cells) >= 2:
+            for target in re.findall(r"`make ([\w-]+)", cells[0]):
+                rows[target] = cells[1]
+    return rows
+
+
+def test_every_phony_make_target_has_a_rule_and_a_plain_equivalent_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     makefile = (ROOT / "Makefile").read_text()
     assert readme.index("make check-01") < readme.index("make test") < readme.index("## The path")
-    for target, plain in [
-        ("check-03", "python -m kit check 03"),
-        ("check", "python -m kit check all"),
-        ("test", "python -m pytest"),
-        ("stubs", "python -m kit stubs"),
-        ("stubs-check", "python -m kit stubs --check"),
-        ("figures", "python -m kit figures"),
-        ("bench", "python -m kit bench"),
-    ]:
-        assert f"`make {target}" in readme and plain in readme, target
-        assert f"\n{target}:" in makefile or target.startswith("check-"), target
+    targets, rows = phony_targets(makefile), readme_commands(readme)
+    assert {"check", "check-03", "hint-03", "solution-03", "test", "watch", "bench"} <= set(targets), targets
+    for target in targets:
+        pattern = target.replace("-03", "-%")
+        assert re.search(rf"^{re.escape(target)}:|: {re.escape(pattern)}:", makefile, re.M), f"no rule for {target}"
+        assert rows.get(target, "").startswith("`"), f"make {target} has no plain equivalent in the README's table"
+    assert set(rows) <= set(targets), f"the README names targets the Makefile lacks: {set(rows) - set(targets)}"
 
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+# --- the plugin on checks of its own, through pytest's pytester ------------------------------------
+
+FAKE_01 = f"""
+import pytest
+
+@pytest.mark.points({POINTS["01"] - 1})
+def test_the_first_thing_works():
+    pass
+
+@pytest.mark.points(1)
+def test_the_second_thing_works():
+    raise AssertionError("Called f(1). It returned 2, but 1 was expected.")
+"""
+
+
+@pytest.fixture
+def kit_pytest(pytester, monkeypatch):
+    """kit_pytest(*args, **files): plain pytest with the kit's plugin on check files written here."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # this kit's checks and plugin, not another install's
+    monkeypatch.delenv("KIT_SEED", raising=False)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # as `python -m kit check` runs it
+
+    def run(*args, **files):
+        pytester.makepyfile(**files)
+        return pytester.runpytest_subprocess(
+            "-p",
+            "pytest_timeout",
+            "-p",
+            "checks.plugin",
+            "-p",
+            "no:cacheprovider",
+            f"--impl={ROOT / 'solutions'}",
+            *args,
+        )
+
+    return run
+
+
+def test_each_result_prints_with_its_points_and_the_check_ends_with_its_score_line(kit_pytest):
+    result = kit_pytest(test_01_fake=FAKE_01)
+    result.stdout.fnmatch_lines(
+        [
+            "*check-01 · numeric derivatives",
+            f"*  PASS  {POINTS['01'] - 1}/{POINTS['01'] - 1}  the first thing works",
+            "*  FAIL  0/1  the second thing works",
+            "             Called f(1). It returned 2, but 1 was expected.",
+            f"check-01: {POINTS['01'] - 1}/{POINTS['01']} points",
+        ]
+    )
+    assert result.ret == 1
+
+
+def test_full_marks_exit_0_and_the_report_holds_every_result_and_the_checks_points(kit_pytest, pytester):
+    report = pytester.path / "report.json"
+    result = kit_pytest("--kit-report", report, test_01_fake=FAKE_01.replace("raise AssertionError", "print"))
+    assert result.ret == 0
+    data = json.loads(report.read_text())
+    assert data["checks"] == {"01": {"earned": POINTS["01"], "max": POINTS["01"]}}
+    assert data["seed"] == 1 and data["impl"] == str(ROOT / "solutions")
+    first, second = data["tests"]
+    assert first == {
+        "check": "01",
+        "test": "the first thing works",
+        "nodeid": "test_01_fake.py::test_the_first_thing_works",
+        "status": "pass",
+        "points": POINTS["01"] - 1,
+        "max": POINTS["01"] - 1,
+        "message": "",
+        "mistake": None,
+    }
+    assert (second["status"], second["points"], second["max"]) == ("pass", 1, 1)
+
+
+def test_points_that_do_not_sum_to_the_checks_maximum_are_a_usage_error_before_any_test_runs(kit_pytest):
+    result = kit_pytest(test_03_fake="import pytest\n\n@pytest.mark.points(2)\ndef test_a_b_c_d():\n    pass\n")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: kit error: check-03 is worth {POINTS['03']} points (kit/exercises.py) but its tests carry 2 points"]
+    )
+    assert "PASS" not in result.stdout.str()
+
+
+def test_a_check_test_without_points_is_a_usage_error(kit_pytest):
+    result = kit_pytest(test_01_fake="def test_a_b_c_d():\n    pass\n")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: kit error: test_01_fake.py::test_a_b_c_d has no @points(n) marker"])
+
+
+def test_every_check_test_is_marked_with_its_exercise_so_m_selects_one_check(kit_pytest):
+    two = f"import pytest\n\n@pytest.mark.points({POINTS['02']})\ndef test_the_graph_works():\n    pass\n"
+    result = kit_pytest("--strict-markers", "-m", "ex02", test_01_fake=FAKE_01, test_02_fake=two)
+    assert result.ret == 0
+    out = result.stdout.str()
+    assert f"check-02: {POINTS['02']}/{POINTS['02']} points" in out and "check-01" not in out
+
+
+SEEDED = """
+import pytest
+
+@pytest.mark.points(14)
+def test_draws_a_number(rng):
+    with open("drawn.txt", "a") as f:
+        f.write(repr(rng.random()) + "\\n")
+"""
+
+
+def test_the_seed_changes_the_random_inputs_and_the_same_seed_repeats_them(kit_pytest, pytester, monkeypatch):
+    def drawn(*args):
+        (pytester.path / "drawn.txt").unlink(missing_ok=True)
+        assert kit_pytest(*args, test_01_fake=SEEDED).ret == 0
+        return (pytester.path / "drawn.txt").read_text()
+
+    default, five, again = drawn(), drawn("--kit-seed", "5"), drawn("--kit-seed", "5")
+    assert five == again and five != default
+    assert drawn("--kit-seed", "1") == default
+    monkeypatch.setenv("KIT_SEED", "5")
+    assert drawn() == five
+
+
+def test_a_kit_seed_that_is_not_a_number_is_a_one_line_error_not_an_internal_error(kit_pytest, monkeypatch):
+    monkeypatch.setenv("KIT_SEED", "abc")
+    result = kit_pytest(test_01_fake=FAKE_01)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0] == "ERROR: KIT_SEED='abc' is not a whole number, e.g. 7"
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_test_over_its_time_limit_is_a_timeout_with_its_own_message(kit_pytest, pytester):
+    slow = f"""
+import time, pytest
+
+@pytest.mark.points({POINTS["01"]})
+def test_never_ends():
+    time.sleep(30)
+"""
+    report = pytester.path / "report.json"
+    result = kit_pytest("--kit-timeout", "0.5", "--kit-report", report, test_01_fake=slow)
+    assert result.ret == 1
+    (only,) = json.loads(report.read_text())["tests"]
+    assert only["status"] == "timeout" and "0.5" in only["message"], only
+
+
+def test_a_failure_of_the_kit_itself_exits_3_and_asks_for_a_report(kit_pytest):
+    broken = f"import pytest\n\n@pytest.mark.points({POINTS['01']})\ndef test_breaks():\n    {{}}['x']\n"
+    result = kit_pytest(test_01_fake=broken)
+    assert result.ret == 3
+    result.stdout.fnmatch_lines(["*  FAIL  0/14  breaks", "*The kit itself failed here (KeyError*"])
+
+
+# --- colour --------------------------------------------------------------------------------------
+
+
+def on_a_terminal(*args, env=None):
+    """What `python -m kit check ARGS` writes to a terminal (a pseudo-terminal here)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kit", "check", *map(str, args)],
+        cwd=ROOT,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait()
+    os.close(leader)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_pass_and_fail_lines_are_coloured_on_a_terminal_and_never_with_no_color_or_piped(checks, tree):
+    env = {"NO_COLOR": ""}
+    coloured = on_a_terminal("01", "--impl", ROOT / "solutions", env=env)
+    assert "  \033[32mPASS\033[0m  1/1  " in coloured, coloured
+    todo = on_a_terminal("01", "--impl", tree(0), env=env)
+    assert "  \033[33mTODO\033[0m  0/1  " in todo
+    plain = on_a_terminal("01", "--impl", ROOT / "solutions", env={"NO_COLOR": "1"})
+    assert "\033[" not in plain and "  PASS  1/1  " in plain
+    piped = checks("01", ROOT / "solutions")
+    assert "\033[" not in piped.out and "  PASS  1/1  " in piped.out

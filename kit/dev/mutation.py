@@ -18,26 +18,31 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import TREE
+from kit.regions import regions
 
 CONFIG = """\
 [cosmic-ray]
 module-path = {modules}
 timeout = 60.0
 excluded-modules = []
-test-command = "{python} -m kit.mutation --test-mutant"
+test-command = "{python} -m kit mutation --test-mutant"
 
 [cosmic-ray.distributor]
 name = "local"
 """
 
 
-# The checks of the exercises whose code lives in each file: a mutant must be caught by its own.
-CHECKS = {
-    "derivatives.py": ["01"],
-    "micrograd/engine.py": ["02", "03", "04", "05"],
-    "micrograd/nn.py": ["06"],
-    "train.py": ["07"],
-}
+def own_checks(solutions=ROOT / "solutions"):
+    """{solution file: the exercises whose regions it holds}: a mutant must be caught by their checks."""
+    found = {}
+    for rel in TREE:
+        exercises = sorted({ex for ex, _ in regions((Path(solutions) / rel).read_text(encoding="utf-8"), rel)})
+        if exercises:
+            found[rel] = exercises
+    return found
+
+
+CHECKS = own_checks()
 
 
 def test_mutant():
@@ -56,14 +61,19 @@ def cosmic_ray():
     return str(tool)
 
 
-def run(work):
-    """Initialise and execute a cosmic-ray session in `work`; returns its dump, one job a row."""
+def prepare(work):
+    """A scratch copy of the kit in `work`, with pristine/ beside solutions/ and cosmic-ray's cr.toml."""
     for part in ("checks", "kit", "solutions"):
         shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "solutions", work / "pristine", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", work)
-    modules = json.dumps([f"solutions/{rel}" for rel in TREE if not rel.endswith("__init__.py")])
+    modules = json.dumps([f"solutions/{rel}" for rel in CHECKS])
     (work / "cr.toml").write_text(CONFIG.format(modules=modules, python=sys.executable))
+
+
+def run(work):
+    """Initialise and execute a cosmic-ray session in `work`; returns its dump, one job a row."""
+    prepare(work)
     tool = cosmic_ray()
     subprocess.run([tool, "init", "cr.toml", "session.sqlite"], cwd=work, check=True)
     subprocess.run([tool, "exec", "cr.toml", "session.sqlite"], cwd=work, check=True)
