@@ -476,3 +476,39 @@ def test_the_demo_reaches_95_percent_training_accuracy_within_a_minute(tree, tmp
     accuracy = int(re.search(r"training accuracy (\d+)%", run.stdout)[1])
     assert accuracy >= 95, run.stdout
     assert elapsed < 60, f"the demo took {elapsed:.0f} s"
+
+
+# --- optional dependencies and pipes -------------------------------------------------------------
+
+
+def test_the_tests_that_need_matplotlib_or_watchfiles_skip_with_a_reason_where_they_are_absent(tmp_path):
+    site = tmp_path / "site"
+    for name in ("matplotlib", "watchfiles"):
+        (site / name).mkdir(parents=True)
+        (site / name / "__init__.py").write_text(f"raise ModuleNotFoundError('no {name} here')\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", __file__, "-rs", "-p", "no:cacheprovider"]
+        + ["-k", "watch_reruns or watch_polls or demo_runs_on_the_reference"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"},
+        timeout=120,
+    )
+    assert run.returncode == 0 and "3 skipped" in run.stdout, run.stdout + run.stderr
+    assert "watch mode needs watchfiles" in run.stdout and "the demo's PNG needs matplotlib" in run.stdout
+
+
+def test_the_learner_commands_stop_quietly_when_the_reader_of_their_output_leaves(tree):
+    for command in (["draw", "02"], ["progress"], ["solution", "03", "--force"]):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kit", *command, "--impl", str(tree(3))],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        proc.stdout.close()  # `| head` that has read enough, before the first line comes
+        err = proc.stderr.read()
+        proc.wait(timeout=60)
+        assert "Traceback" not in err and "BrokenPipeError" not in err, (command, err)
