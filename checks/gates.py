@@ -20,14 +20,17 @@ def same_grads(got, graph):
 
 
 def closed(ex, mistake=None):
-    return mistake, GATE_FAILED[ex] + (f" ({advice(mistake)})" if mistake else "")
+    if not mistake:
+        return None, GATE_FAILED[ex]
+    text = advice(mistake).rstrip(".")
+    return mistake, text[0].lower() + text[1:]
 
 
 def gate_02(call):
     r = call("forward", graph=LECTURE_L)
     values = numerics.evaluate(LECTURE_L)
     if not all(numerics.close(r["data"][n], v) for n, v in values.items()):
-        return closed("02", "mutates-operand" if not r["leaves_unchanged"] else "wrong-result")
+        return closed("02", "mutates-operand" if not r["leaves_unchanged"] or r["changed"] else "wrong-result")
     if r["prev"]["L"] != ["d", "f"] or r["prev"]["e"] != ["a", "b"]:
         return closed("02", "missing-child")
     return None
@@ -84,7 +87,7 @@ def gate_06(call):
 def neuron_variants(w, b, x):
     """What Neuron(nin)(x) gives with w and b, for each mistake of the neuron's forward pass."""
     act = sum(wi * xi for wi, xi in zip(w, x))
-    return {"no-tanh": act + b, "no-bias": numerics.neuron(w, 0.0, x)}
+    return [("no-tanh", act + b), ("no-tanh", max(0.0, act + b)), ("no-bias", numerics.neuron(w, 0.0, x))]
 
 
 GATES = {"02": gate_02, "03": gate_03, "04": gate_04, "05": gate_05, "06": gate_06}

@@ -31,7 +31,9 @@ class LearnerError(Exception):
 
 
 def fmt(x):
-    """A number as a learner would write it; anything else as it is."""
+    """A number as a learner would write it, a list as a list of such numbers; anything else as it is."""
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(fmt(v) for v in x) + "]"
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return str(x)
     if math.isfinite(x) and x == int(x) and abs(x) < 1e15:
@@ -48,7 +50,10 @@ def wrong(message, mistake=None):
 
 
 def expect(condition, message, mistake=None):
+    """Fail with `message` unless condition; a named mistake adds its advice, unless already said."""
     if not condition:
+        if mistake and advice(mistake) not in message:
+            message = f"{message} {advice(mistake)}"
         raise Wrong(message, mistake)
 
 
@@ -109,5 +114,7 @@ def expect_grads(got, want, what, rtol=numerics.GRAD_RTOL, predictions=None, mis
     for name in bad:
         lines.append(f"  {name}.grad is {fmt(got.get(name))}, expected {fmt(want[name])}")
     found = mistake or diagnose({k: got.get(k) for k in want}, predictions or {}, want=want)
+    if any(got.get(name) == "<Value>" for name in bad):
+        found = "value-in-grad"  # decisive: a grad that is a Value was made by multiplying by one
     text = advice(found) if found else otherwise
     wrong("\n".join(lines + ([text] if text else [])), found)

@@ -64,7 +64,7 @@ OPERATORS = {
 def recursion_advice(err):
     """Advice that fits where the recursion happened: an operator calling itself, or a recursive walk."""
     frames = err.get("frames") or ([err["where"]] if err.get("where") else [])
-    inner = frames[-1]["function"] if frames else ""
+    inner = frames[-1]["function"].rsplit(".", 1)[-1] if frames else ""
     if inner in OPERATORS:
         return "operator-recursion", (
             f"{inner} calls itself without end: with a plain number on the left, `other + self` (or "
@@ -102,12 +102,13 @@ HINTS = {
 def learner_error(e):
     err, probe = e.error, e.probe
     kind, message, where = err.get("type", "?"), err.get("message", ""), err.get("where")
-    callers = [f.get("function") for f in (err.get("frames") or [])[:-1]]
-    if kind == "NotImplementedError" and "_backward" in callers and where and where["function"] in OPERATORS:
+    callers = [str(f.get("function")).rsplit(".", 1)[-1] for f in (err.get("frames") or [])[:-1]]
+    inner = str((where or {}).get("function")).rsplit(".", 1)[-1]
+    if kind == "NotImplementedError" and "_backward" in callers and inner in OPERATORS:
         e.mistake = e.mistake or "value-in-grad"
         return "error", (
             f"While the check {describe(probe)}, a _backward used a Value where a plain number is due: it called "
-            f"{where['function']}, which is not done yet.\n  at {chain(err)}\n"
+            f"{inner}, which is not done yet.\n  at {chain(err)}\n"
             "Inside _backward, grads are plain numbers: multiply by other.data and self.data, not by the Values."
         )
     if kind == "NotImplementedError":
@@ -152,9 +153,19 @@ def probe_failure(e):
         return "crash", text
     if e.kind == "timeout":
         return "timeout", f"No answer while the check {describe(e.probe)} ({e.detail})."
+    if e.kind in ("tampered", "forged"):
+        return "error", tampered([e.detail])
     if e.kind == "check time limit":
         return "timeout", f"Not run: {e.detail}."
     return "error", f"The check could not read a result while it {describe(e.probe)}: {e.kind}: {e.detail}."
+
+
+def tampered(reasons):
+    """A test during which the worker's audit hook refused something only tampering needs."""
+    return (
+        "The kit refused what your code tried here: " + "; ".join(dict.fromkeys(reasons)) + ". Code under test "
+        "may not inspect or alter the kit; this test scores 0 and the submission is marked for review."
+    )
 
 
 def timeout(limit, probe):

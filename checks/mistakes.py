@@ -13,6 +13,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from checks import numerics
+
 
 @dataclasses.dataclass(frozen=True)
 class Mistake:
@@ -444,11 +446,11 @@ BACKWARD_VARIANTS = {
 
 
 def backprop_predictions(graph, variants, names=None, **options):
-    """{mistake: {name: grad}}: what each variant gives for the named nodes (default: all)."""
-    from checks import numerics  # numerics knows nothing of mistakes; only this function joins them
-
+    """[(mistake, {name: grad})]: what each variant ({id: rules} or [(id, rules)]) gives for the named
+    nodes (default: all)."""
     names = names or [n for n, *_ in graph]
-    return {m: {n: numerics.backprop(graph, v, **options)[n] for n in names} for m, v in variants.items()}
+    pairs = variants.items() if isinstance(variants, dict) else variants
+    return [(m, {n: g for n, g in numerics.backprop(graph, v, **options).items() if n in names}) for m, v in pairs]
 
 
 # --- the docs ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ OTHER = {"add": ("a product", lambda x, y: x * y), "mul": ("a sum", lambda x, y:
 def op_cause(graph, got):
     """(mistake, sentence) behind a wrong forward value: an operand that changed, or the first node
     whose own operands are right (in the learner's data) but whose value is not."""
-    if not got["leaves_unchanged"]:
+    if not got["leaves_unchanged"] or got["changed"]:
         return "mutates-operand", advice("mutates-operand")
     for name, op, *args in graph:
         if op == "leaf":
@@ -132,7 +132,7 @@ def test_operands_are_never_changed(probe, rng):
     graph = random_graph(rng, ["add", "mul"], leaves=2, size=4)
     got = probe("forward", graph=graph)
     expect(
-        got["leaves_unchanged"],
+        got["leaves_unchanged"] and not got["changed"],
         f"Computing {numerics.expression(graph)} changed a leaf's data or children. + and * must make "
         "a new Value (out) and leave self and other as they were.",
         "mutates-operand",

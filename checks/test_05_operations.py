@@ -50,12 +50,11 @@ def expect_op(probe, graph, variants=(), data_predictions=None, names=None):
                 diagnose(got["values"].get(name), (data_predictions or {}).get(name, {}), want=values[name]),
             )
     grads = numerics.gradient(graph, names)
-    rules = dict(variants)
     expect_grads(
         got["grad"],
         grads,
         f"{what}, backpropagating from the result",
-        predictions=backprop_predictions(graph, rules, list(grads)) if rules else None,
+        predictions=backprop_predictions(graph, variants, list(grads)) if variants else None,
         mistake="detached" if got["childless"] else None,
     )
     return got

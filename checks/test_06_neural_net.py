@@ -1,8 +1,9 @@
 """check-06: Neuron, Layer and MLP (micrograd/nn.py)."""
 
 from checks import numerics
-from checks.inputs import as_numeric, random_layers
-from checks.judge import expect, fmt, points, wrong
+from checks.gates import neuron_variants
+from checks.inputs import as_numeric, leaf_value, random_layers
+from checks.judge import blame, diagnose, expect, fmt, points
 
 
 def flat(layers):
@@ -15,61 +16,78 @@ def inputs(rng, n):
 
 @points(2)
 def test_an_mlp_3_4_4_1_has_41_parameters(probe):
+    """MLP(3, [4, 4, 1]) has 41 parameters."""
     got = probe("mlp_structure", nin=3, nouts=[4, 4, 1], seed=0)
     expect(
         got["sizes"] == [[3] * 4, [4] * 4, [4]],
         f"MLP(3, [4, 4, 1]).layers have neurons with {got['sizes']} inputs; expected 4 neurons of 3 inputs, "
         "then 4 of 4, then 1 of 4: each layer's nin is the previous layer's nout.",
+        "layer-sizes",
     )
     expect(got["is_list"], "MLP(3, [4, 4, 1]).parameters() should return a list.")
     expect(
+        got["kinds"] == ["Value"],
+        f"MLP(3, [4, 4, 1]).parameters() holds {', '.join(got['kinds'])} items; expected only Values.",
+        "parameters-nested" if "list" in got["kinds"] else None,
+    )
+    expect(
         got["count"] == 41,
-        f"MLP(3, [4, 4, 1]).parameters() has {got['count']} Values, expected 41 "
-        "(4*(3+1) + 4*(4+1) + 1*(4+1)). Does every Neuron give its weights *and* its bias, and the MLP "
-        "every layer's parameters?",
+        f"MLP(3, [4, 4, 1]).parameters() has {got['count']} Values, expected 41 (4*(3+1) + 4*(4+1) + 1*(4+1)).",
+        "parameters-incomplete" if got["count"] < 41 and None not in got["positions"] else None,
     )
     expect(
         got["unique"] == 41,
-        f"MLP(3, [4, 4, 1]).parameters() lists only {got['unique']} different Values: some are listed twice.",
+        f"MLP(3, [4, 4, 1]).parameters() lists only {got['unique']} different Values: some are listed twice, "
+        "or one Value stands for several parameters.",
+        "shared-parameters" if got["unique"] < 41 and None not in got["positions"] else None,
     )
 
 
 @points(1)
 def test_parameters_are_the_models_own_values_not_copies(probe):
+    """parameters() are the model's own Values, not copies."""
     got = probe("mlp_structure", nin=2, nouts=[3, 2], seed=1)
     strangers = sum(1 for p in got["positions"] if p is None)
     expect(
         strangers == 0,
-        f"{strangers} of the {got['count']} Values in MLP(2, [3, 2]).parameters() are not the neurons' own "
-        "w and b objects. Return the Values themselves (not copies, not new Values), so that an update "
-        "to a parameter changes the model.",
+        f"{strangers} of the {got['count']} items of MLP(2, [3, 2]).parameters() are not the neurons' own "
+        "w and b objects.",
+        "parameters-nested" if "list" in got["kinds"] else "parameters-copies" if got["kinds"] == ["Value"] else None,
     )
     seen = {tuple(p) for p in got["positions"]}
     expect(
-        len(seen) == 3 * 3 + 2 * 4,
-        f"MLP(2, [3, 2]).parameters() covers {len(seen)} of the 17 weights "
+        len(seen) == got["total"],
+        f"MLP(2, [3, 2]).parameters() covers {len(seen)} of the {got['total']} weights "
         "and biases: every neuron of every layer belongs in it.",
+        "parameters-incomplete",
     )
 
 
 @points(1)
 def test_a_neuron_draws_nin_weights_and_a_bias_and_lists_them_weights_first(probe, rng):
+    """A Neuron draws nin weights and a bias from uniform(-1, 1), and lists them weights first."""
     got = probe("neuron", nin=99, seed=rng.randrange(10**6), x=inputs(rng, 99))
-    expect(len(got["w"]) == 99, f"Neuron(99).w has {len(got['w'])} weights, expected 99.")
+    expect(len(got["w"]) == 99, f"Neuron(99).w has {len(got['w'])} weights, expected 99.", "layer-sizes")
     drawn = got["w"] + [got["b"]]
     expect(all(isinstance(p, float) for p in drawn), "Neuron(99)'s weights and bias should hold floats in data.")
+    expect(
+        len(set(drawn)) == 100,
+        "Neuron(99)'s weights and bias should each be drawn separately.",
+        "shared-parameters" if len(set(drawn)) < 100 else None,
+    )
     # 100 draws of uniform(-1, 1) all land inside [-1, 1] and, but for odds of 1e-4, reach past +-0.8.
     expect(
         all(-1 <= p <= 1 for p in drawn) and min(drawn) < -0.8 and max(drawn) > 0.8,
         f"Neuron(99) drew weights and a bias from {fmt(min(drawn))} to {fmt(max(drawn))}; each one comes "
         "from random.uniform(-1, 1), which spreads them over all of [-1, 1].",
+        "init-range",
     )
-    expect(len(set(drawn)) == 100, "Neuron(99)'s weights and bias should each be drawn separately.")
     biases = [n["b"] for n in probe("layer", nin=1, nout=100, seed=rng.randrange(10**6), x=[0.5])["layers"][0]]
     expect(
         all(-1 <= b <= 1 for b in biases) and min(biases) < -0.8 and max(biases) > 0.8,
         f"The 100 neurons of Layer(1, 100) drew biases from {fmt(min(biases))} to {fmt(max(biases))}; "
         "each bias comes from random.uniform(-1, 1), which spreads them over all of [-1, 1].",
+        "init-range",
     )
     expect(
         got["is_list"] and got["params"] == [*range(99), "b"],
@@ -80,31 +98,26 @@ def test_a_neuron_draws_nin_weights_and_a_bias_and_lists_them_weights_first(prob
 
 @points(2)
 def test_a_neuron_computes_tanh_of_w_dot_x_plus_b_on_floats_and_values(probe, rng):
-    for as_values in (False, True):
+    """A Neuron computes tanh(w.x + b), on floats and on Values."""
+    for as_values in (False, True, False):
         x = inputs(rng, 3)
-        got = probe("neuron", nin=3, seed=rng.randrange(10**6), x=x, values_as_inputs=as_values)
+        values = {"w": [round(rng.uniform(-1, 1), 4) for _ in x], "b": round(leaf_value(rng, 0.3, 1.0), 4)}
+        got = probe("neuron", nin=3, seed=0, x=x, values_as_inputs=as_values, values=values)
         expect(got["out"]["kind"] == "Value", f"Neuron(3)(x) returned a {got['out']['kind']}, expected a Value.")
-        w, b = got["w"], got["b"]
+        w, b = values["w"], values["b"]
         want = numerics.neuron(w, b, x)
-        act = sum(wi * xi for wi, xi in zip(w, x))
         if not numerics.close(got["out"]["data"], want):
-            cause = {
-                act + b: "The result is w.x + b: apply tanh to it.",
-                numerics.neuron(w, 0.0, x): "The bias b is missing: tanh(w.x + b).",
-                act: "Both the bias and tanh are missing: tanh(w.x + b).",
-            }
-            hint = next(
-                (s for v, s in cause.items() if numerics.close(got["out"]["data"], v)),
+            blame(
+                f"Neuron(3) with w = {fmt(w)}, b = {fmt(b)} on x = {fmt(x)}"
+                f"{' (as Values)' if as_values else ''} gave {fmt(got['out']['data'])}, expected {fmt(want)}.",
+                diagnose(got["out"]["data"], neuron_variants(w, b, x), want=want),
                 "Compute sum(w_i * x_i) + b, then its tanh.",
-            )
-            wrong(
-                f"Neuron(3) with w = {[fmt(v) for v in w]}, b = {fmt(b)} on x = {x}"
-                f"{' (as Values)' if as_values else ''} gave {fmt(got['out']['data'])}, expected {fmt(want)}. " + hint
             )
 
 
 @points(1)
 def test_a_layer_returns_a_list_of_outputs_or_the_single_value_when_nout_is_1(probe, rng):
+    """A Layer returns a list of outputs, or the single Value when nout is 1."""
     for nout in (3, 1):
         x = inputs(rng, 2)
         got = probe("layer", nin=2, nout=nout, seed=rng.randrange(10**6), x=x)
@@ -114,18 +127,20 @@ def test_a_layer_returns_a_list_of_outputs_or_the_single_value_when_nout_is_1(pr
             got["out"]["kind"] == kind,
             f"Layer(2, {nout})(x) returned a {got['out']['kind']}, expected a "
             f"{kind}" + (": unwrap the single output of a one-neuron layer." if nout == 1 else "."),
+            "single-output-list" if nout == 1 and got["out"]["kind"] == "list" else None,
         )
         want = want if nout > 1 else [want]
         have = got["out"]["data"] if nout > 1 else [got["out"]["data"]]
         expect(
             len(have) == len(want) and all(numerics.close(h, w) for h, w in zip(have, want)),
-            f"Layer(2, {nout})(x) on x = {x} gave {[fmt(h) for h in have]}, expected {[fmt(w) for w in want]}: "
+            f"Layer(2, {nout})(x) on x = {fmt(x)} gave {fmt(have)}, expected {fmt(want)}: "
             "one output per neuron, in order.",
         )
 
 
 @points(1)
 def test_an_mlp_feeds_each_layer_into_the_next(probe, rng):
+    """An MLP feeds each layer into the next."""
     for nouts in ([4, 4, 1], [3, 2]):
         sizes = [3] + nouts
         values = random_layers(rng, sizes)
@@ -140,14 +155,14 @@ def test_an_mlp_feeds_each_layer_into_the_next(probe, rng):
         )
         expect(
             ok,
-            f"MLP(3, {nouts})(x) on x = {x} gave {have if not isinstance(have, float) else fmt(have)}, "
-            f"expected {fmt(want) if isinstance(want, float) else [fmt(w) for w in want]} "
+            f"MLP(3, {nouts})(x) on x = {fmt(x)} gave {fmt(have)}, expected {fmt(want)} "
             "(recomputed from its parameters): feed x through every layer in turn.",
         )
 
 
 @points(1)
 def test_parameter_gradients_match_finite_differences_of_the_loss(probe, rng):
+    """Parameter gradients match finite differences of the loss."""
     sizes = [2, 3, 1]
     values = random_layers(rng, sizes)
     xs = [inputs(rng, 2) for _ in range(3)]
@@ -171,17 +186,29 @@ def example(left):
 
 @points(1)
 def test_zero_grad_sets_every_parameter_grad_to_zero(probe):
-    got = probe("zero_grad", nin=3, nouts=[4, 2], seed=2, junk=0.75)
-    left = [
-        (l, j, kind)
-        for l, layer in enumerate(got["grads"])
-        for j, n in enumerate(layer)
-        for kind, g in [("w", g) for g in n["w"]] + [("b", n["b"])]
-        if g != 0.0
-    ]
-    expect(
-        not left,
-        f"After zero_grad() on MLP(3, [4, 2]), {len(left)} parameters still have a grad "
-        f"({'biases' if all(k == 'b' for *_, k in left) else example(left)}). "
-        "zero_grad() sets p.grad = 0.0 for every p in self.parameters().",
-    )
+    """zero_grad() on a Neuron, a Layer and an MLP sets every parameter's grad to 0.0, and leaves data alone."""
+    own = probe("mlp_structure", nin=3, nouts=[4, 2], seed=2)
+    copies = None in own["positions"]
+    incomplete = len({tuple(p) for p in own["positions"] if p}) < own["total"]
+    for kind, model in (("MLP", "MLP(3, [4, 2])"), ("Layer", "Layer(3, 4)"), ("Neuron", "Neuron(3)")):
+        got = probe("zero_grad", nin=3, nouts=[4, 2], seed=2, junk=0.75, kind=kind)
+        left = [
+            (l, j, what)
+            for l, layer in enumerate(got["grads"])
+            for j, n in enumerate(layer)
+            for what, g in [("w", g) for g in n["w"]] + [("b", n["b"])]
+            if g != 0.0
+        ]
+        facts = f"After zero_grad() on {model}, {len(left)} parameters still have a grad"
+        if left and (copies or incomplete):
+            blame(
+                f"{facts}: zero_grad() works on parameters(), which "
+                + ("are not the model's own Values." if copies else "leave some of the model's Values out."),
+                "parameters-copies" if copies else "parameters-incomplete",
+            )
+        expect(
+            not left,
+            f"{facts} ({'biases' if all(k == 'b' for *_, k in left) else example(left)}).",
+            "zero-grad-wrong",
+        )
+        expect(got["data_kept"], f"zero_grad() on {model} changed the parameters' data.", "zero-grad-wrong")

@@ -3,12 +3,14 @@
 from checks import numerics
 from checks.inputs import LECTURE_XS, LECTURE_YS, as_numeric, random_layers
 from checks.judge import diagnose, expect, expect_close, fmt, points, wrong
+from checks.mistakes import advice
 
 LOSS_THRESHOLD = 0.05  # after 60 steps at lr 0.1 on the lecture's four examples
 
 
 @points(2)
 def test_mse_loss_is_the_sum_of_squared_errors_and_its_gradient_is_2_times_the_error(probe, rng):
+    """mse_loss is the sum of squared errors, and its gradient is 2 times the error."""
     ypred = [round(rng.uniform(-1, 1), 4) for _ in range(4)]
     ys = [rng.choice([-1.0, 1.0]) for _ in ypred]
     got = probe("mse", ypred=ypred, ys=ys)
@@ -19,23 +21,13 @@ def test_mse_loss_is_the_sum_of_squared_errors_and_its_gradient_is_2_times_the_e
         got["data"],
         want,
         call,
-        cause=lambda g: (
-            diagnose(
-                g,
-                [
-                    (
-                        sum(abs(p - y) for p, y in zip(ypred, ys)),
-                        "That is the sum of absolute errors: square each error.",
-                    ),
-                    (want / len(ys), "That is the mean; this loss is the sum of (ypred_i - ys_i) ** 2."),
-                    (
-                        sum(p * p - y * y for p, y in zip(ypred, ys)),
-                        "Square the difference (ypred_i - ys_i), not each term.",
-                    ),
-                ],
-            )
-            or "Sum (ypred_i - ys_i) ** 2 over the examples."
-        ),
+        predictions=[
+            ("loss-formula", sum(abs(p - y) for p, y in zip(ypred, ys))),
+            ("loss-formula", sum(p - y for p, y in zip(ypred, ys)) ** 2),
+            ("loss-formula", sum(p * p - y * y for p, y in zip(ypred, ys))),
+            ("loss-mean", want / len(ys)),
+        ],
+        otherwise="Sum (ypred_i - ys_i) ** 2 over the examples.",
     )
     for i, (p, y, g) in enumerate(zip(ypred, ys, got["grad"])):
         expect_close(g, 2 * (p - y), f"After backpropagating {call}, ypred[{i}].grad", numerics.GRAD_RTOL)
@@ -43,6 +35,7 @@ def test_mse_loss_is_the_sum_of_squared_errors_and_its_gradient_is_2_times_the_e
 
 @points(2)
 def test_sgd_step_moves_each_parameter_by_minus_lr_times_its_grad(probe, rng):
+    """sgd_step moves each parameter by -lr times its grad."""
     data = [round(rng.uniform(-1, 1), 4) for _ in range(5)]
     grads = [round(rng.uniform(-2, 2), 4) for _ in data]
     lr = rng.choice([0.05, 0.1, 0.2])
@@ -52,17 +45,8 @@ def test_sgd_step_moves_each_parameter_by_minus_lr_times_its_grad(probe, rng):
             have,
             d - lr * g,
             f"sgd_step(params, lr={lr}) with p.data = {d}, p.grad = {g}: p.data",
-            cause=lambda h: (
-                diagnose(
-                    h,
-                    [
-                        (d + lr * g, "Wrong sign: step *against* the gradient, p.data -= lr * p.grad."),
-                        (d - g, "Scale the step by the learning rate: p.data -= lr * p.grad."),
-                        (-lr * g, "Subtract from p.data; do not replace it."),
-                    ],
-                )
-                or "p.data -= lr * p.grad."
-            ),
+            predictions={"sgd-sign": d + lr * g, "sgd-no-lr": d - g, "sgd-replaces": -lr * g},
+            otherwise="p.data -= lr * p.grad.",
         )
     expect(got["grads"] == grads, "sgd_step changed the grads; it should only change p.data.")
 
@@ -94,10 +78,7 @@ def expect_training(probe, rng, steps):
     got = probe("train", nin=2, nouts=[3, 1], seed=0, values=values, xs=xs, ys=ys, steps=steps, lr=lr, junk_grad=junk)
     call = f"train(MLP(2, [3, 1]), xs, ys, steps={steps}, lr={lr})"
     losses, params = expected_run(values, xs, ys, steps, lr)
-    expect(
-        isinstance(got["losses"], list) and len(got["losses"]) == steps,
-        f"{call} returned {got['losses']}, expected a list of {steps} losses, one per step.",
-    )
+    expect_losses(got, call, steps)
     after, _ = expected_run(values, xs, ys, steps + 1, lr)
     for i, (have, want) in enumerate(zip(got["losses"], losses)):
         expect_close(
@@ -105,51 +86,50 @@ def expect_training(probe, rng, steps):
             want,
             f"{call}: the loss of step {i}",
             1e-7,
-            cause=lambda h, i=i: (
-                diagnose(
-                    h,
-                    [
-                        (
-                            after[i + 1],
-                            "That is the loss after the update: record loss.data before sgd_step changes the model.",
-                        ),
-                    ],
-                )
-                or "The loss of a step is mse_loss of the predictions before that step's update."
-            ),
+            predictions={"loss-after-update": after[i + 1]},
+            otherwise="The loss of a step is mse_loss of the predictions before that step's update.",
         )
     have = flat(got["layers"])
     if not all(numerics.close(h, w, 1e-6) for h, w in zip(have, params)):
         start = flat(values)
         dirty = expected_dirty(values, xs, ys, steps, lr, junk)
+        found = diagnose(
+            have,
+            {
+                "zero-grad-misplaced": start,
+                "no-zero-grad": dirty,
+                "sgd-sign": expected_run_sign(values, xs, ys, steps, lr),
+            },
+            rtol=1e-6,
+            want=params,
+        )
         cause = (
-            diagnose_params(
-                have,
-                [
-                    (
-                        start,
-                        "The parameters did not move: is zero_grad() called after backward(), wiping the grads "
-                        "before sgd_step? Order: forward, loss, zero_grad, backward, update.",
-                    ),
-                    (
-                        dirty,
-                        "Old gradients were still in the grads: call model.zero_grad() before loss.backward() "
-                        "in every step.",
-                    ),
-                    (
-                        expected_run_sign(values, xs, ys, steps, lr),
-                        "The parameters moved up the gradient: sgd_step subtracts lr * grad.",
-                    ),
-                ],
-            )
-            or "Each step: ypred = [model(x) for x in xs], loss = mse_loss(ypred, ys), model.zero_grad(), "
+            advice(found)
+            if found
+            else "Each step: ypred = [model(x) for x in xs], loss = mse_loss(ypred, ys), model.zero_grad(), "
             "loss.backward(), sgd_step(model.parameters(), lr)."
         )
         i = next(i for i, (h, w) in enumerate(zip(have, params)) if not numerics.close(h, w, 1e-6))
         wrong(
-            f"After {call} (the parameters' grads held {junk} beforehand), parameter {i} is {fmt(have[i])}, "
-            f"expected {fmt(params[i])} from gradients by finite differences. " + cause
+            f"After {call} (the parameters' grads held {fmt(junk)} beforehand), parameter {i} is {fmt(have[i])}, "
+            f"expected {fmt(params[i])} from gradients by finite differences. " + cause,
+            found,
         )
+
+
+def expect_losses(got, call, steps):
+    """train returned a list of `steps` floats."""
+    losses = got["losses"]
+    expect(
+        isinstance(losses, list) and len(losses) == steps,
+        f"{call} returned {losses}, expected a list of {steps} losses, one per step.",
+    )
+    kinds = [k for k in got["loss_kinds"] or [] if k not in ("float", "int")]
+    expect(
+        not kinds,
+        f"{call} returned losses of type {', '.join(kinds)}, expected floats.",
+        "losses-not-floats",
+    )
 
 
 def expected_dirty(values, xs, ys, steps, lr, junk):
@@ -167,29 +147,25 @@ def expected_run_sign(values, xs, ys, steps, lr):
     return expected_run(values, xs, ys, steps, -lr)[1]
 
 
-def diagnose_params(have, candidates):
-    for want, sentence in candidates:
-        if all(numerics.close(h, w, 1e-6) for h, w in zip(have, want)):
-            return sentence
-    return None
-
-
 @points(2)
 def test_one_step_of_train_matches_gradient_descent_by_finite_differences(probe, rng):
+    """One step of train matches gradient descent by finite differences."""
     expect_training(probe, rng, 1)
 
 
 @points(2)
 def test_two_steps_of_train_match_gradient_descent_by_finite_differences(probe, rng):
+    """Two steps of train match gradient descent by finite differences."""
     expect_training(probe, rng, 2)
 
 
 @points(2)
 def test_training_on_the_lecture_examples_brings_the_loss_below_0_05(probe, rng):
+    """Training on the lecture's examples brings the loss below 0.05."""
     values = random_layers(rng, [3, 4, 4, 1])
     got = probe("train", nin=3, nouts=[4, 4, 1], seed=0, values=values, xs=LECTURE_XS, ys=LECTURE_YS, steps=60, lr=0.1)
     losses = got["losses"]
-    expect(isinstance(losses, list) and len(losses) == 60, f"train(..., steps=60) returned {losses}.")
+    expect_losses(got, "train(MLP(3, [4, 4, 1]), xs, ys, steps=60, lr=0.1)", 60)
     expect(
         losses[-1] < LOSS_THRESHOLD and losses[-1] < losses[0],
         f"After 60 steps at lr 0.1 on the lecture's four examples, MLP(3, [4, 4, 1]) has loss "

@@ -49,4 +49,11 @@ def test_a_check_says_first_which_exercise_it_builds_on_is_not_passing(checks, t
         "! check-06 builds on 02-05; check-04, check-05 are not passing yet. Finish them "
         "first (make check-04): failures below may come from there."
     )
+    assert lines[3].startswith("! builds on 04: ") and lines[4].startswith("! builds on 05: ")
     assert not [line for line in checks("06", tree(5)).out.splitlines() if line.startswith("!")]
+
+
+def test_the_given_code_alone_earns_no_point_of_the_next_check(checks, tree):
+    """A tree solved through 02 earns nothing in check-03: no point is given away by lesson 03's own stubs."""
+    run = checks("03", tree(2))
+    assert run.earned("03")[0] == 0, run.out

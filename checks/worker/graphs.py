@@ -3,8 +3,9 @@
 from .guard import number
 
 
-def build(graph, Value):
-    """Build a graph spec (see checks/numerics.py) out of Values; returns name -> Value."""
+def build(graph, Value, made=None):
+    """Build a graph spec (see checks/numerics.py) out of Values; returns name -> Value. `made`, a
+    dict, receives each node's data the moment it was made (to see later operations change it)."""
     nodes = {}
 
     def operand(x):
@@ -27,6 +28,8 @@ def build(graph, Value):
                 "pow": lambda: x**y,
             }[op]()
         nodes[name] = v
+        if made is not None:
+            made[name] = number(getattr(v, "data", None))
     return nodes
 
 

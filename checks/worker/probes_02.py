@@ -8,7 +8,8 @@ from .guard import engine, number, probe
 def forward(graph):
     """Builds the expression from Values and reads every node."""
     Value = engine().Value
-    nodes = build(graph, Value)
+    made = {}
+    nodes = build(graph, Value, made)
     names = names_of(nodes)
     leaves = [name for name, op, *_ in graph if op == "leaf"]
     before = {name: float(args[0]) for name, op, *args in graph if op == "leaf"}
@@ -22,6 +23,7 @@ def forward(graph):
         "prev_type": {name: type(v._prev).__name__ for name, v in nodes.items()},
         "is_value": {name: type(v).__name__ == "Value" for name, v in nodes.items()},
         "leaves_unchanged": all(number(nodes[n].data) == before[n] and not nodes[n]._prev for n in leaves),
+        "changed": [name for name, v in nodes.items() if number(getattr(v, "data", None)) != made[name]],
         "grads": {name: number(getattr(v, "grad", None)) for name, v in nodes.items()},
     }
 

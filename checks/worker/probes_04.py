@@ -17,10 +17,15 @@ def topo(graph):
 @probe
 def backward(graph, names=None):
     """Builds the expression and calls root.backward()."""
-    nodes = build(graph, engine().Value)
+    eng = engine()
+    nodes = build(graph, eng.Value)
+    try:  # the order backward() is meant to walk, to tell a wrong order from a wrong walk
+        order = [describe(v, names_of(nodes)) for v in eng.topological_order(nodes[graph[-1][0]])]
+    except Exception:  # noqa: BLE001 - a broken topological_order is the topological-order tests' to judge
+        order = None
     calls = record_calls(nodes)
     nodes[graph[-1][0]].backward()
-    return {"grads": grads_of(nodes, names or list(nodes)), "calls": calls}
+    return {"grads": grads_of(nodes, names or list(nodes)), "calls": calls, "order": order}
 
 
 @probe

@@ -93,6 +93,7 @@ def mlp_structure(nin, nouts, seed):
         "positions": [where.get(id(p)) for p in params],
         "is_list": isinstance(params, list),
         "kinds": sorted({type(p).__name__ for p in params}),
+        "total": len(where),  # the model's own distinct Values
     }
 
 

@@ -69,27 +69,27 @@ class Value:
         raise NotImplementedError("ex05: Value.__neg__ - see docs/05_operations.md")
 
     def __radd__(self, other):  # other + self
-        # TODO(ex05): Return other + self.
+        # TODO(ex05): Return self + other (written other + self, it would call __radd__ again).
         raise NotImplementedError("ex05: Value.__radd__ - see docs/05_operations.md")
 
     def __sub__(self, other):  # self - other
-        # TODO(ex05): Return self - other.
+        # TODO(ex05): Return self + (-other), built from + and negation.
         raise NotImplementedError("ex05: Value.__sub__ - see docs/05_operations.md")
 
     def __rsub__(self, other):  # other - self
-        # TODO(ex05): Return other - self.
+        # TODO(ex05): Return other + (-self), built from + and negation.
         raise NotImplementedError("ex05: Value.__rsub__ - see docs/05_operations.md")
 
     def __rmul__(self, other):  # other * self
-        # TODO(ex05): Return other * self.
+        # TODO(ex05): Return self * other (written other * self, it would call __rmul__ again).
         raise NotImplementedError("ex05: Value.__rmul__ - see docs/05_operations.md")
 
     def __truediv__(self, other):  # self / other
-        # TODO(ex05): Return self / other.
+        # TODO(ex05): Return self * other**-1, built from * and **.
         raise NotImplementedError("ex05: Value.__truediv__ - see docs/05_operations.md")
 
     def __rtruediv__(self, other):  # other / self
-        # TODO(ex05): Return other / self.
+        # TODO(ex05): Return other * self**-1, built from * and **.
         raise NotImplementedError("ex05: Value.__rtruediv__ - see docs/05_operations.md")
 
     def backward(self):

@@ -112,32 +112,32 @@ class Value:
         ### END ex05
 
     def __radd__(self, other):  # other + self
-        ### BEGIN ex05: Return other + self.
+        ### BEGIN ex05: Return self + other (written other + self, it would call __radd__ again).
         return self + other
         ### END ex05
 
     def __sub__(self, other):  # self - other
-        ### BEGIN ex05: Return self - other.
+        ### BEGIN ex05: Return self + (-other), built from + and negation.
         return self + (-other)
         ### END ex05
 
     def __rsub__(self, other):  # other - self
-        ### BEGIN ex05: Return other - self.
+        ### BEGIN ex05: Return other + (-self), built from + and negation.
         return other + (-self)
         ### END ex05
 
     def __rmul__(self, other):  # other * self
-        ### BEGIN ex05: Return other * self.
+        ### BEGIN ex05: Return self * other (written other * self, it would call __rmul__ again).
         return self * other
         ### END ex05
 
     def __truediv__(self, other):  # self / other
-        ### BEGIN ex05: Return self / other.
+        ### BEGIN ex05: Return self * other**-1, built from * and **.
         return self * other**-1
         ### END ex05
 
     def __rtruediv__(self, other):  # other / self
-        ### BEGIN ex05: Return other / self.
+        ### BEGIN ex05: Return other * self**-1, built from * and **.
         return other * self**-1
         ### END ex05
 

@@ -1,7 +1,9 @@
 """The zoo: the reference solution with exactly one classic learner mistake each.
 
 Each member is a patch of one solution file: (exercise it belongs to, file, [(old, new), ...],
-the words the failure must use to name the likely cause). `make test` builds every member as a
+the words the failure must use to name the likely cause, the mistake id of checks/mistakes.py
+its own check must diagnose, or a tuple of it and the other ids its failures may carry: a recursive
+walk is also a recursion-limit). `make test` builds every member as a
 complete tree and asserts that the check of its own exercise loses points and names the cause.
 """
 
@@ -59,31 +61,36 @@ ZOO = {
         "01",
         D,
         [("return (f(x + h) - f(x)) / h", "return f(x + h) - f(x)")],
-        "not divided by h",
+        "not divided by the step",
+        "not-divided-by-h",
     ),
     "central difference over h, not 2h": (
         "01",
         D,
         [("return (f(x + h) - f(x - h)) / (2 * h)", "return (f(x + h) - f(x - h)) / h")],
         "not by h",
+        "central-over-h",
     ),
     "a central difference that is really forward": (
         "01",
         D,
         [("return (f(x + h) - f(x - h)) / (2 * h)", "return (f(x + h) - f(x)) / h")],
-        "That is the forward difference",
+        "one-sided",
+        "forward-for-central",
     ),
     "a partial derivative that moves every argument": (
         "01",
         D,
         [("    up[i] += h\n    down[i] -= h\n", "    up = [a + h for a in args]\n    down = [a - h for a in args]\n")],
         "Every argument was moved",
+        "moves-every-arg",
     ),
     "a partial derivative that mutates args": (
         "01",
         D,
         [("up, down = list(args), list(args)", "up, down = args, list(args)")],
         "must not be mutated",
+        "mutates-args",
     ),
     # 02 the Value graph
     "+ that mutates its operand": (
@@ -96,20 +103,29 @@ ZOO = {
             )
         ],
         "leave self and other",
+        "mutates-operand",
     ),
     "* computing a sum": (
         "02",
         E,
         [("Value(self.data * other.data, (self, other), '*')", "Value(self.data + other.data, (self, other), '*')")],
         "came out as a sum",
+        "wrong-result",
     ),
-    "_prev missing a child": ("02", E, [("(self, other), '*')", "(self,), '*')")], "(self, other) as the children"),
-    "_op spelled out": ("02", E, [("(self, other), '+')", "(self, other), 'add')")], "symbol as _op"),
+    "_prev missing a child": (
+        "02",
+        E,
+        [("(self, other), '*')", "(self,), '*')")],
+        "(self, other) as the children",
+        "missing-child",
+    ),
+    "_op spelled out": ("02", E, [("(self, other), '+')", "(self, other), 'add')")], "symbol as _op", "wrong-op"),
     "repr without data=": (
         "02",
         E,
         [('return f"Value(data={self.data})"', 'return f"Value({self.data})"')],
         "Value(data=",
+        "no-repr",
     ),
     # 03 local gradients
     "add backward assigns the grad": (
@@ -122,6 +138,7 @@ ZOO = {
             )
         ],
         "+=",
+        "assigns-grad",
     ),
     "mul backward assigns the grad": (
         "03",
@@ -133,6 +150,7 @@ ZOO = {
             )
         ],
         "+=",
+        "assigns-grad",
     ),
     "mul backward without * out.grad": (
         "03",
@@ -144,6 +162,7 @@ ZOO = {
             )
         ],
         "chain rule",
+        "missing-out-grad",
     ),
     "mul backward gives each input its own value": (
         "03",
@@ -155,6 +174,7 @@ ZOO = {
             )
         ],
         "*other* operand",
+        "own-operand",
     ),
     "add backward without * out.grad": (
         "03",
@@ -166,6 +186,7 @@ ZOO = {
             )
         ],
         "chain rule",
+        "missing-out-grad",
     ),
     # 04 topological order and backward
     "pre-order recursion instead of a topological order": (
@@ -173,73 +194,102 @@ ZOO = {
         E,
         [("def topological_order(root):", PREORDER_TOPO)],
         "after all of its children",
+        ("child-after-parent", "recursion-limit"),
     ),
     "a topological order without a visited set": (
         "04",
         E,
         [("def topological_order(root):", NO_VISITED_TOPO)],
         "visited",
+        ("no-visited-set", "recursion-limit"),
     ),
     "calling _backward leaves-first": (
         "04",
         E,
         [("for v in reversed(topological_order(self)):", "for v in topological_order(self):")],
         "reverse",
+        "not-reversed",
     ),
     "not seeding the root grad with 1": (
         "04",
         E,
         [("        self.grad = 1.0\n        for v", "        for v")],
         "self.grad = 1.0",
+        "root-grad-not-one",
     ),
-    "a recursive topological sort": ("04", E, [("def topological_order(root):", RECURSIVE_TOPO)], "a loop and a stack"),
+    "a recursive topological sort": (
+        "04",
+        E,
+        [("def topological_order(root):", RECURSIVE_TOPO)],
+        "a loop and a stack",
+        "recursion-limit",
+    ),
     # 05 the other operations
     "tanh backward 1 - t": (
         "05",
         E,
         [("self.grad += (1 - t**2) * out.grad", "self.grad += (1 - t) * out.grad")],
-        "not 1 - t",
+        "1 - t**2",
+        "tanh-derivative",
     ),
     "tanh from the overflowing exp formula": (
         "05",
         E,
         [("t = math.tanh(self.data)", "t = (math.exp(2 * self.data) - 1) / (math.exp(2 * self.data) + 1)")],
         "too large",
+        "tanh-overflow",
     ),
     "pow backward n * x**n": (
         "05",
         E,
         [("other * self.data ** (other - 1) * out.grad", "other * self.data**other * out.grad")],
-        "not n * x**n",
+        "k * x**(k - 1)",
+        "pow-derivative",
     ),
     "__rsub__ with the operands swapped": (
         "05",
         E,
         [("return other + (-self)", "return self - other")],
-        "__rsub__ computes other - self",
+        "other - self",
+        "reflected-swapped",
     ),
     "__rtruediv__ with the operands swapped": (
         "05",
         E,
         [("return other * self**-1", "return self / other")],
-        "__rtruediv__ computes other / self",
+        "other / self",
+        "reflected-swapped",
     ),
     "a relu gradient of 1 everywhere": (
         "05",
         E,
         [("(out.data > 0) * out.grad", "1.0 * out.grad")],
-        "0 where the input is negative",
+        "1 where out > 0",
+        "relu-derivative",
     ),
-    "no __radd__": ("05", E, [("def __radd__(self, other):", "def _radd_unused(self, other):")], "__radd__"),
+    "no __radd__": (
+        "05",
+        E,
+        [("def __radd__(self, other):", "def _radd_unused(self, other):")],
+        "__radd__",
+        "reflected-missing",
+    ),
     "exp backward with the input": (
         "05",
         E,
         [("self.grad += out.data * out.grad", "self.grad += self.data * out.grad")],
         "exp(x) itself",
+        "exp-derivative",
     ),
     # 06 the network
-    "a neuron without bias": ("06", NN, [("zip(self.w, x)), self.b)", "zip(self.w, x)), 0.0)")], "bias b is missing"),
-    "a neuron without tanh": ("06", NN, [("return act.tanh()", "return act")], "apply tanh"),
+    "a neuron without bias": (
+        "06",
+        NN,
+        [("zip(self.w, x)), self.b)", "zip(self.w, x)), 0.0)")],
+        "bias b is missing",
+        "no-bias",
+    ),
+    "a neuron without tanh": ("06", NN, [("return act.tanh()", "return act")], "apply tanh", "no-tanh"),
     "parameters() missing the last layer": (
         "06",
         NN,
@@ -250,12 +300,14 @@ ZOO = {
             )
         ],
         "41",
+        "parameters-incomplete",
     ),
     "parameters() returning copies": (
         "06",
         NN,
         [("return self.w + [self.b]", "return [Value(p.data) for p in self.w + [self.b]]")],
         "not the neurons' own",
+        "parameters-copies",
     ),
     "zero_grad skipping biases": (
         "06",
@@ -269,12 +321,14 @@ ZOO = {
             )
         ],
         "biases",
+        "zero-grad-wrong",
     ),
     "a layer that never unwraps one output": (
         "06",
         NN,
         [("return outs[0] if len(outs) == 1 else outs", "return outs")],
         "unwrap",
+        "single-output-list",
     ),
     # 07 training
     "training without zero_grad": (
@@ -282,6 +336,7 @@ ZOO = {
         TR,
         [("        model.zero_grad()\n", "")],
         "zero_grad() before loss.backward()",
+        "no-zero-grad",
     ),
     "zero_grad after backward": (
         "07",
@@ -293,18 +348,252 @@ ZOO = {
             )
         ],
         "zero_grad() called after backward()",
+        "zero-grad-misplaced",
     ),
-    "the update with the wrong sign": ("07", TR, [("p.data -= lr * p.grad", "p.data += lr * p.grad")], "Wrong sign"),
+    "the update with the wrong sign": (
+        "07",
+        TR,
+        [("p.data -= lr * p.grad", "p.data += lr * p.grad")],
+        "Wrong sign",
+        "sgd-sign",
+    ),
     "a loss that uses abs": (
         "07",
         TR,
         [("sum((yout - ygt) ** 2 for", "sum((yout - ygt).relu() + (ygt - yout).relu() for")],
-        "absolute errors",
+        "square each difference",
+        "loss-formula",
     ),
     "losses recorded after the update": (
         "07",
         TR,
         [("        losses.append(loss.data)\n", "        losses.append(mse_loss([model(x) for x in xs], ys).data)\n")],
         "loss after the update",
+        "loss-after-update",
+    ),
+}
+
+# More members: every id of the contract's catalogue, and the mistakes a newcomer made (issue 12).
+RECURSIVE_BACKWARD = """        self.grad = 1.0
+
+        def walk(v):
+            v._backward()
+            for child in v._prev:
+                walk(child)
+
+        walk(self)
+"""
+
+MORE = {
+    "derivative() as a central difference": (
+        "01",
+        D,
+        [("return (f(x + h) - f(x)) / h", "return (f(x + h) - f(x - h)) / (2 * h)")],
+        "That is the central difference",
+        "central-for-forward",
+    ),
+    "a default step of 1e-5": (
+        "01",
+        D,
+        [("def derivative(f, x, h=1e-4):", "def derivative(f, x, h=1e-5):")],
+        "1e-4",
+        "wrong-default-h",
+    ),
+    "_prev kept as a tuple": (
+        "02",
+        E,
+        [("self._prev = set(_children)", "self._prev = _children")],
+        "set",
+        "prev-not-set",
+    ),
+    "the label thrown away": ("02", E, [("self.label = label", "self.label = ''")], "label", "label-lost"),
+    "mul backward that updates only self": (
+        "03",
+        E,
+        [("            other.grad += self.data * out.grad\n", "")],
+        "Only one of the children",
+        "one-child-only",
+    ),
+    "add backward with mul's rule": (
+        "03",
+        E,
+        [
+            (
+                "self.grad += out.grad\n            other.grad += out.grad",
+                "self.grad += other.data * out.grad\n            other.grad += self.data * out.grad",
+            )
+        ],
+        "local derivative",
+        "wrong-local-derivative",
+    ),
+    "grad starting at 1": ("03", E, [("self.grad = 0.0", "self.grad = 1.0")], "grad 0.0", "grad-not-zero"),
+    "mul backward multiplying by the Value": (
+        "03",
+        E,
+        [("self.grad += other.data * out.grad", "self.grad += out.grad * other")],
+        "other.data",
+        "value-in-grad",
+    ),
+    "backward as a recursive walk from the root": (
+        "04",
+        E,
+        [
+            (
+                "        self.grad = 1.0\n        for v in reversed(topological_order(self)):\n"
+                "            v._backward()\n",
+                RECURSIVE_BACKWARD,
+            )
+        ],
+        "reverse topological order",
+        ("no-topological-order", "recursion-limit"),
+    ),
+    "a topological order that leaves out the leaves": (
+        "04",
+        E,
+        [
+            (
+                "            topo.append(stack.pop())",
+                "            v = stack.pop()\n            if v._prev:\n                topo.append(v)",
+            )
+        ],
+        "leaves and root included",
+        "topo-incomplete",
+    ),
+    "a topological order returned root first": (
+        "04",
+        E,
+        [("    return topo\n", "    return topo[::-1]\n")],
+        "reversed",
+        "root-not-last",
+    ),
+    "tanh backward assigns the grad": (
+        "05",
+        E,
+        [("self.grad += (1 - t**2) * out.grad", "self.grad = (1 - t**2) * out.grad")],
+        "+=",
+        "assigns-grad",
+    ),
+    "a Value exponent refused with ValueError": (
+        "05",
+        E,
+        [("raise TypeError(f\"Value ** {type(other).__name__}", "raise ValueError(f\"Value ** {type(other).__name__}")],
+        "TypeError",
+        "value-exponent",
+    ),
+    "tanh cut off from its input": (
+        "05",
+        E,
+        [("out = Value(t, (self,), 'tanh')", "out = Value(t)")],
+        "no children",
+        "detached",
+    ),
+    "__radd__ as other + self": (
+        "05",
+        E,
+        [("        return self + other\n", "        return other + self\n")],
+        "calls itself",
+        "operator-recursion",
+    ),
+    "weights that are one Value": (
+        "06",
+        NN,
+        [
+            (
+                "self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]",
+                "self.w = [Value(random.uniform(-1, 1))] * nin",
+            )
+        ],
+        "drawn separately",
+        "shared-parameters",
+    ),
+    "zero_grad that also zeroes data": (
+        "06",
+        NN,
+        [("            p.grad = 0.0", "            p.grad = 0.0\n            p.data = 0.0")],
+        "changed the parameters' data",
+        "zero-grad-wrong",
+    ),
+    "weights drawn from random.random()": (
+        "06",
+        NN,
+        [
+            (
+                "self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]",
+                "self.w = [Value(random.random()) for _ in range(nin)]",
+            )
+        ],
+        "uniform(-1, 1)",
+        "init-range",
+    ),
+    "layers all of size nin": (
+        "06",
+        NN,
+        [("Layer(sz[i], sz[i + 1])", "Layer(sz[0], sz[i + 1])")],
+        "previous layer's nout",
+        "layer-sizes",
+    ),
+    "parameters() as [w, b]": (
+        "06",
+        NN,
+        [("return self.w + [self.b]", "return [self.w, self.b]")],
+        "flat list",
+        "parameters-nested",
+    ),
+    "a mean squared error": (
+        "07",
+        TR,
+        [
+            (
+                "return sum((yout - ygt) ** 2 for yout, ygt in zip(ypred, ys))",
+                "return sum((yout - ygt) ** 2 for yout, ygt in zip(ypred, ys)) * (1 / len(ys))",
+            )
+        ],
+        "the mean",
+        "loss-mean",
+    ),
+    "losses kept as Values": (
+        "07",
+        TR,
+        [("losses.append(loss.data)", "losses.append(loss)")],
+        "floats",
+        "losses-not-floats",
+    ),
+}
+ZOO |= MORE
+ZOO |= {
+    "a backward difference for the forward one": (
+        "01",
+        D,
+        [("return (f(x + h) - f(x)) / h", "return (f(x) - f(x - h)) / h")],
+        "backward difference",
+        "backward-for-forward",
+    ),
+    "a forward difference over 2h": (
+        "01",
+        D,
+        [("return (f(x + h) - f(x)) / h", "return (f(x + h) - f(x)) / (2 * h)")],
+        "not by 2h",
+        "forward-over-2h",
+    ),
+    "a central difference over 2, times h": (
+        "01",
+        D,
+        [("return (f(x + h) - f(x - h)) / (2 * h)", "return (f(x + h) - f(x - h)) / 2 * h")],
+        "Mind the brackets",
+        "central-brackets",
+    ),
+    "an update without the learning rate": (
+        "07",
+        TR,
+        [("p.data -= lr * p.grad", "p.data -= p.grad")],
+        "by lr",
+        "sgd-no-lr",
+    ),
+    "an update that replaces the data": (
+        "07",
+        TR,
+        [("p.data -= lr * p.grad", "p.data = -lr * p.grad")],
+        "do not replace it",
+        "sgd-replaces",
     ),
 }
