@@ -1,0 +1,102 @@
+"""A static look at a staged tree for code that reaches into the grader: reasons for review only.
+
+The checks never score from this: a flagged line costs nothing by itself (the worker's audit hook
+decides what is refused). It tells the instructor where to read. Honest micrograd code, the
+lecture's `import sys; sys.setrecursionlimit(...)` included, is not flagged.
+"""
+
+import ast
+from pathlib import Path
+
+MODULES = {
+    "ctypes": "imports ctypes (raw memory access)",
+    "gc": "imports gc (can list the grader's objects)",
+    "inspect": "imports inspect (frames and source of the grader)",
+    "traceback": "imports traceback (walks frames)",
+    "importlib": "imports importlib (loads modules by name)",
+    "subprocess": "imports subprocess (starts processes)",
+    "socket": "imports socket (network)",
+    "__main__": "imports __main__ (the worker's own module)",
+    "builtins": "imports builtins (can rebind what every module uses)",
+}
+ATTRIBUTES = {
+    "_getframe": "reads the call stack (sys._getframe)",
+    "_current_frames": "reads the call stack (sys._current_frames)",
+    "settrace": "installs a trace function",
+    "setprofile": "installs a profile function",
+    "addaudithook": "adds an audit hook",
+    "modules": "reaches sys.modules",
+    "f_back": "walks frames (f_back)",
+    "f_globals": "reads a frame's globals",
+    "f_locals": "reads a frame's locals",
+    "tb_frame": "reads a traceback's frames",
+    "gi_frame": "reads a generator's frame",
+    "cr_frame": "reads a coroutine's frame",
+    "__globals__": "reads a function's globals",
+    "__closure__": "reads a function's closure",
+    "__code__": "reads or replaces a function's code",
+    "__subclasses__": "lists every subclass (reaches the grader's classes)",
+    "__builtins__": "reaches the builtins",
+    "get_objects": "lists every object",
+    "get_referrers": "lists an object's referrers",
+    "get_referents": "lists an object's referents",
+}
+CALLS = {
+    "eval": "calls eval",
+    "exec": "calls exec",
+    "compile": "calls compile",
+    "__import__": "calls __import__",
+    "getattr": None,  # only with a dunder or frame name as a constant (below)
+}
+
+
+def findings(path, rel):
+    """[(line, reason)] for one Python file; nothing for a file that does not parse."""
+    try:
+        tree = ast.parse(Path(path).read_bytes(), filename=rel)
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            tops = [a.name.split(".")[0] for a in node.names]
+            found += [(node.lineno, MODULES[top]) for top in tops if top in MODULES]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            top = node.module.split(".")[0]
+            if top in MODULES:
+                found.append((node.lineno, MODULES[top]))
+            found += [(node.lineno, ATTRIBUTES[a.name]) for a in node.names if a.name in ATTRIBUTES]
+        elif isinstance(node, ast.Attribute) and node.attr in ATTRIBUTES:
+            found.append((node.lineno, ATTRIBUTES[node.attr]))
+        elif isinstance(node, ast.Name) and node.id in ("__builtins__",):
+            found.append((node.lineno, ATTRIBUTES[node.id]))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in CALLS:
+            name = node.func.id
+            if name != "getattr":
+                found.append((node.lineno, CALLS[name]))
+            elif len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+                attr = node.args[1].value
+                if attr in ATTRIBUTES or attr.startswith("__"):
+                    found.append((node.lineno, f"reads {attr!r} through getattr"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("/proc/"):
+            found.append((node.lineno, "names a /proc file"))
+    return sorted(set(found))
+
+
+def scan(tree):
+    """[{"file", "line", "reason"}] for every Python file of a staged tree, in order."""
+    tree = Path(tree)
+    out = []
+    for path in sorted(tree.rglob("*.py")):
+        rel = path.relative_to(tree).as_posix()
+        out += [{"file": rel, "line": line, "reason": reason} for line, reason in findings(path, rel)]
+    return out
+
+
+def notes(tree, most=20):
+    """The scan's findings as notes for the feedback, each marked as a reason for review."""
+    found = scan(tree)
+    lines = [f"for review: {f['file']}, line {f['line']}: {f['reason']}" for f in found[:most]]
+    if len(found) > most:
+        lines.append(f"for review: {len(found) - most} more lines of the same kind")
+    return lines

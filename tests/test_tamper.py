@@ -1,0 +1,346 @@
+"""Code that reaches into the worker gains nothing; what crosses to the judge is sanitised and bounded.
+
+Each hostile tree is the reference with one act of tampering added, so that a zero is earned by the
+tampering alone: the checks it touched score 0 with status `error`, `mistake: null`, a message
+naming what the kit refused, and an entry in the report's `review`; the checks it did not touch
+keep full marks. Every act is bounded (a few seconds, some tens of MB at most).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from checks.client import clean_data, clean_error, clean_text
+from kit import ROOT
+from kit.exercises import POINTS
+from kit.instructor import sandbox
+
+ENGINE_TOP = "import math\n"
+NUMERICS = (ROOT / "checks" / "numerics.py").read_text()
+
+# The forger of the issue: walk up to the worker's loop, rebind what sends the replies, and answer
+# every probe from the request with a copy of the kit's public numerics.
+FORGER = """
+import sys as _sys
+from micrograd import numerics_copy as _numerics
+
+
+def _answer(request):
+    args = request.get("args", {})
+    if "graph" in args:
+        return {"ok": _numerics.evaluate(args["graph"]) if hasattr(_numerics, "evaluate") else {}}
+    return {"ok": 0.0}
+
+
+def _forge():
+    frame = _sys._getframe()
+    while frame is not None:
+        scope = frame.f_globals
+        for name in ("send", "_send", "run", "_dumps"):
+            if callable(scope.get(name)) and scope.get("__name__") == "__main__":
+                scope[name] = lambda *a, **k: _answer(a[1] if len(a) > 1 else {})
+        frame = frame.f_back
+
+
+try:
+    _forge()
+except Exception:
+    pass  # keep going as if nothing happened: the reference below still works
+"""
+
+REPLY_WRITER = """
+import os as _os
+for _fd in range(3, 256):
+    try:
+        _os.write(_fd, b'{"ok": {"data": {}}}\\n')
+    except OSError:
+        pass
+"""
+
+ACTS = {
+    "gc": ("import gc\ntry:\n    gc.get_objects()\nexcept Exception:\n    pass\n", "list the worker's objects"),
+    "settrace": (
+        "import sys\ntry:\n    sys.settrace(lambda *a: None)\nexcept Exception:\n    pass\n",
+        "trace the worker (sys.settrace)",
+    ),
+    "ctypes": ("try:\n    import ctypes\nexcept Exception:\n    pass\n", "use ctypes"),
+    "traceback frames": (
+        "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    try:\n        e.__traceback__.tb_frame.f_back\n"
+        "    except Exception:\n        pass\n",
+        "read a frame (tb_frame)",
+    ),
+    "write a file": (
+        "try:\n    open('pwned.txt', 'w').write('x')\nexcept OSError:\n    pass\n",
+        "open a file for writing",
+    ),
+    "read the solutions": (
+        f"try:\n    exec(open({str(ROOT / 'solutions' / 'micrograd' / 'engine.py')!r}).read())\n"
+        "except OSError:\n    pass\n",
+        "read a file outside the tree graded",
+    ),
+    "start a process": (
+        "import os\ntry:\n    os.system('true')\nexcept Exception:\n    pass\n",
+        "start a process (os.system)",
+    ),
+}
+
+
+def engine_patch(code):
+    return [(ENGINE_TOP, ENGINE_TOP + code)]
+
+
+def assert_tampered(run, check, reason):
+    """Every test of `check` scored 0 as an error naming `reason`, each one marked for review."""
+    tests = run.tests(check)
+    assert tests and run.earned(check) == (0, POINTS[check]), run.out
+    for t in tests:
+        assert (t["status"], t["points"], t["mistake"]) == ("error", 0, None), t
+        assert reason in t["message"] and "marked for review" in t["message"], t["message"]
+    flagged = {(r["check"], r["test"]) for r in run.report["review"] if reason in r["reason"]}
+    assert {(check, t["test"]) for t in tests} <= flagged
+
+
+def test_the_frame_walking_forger_scores_zero_where_it_ran_and_is_marked_for_review(checks, variant):
+    impl = variant(engine_patch(FORGER))
+    (impl / "micrograd" / "numerics_copy.py").write_text(NUMERICS)
+    run = checks("01,02", impl)
+    assert run.earned("01") == (POINTS["01"], POINTS["01"])  # derivatives.py never ran the forger
+    assert_tampered(run, "02", "walk the call stack (sys._getframe)")
+    assert all(r["check"] == "02" for r in run.report["review"])
+
+
+def test_forged_replies_written_to_every_descriptor_score_zero(checks, variant):
+    run = checks("02", variant(engine_patch(REPLY_WRITER)))
+    assert_tampered(run, "02", "a reply the worker did not sign")
+
+
+@pytest.mark.parametrize("act", list(ACTS))
+def test_each_refused_act_scores_zero_on_the_check_that_ran_it(checks, variant, act):
+    code, reason = ACTS[act]
+    run = checks("02", variant(engine_patch(code)))
+    assert_tampered(run, "02", reason)
+
+
+def test_a_flood_after_rebinding_the_workers_limits_stays_bounded_at_the_judge(checks, variant):
+    flood = (
+        "import __main__ as _m, sys as _s\n"
+        "for _name in ('PRINTED_LIMIT', 'TEXT_LIMIT', 'CODE_LIMIT'):\n"
+        "    setattr(_m, _name, 10 ** 12)\n"
+        "for _ in range(20):  # 20 MB at import\n"
+        "    _s.stdout.write('x' * (1 << 20) + '\\n')\n"
+    )
+    broken_repr = (
+        '        return f"Value(data={self.data})"\n',
+        "        print('y' * (1 << 20))\n        return 'nope'\n",
+    )
+    run = checks("02", variant([*engine_patch(flood), broken_repr]))
+    assert run.earned("02") == (POINTS["02"] - 1, POINTS["02"]), run.out
+    failed = [t for t in run.tests() if t["status"] != "pass"]
+    assert len(failed) == 1 and "Your code printed:" in failed[0]["message"]
+    assert all(len(t["message"]) <= 7000 for t in run.tests())
+    assert len(json.dumps(run.report)) < 100_000 and len(run.out) < 100_000
+    assert run.report["review"] == []  # printing a lot is no tampering
+
+
+def test_a_one_megabyte_source_line_is_cut_short_in_every_message(checks, variant):
+    long_line = "        raise ValueError('boom')  # " + "y" * (1 << 20) + "\n"
+    impl = variant([("        out = Value(self.data * other.data, (self, other), '*')\n", long_line)])
+    run = checks("02", impl)
+    errors = [t for t in run.tests() if t["status"] == "error"]
+    assert errors, run.out
+    for t in errors:
+        assert "raise ValueError('boom')" in t["message"] and len(t["message"]) < 3000
+    assert len(run.out) < 100_000
+
+
+def test_a_lone_surrogate_and_escape_codes_in_a_message_never_break_the_report(checks, variant):
+    impl = variant(
+        [
+            (
+                "        out = Value(self.data * other.data, (self, other), '*')\n",
+                "        raise ValueError('bad \\udc80 \\x1b[31mred\\x1b[0m')\n",
+            )
+        ]
+    )
+    run = checks("02", impl)
+    assert run.report is not None and run.earned("02")[1] == POINTS["02"]
+    messages = [t["message"] for t in run.tests() if t["status"] == "error"]
+    assert messages and all("bad \ufffd \\x1b[31mred" in m for m in messages)
+    assert "\x1b" not in run.out and not [t for t in run.tests() if t["status"] == "kit-error"]
+
+
+def test_an_exception_class_whose_name_is_not_a_string_is_named_and_the_maximum_stays(checks, variant):
+    odd = "class _Meta(type):\n    __name__ = 5\n\n\nclass Odd(Exception, metaclass=_Meta):\n    pass\n"
+    impl = variant(
+        [
+            *engine_patch(odd),
+            (
+                "        out = Value(self.data * other.data, (self, other), '*')\n",
+                "        raise Odd('odd')\n",
+            ),
+        ]
+    )
+    run = checks("02", impl)
+    assert run.earned("02")[1] == POINTS["02"]
+    errors = [t for t in run.tests() if t["status"] == "error"]
+    assert errors and all("your code raised Odd: odd" in t["message"] for t in errors)
+    assert not [t for t in run.tests() if t["status"] == "kit-error"]
+
+
+LOUD = [
+    (ENGINE_TOP, ENGINE_TOP + "for _ in range(8):  # 8 MB at import\n    print('z' * (1 << 20))\n"),
+    (
+        "        out = Value(self.data + other.data, (self, other), '+')\n",
+        "        print('adding', self.data, other.data, '.' * 200)\n"
+        "        out = Value(self.data + other.data, (self, other), '+')\n",
+    ),
+]
+
+
+def test_a_loud_correct_printer_gets_full_marks(checks, variant):
+    run = checks("all", variant(LOUD))
+    assert run.rc == 0 and all(t["status"] == "pass" for t in run.tests()), run.out
+    assert run.report["review"] == []
+
+
+HONEST_EXTRAS = (
+    "import sys\nsys.setrecursionlimit(10**6)\n"
+    "from collections import namedtuple\nfrom dataclasses import dataclass\nfrom enum import Enum\n"
+    "from functools import total_ordering\nfrom typing import TypeVar\n"
+    "Pair = namedtuple('Pair', 'a b')\nT = TypeVar('T')\nColour = Enum('Colour', 'RED GREEN')\n\n\n"
+    "@dataclass\nclass _Note:\n    text: str = ''\n"
+)
+
+
+@pytest.mark.parametrize("style", ["solutions", "table", "closures", "lecture follower"])
+def test_honest_code_in_every_style_gets_full_marks_and_is_never_flagged(checks, variant, style):
+    if style == "lecture follower":
+        impl = variant(engine_patch(HONEST_EXTRAS))
+    else:
+        impl = ROOT / "solutions" if style == "solutions" else ROOT / "tests" / "styles" / style
+    run = checks("all", impl)
+    assert run.rc == 0 and run.report["review"] == [], run.out
+
+
+def grade(submissions, out, *extra):
+    return subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(submissions), str(out), "--jobs", "1", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def bwrap_or_skip():
+    try:
+        sandbox.choose("bwrap")
+    except sandbox.Unavailable as e:
+        pytest.skip(f"bwrap is not usable here: {e}")
+
+
+def verdicts(tests):
+    return [(t["nodeid"], t["status"], t["points"]) for t in tests]
+
+
+def test_the_grader_gives_the_verdict_make_check_gives_to_a_loud_printer_a_forger_and_a_graphviz_import(
+    checks, variant, tmp_path
+):
+    bwrap_or_skip()
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    trees = {
+        "loud": variant(LOUD, name="loud"),
+        "forger": variant(engine_patch(FORGER), name="forger"),
+        "graphviz": variant(engine_patch("from graphviz import Digraph\n"), name="graphviz"),
+    }
+    (trees["forger"] / "micrograd" / "numerics_copy.py").write_text(NUMERICS)
+    for sid, tree in trees.items():
+        subprocess.run(["cp", "-r", str(tree), str(subs / sid)], check=True)
+    out = tmp_path / "out"
+    proc = grade(subs, out, "--sandbox", "bwrap")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    by_id = {s["id"]: s for s in json.loads((out / "grades.json").read_text())["students"]}
+    assert sum(t["points"] for t in by_id["loud"]["tests"]) == sum(POINTS.values())
+    assert by_id["loud"]["review"] == []
+    assert by_id["forger"]["review"] and all(r["check"] != "01" for r in by_id["forger"]["review"])
+    graphviz = by_id["graphviz"]["tests"]
+    assert by_id["graphviz"]["review"] == []
+    at_laptop = checks("all", trees["graphviz"]).tests()
+    assert [(t["status"], t["points"]) for t in graphviz] == [(t["status"], t["points"]) for t in at_laptop]
+    assert all("No module named 'graphviz'" in t["message"] for t in at_laptop if t["check"] != "01")
+
+
+# Mul's backward unpacks `_prev` and takes its first element for self: right only for the nodes whose
+# set happens to iterate self first. Which nodes those are depends on the Values' addresses and on
+# string hashing; the worker keeps both the same from run to run (without that: 2/10 or 7/10).
+SET_ORDER_MUL = [
+    (
+        "            self.grad += other.data * out.grad\n            other.grad += self.data * out.grad\n",
+        "            first, second = out._prev if len(out._prev) == 2 else (self, other)\n"
+        "            first.grad += other.data * out.grad\n            second.grad += self.data * out.grad\n",
+    )
+]
+
+
+def test_a_bug_that_depends_on_set_order_gets_the_same_score_in_ten_fresh_processes(checks, variant):
+    impl = variant(SET_ORDER_MUL)
+    scores = {tuple(verdicts(checks("03", impl).tests())) for _ in range(10)}
+    assert len(scores) == 1, scores
+    assert 0 < sum(points for _, _, points in scores.pop()) < POINTS["03"]
+
+
+# --- the judge boundary, on the records themselves ----------------------------------------------
+
+
+def test_a_worker_record_of_any_shape_becomes_the_record_the_messages_read():
+    err = clean_error(
+        {
+            "type": 5,
+            "message": "bad \udc80 \x1b[2J" + "x" * 5000,
+            "where": {"file": ["a"], "line": "7", "function": None, "code": "y" * (1 << 20)},
+            "frames": "not a list",
+            "repeats": -3,
+        }
+    )
+    assert err["type"] == "?" and err["message"].startswith("bad \ufffd \\x1b[2J") and len(err["message"]) < 1100
+    assert err["where"] == {"file": "?", "line": 0, "function": "?", "code": "y" * 200 + " ..."}
+    assert err["frames"] == [] and err["repeats"] == 0
+    json.dumps(err, ensure_ascii=False).encode("utf-8")  # writable as UTF-8: no lone surrogate left
+    assert clean_error("nonsense")["type"] == "?"
+
+
+def test_data_too_deep_is_refused_and_strings_are_made_safe():
+    from checks.client import Garbled
+
+    deep = []
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(Garbled):
+        clean_data(deep)
+    assert clean_data({"\udc80": ["\x07", 1.5, None, True]}) == {"\ufffd": ["\\x07", 1.5, None, True]}
+    assert clean_text("tab\tand\nnewline stay", 100) == "tab\tand\nnewline stay"
+
+
+# --- the static scan at collect time ------------------------------------------------------------
+
+
+def test_the_scan_names_each_line_that_reaches_into_the_grader_and_nothing_in_honest_code(variant, tmp_path):
+    from kit.instructor import collect, scan
+
+    for honest in (ROOT / "solutions", ROOT / "tests" / "styles" / "table", ROOT / "tests" / "styles" / "closures"):
+        assert scan.scan(honest) == []
+    assert scan.scan(variant(engine_patch(HONEST_EXTRAS), name="honest")) == []
+    impl = variant(engine_patch(FORGER + "x = [c for c in object.__subclasses__()]\ny = eval('1')\n"), name="forger")
+    found = {(f["file"], f["reason"]) for f in scan.scan(impl)}
+    assert ("micrograd/engine.py", "reads the call stack (sys._getframe)") in found
+    assert ("micrograd/engine.py", "walks frames (f_back)") in found
+    assert ("micrograd/engine.py", "reads a frame's globals") in found
+    assert ("micrograd/engine.py", "lists every subclass (reaches the grader's classes)") in found
+    assert ("micrograd/engine.py", "calls eval") in found
+    notes = collect.collect(impl, tmp_path)
+    assert any(n.startswith("for review: micrograd/engine.py, line ") and "sys._getframe" in n for n in notes)
