@@ -86,7 +86,7 @@ def command(which, impl, *options):
     return [sys.executable, "-m", "kit", "check", which, "--impl", str(Path(impl).resolve()), *map(str, options)]
 
 
-def grade(impl, which="all", *options, python=None, timeout=None, env=None):
+def grade(impl, which="all", *options, timeout=None, env=None):
     """The JSON report of `python -m kit check WHICH --impl IMPL OPTIONS...`, run in a fresh process.
 
     Raises GradingError, with what the process printed, when no report was written."""

@@ -109,7 +109,7 @@ def main(argv=None):
     ex = next_exercise(report)
     if ex is None:
         print(paint("All seven exercises pass: your micrograd is complete.", "green"))
-        print(f"  see it learn  {commands('demo', 'kit.demo', args.impl)}")
+        print(f"  see it learn  {commands('demo', 'kit demo', args.impl)}")
     else:
         print("\n".join(advice(report, args.impl, ex)))
     return 0
