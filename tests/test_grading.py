@@ -67,8 +67,13 @@ def available(mode):
 GRADING_UIDS = range(sandbox.UID_BASE, sandbox.UID_BASE + sandbox.UID_BLOCK * sandbox.UID_BLOCKS)
 
 
-def live_processes_of_slots():
-    return [pid for pid in sandbox._pids() if sandbox._uid_of(pid) in GRADING_UIDS]
+def live_processes_of_slots(stdout):
+    """The live processes under the uids of the grading that printed `stdout` (others may run beside it)."""
+    import re
+
+    m = re.search(r"; uids (\d+)-(\d+)", stdout)
+    uids = range(int(m[1]), int(m[2]) + 1) if m else GRADING_UIDS
+    return [pid for pid in sandbox._pids() if sandbox._uid_of(pid) in uids]
 
 
 @pytest.fixture(scope="module", params=["auto", "unshare"])
@@ -145,7 +150,7 @@ def test_control_characters_from_learner_text_never_reach_the_log_or_the_feedbac
 
 @pytest.mark.slow
 def test_no_process_of_a_submission_survives_grading(graded):
-    assert live_processes_of_slots() == []
+    assert live_processes_of_slots(graded["proc"].stdout) == []
 
 
 @pytest.mark.slow
@@ -345,13 +350,22 @@ def test_two_gradings_at_once_on_one_host_cost_neither_class_anything(tmp_path, 
             src = tmp_path / "all" / ("correct" if sid == "honest" else sid)
             shutil.copytree(src, tmp_path / section / f"{section}-{sid}")
         cmd = [sys.executable, "-m", "kit", "grade", str(tmp_path / section), str(tmp_path / f"out-{section}")]
-        procs.append(subprocess.Popen([*cmd, *FAST, "--sandbox", mode], cwd=ROOT, stdout=subprocess.PIPE, text=True))
+        # Two gradings on 2 cores: probes get the default time, so load alone costs no one a point.
+        cmd += [*FAST, "--probe-timeout", "10", "--sandbox", mode]
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True))
     assert built  # the class was built, its sources copied
     for section, proc in zip("ab", procs):
-        assert proc.wait(timeout=600) == 0, proc.stdout.read()
+        assert proc.wait(timeout=600) == 0
+        stdout = proc.stdout.read()
         got = {row["student"]: points(row) for row in rows(tmp_path / f"out-{section}")}
         assert got == {f"{section}-{sid}": full for sid, full in cases.items()}, got
-    assert live_processes_of_slots() == []
+        assert live_processes_of_slots(stdout) == []
+    blocks = {
+        line.split("; uids ")[1]
+        for line in (tmp_path / "out-a" / "grade.log").read_text().splitlines()
+        if "; uids" in line
+    }
+    assert blocks and not any(b in (tmp_path / "out-b" / "grade.log").read_text() for b in blocks)  # apart
 
 
 def test_a_judge_that_dies_is_a_grader_error_with_the_full_maximum_and_a_rerun_grades_it(tmp_path, monkeypatch):

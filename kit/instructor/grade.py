@@ -286,7 +286,8 @@ class Grader:
             for warning in (self.choice.warning, self.secret_warning):
                 if warning:
                     self.log(warning)
-            self.log(sandbox.limits_line(self.choice.mode, self.args.memory << 20, self.uids is not None))
+            uids = f"; uids {self.uids.base}-{self.uids.base + sandbox.UID_BLOCK - 1}" if self.uids else ""
+            self.log(sandbox.limits_line(self.choice.mode, self.args.memory << 20, self.uids is not None) + uids)
             self.grade_all(todo, results)
         finally:
             gradebook.write(self.out, list(results.values()), self.settings)
