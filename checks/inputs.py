@@ -1,6 +1,7 @@
 """The checks' inputs: the lecture's numbers and seeded random graphs, as plain data."""
 
 import math
+import random
 
 from checks import numerics
 
@@ -118,3 +119,46 @@ def random_layers(rng, sizes):
 def as_numeric(layers):
     """The probes' layer layout as numerics' [(w, b), ...] layout."""
     return [[(n["w"], n["b"]) for n in layer] for layer in layers]
+
+
+# --- inputs a correct implementation cannot fail on, at any seed (docs/checks.md, "Seeds") ---------
+
+SPREAD = 0.8  # how far past the middle of [-1, 1] a spread of uniform(-1, 1) draws must reach
+
+
+def spreading_seed(rng, draws, every=1):
+    """A seed for `random.seed` after whose next `draws` draws of `uniform(-1, 1)` every one of the
+    `every` interleaved runs (draws k, k + every, ...) reaches below -SPREAD and above SPREAD.
+
+    The checks ask that a model's weights spread over [-1, 1]; chosen so, they do for every correct
+    implementation at every seed, whichever of w and b it draws first (every=2 for a layer of
+    one-input neurons), rather than but for odds of 1e-4. The worker's `random.seed(seed)` draws
+    the same numbers as `random.Random(seed)` here.
+    """
+    for _ in range(10_000):
+        seed = rng.randrange(10**6)
+        draw = random.Random(seed).uniform
+        xs = [draw(-1, 1) for _ in range(draws)]
+        if all(min(xs[k::every]) < -SPREAD and max(xs[k::every]) > SPREAD for k in range(every)):
+            return seed
+    raise AssertionError("no spreading seed in 10,000 tries")  # odds of about 1e-40000
+
+
+# The training check's starting models: MLP(3, [4, 4, 1]) parameters drawn from these fixed,
+# documented seeds. From each one, 60 steps at lr 0.1 on the lecture's four examples bring the
+# loss below a fifth of the check's threshold, in every order of the examples (verified by
+# tests/test_seeds.py); from a start drawn at random the loss stays above the threshold once in
+# a few hundred draws. The kit's seed picks only the start and the order of the examples.
+TRAINING_SEEDS = (0, 1, 2, 3, 4, 6, 7, 8)
+
+
+def training_start(seed):
+    """The parameters of MLP(3, [4, 4, 1]) that training start `seed` fixes."""
+    return random_layers(random.Random(f"training start {seed}"), [3, 4, 4, 1])
+
+
+def training_run(rng):
+    """(parameters, xs, ys) for the training check: a verified start and an order of the lecture's examples."""
+    order = list(range(len(LECTURE_XS)))
+    rng.shuffle(order)
+    return training_start(rng.choice(TRAINING_SEEDS)), [LECTURE_XS[i] for i in order], [LECTURE_YS[i] for i in order]
