@@ -104,9 +104,10 @@ merge-grades: $(STAMP)
 bench-grade: $(STAMP)
 	@$(PY) -m kit bench --grade
 
-# The long runs of the self-tests: 20 seeds per correct implementation, 50 repeats of one seed.
+# The long runs of the self-tests: every correct implementation at 2,000 random seeds, each mistake
+# of the zoo at 200 (tests/test_seeds.py), 50 repeats of one seed.
 soak: $(call extra,dev)
-	KIT_SOAK=1 $(PY) -m pytest tests/test_styles.py
+	KIT_SOAK=1 $(PY) -m pytest tests/test_styles.py tests/test_seeds.py
 
 mutation: $(call extra,mutation)
 	@$(PY) -m kit mutation

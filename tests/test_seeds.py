@@ -1,0 +1,112 @@
+"""Fair at every seed: a correct implementation earns full marks whatever seed its inputs come from,
+and every mistake of the zoo loses points on its own check at every seed.
+
+Grading derives a different seed for every submission, so a test that fails correct code at one
+seed in a hundred would take points from one honest student in a hundred. `make test` sweeps the
+reference over 50 fresh random 64-bit seeds; `make soak` (KIT_SOAK=1) sweeps the reference and
+every correct style over 2,000, and each member of the zoo over 200. A failure names the seeds:
+`python -m kit check NN --impl DIR --seed S` shows the verdict again.
+"""
+
+import itertools
+import os
+
+import pytest
+from test_styles import STYLES
+from zoo import ZOO
+
+from checks.inputs import LECTURE_XS, LECTURE_YS, SPREAD, TRAINING_SEEDS, spreading_seed, training_start
+from checks.test_07_training import LOSS_THRESHOLD, expected_run
+from kit import ROOT
+from kit.dev.seeds import describe, random_seeds, short_of_full, sweep
+
+SOAK = bool(os.environ.get("KIT_SOAK"))
+SEEDS = 2000 if SOAK else 50
+ZOO_SEEDS = 200
+CORRECT = list(STYLES) if SOAK else ["solutions"]
+
+
+@pytest.mark.parametrize("style", CORRECT)
+def test_a_correct_implementation_gets_full_marks_at_every_random_seed(style):
+    result = sweep([STYLES[style]], random_seeds(SEEDS), jobs=2)[str(STYLES[style])]
+    assert len(result["seeds"]) == SEEDS and len(result["earned"]) == SEEDS
+    assert not short_of_full(result), describe(style, result)
+
+
+@pytest.mark.skipif(not SOAK, reason="the zoo at 200 seeds per member runs in make soak")
+@pytest.mark.parametrize("name", list(ZOO))
+def test_each_mistake_of_the_zoo_loses_points_on_its_own_check_at_every_seed(name, variant):
+    ex, file, patch, *_ = ZOO[name]
+    result = sweep([variant(patch, file)], random_seeds(ZOO_SEEDS), [ex], jobs=1)
+    (summary,) = result.values()
+    short = short_of_full(summary)
+    lucky = [s for s in summary["seeds"] if s not in short]
+    assert not lucky, (
+        f"{name}: check-{ex} gave full marks at {len(lucky)} of {ZOO_SEEDS} seeds, e.g. {lucky[:5]}; "
+        f"at the others:\n{describe(name, summary)}"
+    )
+
+
+# A reference whose relu drops inputs below 1.0 as well: only some seeds draw such an input.
+HALF_RELU = [("0.0 if self.data < 0 else self.data", "0.0 if self.data < 1.0 else self.data")]
+
+
+def test_the_sweep_gives_each_seed_the_verdict_kit_check_gives_it(variant, checks):
+    impl = variant(HALF_RELU)
+    seeds = list(range(1, 13))
+    (summary,) = sweep([impl], seeds, ["05"], jobs=2).values()
+    short = short_of_full(summary)
+    assert short and len(short) < len(seeds), "the half relu should be caught at some of these seeds, not all"
+    for seed in [min(short), min(set(seeds) - set(short))]:
+        run = checks("05", impl, "--seed", str(seed))
+        assert run.earned("05")[0] == summary["earned"][str(seed)]["05"], seed
+
+
+def test_the_sweep_runs_a_test_that_draws_nothing_once_and_charges_it_at_every_seed(variant):
+    # A wrong add breaks the lecture's expression (no draws) as well as the random ones (draws).
+    impl = variant([("Value(self.data + other.data", "Value(self.data - other.data")])
+    (summary,) = sweep([impl], [5, 6, 7], ["02"], jobs=1).values()
+    lecture = next(f for nodeid, f in summary["failing"].items() if "::test_the_lecture_expression" in nodeid)
+    assert lecture["seeds"] == [None]
+    assert set(short_of_full(summary)) == {5, 6, 7}
+
+
+def test_the_seeds_command_exits_0_only_when_every_seed_earns_full_marks(variant):
+    import subprocess
+    import sys
+
+    def run(*args):
+        cmd = [sys.executable, "-m", "kit", "seeds", "--seeds", "1,2", "--only", "05", "--jobs", "1", *args]
+        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    good = run()
+    assert good.returncode == 0 and "every check at full marks at each of 2 seeds" in good.stdout, good.stdout
+    bad = run("--impl", str(variant([("self.grad += (out.data > 0) * out.grad", "self.grad += out.grad")])))
+    assert bad.returncode == 1 and "short of full marks" in bad.stdout, bad.stdout
+
+
+def test_a_spreading_seed_spreads_its_draws_past_the_threshold_whichever_order_they_are_taken_in():
+    import random
+
+    rng = random.Random("spreading")
+    for every, draws in ((1, 100), (2, 200)):
+        for _ in range(200):
+            seed = spreading_seed(rng, draws, every)
+            gen = random.Random(seed)
+            xs = [gen.uniform(-1, 1) for _ in range(draws)]
+            for k in range(every):
+                assert min(xs[k::every]) < -SPREAD and max(xs[k::every]) > SPREAD, (seed, every, k)
+    assert spreading_seed(random.Random(3), 100) == spreading_seed(random.Random(3), 100)
+
+
+ORDERS = list(itertools.permutations(range(4))) if SOAK else [(0, 1, 2, 3), (3, 2, 1, 0)]
+
+
+@pytest.mark.parametrize("start", TRAINING_SEEDS)
+def test_every_training_start_brings_the_lecture_loss_below_a_fifth_of_the_threshold_in_any_order(start):
+    """Gradient descent in float64, with gradients by finite differences: no learner code."""
+    values = training_start(start)
+    for order in ORDERS:
+        xs, ys = [LECTURE_XS[i] for i in order], [LECTURE_YS[i] for i in order]
+        losses, _ = expected_run(values, xs, ys, 60, 0.1)  # the last is measured before the 60th update
+        assert losses[59] < losses[0] and losses[59] < LOSS_THRESHOLD / 5, (start, order, losses[59])
