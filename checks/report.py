@@ -26,6 +26,7 @@ class Report:
         self.out, self.impl, self.seed = out, impl, seed
         self.results = {}  # ex -> [result dict]
         self.current = None  # the check being printed
+        self.review = []  # [{check, test, reason}]: what a person should look at (tampering)
 
     def write(self, text=""):
         try:
@@ -85,6 +86,7 @@ class Report:
             "seed": self.seed,
             "checks": {ex: dict(zip(("earned", "max"), totals(rs))) for ex, rs in self.results.items()},
             "tests": self.everything(),
+            "review": self.review,
         }
 
     def save(self, path):

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from kit.exercises import TREE
+from kit.instructor import scan
 
 MAX_MEMBERS = 2000  # entries in one zip
 MAX_UNPACKED = 50 << 20  # bytes unpacked from one zip
@@ -217,6 +218,7 @@ def collect(path, scratch):
     tree = scratch / "tree"
     tree.mkdir()
     notes += stage(source, tree)
+    notes += scan.notes(tree)  # reasons for review, never a score
     if not path.is_dir():
         shutil.rmtree(scratch / "unpacked")
     return notes
