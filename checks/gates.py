@@ -75,6 +75,8 @@ NEURON_X = [1.5, 0.5, -2.0]
 
 def gate_06(call):
     r = call("mlp_structure", nin=3, nouts=[4, 4, 1], seed=0)
+    if r["sizes"] != [[3] * 4, [4] * 4, [4]]:
+        return closed("06", "layer-sizes")
     if r["count"] != 41 or r["unique"] != 41 or None in r["positions"]:
         return closed("06", "parameters-incomplete" if r["count"] < 41 and None not in r["positions"] else None)
     out = call("neuron", nin=3, seed=0, x=NEURON_X, values=NEURON)["out"]

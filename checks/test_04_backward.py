@@ -121,7 +121,7 @@ def order_mistake(graph, got):
         if len(set(order)) != len(order):
             return "no-visited-set"
         if first_parent_before_child(order[::-1], graph) is None:
-            return "root-not-last"
+            return None  # reversed, or a pre-order walk of a tree: this graph cannot tell which
         return "child-after-parent" if first_parent_before_child(order, graph) else None
     if len(set(calls)) == len(calls) and first_parent_before_child(calls, graph) is None:
         return "not-reversed"

@@ -21,7 +21,7 @@ def test_an_mlp_3_4_4_1_has_41_parameters(probe):
     expect(
         got["sizes"] == [[3] * 4, [4] * 4, [4]],
         f"MLP(3, [4, 4, 1]).layers have neurons with {got['sizes']} inputs; expected 4 neurons of 3 inputs, "
-        "then 4 of 4, then 1 of 4: each layer's nin is the previous layer's nout.",
+        "then 4 of 4, then 1 of 4.",
         "layer-sizes",
     )
     expect(got["is_list"], "MLP(3, [4, 4, 1]).parameters() should return a list.")

@@ -89,3 +89,21 @@ def test_the_float_mlp_and_its_loss_gradient_agree_with_a_hand_computation():
     dz = 2 * (t - 1) * (1 - t * t)
     assert grad == pytest.approx([dz * 1.0, dz * 2.0, dz], rel=1e-6)
     assert numerics.unflatten(numerics.flatten(layers), layers) == layers
+
+
+def test_backprop_agrees_with_central_differences_on_random_graphs_of_every_operation():
+    rng = random.Random(3)
+    ops = ["add", "mul", "sub", "div", "pow", "neg", "tanh", "exp", "relu"]
+    for _ in range(20):
+        graph = random_graph(rng, ops, leaves=3, size=7, numbers=True)
+        exact, fd = numerics.backprop(graph), numerics.gradient(graph)
+        assert all(numerics.close(exact[n], fd[n], 1e-5) for n in fd), graph
+
+
+def test_a_variant_rule_of_backprop_gives_what_that_mistake_gives():
+    # out = a * a with a = 3: assigning keeps only the second contribution, 3; adding gives 6.
+    graph = [["a", "leaf", 3.0], ["out", "mul", "a", "a"]]
+    assert numerics.backprop(graph)["a"] == 6.0
+    assert numerics.backprop(graph, {"mul": {"assign": True}})["a"] == 3.0
+    assert numerics.backprop(graph, {"mul": {"no_out_grad": True}}, seed=2.0)["a"] == 6.0
+    assert numerics.backprop(graph, {"mul": {"only": (0,)}})["a"] == 3.0
