@@ -155,19 +155,9 @@ def probe_failure(e):
         return "timeout", f"No answer while the check {describe(e.probe)} ({e.detail})."
     if e.kind in ("tampered", "forged"):
         return "error", tampered([e.detail])
-    if e.kind in ("tampered", "forged"):
-        return "error", tampered([e.detail])
     if e.kind == "check time limit":
         return "timeout", f"Not run: {e.detail}."
     return "error", f"The check could not read a result while it {describe(e.probe)}: {e.kind}: {e.detail}."
-
-
-def tampered(reasons):
-    """A test during which the worker's audit hook refused something only tampering needs."""
-    return (
-        "The kit refused what your code tried here: " + "; ".join(dict.fromkeys(reasons)) + ". Code under test "
-        "may not inspect or alter the kit; this test scores 0 and the submission is marked for review."
-    )
 
 
 def tampered(reasons):
