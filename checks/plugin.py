@@ -36,6 +36,8 @@ HELP_CHECK_TIMEOUT = "seconds one whole check may take; its later tests then fai
 HELP_FENCE = "a JSON file of the grader's sandbox settings for the worker (kit/instructor/sandbox.py)"
 # What pytest-timeout's failure message starts with, from the message it exports.
 TIMED_OUT = PYTEST_FAILURE_MESSAGE.split("%")[0]
+PRINTED_LIMIT = 4000  # characters of the learner's printed output kept per test
+MESSAGE_LIMIT = 6000  # characters of one test's message
 
 CHECK_FILE = re.compile(r"^test_(\d\d)_\w+\.py$")
 
@@ -118,6 +120,7 @@ class Kit:
         self.pending = None  # the (probe, ops) of the call in flight
         self.worker = None
         self.printed = ""  # what the learner's code printed during the current test
+        self.tampered = []  # what the worker's audit hook refused during the current test (or gate)
 
     # --- collection -----------------------------------------------------------------------
 
@@ -166,9 +169,14 @@ class Kit:
             if p == probe and ops <= key[1]:
                 raise SameTimeout(message)
         self.pending = key
-        reply = self.worker.call(probe, args, timeout=timeout, hung=self.hung)
+        try:
+            reply = self.worker.call(probe, args, timeout=timeout, hung=self.hung)
+        except ProbeFailure as e:
+            if e.kind in ("tampered", "forged"):
+                self.tampered.append(e.detail)  # the test scores 0 whatever it does with the error
+            raise
         self.pending = None
-        self.printed += reply.get("printed", "")
+        self.printed = (self.printed + reply.get("printed", ""))[:PRINTED_LIMIT]
         if "error" in reply:
             if isinstance(reply["error"], dict) and reply["error"].get("type") == "ImportTimeout":
                 self.hung.add(str(reply["error"].get("module")))
@@ -196,6 +204,9 @@ class Kit:
             return None, messages.GATE_FAILED[ex]
         finally:
             self.pending = None
+            for reason in self.tampered:
+                self.report.review.append({"check": ex, "test": f"the first look at check-{ex}", "reason": reason})
+            self.tampered = []
 
     def pytest_runtest_logstart(self, nodeid, location):
         ex = exercise_of_nodeid(nodeid)
@@ -206,6 +217,7 @@ class Kit:
             self.check_started = time.monotonic()  # the gates' time is not the check's
             self.timeouts = {}
         self.printed = ""
+        self.tampered = []
         self.pending = None
         if self.worker is not None:
             self.worker.last = None
@@ -226,6 +238,12 @@ class Kit:
             message = f"builds on {dep}: {why}\n{message}"
         if status != "pass" and self.printed.strip():
             message += "\nYour code printed:\n" + textwrap.indent(messages.tail(self.printed), "  | ")
+        if self.tampered:  # whatever the test made of it: tampering earns nothing and is shown to a person
+            status, message, mistake = "error", messages.tampered(self.tampered), None
+            for reason in self.tampered:
+                self.report.review.append({"check": ex, "test": sentence(item), "reason": reason})
+        if len(message) > MESSAGE_LIMIT:
+            message = message[:MESSAGE_LIMIT] + " ... (cut)"
         most = item.get_closest_marker("points").args[0]
         report.kit = {
             "check": ex,
