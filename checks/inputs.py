@@ -126,22 +126,29 @@ def as_numeric(layers):
 SPREAD = 0.8  # how far past the middle of [-1, 1] a spread of uniform(-1, 1) draws must reach
 
 
-def spreading_seed(rng, draws, every=1):
-    """A seed for `random.seed` after whose next `draws` draws of `uniform(-1, 1)` every one of the
-    `every` interleaved runs (draws k, k + every, ...) reaches below -SPREAD and above SPREAD.
+def spreading_seed(rng, draws, *parts):
+    """A seed for `random.seed` after whose next `draws` draws of `uniform(-1, 1)` each of `parts`
+    (slices of those draws; default all of them) reaches below -SPREAD and above SPREAD.
 
-    The checks ask that a model's weights spread over [-1, 1]; chosen so, they do for every correct
-    implementation at every seed, whichever of w and b it draws first (every=2 for a layer of
-    one-input neurons), rather than but for odds of 1e-4. The worker's `random.seed(seed)` draws
-    the same numbers as `random.Random(seed)` here.
+    The checks ask that a model's weights and biases spread over [-1, 1]; with the seed chosen so,
+    they do for every correct implementation at every seed, whichever of w and b it draws first,
+    rather than but for odds of 1e-4. The worker's `random.seed(seed)` draws the same numbers as
+    `random.Random(seed)` here.
     """
+    parts = parts or (slice(None),)
     for _ in range(10_000):
         seed = rng.randrange(10**6)
         draw = random.Random(seed).uniform
         xs = [draw(-1, 1) for _ in range(draws)]
-        if all(min(xs[k::every]) < -SPREAD and max(xs[k::every]) > SPREAD for k in range(every)):
+        if all(min(xs[part]) < -SPREAD and max(xs[part]) > SPREAD for part in parts):
             return seed
     raise AssertionError("no spreading seed in 10,000 tries")  # odds of about 1e-40000
+
+
+# Neuron(99)'s 99 weights are draws 0-98 (weights first) or 1-99 (bias first) of its 100.
+NEURON_WEIGHTS = (slice(0, 99), slice(1, 100))
+# The biases of Layer(1, 100) are every other one of its 200 draws, the odd or the even ones.
+LAYER_BIASES = (slice(0, None, 2), slice(1, None, 2))
 
 
 # The training check's starting models: MLP(3, [4, 4, 1]) parameters drawn from these fixed,
