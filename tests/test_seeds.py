@@ -15,7 +15,16 @@ import pytest
 from test_styles import STYLES
 from zoo import ZOO
 
-from checks.inputs import LECTURE_XS, LECTURE_YS, SPREAD, TRAINING_SEEDS, spreading_seed, training_start
+from checks.inputs import (
+    LAYER_BIASES,
+    LECTURE_XS,
+    LECTURE_YS,
+    NEURON_WEIGHTS,
+    SPREAD,
+    TRAINING_SEEDS,
+    spreading_seed,
+    training_start,
+)
 from checks.test_07_training import LOSS_THRESHOLD, expected_run
 from kit import ROOT
 from kit.dev.seeds import describe, random_seeds, short_of_full, sweep
@@ -37,7 +46,7 @@ def test_a_correct_implementation_gets_full_marks_at_every_random_seed(style):
 @pytest.mark.parametrize("name", list(ZOO))
 def test_each_mistake_of_the_zoo_loses_points_on_its_own_check_at_every_seed(name, variant):
     ex, file, patch, *_ = ZOO[name]
-    result = sweep([variant(patch, file)], random_seeds(ZOO_SEEDS), [ex], jobs=1)
+    result = sweep([variant(patch, file)], random_seeds(ZOO_SEEDS), [ex], jobs=2)
     (summary,) = result.values()
     short = short_of_full(summary)
     lucky = [s for s in summary["seeds"] if s not in short]
@@ -85,17 +94,17 @@ def test_the_seeds_command_exits_0_only_when_every_seed_earns_full_marks(variant
     assert bad.returncode == 1 and "short of full marks" in bad.stdout, bad.stdout
 
 
-def test_a_spreading_seed_spreads_its_draws_past_the_threshold_whichever_order_they_are_taken_in():
+def test_a_spreading_seed_spreads_weights_and_biases_past_the_threshold_whichever_is_drawn_first():
     import random
 
     rng = random.Random("spreading")
-    for every, draws in ((1, 100), (2, 200)):
+    for draws, parts in ((100, NEURON_WEIGHTS), (200, LAYER_BIASES)):
         for _ in range(200):
-            seed = spreading_seed(rng, draws, every)
+            seed = spreading_seed(rng, draws, *parts)
             gen = random.Random(seed)
             xs = [gen.uniform(-1, 1) for _ in range(draws)]
-            for k in range(every):
-                assert min(xs[k::every]) < -SPREAD and max(xs[k::every]) > SPREAD, (seed, every, k)
+            for part in parts:
+                assert min(xs[part]) < -SPREAD and max(xs[part]) > SPREAD, (seed, part)
     assert spreading_seed(random.Random(3), 100) == spreading_seed(random.Random(3), 100)
 
 
