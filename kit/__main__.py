@@ -21,9 +21,9 @@ COMMANDS = {
     "merge": ("kit.instructor.merge", "merge the gradebooks of shards graded apart (make merge-grades)"),
     "report": ("kit.instructor.report", "the class at a glance: report.html and grades-canvas.csv (make report)"),
     # the course platforms
-    "nbgrader": ("kit.platforms.nbgrader", "write an nbgrader course (make nbgrader)"),
+    "nbgrader": ("kit.platforms.nbgrader", "write an nbgrader course, or grade it: nbgrader grade (make nbgrader)"),
     "gradescope": ("kit.platforms.gradescope", "build a Gradescope autograder.zip, or run it (make gradescope)"),
-    "classroom": ("kit.platforms.classroom", "write a GitHub Classroom workflow (make classroom)"),
+    "classroom": ("kit.platforms.classroom", "write a GitHub Classroom template repository (make classroom)"),
     # the maintainers'
     "stubs": ("kit.dev.stubs", "write exercises/ from solutions/, or --check it (make stubs)"),
     "figures": ("kit.dev.figures", "redraw the lessons' figures (make figures)"),
@@ -49,7 +49,14 @@ def main(argv=None):
             print(f"python -m kit: no command {argv[0]!r}", file=sys.stderr)
         print(usage())
         return 0 if argv and argv[0] in ("-h", "--help") else 2
-    module = importlib.import_module(COMMANDS[argv[0]][0])
+    try:
+        module = importlib.import_module(COMMANDS[argv[0]][0])
+    except ModuleNotFoundError as e:
+        if not (e.name and COMMANDS[argv[0]][0].startswith(e.name)):
+            raise
+        # A learner's copy of the kit (a Classroom template) leaves the instructor's tools out.
+        print(f"python -m kit {argv[0]}: not part of this copy of the kit", file=sys.stderr)
+        return 2
     return module.main(argv[1:])
 
 

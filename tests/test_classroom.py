@@ -1,20 +1,53 @@
-"""GitHub Classroom: the workflow grades each check as one step worth its maximum."""
+"""GitHub Classroom: `make classroom` writes the template repository, whose workflow grades each check
+as one step worth its maximum, and which holds no solution."""
 
 import os
 import shlex
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from kit import ROOT
-from kit.exercises import POINTS
-from kit.platforms.classroom import main, workflow
+from kit.exercises import POINTS, TREE
+from kit.platforms.classroom import WORKFLOW, main, shipped_files, workflow_yaml
+from kit.regions import scan
 
 yaml = pytest.importorskip("yaml", reason="PyYAML (with the instructor extra) is not installed")
+SOLUTION_LINE = 24  # characters: a statement of the solution's own, not a generic `while stack:`
 
 
-def steps():
-    return yaml.safe_load(workflow())["jobs"]["run-autograding-tests"]["steps"]
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """The template written by `make classroom`, as an instructor would push it."""
+    out = tmp_path_factory.mktemp("classroom") / "template"
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "classroom", f"CLASSROOM_ARGS=--out {out}", "extra=", f"PY={sys.executable}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def steps(text=None):
+    return yaml.safe_load(text or workflow_yaml())["jobs"]["run-autograding-tests"]["steps"]
+
+
+def in_template(template, *args, env=None):
+    """Run a command inside the template with the kit's environment, as a learner's clone would."""
+    return subprocess.run(
+        args,
+        cwd=template,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(template), **(env or {})},
+    )
 
 
 def test_the_workflow_has_one_graded_step_per_check_worth_its_maximum():
@@ -29,6 +62,76 @@ def test_the_reporter_reads_every_steps_result():
     runners = reporter["with"]["runners"].split(",")
     assert runners == [f"check-0{i}" for i in range(1, 8)]
     assert reporter["env"] == {f"{r.upper()}_RESULTS": f"${{{{steps.{r}.outputs.result}}}}" for r in runners}
+
+
+def test_the_workflow_triggers_on_push_as_github_reads_its_on_key():
+    assert yaml.safe_load(workflow_yaml())["on"] == ["push", "repository_dispatch"]  # not the YAML 1.1 boolean
+
+
+def test_the_workflow_is_valid_against_githubs_workflow_schema(template):
+    tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
+    if tool is None:
+        pytest.skip("check-jsonschema is not installed: pip install -e '.[dev]'")
+    proc = subprocess.run(
+        [tool, "--builtin-schema", "vendor.github-workflows", str(template / WORKFLOW)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_template_holds_the_learners_kit_and_the_workflow_but_no_solutions_tests_or_instructor_tools(template):
+    files = {p.relative_to(template).as_posix() for p in template.rglob("*") if p.is_file()}
+    assert (template / WORKFLOW).read_text() == workflow_yaml()
+    assert {f"exercises/{rel}" for rel in TREE} <= files and "checks/test_04_backward.py" in files
+    assert {"Makefile", "pyproject.toml", "docs/04_backward.md", "kit/learner/check.py"} <= files
+    left_out = ("solutions/", "tests/", "kit/dev/", "kit/instructor/", "docs/instructor/", ".git/")
+    assert not [f for f in files if f.startswith(left_out)]
+    assert files == set(shipped_files()) | {WORKFLOW}
+
+
+def solution_lines():
+    """The statements of the reference's ### BEGIN exNN regions that the stubs do not hold."""
+    stubs = {line.strip() for rel in TREE for line in (ROOT / "exercises" / rel).read_text().splitlines()}
+    lines = set()
+    for rel in TREE:
+        for line in scan((ROOT / "solutions" / rel).read_text(), rel):
+            text = line.text.strip()
+            if line.kind == "code" and line.open and not text.startswith("#") and text not in stubs:
+                lines.add(text)
+    return lines
+
+
+def test_no_file_of_the_template_but_the_checks_holds_a_line_of_a_solution(template):
+    # The checks must compute the right answers (and name the classic mistakes), so they hold the
+    # formulas of exercise 01 as any copy of the kit a learner runs does; nothing else may.
+    distinctive = {line for line in solution_lines() if len(line) >= SOLUTION_LINE}
+    assert len(distinctive) > 20  # the reference's own statements are there to be found
+    found = {}
+    for f in template.rglob("*"):
+        rel = f.relative_to(template).as_posix()
+        if f.is_file() and not rel.startswith("checks/") and f.suffix in (".py", ".md", ".yml", ".toml", ""):
+            text = {line.strip() for line in f.read_text(errors="replace").splitlines()}
+            if hits := text & distinctive:
+                found[rel] = sorted(hits)
+    assert not found, found
+
+
+def test_the_templates_checks_run_and_grade_the_learners_exercises(template):
+    proc = in_template(template, sys.executable, "-m", "kit", "check", "01")
+    assert proc.returncode == 1 and proc.stdout.rstrip().splitlines()[-1] == "check-01: 0/14 points", proc.stdout
+    proc = in_template(template, "make", "--no-print-directory", "check-01", f"PY={sys.executable}", "STAMP=")
+    assert proc.stdout.rstrip().splitlines()[-1] == "check-01: 0/14 points", proc.stdout + proc.stderr
+
+
+def test_make_solution_with_force_prints_no_solution_from_the_template(template):
+    proc = in_template(
+        template, "make", "--no-print-directory", "solution-01", "FORCE=1", f"PY={sys.executable}", "STAMP="
+    )
+    shown = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert not [line for line in solution_lines() if len(line) >= 12 and line in shown], shown
 
 
 @pytest.mark.parametrize("upto, passes", [(7, True), (0, False)])
@@ -46,7 +149,11 @@ def test_each_steps_command_passes_exactly_when_the_check_earns_full_marks(tree,
             assert (proc.returncode == 0) == passes, proc.stdout
 
 
-def test_make_classroom_writes_the_workflow_file(tmp_path):
-    out = tmp_path / ".github" / "workflows" / "classroom.yml"
+def test_an_existing_template_is_kept_unless_forced(tmp_path, capsys):
+    out = tmp_path / "template"
     assert main(["--out", str(out)]) == 0
-    assert out.read_text() == workflow()
+    (out / "exercises" / "derivatives.py").write_text("# the instructor's edit\n")
+    assert main(["--out", str(out)]) == 2 and "--force" in capsys.readouterr().err
+    assert (out / "exercises" / "derivatives.py").read_text() == "# the instructor's edit\n"
+    assert main(["--out", str(out), "--force"]) == 0
+    assert (out / "exercises" / "derivatives.py").read_text() == (ROOT / "exercises" / "derivatives.py").read_text()

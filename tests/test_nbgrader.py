@@ -1,12 +1,17 @@
 """The nbgrader course: written by `python -m kit nbgrader`, then run through the real nbgrader CLI.
 
-One course is generated, released and autograded for three students (every notebook solved,
-every notebook untouched, two notebooks half solved) with a single `nbgrader autograde`, and
-the scores are read from the CSV of `nbgrader export`.
+One course goes through nbgrader's exchange (generate, release, fetch, submit, collect) for a
+class: a student who solves every notebook, one who submits them untouched, one who solves the
+first TODO of two, and two forgers whose extra cells make the notebook's own checks print PASS.
+`python -m kit nbgrader grade` grades them with the kit's isolated grader (no notebook cell runs),
+then nbgrader's own generate_feedback and export read the gradebook.
 """
 
 import csv
 import importlib
+import json
+import os
+import pwd
 import subprocess
 import sys
 import textwrap
@@ -19,17 +24,26 @@ from conftest import run_checks  # noqa: E402
 
 from kit import ROOT  # noqa: E402
 from kit.exercises import EXERCISES, POINTS, check_file  # noqa: E402
-from kit.platforms.nbgrader import file_cells, kernel_env, solve, write_course  # noqa: E402
+from kit.platforms.classroom import write_template  # noqa: E402
+from kit.platforms.nbgrader.course import write_course  # noqa: E402
+from kit.platforms.nbgrader.extract import file_cells  # noqa: E402
+from kit.platforms.nbgrader.grade import kit_id  # noqa: E402
+from kit.platforms.nbgrader.lesson import FIGURE  # noqa: E402
+from kit.platforms.nbgrader.local import kernel_env, solve  # noqa: E402
 from kit.regions import scan  # noqa: E402
 
 HALF = ("03", "07")  # the half-solved student solves the first TODO of these, nothing else
+FORGED = ("03", "07")  # the forger submits these: the stubs, and a cell that forges the checks' PASS
+FORGER = pwd.getpwuid(os.getuid()).pw_name  # nbgrader's exchange names a student by the user's name
+STUDENTS = ("solved", "untouched", "half", FORGER)
+SECRET = "9183746501928374655647382910"  # the kit's secret for this class: never in feedback
 
 
-def nbgrader(*args, cwd, env):
+def nbgrader(*args, cwd, env, ok=True):
     proc = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
-    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    assert (proc.returncode == 0) == ok, f"nbgrader {' '.join(args)}:\n{proc.stdout}\n{proc.stderr[-4000:]}"
     return proc
 
 
@@ -59,7 +73,7 @@ def course(tmp_path_factory, env):
 
 
 def solution_cells(nb):
-    return {path: c for path, c in file_cells(nb).items() if c.metadata["nbgrader"]["solution"]}
+    return {path: c for path, c in file_cells(nb) if c.metadata["nbgrader"]["solution"]}
 
 
 def first_region(path, ex):
@@ -79,51 +93,95 @@ def fill_first_stub(source, code):
     return "\n".join(lines[:i] + textwrap.indent(code, indent).split("\n") + lines[i + 2 :])
 
 
-def submit(course, student, ex, edit=None):
-    nb = nbformat.read(course / "release" / f"ex{ex}" / f"ex{ex}.ipynb", as_version=4)
-    if edit:
-        edit(nb)
-    (course / "submitted" / student / f"ex{ex}").mkdir(parents=True)
-    nbformat.write(nb, course / "submitted" / student / f"ex{ex}" / f"ex{ex}.ipynb")
-    return nb
+def solve_first_todo(nb, ex):
+    path, cell = next(iter(solution_cells(nb).items()))
+    cell.source = fill_first_stub(cell.source, first_region(path, ex))
 
 
-def solving(ex):
-    return lambda nb: solve(nb, ex)
+def forge(nb, ex, how, marker):
+    """Add, after the setup cell, a cell that makes every check print PASS (and leaves a marker when it runs)."""
+    setup = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    if how == "check":
+        code = f'ex{ex}.check = lambda t: print("PASS")'
+    else:  # patch the report the checks read, for every notebook of the session
+        code = (
+            "from kit.platforms.nbgrader import notebook\n"
+            'notebook.Exercise.report = lambda self: {"tests": []}\n'
+            'notebook.Exercise.check = lambda self, t: print("PASS")'
+        )
+    nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(f"open({str(marker)!r}, 'w').close()\n{code}"))
 
 
-def solve_first_todo(ex):
-    def edit(nb):
-        path, cell = next(iter(solution_cells(nb).items()))
-        cell.source = fill_first_stub(cell.source, first_region(path, ex))
+@pytest.fixture(scope="module")
+def collected(course, env, tmp_path_factory):
+    """The forger's ex03 goes through nbgrader's exchange (release, fetch, submit, collect: the
+    exchange names a student by the user running it, so one student takes that route); the other
+    notebooks are handed in as through an LMS, straight into submitted/<student>/exNN/."""
+    exchange, home = tmp_path_factory.mktemp("exchange"), tmp_path_factory.mktemp("home")
+    exchange.chmod(0o777)
+    marker = tmp_path_factory.mktemp("markers") / "a-forging-cell-ran"
+    flags = ["--course", "mg101", f"--Exchange.root={exchange}"]
+    nbgrader("release_assignment", "ex03", *flags, cwd=course, env=env)
+    nbgrader("fetch_assignment", "ex03", *flags, cwd=home, env=env)
+    nb = nbformat.read(home / "ex03" / "ex03.ipynb", as_version=4)
+    forge(nb, "03", "check", marker)
+    nbformat.write(nb, home / "ex03" / "ex03.ipynb")
+    nbgrader("submit", "ex03", *flags, cwd=home, env=env)
+    nbgrader("collect", "ex03", *flags, cwd=course, env=env)
+    submitted = {(FORGER, "03"): nb}
+    for student in STUDENTS:
+        for ex in EXERCISES if student in ("solved", "untouched") else HALF:
+            if (student, ex) in submitted:
+                continue
+            nb = nbformat.read(course / "release" / f"ex{ex}" / f"ex{ex}.ipynb", as_version=4)
+            if student == "solved":
+                solve(nb, ex)
+            elif student == "half":
+                solve_first_todo(nb, ex)
+            elif student == FORGER:
+                forge(nb, ex, "report", marker)
+            (course / "submitted" / student / f"ex{ex}").mkdir(parents=True)
+            nbformat.write(nb, course / "submitted" / student / f"ex{ex}" / f"ex{ex}.ipynb")
+            submitted[student, ex] = nb
+    assert (course / "submitted" / FORGER / "ex03" / "ex03.ipynb").is_file()  # collected from the exchange
+    return submitted, marker
 
-    return edit
+
+@pytest.fixture(scope="module")
+def graded(course, env, collected, tmp_path_factory):
+    """`python -m kit nbgrader grade` on every assignment, then nbgrader's feedback and export:
+    the submitted notebooks, the export's scores {(student, 'exNN'): (score, max)}, the grade run."""
+    submitted, marker = collected
+    secret = tmp_path_factory.mktemp("secret") / "secret"
+    secret.write_text(SECRET)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "nbgrader", "grade", *(f"ex{ex}" for ex in EXERCISES), "--course", str(course)]
+        + ["--", "--jobs", "2", "--secret", str(secret)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    nbgrader("generate_feedback", "ex*", cwd=course, env=env)
+    nbgrader("export", "--to", "grades.csv", cwd=course, env=env)
+    return submitted, export(course), proc
+
+
+def export(course):
+    with open(course / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {(r["student_id"], r["assignment"]): (float(r["score"]), float(r["max_score"])) for r in rows}
 
 
 def kit_score(nb, ex, tmp_path):
     """What `python -m kit check NN` gives the code of the notebook's file cells."""
     impl = tmp_path / f"impl-{ex}"
-    for path, cell in file_cells(nb).items():
+    for path, cell in file_cells(nb):
         (impl / path).parent.mkdir(parents=True, exist_ok=True)
-        (impl / path).write_text(cell.source + "\n")
+        (impl / path).write_text(cell.source.rstrip("\n") + "\n")
     return run_checks(ex, impl).earned(ex)[0]
-
-
-@pytest.fixture(scope="module")
-def graded(course, env):
-    """The submitted notebooks and the scores of `nbgrader export`: {(student, 'exNN'): (score, max)}."""
-    submitted = {}
-    for ex in EXERCISES:
-        submitted["solved", ex] = submit(course, "solved", ex, solving(ex))
-        submitted["untouched", ex] = submit(course, "untouched", ex)
-    for ex in HALF:
-        submitted["half", ex] = submit(course, "half", ex, solve_first_todo(ex))
-    nbgrader("autograde", "ex*", cwd=course, env=env)
-    nbgrader("export", "--to", "grades.csv", cwd=course, env=env)
-    with open(course / "grades.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    scores = {(r["student_id"], r["assignment"]): (float(r["score"]), float(r["max_score"])) for r in rows}
-    return submitted, scores
 
 
 # --- the notebooks --------------------------------------------------------------------------------
@@ -144,7 +202,7 @@ def test_each_notebook_has_one_graded_cell_per_test_of_its_check_worth_its_point
 def test_the_solution_cells_are_the_files_the_exercise_edits_and_the_rest_is_given_locked(tmp_path):
     write_course(tmp_path)
     nb = nbformat.read(tmp_path / "source" / "ex06" / "ex06.ipynb", as_version=4)
-    cells = file_cells(nb)
+    cells = dict(file_cells(nb))
     assert list(cells) == ["micrograd/__init__.py", "micrograd/engine.py", "micrograd/nn.py"]
     assert list(solution_cells(nb)) == ["micrograd/nn.py"]
     assert cells["micrograd/engine.py"].metadata["nbgrader"]["locked"]
@@ -152,6 +210,41 @@ def test_the_solution_cells_are_the_files_the_exercise_edits_and_the_rest_is_giv
     assert cells["micrograd/nn.py"].source.count("### BEGIN SOLUTION") == cells["micrograd/nn.py"].source.count(
         "TODO(ex06)"
     )
+
+
+def test_every_file_cell_is_saved_by_the_cell_right_after_it_before_a_later_file_imports_it(tmp_path):
+    write_course(tmp_path)
+    for ex in EXERCISES:
+        nb = nbformat.read(tmp_path / "source" / f"ex{ex}" / f"ex{ex}.ipynb", as_version=4)
+        for i, cell in enumerate(nb.cells):
+            path = cell.source.split("\n", 1)[0].removeprefix("# ")
+            if cell in dict(file_cells(nb)).values():
+                assert nb.cells[i + 1].source == f"ex{ex}.save({path!r})", f"ex{ex}: {path}"
+
+
+def test_every_lesson_figure_is_embedded_captions_with_brackets_too(tmp_path):
+    write_course(tmp_path)
+    embedded = set()
+    for ex in EXERCISES:
+        nb = nbformat.read(tmp_path / "source" / f"ex{ex}" / f"ex{ex}.ipynb", as_version=4)
+        for cell in (c for c in nb.cells if c.cell_type == "markdown"):
+            assert "](figures/" not in cell.source, f"ex{ex}: a figure left as a link"
+            for m in FIGURE.finditer(cell.source):
+                name = m["path"].removeprefix("attachment:")
+                assert name in cell.attachments, f"ex{ex}: {name}"
+                embedded.add(name)
+    assert {"05_tanh.png", "06_mlp.png", "07_loss.png"} <= embedded
+
+
+def test_the_notebooks_name_no_path_of_this_machine_and_tell_no_one_to_run_make(tmp_path):
+    write_course(tmp_path)
+    for ex in EXERCISES:
+        text = (tmp_path / "source" / f"ex{ex}" / f"ex{ex}.ipynb").read_text()
+        nb = nbformat.reads(text, as_version=4)
+        assert str(ROOT) not in text and sys.executable not in text and "sys.path" not in text
+        for cell in (c for c in nb.cells if c.cell_type == "markdown"):
+            for kit_only in ("make check", "make demo", "python -m kit", "`exercises/"):
+                assert kit_only not in cell.source, f"ex{ex}: {kit_only!r} in {cell.source[:80]!r}"
 
 
 def test_an_existing_course_config_is_kept(tmp_path):
@@ -190,6 +283,46 @@ def test_the_course_config_drops_a_warning_on_stderr_but_not_an_error(tmp_path):
     assert [determine_grade(cell) for cell in nb.cells] == [(2, 2), (0, 2)]
 
 
+def test_a_student_id_that_is_no_safe_file_name_gets_a_stable_one_of_its_own():
+    assert kit_id("alice") == "alice" and kit_id("bob.smith@uni.edu") == "bob.smith@uni.edu"
+    assert kit_id("Dana Smith") == kit_id("Dana Smith") != kit_id("Dana  Smith")
+    assert kit_id("../x").startswith("nb-") and "/" not in kit_id("../x")
+
+
+# --- the notebooks in a kernel, as a learner runs them ----------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_fresh_run_all_of_every_solved_notebook_passes_every_check_with_the_learners_kit_on_the_kernels_path(
+    course, env, tmp_path
+):
+    """The kernel imports the learner's copy of the kit (as `pip install -e` of it on a hub puts it on
+    the path), from a folder far from both."""
+    from nbclient import NotebookClient
+
+    copy = write_template(tmp_path / "learners-kit")
+    hub = {**env, "PYTHONPATH": str(copy)}
+    for ex in EXERCISES:
+        nb = nbformat.read(course / "source" / f"ex{ex}" / f"ex{ex}.ipynb", as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell("import kit\nprint(kit.ROOT)"))
+        folder = tmp_path / f"ex{ex}"
+        folder.mkdir()
+        client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+        client.execute(cwd=str(folder), env=hub)  # raises on the first cell that fails
+        graded_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        assert all(any("PASS" in o.get("text", "") for o in c.outputs) for c in graded_cells), f"ex{ex}"
+        assert nb.cells[-1].outputs[0]["text"].strip() == str(copy)
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_tells_a_learner_whether_their_notebook_passes(course, env, collected):
+    submitted, _ = collected
+    for student, expect in (("solved", "Success"), ("untouched", "failed")):
+        path = course / "submitted" / student / "ex02" / "ex02.ipynb"
+        proc = nbgrader("validate", str(path), cwd=path.parent, env=env)
+        assert expect.lower() in (proc.stdout + proc.stderr).lower(), proc.stdout
+
+
 # --- nbgrader's own commands ----------------------------------------------------------------------
 
 
@@ -206,15 +339,23 @@ def test_generate_assignment_clears_the_solutions_and_releases_nothing_but_the_n
 
 
 @pytest.mark.slow
-def test_autograding_the_solved_release_earns_full_points(graded):
-    _, scores = graded
+def test_plain_nbgrader_autograde_runs_no_learner_cell_and_says_how_the_course_is_graded(course, env, collected):
+    _, marker = collected
+    proc = nbgrader("autograde", "ex03", "--student", FORGER, cwd=course, env=env, ok=False)
+    assert "python -m kit nbgrader grade ex03" in proc.stdout + proc.stderr
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_the_solved_notebooks_earn_full_points(graded):
+    _, scores, _ = graded
     for ex in EXERCISES:
         assert scores["solved", f"ex{ex}"] == (POINTS[ex], POINTS[ex]), f"ex{ex}"
 
 
 @pytest.mark.slow
-def test_autograding_the_untouched_release_earns_only_what_the_given_code_earns(graded, tmp_path):
-    submitted, scores = graded
+def test_the_untouched_notebooks_earn_only_what_make_check_gives_the_given_code(graded, tmp_path):
+    submitted, scores, _ = graded
     for ex in EXERCISES:
         assert scores["untouched", f"ex{ex}"][0] == kit_score(submitted["untouched", ex], ex, tmp_path), f"ex{ex}"
     # Exercises 01 and 02 give nothing for free; later ones may, as make check does on the same code.
@@ -222,8 +363,8 @@ def test_autograding_the_untouched_release_earns_only_what_the_given_code_earns(
 
 
 @pytest.mark.slow
-def test_autograding_a_half_solved_notebook_earns_what_make_check_gives_the_same_code(graded, tmp_path):
-    submitted, scores = graded
+def test_a_half_solved_notebook_earns_what_make_check_gives_the_same_code(graded, tmp_path):
+    submitted, scores, _ = graded
     for ex in HALF:
         earned = scores["half", f"ex{ex}"][0]
         assert earned == kit_score(submitted["half", ex], ex, tmp_path), f"ex{ex}"
@@ -231,8 +372,69 @@ def test_autograding_a_half_solved_notebook_earns_what_make_check_gives_the_same
 
 
 @pytest.mark.slow
+def test_a_cell_that_forges_the_checks_pass_earns_only_what_the_code_earns_and_never_runs(graded, collected, tmp_path):
+    submitted, scores, _ = graded
+    _, marker = collected
+    for student in (FORGER,):
+        for ex in FORGED:
+            earned = scores[student, f"ex{ex}"][0]
+            assert earned == kit_score(submitted[student, ex], ex, tmp_path) < POINTS[ex], (student, ex)
+            assert earned == scores["untouched", f"ex{ex}"][0]
+    assert not marker.exists()  # no cell of a submitted notebook ran while grading
+
+
+@pytest.mark.slow
+def test_the_feedback_shows_the_kits_verdicts_and_not_its_secret(course, graded):
+    _, scores, _ = graded
+    solved = (course / "feedback" / "solved" / "ex03" / "ex03.html").read_text()
+    assert f"{POINTS['03']} / {POINTS['03']}" in solved.replace(".0", "") and "PASS" in solved
+    forger = (course / "feedback" / FORGER / "ex03" / "ex03.html").read_text()
+    assert "not done yet: a TODO in micrograd/engine.py" in forger and "PASS  2/2" not in forger
+    for html in (course / "feedback").rglob("*.html"):
+        assert SECRET not in html.read_text(), html
+    kit_gradebook = json.loads((course / "kit-grades" / "ex03" / "grades.json").read_text())
+    assert SECRET not in json.dumps(kit_gradebook)
+
+
+@pytest.mark.slow
 def test_export_writes_a_row_per_student_and_assignment_with_the_checks_maximum(graded):
-    _, scores = graded
-    assert set(scores) == {(s, f"ex{ex}") for s in ("solved", "untouched", "half") for ex in EXERCISES}
+    _, scores, _ = graded
+    assert set(scores) == {(s, f"ex{ex}") for s in STUDENTS for ex in EXERCISES}
     assert all(most == POINTS[key[1][2:]] for key, (_, most) in scores.items())
     assert all(scores["half", f"ex{ex}"][0] == 0 for ex in EXERCISES if ex not in HALF)  # not submitted
+
+
+@pytest.mark.slow
+def test_grading_again_records_the_same_scores_and_a_damaged_notebook_costs_no_one_else(course, env, graded, tmp_path):
+    _, scores, _ = graded
+    broken = course / "submitted" / "broken" / "ex03"
+    broken.mkdir(parents=True)
+    (broken / "ex03.ipynb").write_text('{"cells": [')
+    (broken / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
+    (tmp_path / "secret").write_text(SECRET)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "nbgrader", "grade", "ex03", "--course", str(course)]
+        + ["--", "--jobs", "2", "--secret", str(tmp_path / "secret")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1 and "broken" in proc.stdout
+    nbgrader("export", "--to", "grades.csv", cwd=course, env=env)
+    again = export(course)
+    assert {k: v for k, v in again.items() if k[0] != "broken"} == scores
+
+
+def test_the_grade_step_refuses_an_assignment_the_course_does_not_have(tmp_path):
+    write_course(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "nbgrader", "grade", "ex09", "--course", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
+    assert proc.returncode == 2 and "no exercise" in proc.stderr

@@ -1,0 +1,150 @@
+"""Grade submitted notebooks with the kit's isolated grader and record the grades in nbgrader's gradebook.
+
+    python -m kit nbgrader grade ex03 [ex04 ...] [--course DIR] [--student ID] [-- kit grade options]
+
+For each assignment: take the learner's tree out of every submitted/<student>/exNN/exNN.ipynb
+(extract.py: no cell runs), grade the trees with `python -m kit grade` (one sandboxed worker per
+student, `--only NN`), then run nbgrader's own autograde with the kit's verdicts in place of
+executing the notebook (verdicts.py). The kit's gradebook and its secret stay in
+DIR/kit-grades/exNN/, so a re-run grades only changed submissions and gives the same bytes the
+same score; nbgrader's gradebook, formgrader, `generate_feedback` and `export` work as usual.
+"""
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from kit import ROOT
+from kit.exercises import parse_id
+from kit.instructor.collect import SAFE_ID
+from kit.platforms.nbgrader import extract
+from kit.platforms.nbgrader.notebook import grade_id
+from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS
+
+KIT_GRADES = "kit-grades"  # beside the course's gradebook: the kit's gradebook and secret per assignment
+
+
+def kit_id(student):
+    """The id the kit's grader files a student under: nbgrader's own when it is a safe name."""
+    return student if SAFE_ID.match(student) else "nb-" + hashlib.sha256(student.encode()).hexdigest()[:16]
+
+
+def config_of(course):
+    """The course's nbgrader configuration, with the kit's autograde pipeline whatever the file says."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    if (course / "nbgrader_config.py").is_file():
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
+    config.CourseDirectory.root = str(course)
+    config.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+    return config
+
+
+def submissions(coursedir, assignment, only=None):
+    """[(student, path of the submitted notebook)], sorted by student."""
+    root = Path(coursedir.root) / coursedir.submitted_directory
+    found = []
+    for folder in sorted(root.glob(f"*/{assignment}")) if root.is_dir() else []:
+        student = folder.parent.name
+        if only is None or student == only:
+            found.append((student, folder / f"{assignment}.ipynb"))
+    return found
+
+
+def verdicts(students, report, unreadable):
+    """{student: {status, reason, tests: {grade id: [test results]}}} from the kit's grades.json."""
+    by_id = {r["id"]: r for r in report["students"]}
+    out = {}
+    for student in students:
+        if student in unreadable:
+            out[student] = {"status": "ungradable", "reason": unreadable[student], "tests": {}}
+            continue
+        r = by_id.get(kit_id(student))
+        if r is None:
+            out[student] = {"status": "error", "reason": "the kit's grader left this submission out", "tests": {}}
+            continue
+        tests = {}
+        for t in r["tests"]:
+            tests.setdefault(grade_id(t), []).append(t)
+        out[student] = {"status": r["status"], "reason": r["reason"], "tests": tests}
+    return out
+
+
+def grade_assignment(course, assignment, grade_args, only=None, log=print):
+    """Grade one assignment; returns the students nbgrader could not record (with why)."""
+    import nbformat
+    from nbgrader.apps import NbGraderAPI
+
+    ex = parse_id(assignment)
+    config = config_of(course)
+    api = NbGraderAPI(config=config)
+    source_path = Path(api.coursedir.format_path(api.coursedir.source_directory, ".", assignment))
+    source = nbformat.read(str(source_path / f"{assignment}.ipynb"), as_version=4)
+    found = submissions(api.coursedir, assignment, only)
+    out = course / KIT_GRADES / assignment
+    failed = {}
+    with tempfile.TemporaryDirectory(prefix="kit-nbgrader-") as tmp:
+        subs, unreadable = Path(tmp) / "submissions", {}
+        subs.mkdir()
+        for student, path in found:
+            if not path.is_file():
+                continue  # nothing submitted under that name: nbgrader's autograde scores it 0
+            try:
+                extract.tree(source, path, subs / kit_id(student))
+            except extract.Unreadable as e:
+                unreadable[student] = str(e)
+        students = [s for s, p in found if p.is_file()]
+        log(f"{assignment}: grading {len(students)} submitted notebooks with the kit's grader (check-{ex})")
+        cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", ex, *grade_args]
+        proc = subprocess.run(cmd, cwd=ROOT)
+        if proc.returncode != 0 or not (out / "grades.json").is_file():
+            raise SystemExit(f"{assignment}: `kit grade` failed (exit status {proc.returncode}); nothing was recorded")
+        report = json.loads((out / "grades.json").read_text(encoding="utf-8"))
+        verdicts_file = Path(tmp) / "verdicts.json"
+        data = {"assignment": assignment, "students": verdicts(students, report, unreadable)}
+        verdicts_file.write_text(json.dumps(data), encoding="utf-8")
+        config.KitVerdicts.verdicts = str(verdicts_file)
+        api = NbGraderAPI(config=config)
+        for student, _ in found:
+            result = api.autograde(assignment, student, force=True, create=True)
+            if not result["success"]:
+                failed[student] = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
+                log(f"{assignment} {student}: nbgrader could not record the grade: {' '.join(failed[student])}")
+    log(f"{assignment}: recorded {len(found) - len(failed)} of {len(found)} in nbgrader's gradebook")
+    return failed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m kit nbgrader grade", description=__doc__.split("\n\n")[0])
+    parser.add_argument("assignments", nargs="+", help="the assignments to grade: ex01 ... ex07")
+    parser.add_argument("--course", default=".", help="the nbgrader course folder (default: this folder)")
+    parser.add_argument("--student", default=None, help="grade this student only")
+    parser.epilog = "Options after -- go to `python -m kit grade`, e.g. -- --jobs 4."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, grade_args = parser.parse_args(argv[:cut]), argv[cut + 1 :]
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError:
+        print("error: nbgrader is not installed: pip install -e '.[instructor]'", file=sys.stderr)
+        return 2
+    course = Path(args.course).resolve()
+    for assignment in args.assignments:
+        try:
+            parse_id(assignment)
+        except ValueError as e:
+            parser.error(f"{assignment}: {e}")
+        if not (course / "source" / assignment / f"{assignment}.ipynb").is_file():
+            parser.error(f"{course / 'source' / assignment}: no such assignment (is --course the course folder?)")
+    failed = {}
+    for assignment in args.assignments:
+        failed.update(
+            {(assignment, s): why for s, why in grade_assignment(course, assignment, grade_args, args.student).items()}
+        )
+    return 1 if failed else 0

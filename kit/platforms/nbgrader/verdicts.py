@@ -1,0 +1,83 @@
+"""nbgrader's autograde without running the notebook: the kit's verdicts as the test cells' outputs.
+
+`KitVerdicts` takes the place of nbgrader's `Execute` preprocessor. It reads the verdicts that
+`python -m kit nbgrader grade` wrote (the kit's isolated grader on the code taken out of each
+notebook) and gives each test cell the output nbgrader scores: `PASS ...` for full points, an
+error with the kit's message for none, the points as the cell's result for part of them. The rest
+of nbgrader's pipeline is kept, so the gradebook, late penalties, formgrader, feedback and export
+work as usual. With no verdicts (plain `nbgrader autograde`), it stops with a message.
+"""
+
+import json
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader import utils
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    LimitOutput,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
+from traitlets import Unicode
+
+PLAIN_AUTOGRADE = (
+    "this course is graded by `python -m kit nbgrader grade {assignment}`, which runs the learners' code "
+    "in the kit's sandbox; `nbgrader autograde` alone would run it in a kernel with your privileges, "
+    "so the course's nbgrader_config.py does not let it"
+)
+
+
+class KitVerdicts(NbGraderPreprocessor):
+    """Write the kit's verdict on each test into its test cell, in place of running the notebook."""
+
+    verdicts = Unicode("", help="the verdicts file written by `python -m kit nbgrader grade`").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        assignment, student = resources["nbgrader"]["assignment"], resources["nbgrader"]["student"]
+        if not self.verdicts:
+            raise RuntimeError(PLAIN_AUTOGRADE.format(assignment=assignment))
+        with open(self.verdicts, encoding="utf-8") as f:
+            data = json.load(f)
+        if data["assignment"] != assignment or student not in data["students"]:
+            raise RuntimeError(f"the kit has no verdict on {assignment} of {student}")
+        self.result = data["students"][student]
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            if utils.is_grade(cell):
+                cell.outputs = outputs(self.result, cell.metadata["nbgrader"]["grade_id"])
+        return cell, resources
+
+
+def outputs(result, grade_id):
+    """The outputs that make nbgrader score a test cell as the kit scored the test `grade_id`."""
+    from nbformat.v4 import new_output
+
+    tests = result["tests"].get(grade_id, [])
+    if result["status"] != "graded" or not tests:
+        reason = result["reason"] if result["status"] != "graded" else "the kit's check did not run this test"
+        return [new_output("error", ename="NotGraded", evalue=reason, traceback=[f"Not graded: {reason}"])]
+    earned, most = sum(t["points"] for t in tests), sum(t["max"] for t in tests)
+    if earned == most:
+        return [new_output("stream", name="stdout", text=f"PASS  {earned}/{most}  {tests[0]['test']}\n")]
+    messages = "\n\n".join(f"{t['status'].upper()}  {t['test']}\n{t['message'] or ''}".rstrip() for t in tests)
+    if earned == 0:
+        return [new_output("error", ename="Failed", evalue=tests[0]["test"], traceback=messages.split("\n"))]
+    return [
+        new_output("stream", name="stdout", text=messages + "\n"),
+        new_output("execute_result", data={"text/plain": str(earned)}, execution_count=None),
+    ]
+
+
+# nbgrader's autograde preprocessors, with the kit's verdicts where Execute and IgnorePattern were.
+AUTOGRADE_PREPROCESSORS = [
+    KitVerdicts,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
