@@ -15,6 +15,7 @@ import pytest
 from test_styles import STYLES
 from zoo import ZOO
 
+from checks import numerics
 from checks.inputs import (
     LAYER_BIASES,
     LECTURE_XS,
@@ -22,6 +23,7 @@ from checks.inputs import (
     NEURON_WEIGHTS,
     SPREAD,
     TRAINING_SEEDS,
+    random_graph,
     spreading_seed,
     training_start,
 )
@@ -119,3 +121,21 @@ def test_every_training_start_brings_the_lecture_loss_below_a_fifth_of_the_thres
         xs, ys = [LECTURE_XS[i] for i in order], [LECTURE_YS[i] for i in order]
         losses, _ = expected_run(values, xs, ys, 60, 0.1)  # the last is measured before the 60th update
         assert losses[59] < losses[0] and losses[59] < LOSS_THRESHOLD / 5, (start, order, losses[59])
+
+
+@pytest.mark.parametrize(
+    "ops, size, numbers",
+    [(["add", "mul"], 8, False), (["add", "mul", "sub", "div", "pow", "neg", "tanh", "exp", "relu"], 7, True)],
+    ids=["check-04's graphs", "check-05's graphs"],
+)
+def test_drawn_graphs_keep_their_finite_difference_gradients_far_inside_the_tolerance(ops, size, numbers):
+    """Exact reverse-mode gradients against the central differences the checks compare with."""
+    import random
+
+    rng = random.Random(f"conditioning {size}")
+    for _ in range(300):
+        graph = random_graph(rng, ops, leaves=3, size=size, numbers=numbers)
+        names = [name for name, *_ in graph]
+        exact, fd = numerics.backprop(graph), numerics.gradient(graph, names)
+        worst = max(numerics.rel_error(exact[n], fd[n]) for n in names)
+        assert worst < numerics.GRAD_RTOL / 10, (graph, worst)
