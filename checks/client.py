@@ -3,7 +3,7 @@
 The judge (the pytest process with the expected values and the scoring) never imports learner
 code. It talks to a worker process (checks/worker/main.py) and accepts from it only one line of JSON
 per request, of bounded size, signed with a key this judge gave that worker alone; whatever
-crosses is sanitised here (`clean_*`) before anything reads it. The worker's printed output comes
+crosses is sanitised (checks/sanitise.py) before anything reads it. The worker's printed output comes
 through a pipe this side drains and caps, so printing never fails and never floods the judge.
 When the worker ends mid-probe, hangs, floods its reply, forges one, or reports code under test
 refused by its audit hook, the worker is killed and the next probe starts a fresh one.
@@ -23,16 +23,13 @@ import subprocess
 import sys
 import time
 
+from checks.sanitise import Garbled, clean_data, clean_error, clean_text, clean_where
+
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker", "main.py")
 REPLY_LIMIT = 4_000_000  # bytes in one reply
 CRASH_LOG_LIMIT = 20_000  # bytes of the worker's last output kept, for a crash's faulthandler dump
 PRINTED_LIMIT = 2000  # bytes of what one probe printed that reach the judge; the rest is drained
-DEPTH_LIMIT = 32  # nesting of a reply's data (the probes' results are 5 deep at most)
-TEXT_LIMITS = {"type": 100, "message": 1000, "file": 200, "function": 100, "code": 200, "module": 200}
-DATA_TEXT_LIMIT = 10_000  # characters of one string in a probe's result
 ADDR_NO_RANDOMIZE = 0x0040000  # personality(2): the same addresses, so the same set orders, every run
-# Shown escaped, never raw: C0 and C1 controls but tab and newline; lone surrogates become U+FFFD.
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class ProbeFailure(Exception):
@@ -69,61 +66,6 @@ class Fence:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         return cls(**{**data, "prefix": tuple(data.get("prefix", ()))})
-
-
-def clean_text(text, limit):
-    """`text` cut to `limit` characters, control characters escaped and lone surrogates replaced:
-    safe for a terminal, a log, a CSV cell and a UTF-8 file."""
-    if not isinstance(text, str):
-        return "?"
-    cut = text if len(text) <= limit else text[:limit] + " ..."
-    return UNSAFE.sub(lambda m: "\ufffd" if m[0] >= "\ud800" else f"\\x{ord(m[0]):02x}", cut)
-
-
-class Garbled(Exception):
-    """A reply that is not the plain data the judge expects."""
-
-
-def clean_data(x, depth=0):
-    """A probe's result, as JSON parsed it, with every string made safe; Garbled when too deep."""
-    if depth > DEPTH_LIMIT:
-        raise Garbled("the reply is nested too deeply")
-    if isinstance(x, str):
-        return clean_text(x, DATA_TEXT_LIMIT)
-    if isinstance(x, list):
-        return [clean_data(v, depth + 1) for v in x]
-    if isinstance(x, dict):
-        return {clean_text(k, DATA_TEXT_LIMIT): clean_data(v, depth + 1) for k, v in x.items()}
-    return x  # int, float, bool, None: all JSON gives
-
-
-def clean_where(where):
-    if not isinstance(where, dict):
-        return None
-    line = where.get("line")
-    return {
-        "file": clean_text(where.get("file", ""), TEXT_LIMITS["file"]),
-        "line": line if type(line) is int and 0 <= line < 10**9 else 0,
-        "function": clean_text(where.get("function", ""), TEXT_LIMITS["function"]),
-        "code": clean_text(where.get("code", ""), TEXT_LIMITS["code"]),
-    }
-
-
-def clean_error(err):
-    """A learner error's record with the shape messages.py reads, whatever the worker sent."""
-    err = err if isinstance(err, dict) else {}
-    frames = err.get("frames") if isinstance(err.get("frames"), list) else []
-    repeats = err.get("repeats")
-    info = {
-        "type": clean_text(err.get("type", "?"), TEXT_LIMITS["type"]) or "?",
-        "message": clean_text(err.get("message", ""), TEXT_LIMITS["message"]),
-        "where": clean_where(err.get("where")),
-        "frames": [w for w in (clean_where(f) for f in frames[-3:]) if w],
-        "repeats": repeats if type(repeats) is int and 0 <= repeats < 10**9 else 0,
-    }
-    if "module" in err:
-        info["module"] = clean_text(err["module"], TEXT_LIMITS["module"])
-    return info
 
 
 class Worker:

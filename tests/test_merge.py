@@ -8,8 +8,8 @@ import hostile
 import pytest
 
 from kit import ROOT
-from kit.instructor.grade import secret_id
 from kit.instructor.merge import main as merge
+from kit.instructor.secret import secret_id
 
 SECRET = "0123456789abcdef0123456789abcdef"  # every shard of one class is graded with one secret
 

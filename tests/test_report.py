@@ -363,7 +363,7 @@ def test_review_lists_ungradable_submissions_grader_errors_and_flags_with_their_
 def test_no_learner_text_appears_unescaped(synthetic):
     page = synthetic["page"]
     assert "<script" not in page and "\x07" not in page and "\x1b" not in page and "\u202e" not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\\u0007\\u001b[31m\\u202egpj.exe" in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\\x07\\x1b[31m\\u202egpj.exe" in page
     assert 'href="feedback/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E%07%1B%5B31m%E2%80%AEgpj.exe.md"' in page
     assert Tables(page).tables["mistakes-table"]  # the page still parses into its tables
 

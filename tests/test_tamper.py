@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from checks.client import clean_data, clean_error, clean_text
+from checks.sanitise import Garbled, clean_data, clean_error, clean_text
 from kit import ROOT
 from kit.exercises import POINTS
 from kit.instructor import sandbox
@@ -315,7 +315,6 @@ def test_a_worker_record_of_any_shape_becomes_the_record_the_messages_read():
 
 
 def test_data_too_deep_is_refused_and_strings_are_made_safe():
-    from checks.client import Garbled
 
     deep = []
     for _ in range(100):

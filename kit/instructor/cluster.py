@@ -168,7 +168,7 @@ class Cluster:
         """Yield (sid, fingerprint, result) as each student's task completes, in any order."""
         from distributed import as_completed
 
-        from kit.instructor.grade import derive_seed
+        from kit.instructor.secret import derive_seed
 
         futures = {}
         for sid, tree, notes, fp in todo:

@@ -15,6 +15,7 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from kit.escape import escape_line
 from kit.exercises import TREE
 from kit.instructor import scan
 
@@ -33,11 +34,6 @@ class Ungradable(Exception):
     """The reason a submission cannot be graded, in words for the student."""
 
 
-def escaped(text):
-    """`text` with every control character (and lone surrogate) shown as an escape, never raw."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
-
-
 def find(submissions):
     """[(student id, path)] sorted by id: every folder and .zip in `submissions`."""
     found = {}
@@ -54,7 +50,7 @@ def find(submissions):
             continue
         if not SAFE_ID.fullmatch(sid):
             raise SystemExit(
-                f"{escaped(entry)}: a student id may hold letters, digits and . _ @ + - only "
+                f"{escape_line(entry)}: a student id may hold letters, digits and . _ @ + - only "
                 "(no spaces, no control characters); rename it"
             )
         if sid in found:
@@ -69,7 +65,7 @@ def unzip(archive, dest):
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as e:
-        raise Ungradable(f"the zip file could not be opened ({escaped(e)}); upload it again") from None
+        raise Ungradable(f"the zip file could not be opened ({escape_line(e)}); upload it again") from None
     with zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS:
@@ -99,7 +95,7 @@ def unzip(archive, dest):
                             raise Ungradable(f"the zip unpacks to more than {MAX_UNPACKED >> 20} MB")
                         out.write(chunk)
             except (zipfile.BadZipFile, EOFError, NotImplementedError, ValueError) as e:
-                raise Ungradable(f"the zip file is damaged ({shown}: {escaped(e)}); upload it again") from None
+                raise Ungradable(f"the zip file is damaged ({shown}: {escape_line(e)}); upload it again") from None
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
                 notes.append(f"skipped {shown}: a file and a folder of the same name")
     return notes
@@ -147,10 +143,10 @@ def problem(rel, data):
         compile(text, rel, "exec", dont_inherit=True)
     except SyntaxError as e:
         if e.lineno is None:
-            return f"{rel} cannot be read as Python ({escaped(e.msg)})"
-        return f"{rel} has a syntax error on line {e.lineno}: {escaped(e.msg)}"
+            return f"{rel} cannot be read as Python ({escape_line(e.msg)})"
+        return f"{rel} has a syntax error on line {e.lineno}: {escape_line(e.msg)}"
     except ValueError as e:  # a null byte, in the Pythons that call it a ValueError
-        return f"{rel} cannot be read as Python ({escaped(e)})"
+        return f"{rel} cannot be read as Python ({escape_line(e)})"
     return None
 
 
@@ -160,7 +156,7 @@ def stage(source, dest):
     when no file of the exercise tree is there."""
     notes, left_out, staged, size = [], [], 0, 0
     for rel, src, st in walk(source):
-        shown = escaped(rel)
+        shown = escape_line(rel)
         if stat.S_ISLNK(st.st_mode):
             notes.append(f"{shown} is a link; links are not followed, so it was left out")
             continue

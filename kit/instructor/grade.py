@@ -14,11 +14,9 @@ re-run grades again.
 
 import argparse
 import hashlib
-import hmac
 import json
 import os
 import queue
-import secrets
 import shutil
 import subprocess
 import sys
@@ -28,53 +26,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from kit.escape import escape_line
 from kit.exercises import EXERCISES, POINTS, parse_ids
 from kit.instructor import collect, gradebook, pool, sandbox
+from kit.instructor.secret import SECRET_BYTES, derive_seed, load_secret, secret_id
 
 PROBE_TIMEOUT = 5.0  # seconds per test, as for a learner
 CHECK_TIMEOUT = 60.0  # seconds per check
 STUDENT_TIMEOUT = 300.0  # seconds of one student's whole grading
 MEMORY_MB = 1024  # address space of a worker
-SECRET_BYTES = 16  # at least 128 bits
 INTERRUPT_GRACE = 15.0  # seconds a judge has to write its report once its student's time is up
 JUDGE_EXITS = (0, 1)  # the judge's exit statuses when it graded: full marks, or not
-
-
-def secret_id(secret):
-    """A name for the secret that reveals nothing of it: shards and re-runs must share it."""
-    return hmac.new(secret, b"micrograd-kit secret id", hashlib.sha256).hexdigest()[:16]
-
-
-def derive_seed(secret, sid, fp):
-    """The seed of one student's inputs: HMAC(secret, id and staged tree's hash), 128 bits."""
-    digest = hmac.new(secret, f"{sid}\0{fp}".encode(), hashlib.sha256).digest()
-    return int.from_bytes(digest[:16], "big")
-
-
-def load_secret(args, out):
-    """(secret bytes, a warning or None): --secret FILE, --seed S, or OUT/.secret (made once, mode 0600)."""
-    if args.secret:
-        try:
-            data = Path(args.secret).read_bytes().strip()
-        except OSError as e:
-            raise SystemExit(f"--secret {args.secret}: {e.strerror}") from None
-        if len(data) < SECRET_BYTES:
-            raise SystemExit(
-                f"--secret {args.secret}: a secret needs at least {SECRET_BYTES} bytes (128 bits); make one with "
-                "python -c 'import secrets; print(secrets.token_hex(32))' > FILE"
-            )
-        return data, None
-    if args.seed is not None:
-        weak = "WARNING: --seed is a short secret a student could guess from their feedback; prefer --secret FILE"
-        return str(args.seed).encode(), weak
-    path = out / ".secret"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip(), None
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    return path.read_bytes().strip(), None
 
 
 class Grader:
@@ -336,7 +298,7 @@ class Grader:
                 yield sid, fp, r
 
     def log(self, line):
-        line = collect.escaped(line)  # learner text never reaches a terminal or the log raw
+        line = escape_line(line)  # learner text never reaches a terminal or the log raw
         with self.lock:
             try:
                 print(line, flush=True)

@@ -8,6 +8,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from kit.escape import escape
 from kit.exercises import EXERCISES
 
 HEADER = ["student", *(f"check-{ex}" for ex in EXERCISES), "total"]
@@ -43,14 +44,9 @@ def csv_text(results):
     return out.getvalue()
 
 
-def shown(text):
-    """Learner-reachable text made safe for a file: control characters escaped, never raw."""
-    return "".join(c if c.isprintable() or c in " \n" else repr(c)[1:-1] for c in str(text))
-
-
 def fenced(text):
     """`text` in a fenced block that no run of backticks inside it can close."""
-    text = shown(text)
+    text = escape(text)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [fence + "text", *text.splitlines(), fence]
@@ -77,7 +73,7 @@ def feedback(result, titles):
             "",
         ]
     elif result["reason"]:
-        lines += [shown(result["reason"]) + ".", ""]
+        lines += [escape(result["reason"]) + ".", ""]
     lines += [f"**Total: {total(result)}/{most} points**", "", "| check | points |", "|---|---|"]
     lines += [f"| check-{ex} {titles[ex]} | {c['earned']}/{c['max']} |" for ex, c in sorted(result["checks"].items())]
     if result.get("notes"):
@@ -94,7 +90,7 @@ def feedback(result, titles):
         c = result["checks"][ex]
         lines += ["", f"## check-{ex} · {titles[ex]}: {c['earned']}/{c['max']}", ""]
         for t in failed:
-            lines.append(f"- **{shown(t['status']).upper()}** ({t['points']}/{t['max']}) {shown(t['test'])}")
+            lines.append(f"- **{escape(t['status']).upper()}** ({t['points']}/{t['max']}) {escape(t['test'])}")
             if t["message"]:
                 lines += ["", *("  " + line if line else "" for line in fenced(t["message"])), ""]
     return "\n".join(lines) + "\n"

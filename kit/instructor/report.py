@@ -17,15 +17,14 @@ import io
 import json
 import re
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import quote
 
-from kit import ROOT
+from kit.escape import escape
 from kit.exercises import EXERCISES
-from kit.instructor import gradebook, lms
+from kit.instructor import gradebook, lms, similar
 
 EXAMPLES = 5  # feedback links shown per mistake
 
@@ -160,56 +159,6 @@ def _installed_version():
         return "unknown"
 
 
-# --- similarity -----------------------------------------------------------------------------------
-
-
-def similar_pairs(submissions, top):
-    """([(a, b, share of a found in b, share of b found in a)], [students not compared]), the most
-    similar first, as copydetect's winnowed fingerprints measure them with the starter stubs as
-    boilerplate. Each submission is unpacked and staged exactly as grading does, and all of the
-    Python it staged is compared."""
-    try:
-        import copydetect
-    except ImportError:
-        raise SystemExit("--similarity needs copydetect, in the report extra: pip install -e '.[report]'") from None
-    from copydetect import defaults
-
-    from kit.instructor import collect
-
-    k, window = defaults.NOISE_THRESHOLD, defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1
-
-    def fingerprint(tree, boilerplate=()):
-        files = sorted(p for p in tree.rglob("*.py") if p.is_file() and not p.is_symlink())
-        text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
-        return copydetect.CodeFingerprint(
-            "tree.py", k, window, boilerplate=list(boilerplate), language="python", fp=io.StringIO(text)
-        )
-
-    stubs = fingerprint(ROOT / "exercises").hashes
-    prints, skipped = {}, []
-    with tempfile.TemporaryDirectory(prefix="kit-similar-") as scratch:
-        for sid, path in collect.find(submissions):
-            home = Path(scratch) / sid
-            home.mkdir()
-            try:
-                collect.collect(path, home)
-            except collect.Ungradable:
-                skipped.append(sid)
-                continue
-            prints[sid] = fingerprint(home / "tree", stubs)
-    ids = sorted(prints)
-    pairs = []
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            overlap, (share_a, share_b), _ = copydetect.compare_files(prints[a], prints[b])
-            if overlap:
-                pairs.append((a, b, float(share_a), float(share_b)))
-    # Most shared both ways first: a partial solution is contained in every fuller one, so the
-    # share of one side alone would rank honest pairs first.
-    pairs.sort(key=lambda p: (-(p[2] + p[3]), -max(p[2], p[3]), p[0], p[1]))
-    return pairs[:top], skipped
-
-
 # --- drawing --------------------------------------------------------------------------------------
 
 BAR, FULL_BAR = "#3b6ea8", "#2e8b57"
@@ -246,15 +195,10 @@ def histogram_svg(ex, stat):
 
 # --- the page -------------------------------------------------------------------------------------
 
-# C0 and C1 controls (but tab and newline), lone surrogates, and the bidirectional overrides that
-# could make a student id read as another: shown as escapes, never passed through.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
-
 
 def text(value):
     """Learner (or any) text, safe as HTML content or attribute."""
-    shown = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
-    return html.escape(shown, quote=True)
+    return html.escape(escape(value), quote=True)
 
 
 def code_spans(value):
@@ -417,7 +361,7 @@ def main(argv=None):
     if args.similarity:
         if not Path(args.similarity).is_dir():
             parser.error(f"--similarity {args.similarity}: no such folder")
-        pairs, skipped = similar_pairs(args.similarity, args.pairs)
+        pairs, skipped = similar.similar_pairs(args.similarity, args.pairs)
     gradebook.write_atomic(out / "report.html", page(data, out, pairs, skipped))
     gradebook.write_atomic(out / "grades-canvas.csv", lms.canvas_csv(data["students"], data, args.canvas_key))
     print(f"wrote {out / 'report.html'} and {out / 'grades-canvas.csv'}")

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, POINTS
+from kit.instructor.secret import SECRET_BYTES
 
 # What the zip carries: the kit's code, never solutions/, the kit's own tests or its maintainers' tools.
 PACKED = ("checks", "kit", "pyproject.toml", "README.md")
 LEFT_OUT = ("__pycache__", "dev")  # folder names: bytecode, and kit/dev
 SETTINGS = "gradescope.json"  # in the zip: the build's choices (never the secret)
 SECRET = "secret"  # in the zip, mode 0600: the secret that seeds every student's inputs
-SECRET_BYTES = 16  # at least 128 bits
 
 SUPPORTED = (
     "This autograder supports Gradescope's Ubuntu 22.04 and later base images: it needs Python 3.10 or "
