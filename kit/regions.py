@@ -6,7 +6,7 @@
 
 `### BEGIN ex05 (no-op): ...` marks a region in code that earlier exercises run. Regions nest.
 The stubs (kit/dev/stubs.py), the solutions shown once earned (kit/learner/solution.py) and the
-nbgrader notebooks (kit/platforms/nbgrader.py) all read the files through `scan`; `render` turns
+nbgrader notebooks (kit/platforms/nbgrader/) all read the files through `scan`; `render` turns
 the regions of the exercises after `upto` into their TODO stubs, and `build_tree` writes a whole
 learner's tree solved through exercise `upto` (0: the stubs of exercises/).
 """
