@@ -255,6 +255,8 @@ class Kit:
             "message": message,
             "mistake": mistake if status != "pass" else None,
         }
+        if self.is_kit_error(call.excinfo) and not self.tampered:
+            report.kit["kit_error"] = True
 
     def pytest_runtest_logreport(self, report):
         result = getattr(report, "kit", None)
@@ -269,24 +271,36 @@ class Kit:
         if isinstance(e, LearnerError):
             return messages.learner_error(e)
         if isinstance(e, ProbeFailure):
-            return messages.probe_failure(e)
+            status, message = messages.probe_failure(e)
+            if e.kind == "timeout":
+                self.remember_timeout(message)
+            return status, message
         if isinstance(e, SameTimeout):
             return "timeout", str(e)
         if isinstance(e, Failed) and str(e).startswith(TIMED_OUT):
             message = messages.timeout(self.timeout, self.worker.last if self.worker else None)
-            if self.pending:
-                self.timeouts[self.pending] = message
-            self.pending = None
+            self.remember_timeout(message)
             return "timeout", message
-        if isinstance(e, ProbeFailure) and e.kind == "timeout":
-            status, message = messages.probe_failure(e)
-            if self.pending:
-                self.timeouts[self.pending] = message
-            self.pending = None
-            return status, message
         if isinstance(e, AssertionError):
             return "fail", str(e)
-        return "kit-error", messages.kit_error(e)
+        # The contract's statuses have no kit failure: it is an error, marked kit_error, and exits 3.
+        return "error", messages.kit_error(e)
+
+    @staticmethod
+    def is_kit_error(excinfo):
+        """Whether a test failed on the kit's side, not on anything the learner's code did."""
+        known = (LearnerError, ProbeFailure, SameTimeout, AssertionError)
+        return (
+            excinfo is not None
+            and not isinstance(excinfo.value, known)
+            and not (isinstance(excinfo.value, Failed) and str(excinfo.value).startswith(TIMED_OUT))
+        )
+
+    def remember_timeout(self, message):
+        """Later calls like the one that timed out fail at once with the same message."""
+        if self.pending:
+            self.timeouts[self.pending] = message
+        self.pending = None
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -306,7 +320,7 @@ class Kit:
         if everything and exitstatus in (0, 1):
             earned, most = totals(everything)
             session.exitstatus = 0 if earned == most else 1
-        if any(r["status"] == "kit-error" for r in everything):
+        if any(r.get("kit_error") for r in everything):
             session.exitstatus = 3
 
 

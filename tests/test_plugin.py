@@ -304,6 +304,14 @@ def test_a_failure_of_the_kit_itself_exits_3_and_asks_for_a_report(kit_pytest):
     result.stdout.fnmatch_lines(["*  FAIL  0/14  breaks", "*The kit itself failed here (KeyError*"])
 
 
+def test_a_failure_of_the_kit_itself_has_a_contract_status_and_is_marked_kit_error(kit_pytest, tmp_path):
+    report = tmp_path / "report.json"
+    broken = f"import pytest\n\n@pytest.mark.points({POINTS['01']})\ndef test_breaks():\n    {{}}['x']\n"
+    kit_pytest("--kit-report", str(report), test_01_fake=broken)
+    (only,) = json.loads(report.read_text())["tests"]
+    assert only["status"] == "error" and only["kit_error"] is True and only["mistake"] is None, only
+
+
 # --- colour --------------------------------------------------------------------------------------
 
 
