@@ -146,7 +146,7 @@ def sweep(impls, seeds, exercises=None, jobs=2):
     impls = [str(i) for i in impls]
     if jobs <= 1:
         return {impl: run_here(impl, seeds, exercises) for impl in impls}
-    size = -(-len(seeds) // jobs) if len(impls) < jobs else len(seeds)
+    size = -(-len(seeds) // jobs)  # every implementation in `jobs` chunks: no core idles at the end
     tasks = [(impl, seeds[i : i + size]) for impl in impls for i in range(0, len(seeds), size)]
     with ThreadPoolExecutor(jobs) as pool:
         parts = list(pool.map(lambda t: (t[0], run_apart(t[0], t[1], exercises)), tasks))
