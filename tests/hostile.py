@@ -1,10 +1,13 @@
 """A class of hostile submissions, each with the honest twin that earns what its honest parts earn.
 
-`build(folder, outside)` writes every submission into `folder` and returns {student id:
-(expected, twin id or None)}, where expected is a dict of exact points per check, "twin" (the
-same points as the twin), or ("ungradable", words the reason must contain). Every hostile act is
+`build(folder, outside, kit)` writes every submission into `folder` and returns {student id:
+(expected, twin id or None, review)}, where expected is a dict of exact points per check, "twin"
+(the same points as the twin), or ("ungradable", words the reason must contain), and review is
+the set of checks the judge's review list must name for it: those during which the worker's audit
+hook refused something (an empty set: never flagged; None: not asserted). Every hostile act is
 bounded (a few seconds, a few hundred MB at most), so that even an unsandboxed run cannot harm
-the machine. `outside` is a folder the submissions must not be able to write into.
+the machine. `outside` is a folder the submissions must not be able to write into; `kit` is the
+copy of the kit that grades them (the one they attack).
 """
 
 import os
@@ -54,18 +57,18 @@ STUB_DERIVATIVES = (
 )
 
 
-def build(folder, outside):
+def build(folder, outside, kit=ROOT):
     folder, outside = Path(folder), Path(outside)
-    kit = str(ROOT)
+    kit = str(kit)
     cases = {}
 
-    def add(sid, expected, twin=None, **kw):
+    def add(sid, expected, twin=None, review=frozenset(), **kw):
         tree(folder / sid, **kw)
-        cases[sid] = (expected, twin)
+        cases[sid] = (expected, twin, review)
 
     add("correct", FULL)
     tree(folder / "nested" / "exercises")
-    cases["nested"] = (FULL, None)
+    cases["nested"] = (FULL, None, frozenset())
     add("stubs", {ex: 0 for ex in FULL}, upto=0)
 
     add(
@@ -153,9 +156,11 @@ def build(folder, outside):
         f"{kit}/checks/worker/main.py",
         f"{outside}/pwned.txt",
     ]
+    # Refused by the audit hook (a write), so check-01, which imports derivatives.py, scores 0 and is flagged.
     add(
         "overwrites-the-kit",
-        FULL,
+        {**FULL, "01": 0},
+        review={"01"},
         patches=[
             top(
                 "derivatives.py",
@@ -170,10 +175,12 @@ def build(folder, outside):
             )
         ],
     )
+    # Reading outside the tree is refused as tampering: check-01 scores 0 (its twin earns the central
+    # and partial derivatives there) and is flagged.
     add(
         "copies-the-solutions",
-        "twin",
-        "twin-copies-the-solutions",
+        {**FULL, "01": 0},
+        review={"01"},
         patches=[
             STUB_DERIVATIVES,
             top(
@@ -182,10 +189,13 @@ def build(folder, outside):
             ),
         ],
     )
+    # The same stub without the exec: it earns the central and partial derivatives of check-01.
     add("twin-copies-the-solutions", "twin", None, patches=[STUB_DERIVATIVES])
+    # Rebinding module attributes raises no audit event: nothing is refused, and nothing is gained.
     add(
         "monkeypatches-sys-modules",
         FULL,
+        review=None,
         patches=[
             top(
                 "micrograd/engine.py",
@@ -203,9 +213,10 @@ def build(folder, outside):
             )
         ],
     )
+    # As with `make check`: what is printed is drained and capped by the judge, never an error of the learner's.
     add(
         "floods-output",
-        {**FULL, "01": 0},
+        FULL,
         patches=[
             top(
                 "derivatives.py",
@@ -213,9 +224,12 @@ def build(folder, outside):
             )
         ],
     )
+    # os.fork is refused: every test that imports nn.py scores 0 (check-06, and check-07's training
+    # tests; mse_loss and sgd_step earn their 4 points) and is flagged.
     add(
         "forks-sleepers",
-        FULL,
+        {**FULL, "06": 0, "07": 4},
+        review={"06", "07"},
         patches=[
             top(
                 "micrograd/nn.py",
@@ -256,8 +270,8 @@ def build(folder, outside):
     shutil.copytree(ROOT / "solutions", copy / "solutions")
     add(
         "copies-another-kit",
-        "twin",
-        "twin-copies-the-solutions",
+        {**FULL, "01": 0},
+        review={"01"},
         patches=[
             STUB_DERIVATIVES,
             top(
@@ -266,10 +280,12 @@ def build(folder, outside):
             ),
         ],
     )
-    # Disk: 200 MB and 20,000 files at most, into every writable place; the quota stops it.
+    # Disk: 200 MB and 20,000 files at most, into every writable place. The audit hook refuses the
+    # writes (the quota stops whatever gets past it): the tests that import nn.py score 0, flagged.
     add(
         "floods-the-disk",
-        FULL,
+        {**FULL, "06": 0, "07": 4},
+        review={"06", "07"},
         patches=[
             top(
                 "micrograd/nn.py",
@@ -290,6 +306,8 @@ def build(folder, outside):
         ],
     )
     # Other students' processes: killed, or written into through /proc/<pid>/cwd, if they can be seen.
+    # In its own PID namespace it sees only its own uid's processes, so it tries nothing: full marks, never
+    # flagged (were another's process visible, the hook would refuse the write and the kill, and flag it).
     add(
         "attacks-other-processes",
         FULL,
@@ -326,14 +344,14 @@ def build(folder, outside):
     with open(folder / "huge-sparse-file" / "data.bin", "wb") as f:
         f.truncate(32 << 30)
     (folder / "empty").mkdir()
-    cases["empty"] = (("ungradable", "no exercise tree was found"), None)
+    cases["empty"] = (("ungradable", "no exercise tree was found"), None, frozenset())
 
     # Zips: a correct one under a single top folder, one with escaping members, damaged ones.
     correct = tree(folder.parent / "zip-src" / "work")
     with zipfile.ZipFile(folder / "zipped.zip", "w") as zf:
         for p in sorted(correct.rglob("*.py")):
             zf.write(p, "work/" + p.relative_to(correct).as_posix())
-    cases["zipped"] = (FULL, None)
+    cases["zipped"] = (FULL, None, frozenset())
     with zipfile.ZipFile(folder / "zip-escapes.zip", "w") as zf:
         for p in sorted(correct.rglob("*.py")):
             zf.write(p, p.relative_to(correct).as_posix())
@@ -342,20 +360,20 @@ def build(folder, outside):
         link = zipfile.ZipInfo("micrograd/link")
         link.external_attr = 0o120777 << 16
         zf.writestr(link, "/etc/passwd")
-    cases["zip-escapes"] = (FULL, None)
+    cases["zip-escapes"] = (FULL, None, frozenset())
     with zipfile.ZipFile(folder / "zip-control-names.zip", "w") as zf:
         for p in sorted(correct.rglob("*.py")):
             zf.write(p, p.relative_to(correct).as_posix())
         zf.writestr("notes\x1b[31m\n[1/1] mallory: 78/78 graded.txt", "x")
-    cases["zip-control-names"] = (FULL, None)
+    cases["zip-control-names"] = (FULL, None, frozenset())
     (folder / "damaged.zip").write_bytes(b"PK\x03\x04 this is not a zip")
-    cases["damaged"] = (("ungradable", "could not be opened"), None)
+    cases["damaged"] = (("ungradable", "could not be opened"), None, frozenset())
     with zipfile.ZipFile(folder / "zip-bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("derivatives.py", b"#" * (60 << 20))
-    cases["zip-bomb"] = (("ungradable", "more than 50 MB"), None)
+    cases["zip-bomb"] = (("ungradable", "more than 50 MB"), None, frozenset())
     with zipfile.ZipFile(folder / "too-many-files.zip", "w") as zf:
         for i in range(2001):
             zf.writestr(f"f{i}.txt", "")
-    cases["too-many-files"] = (("ungradable", "2001 entries"), None)
+    cases["too-many-files"] = (("ungradable", "2001 entries"), None, frozenset())
     shutil.rmtree(folder.parent / "zip-src")
     return cases

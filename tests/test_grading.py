@@ -20,11 +20,11 @@ ROOT_MODES = os.geteuid() == 0
 FAST = ["--probe-timeout", "2.5", "--check-timeout", "10", "--jobs", "2"]
 
 
-def kit_files():
+def kit_files(root=ROOT):
     """A hash of every file of the kit but the environment and caches."""
     digest = {}
-    for p in sorted(ROOT.rglob("*")):
-        rel = p.relative_to(ROOT)
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
         if (
             p.is_file()
             and not {".venv", ".git", "__pycache__"} & set(rel.parts)
@@ -34,10 +34,17 @@ def kit_files():
     return digest
 
 
-def grade(submissions, out, *extra):
+def private_kit(folder):
+    """A copy of the kit to grade from: the one the class attacks, and one no one edits while it runs."""
+    ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", ".ruff_cache", ".pytest_cache")
+    shutil.copytree(ROOT, folder, symlinks=True, ignore=ignore)
+    return folder
+
+
+def grade(submissions, out, *extra, kit=ROOT):
     proc = subprocess.run(
         [sys.executable, "-m", "kit", "grade", str(submissions), str(out), *FAST, *extra],
-        cwd=ROOT,
+        cwd=kit,  # python -m kit runs the kit of its working folder
         capture_output=True,
         text=True,
         timeout=900,
@@ -88,30 +95,65 @@ def graded(tmp_path_factory, request):
     base = tmp_path_factory.mktemp("class")
     outside = base / "outside"
     outside.mkdir()
-    cases = hostile.build(base / "submissions", outside)
-    before = kit_files()
+    kit = private_kit(base / "kit")
+    cases = hostile.build(base / "submissions", outside, kit)
+    before = kit_files(kit)
     out = base / "out"
-    proc = grade(base / "submissions", out, "--sandbox", mode)
+    proc = grade(base / "submissions", out, "--sandbox", mode, kit=kit)
     assert f"sandbox {mode}" in proc.stdout
-    return {"cases": cases, "out": out, "proc": proc, "before": before, "base": base, "outside": outside, "mode": mode}
+    return {
+        "cases": cases,
+        "out": out,
+        "proc": proc,
+        "before": before,
+        "base": base,
+        "outside": outside,
+        "mode": mode,
+        "kit": kit,
+    }
+
+
+def students(out):
+    return {s["id"]: s for s in json.loads((out / "grades.json").read_text())["students"]}
 
 
 @pytest.mark.slow
 def test_every_hostile_submission_earns_exactly_what_its_honest_parts_earn(graded):
     got = {row["student"]: row for row in rows(graded["out"])}
     assert sorted(got) == sorted(graded["cases"])
-    for sid, (expected, twin) in graded["cases"].items():
+    wrong = {}  # every submission that differs, not only the first
+    for sid, (expected, twin, _) in graded["cases"].items():
         row = got[sid]
         if expected == "twin":
-            if twin:
-                assert points(row) == points(got[twin]), sid
+            if twin and points(row) != points(got[twin]):
+                wrong[sid] = (points(row), "its twin", points(got[twin]))
         elif isinstance(expected, tuple):
             feedback = (graded["out"] / "feedback" / f"{sid}.md").read_text()
             assert points(row) == {ex: 0 for ex in hostile.FULL}, sid
             assert "could not be graded" in feedback and expected[1] in feedback, (sid, feedback)
-        else:
-            assert points(row) == expected, (sid, points(row))
+        elif points(row) != expected:
+            wrong[sid] = (points(row), "expected", expected)
         assert int(row["total"]) == sum(points(row).values())
+    assert not wrong, wrong
+
+
+@pytest.mark.slow
+def test_what_the_worker_refused_is_marked_for_review_in_grades_json_and_the_log_and_nothing_else_is(graded):
+    data, log = students(graded["out"]), (graded["out"] / "grade.log").read_text().splitlines()
+    wrong = {}
+    for sid, (_, _, review) in graded["cases"].items():
+        if review is None:
+            continue
+        flagged = {r["check"] for r in data[sid]["review"]}
+        logged = [line for line in log if f"] {sid}: " in line]
+        if flagged != set(review) or any(("REVIEW:" in line) != bool(review) for line in logged):
+            wrong[sid] = (sorted(flagged), "expected", sorted(review), logged)
+        if review:
+            assert logged and all(r["reason"] and r["test"] for r in data[sid]["review"]), sid
+    assert not wrong, wrong
+    # The class attacked the copy of the kit that graded it, and the hook refused every write into it.
+    reasons = " ".join(r["reason"] for r in data["overwrites-the-kit"]["review"])
+    assert f"open a file for writing ({graded['kit']}/checks/test_01_numeric_derivatives.py)" in reasons
 
 
 @pytest.mark.slow
@@ -123,7 +165,7 @@ def test_the_twins_are_neither_full_nor_empty_so_the_comparison_means_something(
 
 @pytest.mark.slow
 def test_grading_leaves_the_kit_and_everything_outside_out_unchanged(graded):
-    assert kit_files() == graded["before"]
+    assert kit_files(graded["kit"]) == graded["before"]
     assert list(graded["outside"].iterdir()) == []
     assert not (graded["base"] / "escaped.py").exists()
     assert sorted(p.name for p in graded["out"].iterdir()) == [
@@ -174,13 +216,13 @@ def test_the_gradebook_has_the_contract_header_sorted_rows_json_and_feedback(gra
 def test_a_rerun_skips_graded_students_and_force_regrades_them_identically(graded, tmp_path):
     out = graded["out"]
     before = (out / "grades.csv").read_text()
-    again = grade(graded["base"] / "submissions", out)
+    again = grade(graded["base"] / "submissions", out, kit=graded["kit"])
     assert f"grading 0 of {len(graded['cases'])} submissions" in again.stdout
     assert (out / "grades.csv").read_text() == before
     # An interrupted run: one result and the gradebook are lost; the rerun grades that one only.
     (out / ".results" / "correct.json").unlink()
     (out / "grades.csv").unlink()
-    resumed = grade(graded["base"] / "submissions", out)
+    resumed = grade(graded["base"] / "submissions", out, kit=graded["kit"])
     assert f"grading 1 of {len(graded['cases'])} submissions" in resumed.stdout
     assert (out / "grades.csv").read_text() == before
 
@@ -218,11 +260,13 @@ def test_grading_works_without_a_sandbox_where_neither_root_nor_bubblewrap_is_th
     assert got == {"correct": TOTAL, "empty": 0, "stubs": 0}
 
 
-SPY = (
+SPY_TOP = (
     "import os\n"
     "_seen = sum(os.path.exists(p) for p in {paths!r})\n"
     "_pids = len([p for p in os.listdir('/proc') if p.isdigit()])\n"
     "_leaks = 0\n"
+)
+WALK = (
     "_p = os.getppid()\n"
     "while _p > 1:  # the judge and the grader above it: is the seed in an argv or environment it can read?\n"
     "    for _what in ('cmdline', 'environ'):\n"
@@ -235,11 +279,15 @@ SPY = (
     "        _p = int(open(f'/proc/{{_p}}/stat').read().rsplit(')', 1)[1].split()[1])\n"
     "    except (OSError, ValueError):\n"
     "        break\n"
+)
+SPY_DEFS = (
     "def derivative(f, x, h=1e-4):\n"
     "    return float(os.getuid() * 1000 + _seen * 100 + min(_leaks, 9) * 10 + min(_pids, 9) * 0)\n"
     "def central_derivative(f, x, h=1e-4):\n"
     "    return float(_pids)\n"
 )
+SPY = SPY_TOP + WALK + SPY_DEFS  # where it sees the judge (none mode), the audit hook refuses its reads of /proc
+UID_SPY = SPY_TOP + SPY_DEFS
 
 
 def spy_says(feedback):
@@ -292,7 +340,8 @@ def test_where_namespaces_are_refused_auto_refuses_loudly_and_none_must_be_named
     env = fake_tools(tmp_path)
     subs, out = tmp_path / "subs", tmp_path / "out"
     paths = [str(ROOT / "solutions" / "derivatives.py")]
-    hostile.tree(subs / "spy", extra={"derivatives.py": SPY.format(paths=paths)})
+    hostile.tree(subs / "spy", extra={"derivatives.py": UID_SPY.format(paths=paths)})
+    hostile.tree(subs / "walker", extra={"derivatives.py": SPY.format(paths=paths)})
     forger = (
         "import os, json\n"
         "_args = open(f'/proc/{os.getppid()}/cmdline', 'rb').read().split(b'\\0')\n"
@@ -311,8 +360,88 @@ def test_where_namespaces_are_refused_auto_refuses_loudly_and_none_must_be_named
     none = run_grade(subs, out, "--sandbox", "none", "--only", "01", env=env)
     assert none.returncode == 0 and "WARNING: sandbox none" in none.stdout, none.stdout + none.stderr
     uid, seen, leaks = spy_says((out / "feedback" / "spy.md").read_text())
-    assert uid in GRADING_UIDS and leaks == 0  # not root; the seed is in no argv and no readable environment
-    assert {row["student"]: row["total"] for row in rows(out)}["forger"] == "0"
+    assert uid in GRADING_UIDS and leaks == 0  # not root
+    # Unfenced, the walker and the forger can see the judge: the audit hook refuses their reads of its /proc,
+    # so check-01 scores 0 and is flagged (past the hook, the uid drop alone keeps the seed out of reach:
+    # test_past_the_audit_hook_an_unfenced_worker_reads_no_seed_from_the_judge).
+    assert {row["student"]: row["total"] for row in rows(out)} == {"forger": "0", "spy": "0", "walker": "0"}
+    data = students(out)
+    assert data["spy"]["review"] == []
+    for sid in ("walker", "forger"):
+        assert {r["check"] for r in data[sid]["review"]} == {"01"}, data[sid]["review"]
+        assert all("read a file outside the tree graded (/proc/" in r["reason"] for r in data[sid]["review"]), sid
+
+
+PAST_THE_HOOK = (
+    "import json, os\n"
+    "seen, p = [], os.getppid()\n"
+    "while p > 1:  # the judge, the judge server and the grader\n"
+    "    for what in ('cmdline', 'environ'):\n"
+    "        try:\n"
+    "            seen.append([p, what, open(f'/proc/{{p}}/{{what}}', 'rb').read().decode('latin-1')])\n"
+    "        except OSError:\n"
+    "            seen.append([p, what, None])\n"
+    "    if p == {grader}:\n"
+    "        break\n"
+    "    try:\n"
+    "        p = int(open(f'/proc/{{p}}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+    "    except (OSError, ValueError):\n"
+    "        break\n"
+    "with open({marks!r}, 'w') as f:\n"
+    "    json.dump({{'uid': os.getuid(), 'seen': seen}}, f)\n"
+)
+
+
+@pytest.mark.skipif(not ROOT_MODES, reason="the unprivileged worker needs a grader running as root")
+def test_past_the_audit_hook_an_unfenced_worker_reads_no_seed_from_the_judge(tmp_path, monkeypatch):
+    """In `none` mode the worker sees the judge's /proc; were its audit hook bypassed (here: a worker
+    without one, put in place of the kit's), the uid drop alone keeps the seed out of its argv and
+    environment."""
+    import argparse
+    import tempfile
+
+    from kit.instructor import grade as grading
+
+    marks = Path(tempfile.mkdtemp(prefix="kit-past-the-hook-"))  # a folder the worker's uid may write
+    try:
+        marks.chmod(0o777)
+        real = sandbox.Sandbox.prepare
+
+        def past_the_hook(self, home):
+            real(self, home)
+            (home / "kit" / "worker" / "main.py").write_text(
+                PAST_THE_HOOK.format(marks=str(marks / "seen.json"), grader=os.getpid())
+            )
+
+        monkeypatch.setattr(sandbox.Sandbox, "prepare", past_the_hook)
+        hostile.tree(tmp_path / "subs" / "a")
+        args = argparse.Namespace(
+            submissions=str(tmp_path / "subs"),
+            out=str(tmp_path / "out"),
+            jobs=1,
+            secret=None,
+            seed=None,
+            only="01",
+            force=False,
+            probe_timeout=2.5,
+            check_timeout=10.0,
+            student_timeout=120.0,
+            memory=1024,
+            sandbox="none",
+            student=None,
+            cluster=None,
+        )
+        assert grading.Grader(args).run() == 0
+        found = json.loads((marks / "seen.json").read_text())
+    finally:
+        shutil.rmtree(marks)
+    seed = str(students(tmp_path / "out")["a"]["seed"])
+    assert found["uid"] in GRADING_UIDS
+    cmdlines = [text for _, what, text in found["seen"] if what == "cmdline" and text]
+    assert sum("kit.instructor.pool" in text for text in cmdlines) >= 1, found  # it did reach the judge
+    assert [p for p, what, _ in found["seen"] if what == "cmdline"][-1] == os.getpid(), found  # and the grader
+    assert all(text is None for _, what, text in found["seen"] if what == "environ"), found
+    assert not any(word in text for text in cmdlines for word in ("KIT_SEED", "--seed", seed)), cmdlines
 
 
 @pytest.mark.skipif(not ROOT_MODES, reason="a bwrap outside /usr/bin is tried for a grader running as root")
@@ -342,13 +471,18 @@ def test_a_bwrap_found_outside_usr_bin_is_run_by_its_full_path(tmp_path):
 @pytest.mark.parametrize("mode", ["bwrap", "unshare"])
 def test_two_gradings_at_once_on_one_host_cost_neither_class_anything(tmp_path, mode):
     available(mode)
-    cases = {"honest": hostile.FULL, "attacks-other-processes": hostile.FULL, "forks-sleepers": hostile.FULL}
     built = hostile.build(tmp_path / "all", tmp_path / "outside")
+    # The honest neighbour keeps full marks; each attacker earns what hostile.py says (forks-sleepers is
+    # refused its forks and flagged; attacks-other-processes, seeing no other run, tries nothing).
+    sources = {
+        "honest": "correct",
+        "attacks-other-processes": "attacks-other-processes",
+        "forks-sleepers": "forks-sleepers",
+    }
     procs = []
     for section in ("a", "b"):
-        for sid in cases:
-            src = tmp_path / "all" / ("correct" if sid == "honest" else sid)
-            shutil.copytree(src, tmp_path / section / f"{section}-{sid}")
+        for sid, src in sources.items():
+            shutil.copytree(tmp_path / "all" / src, tmp_path / section / f"{section}-{sid}")
         cmd = [sys.executable, "-m", "kit", "grade", str(tmp_path / section), str(tmp_path / f"out-{section}")]
         # Two gradings on 2 cores: probes get the default time, so load alone costs no one a point.
         cmd += [*FAST, "--probe-timeout", "10", "--sandbox", mode]
@@ -358,7 +492,9 @@ def test_two_gradings_at_once_on_one_host_cost_neither_class_anything(tmp_path, 
         assert proc.wait(timeout=600) == 0
         stdout = proc.stdout.read()
         got = {row["student"]: points(row) for row in rows(tmp_path / f"out-{section}")}
-        assert got == {f"{section}-{sid}": full for sid, full in cases.items()}, got
+        assert got == {f"{section}-{sid}": built[src][0] for sid, src in sources.items()}, got
+        flagged = {sid: {r["check"] for r in s["review"]} for sid, s in students(tmp_path / f"out-{section}").items()}
+        assert flagged == {f"{section}-{sid}": set(built[src][2]) for sid, src in sources.items()}, flagged
         assert live_processes_of_slots(stdout) == []
     blocks = {
         line.split("; uids ")[1]
