@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from html.parser import HTMLParser
+from importlib import metadata
 
 import hostile
 import pytest
@@ -295,6 +296,14 @@ def test_the_seed_never_reaches_the_page(class_report):
     settings = dict(Tables(class_report["page"]).tables["settings-table"])
     assert settings["checks"] == ", ".join(f"check-{ex}" for ex in EXERCISES)
     assert settings["students"] == "6" and settings["kit version"] and settings["graded"]
+
+
+def test_the_page_says_which_kit_graded_the_class_and_when_as_grades_json_records_it(class_report):
+    data = class_report["data"]
+    latest = max(r["graded_at"] for r in data["students"])
+    assert data["graded_at"] == latest and data["kit_version"] == metadata.version("micrograd-kit")
+    settings = dict(Tables(class_report["page"]).tables["settings-table"])
+    assert settings["graded"] == latest and settings["kit version"] == data["kit_version"]
 
 
 def test_the_copied_pair_is_the_most_similar_and_untouched_stubs_resemble_nobody(class_report):

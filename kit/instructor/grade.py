@@ -263,6 +263,8 @@ class Grader:
         return 0
 
     def keep(self, r):
+        """Keep a student's result at once, stamped with when it was graded, so a re-run resumes."""
+        r = dict(r, graded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         gradebook.write_atomic(self.out / ".results" / f"{r['id']}.json", json.dumps(r))
         return r
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 from kit.escape import escape
@@ -96,13 +97,26 @@ def feedback(result, titles):
     return "\n".join(lines) + "\n"
 
 
+# What grades.json says of how it was made, beside the settings: not a setting shards must share.
+STAMPS = ("kit_version", "graded_at")
+
+
+def kit_version():
+    try:
+        return metadata.version("micrograd-kit")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def write(out, results, settings):
-    """grades.csv, grades.json and feedback/<id>.md for every result."""
+    """grades.csv, grades.json and feedback/<id>.md for every result; grades.json also says which
+    kit graded them and when the last of them was graded."""
     out = Path(out)
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     titles = {ex: e.title for ex, e in EXERCISES.items()}
     results = sorted(results, key=lambda r: r["id"])
     for r in results:
         write_atomic(out / "feedback" / f"{r['id']}.md", feedback(r, titles))
-    write_atomic(out / "grades.json", json.dumps({**settings, "students": results}, indent=1) + "\n")
+    stamps = {"kit_version": kit_version(), "graded_at": max((r.get("graded_at", "") for r in results), default="")}
+    write_atomic(out / "grades.json", json.dumps({**settings, **stamps, "students": results}, indent=1) + "\n")
     write_atomic(out / "grades.csv", csv_text(results))

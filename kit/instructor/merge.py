@@ -40,7 +40,7 @@ def merge(shards):
     settings, merged, origin = None, {}, {}
     for shard in shards:
         data = load(shard)
-        these = {k: v for k, v in data.items() if k != "students"}
+        these = {k: v for k, v in data.items() if k not in ("students", *gradebook.STAMPS)}
         if settings is None:
             settings = these
         elif these != settings:
@@ -56,7 +56,7 @@ def merge(shards):
 
 def strip(result):
     """A result without what may differ between two honest gradings of the same submission."""
-    return {k: v for k, v in result.items() if k not in ("leftovers",)}
+    return {k: v for k, v in result.items() if k not in ("leftovers", "graded_at")}
 
 
 def main(argv=None):

@@ -132,10 +132,10 @@ def flagged(data):
 def settings(data, out):
     """[(name, value)]: what the page says about how the class was graded. A whitelist, so the seed
     and any secret grades.json holds never reach the page."""
-    version = data.get("kit_version") or data.get("version")
-    if not version:
-        version = f"{_installed_version()} (the kit that wrote this report; grades.json does not record one)"
-    when = data.get("graded_at") or data.get("graded")
+    version = data.get("kit_version")
+    if not version:  # a gradebook written before grades.json recorded it
+        version = f"{gradebook.kit_version()} (the kit that wrote this report; grades.json does not record one)"
+    when = data.get("graded_at")
     if not when:
         mtime = (Path(out) / "grades.json").stat().st_mtime
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(mtime)) + " (grades.json written)"
@@ -148,15 +148,6 @@ def settings(data, out):
     if data.get("sandbox"):
         rows.append(("sandbox", str(data["sandbox"])))
     return rows
-
-
-def _installed_version():
-    from importlib import metadata
-
-    try:
-        return metadata.version("micrograd-kit")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 # --- drawing --------------------------------------------------------------------------------------
