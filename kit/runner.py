@@ -43,7 +43,7 @@ def pytest_args(
         "--rootdir",
         str(ROOT),
         "-c",
-        str(ROOT / "pyproject.toml"),
+        str(ROOT / "checks" / "pytest.ini"),
     ]
     for option, value in (
         ("--impl", impl),
