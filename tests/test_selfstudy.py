@@ -202,6 +202,13 @@ def test_force_opens_the_solution_without_running_the_check(tree, capsys):
     assert "train.py" in out and "def train" not in out and "losses" in out
 
 
+def test_a_copy_of_the_kit_without_solutions_says_so_even_when_forced(tree, capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(solution, "SOLUTIONS", tmp_path / "solutions")
+    assert solution.main(["03", "--impl", str(tree(3)), "--force"]) == 2
+    out = capsys.readouterr().out
+    assert "has no reference solutions" in out and "Traceback" not in out
+
+
 def test_a_later_exercises_region_nested_in_the_solution_shows_only_as_its_todo(tmp_path):
     for rel in TREE:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,9 @@ def main(argv=None):
         ex = parse_id(args.exercise)
     except ValueError as e:
         parser.error(str(e))
+    if not SOLUTIONS.is_dir():  # a course's copy of the kit (a Classroom template) ships none
+        print(f"This copy of the kit has no reference solutions ({shown(SOLUTIONS)}/ is not here): ask your course.")
+        return 2
     if not args.force:
         if not os.path.isdir(args.impl):
             parser.error(f"--impl {args.impl}: no such folder")
