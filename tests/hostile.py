@@ -4,10 +4,10 @@
 (expected, twin id or None, review)}, where expected is a dict of exact points per check, "twin"
 (the same points as the twin), or ("ungradable", words the reason must contain), and review is
 the set of checks the judge's review list must name for it: those during which the worker's audit
-hook refused something (an empty set: never flagged; None: not asserted). Every hostile act is
-bounded (a few seconds, a few hundred MB at most), so that even an unsandboxed run cannot harm
-the machine. `outside` is a folder the submissions must not be able to write into; `kit` is the
-copy of the kit that grades them (the one they attack).
+hook refused something (an empty set: never flagged). Every hostile act is bounded (a few
+seconds, a few hundred MB at most), so that even an unsandboxed run cannot harm the machine.
+`outside` is a folder the submissions must not be able to write into; `kit` is the copy of the kit
+that grades them (the one they attack).
 """
 
 import os
@@ -191,11 +191,11 @@ def build(folder, outside, kit=ROOT):
     )
     # The same stub without the exec: it earns the central and partial derivatives of check-01.
     add("twin-copies-the-solutions", "twin", None, patches=[STUB_DERIVATIVES])
-    # Rebinding module attributes raises no audit event: nothing is refused, and nothing is gained.
+    # Rebinding module attributes raises no audit event: nothing is refused, and nothing is gained (the
+    # static scan at collect time notes its sys.modules line for review).
     add(
         "monkeypatches-sys-modules",
         FULL,
-        review=None,
         patches=[
             top(
                 "micrograd/engine.py",
@@ -214,13 +214,15 @@ def build(folder, outside, kit=ROOT):
         ],
     )
     # As with `make check`: what is printed is drained and capped by the judge, never an error of the learner's.
+    # 64 MB: four times the file-size limit that once failed such writes, 64 times the feedback's bound, and
+    # printed well within the 1 s an import gets with the tests' 2.5 s probes, even on two busy cores.
     add(
         "floods-output",
         FULL,
         patches=[
             top(
                 "derivatives.py",
-                "import sys as _sys\nfor _ in range(200):  # 200 MB at most\n    _sys.stdout.write('x' * (1 << 20))",
+                "import sys as _sys\nfor _ in range(64):  # 64 MB\n    _sys.stdout.write('x' * (1 << 20))",
             )
         ],
     )

@@ -142,8 +142,6 @@ def test_what_the_worker_refused_is_marked_for_review_in_grades_json_and_the_log
     data, log = students(graded["out"]), (graded["out"] / "grade.log").read_text().splitlines()
     wrong = {}
     for sid, (_, _, review) in graded["cases"].items():
-        if review is None:
-            continue
         flagged = {r["check"] for r in data[sid]["review"]}
         logged = [line for line in log if f"] {sid}: " in line]
         if flagged != set(review) or any(("REVIEW:" in line) != bool(review) for line in logged):
@@ -151,6 +149,13 @@ def test_what_the_worker_refused_is_marked_for_review_in_grades_json_and_the_log
         if review:
             assert logged and all(r["reason"] and r["test"] for r in data[sid]["review"]), sid
     assert not wrong, wrong
+    # What the hook has no event for, or what found nothing to attack, the static scan still shows a person.
+    for sid, file, word in [
+        ("monkeypatches-sys-modules", "micrograd/engine.py", "sys.modules"),
+        ("attacks-other-processes", "micrograd/nn.py", "/proc"),
+    ]:
+        notes = data[sid]["notes"]
+        assert notes and all(n.startswith(f"for review: {file}") and word in n for n in notes), (sid, notes)
     # The class attacked the copy of the kit that graded it, and the hook refused every write into it.
     reasons = " ".join(r["reason"] for r in data["overwrites-the-kit"]["review"])
     assert f"open a file for writing ({graded['kit']}/checks/test_01_numeric_derivatives.py)" in reasons
