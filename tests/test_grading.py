@@ -509,6 +509,82 @@ def test_two_gradings_at_once_on_one_host_cost_neither_class_anything(tmp_path, 
     assert blocks and not any(b in (tmp_path / "out-b" / "grade.log").read_text() for b in blocks)  # apart
 
 
+# A worker past its audit hook that leaves sleepers behind (in a session of their own, holding its pipes),
+# then runs as the kit's worker: what only the grader's cleanup of the student's uid can end.
+FORKS_PAST_THE_HOOK = (
+    "import os, runpy, sys, time\n"
+    "if os.path.exists(os.path.join(sys.argv[1], 'sleepers.py')):\n"
+    "    for _ in range(5):\n"
+    "        if os.fork() == 0:\n"
+    "            os.setsid()\n"
+    "            time.sleep(60)\n"
+    "            os._exit(0)\n"
+    "runpy.run_path(os.path.join(os.path.dirname(os.path.realpath(__file__)), 'real_main.py'), run_name='__main__')\n"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ROOT_MODES, reason="leftovers are found by the student's own uid, for a grader running as root")
+@pytest.mark.parametrize("mode", ["none", "bwrap", "unshare"])
+def test_processes_left_behind_past_the_audit_hook_are_killed_and_cost_neither_of_two_gradings_anything(
+    tmp_path, monkeypatch, mode
+):
+    import argparse
+    import threading
+
+    from kit.instructor import grade as grading
+
+    available(mode)
+    real = sandbox.Sandbox.prepare
+
+    def past_the_hook(self, home):
+        real(self, home)
+        worker = home / "kit" / "worker"
+        (worker / "main.py").rename(worker / "real_main.py")
+        (worker / "main.py").write_text(FORKS_PAST_THE_HOOK)
+        (worker / "main.py").chmod(0o644)
+
+    monkeypatch.setattr(sandbox.Sandbox, "prepare", past_the_hook)
+    graders, codes = [], {}
+    for section in ("a", "b"):
+        hostile.tree(tmp_path / section / f"{section}-honest")
+        hostile.tree(tmp_path / section / f"{section}-sleepers", extra={"sleepers.py": "x = 1\n"})
+        args = argparse.Namespace(
+            submissions=str(tmp_path / section),
+            out=str(tmp_path / f"out-{section}"),
+            jobs=2,
+            secret=None,
+            seed=None,
+            only="01",
+            force=False,
+            probe_timeout=10.0,  # two gradings on 2 cores: load alone costs no one a point
+            check_timeout=30.0,
+            student_timeout=120.0,
+            memory=1024,
+            sandbox=mode,
+            student=None,
+            cluster=None,
+        )
+        graders.append((section, grading.Grader(args)))
+    threads = [threading.Thread(target=lambda s=s, g=g: codes.setdefault(s, g.run())) for s, g in graders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert codes == {"a": 0, "b": 0}
+    blocks = []
+    for section in ("a", "b"):
+        out = tmp_path / f"out-{section}"
+        got = {sid: s["checks"]["01"]["earned"] for sid, s in students(out).items()}
+        assert got == {f"{section}-honest": 14, f"{section}-sleepers": 14}, got
+        log = (out / "grade.log").read_text()
+        assert live_processes_of_slots(log) == []  # every sleeper is gone, whichever mode fenced it
+        if mode == "none":  # no PID namespace ended them: the cleanup of the student's uid did
+            assert f"] {section}-sleepers: 14/14 graded leftovers killed: 5" in log, log
+        blocks.append(log.split("; uids ")[1].split("\n")[0])
+    assert blocks[0] != blocks[1]
+
+
 def test_a_judge_that_dies_is_a_grader_error_with_the_full_maximum_and_a_rerun_grades_it(tmp_path, monkeypatch):
     import argparse
 
