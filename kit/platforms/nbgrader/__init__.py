@@ -15,20 +15,6 @@ import sys
 from pathlib import Path
 
 
-def __getattr__(name):
-    """The names the benchmarks use (kit/dev/bench.py), loaded on first use: a notebook imports
-    notebook.py through this package and needs nothing else."""
-    if name in ("kernel_env", "solve"):
-        from kit.platforms.nbgrader import local
-
-        return getattr(local, name)
-    if name == "write_course":
-        from kit.platforms.nbgrader.course import write_course
-
-        return write_course
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["grade"]:
