@@ -40,11 +40,18 @@ def gate_03(call):
     got = call("manual_backprop", graph=LECTURE_L)
     if not same_grads(got, LECTURE_L):
         return closed("03", diagnose(got, backprop_predictions(LECTURE_L, BACKWARD_VARIANTS)))
-    # Later checks use a Value more than once (a + a, a * a): its grads must accumulate.
-    for op, want, assigned in (("add", 1.0, 0.5), ("mul", 1.5, 0.75)):
-        r = call("local_backward", op=op, same=True, a=1.5, b=1.5, out_grad=0.5, a_grad=0.0, b_grad=0.0)
-        if not numerics.close(r["a"], want):
-            return closed("03", diagnose(r["a"], {"assigns-grad": assigned}))
+    # Later checks use a Value more than once (a + a, a * a, shared nodes): every _backward must add
+    # into a grad that already holds something, for each child, and for a child used twice.
+    for op, same, want, assigned in (
+        ("add", False, (0.75, 0.0), (0.5, 0.5)),
+        ("mul", False, (-0.75, 0.25), (-1.0, 0.75)),
+        ("add", True, (1.25,), (1.0,)),
+        ("mul", True, (1.75,), (1.5,)),
+    ):
+        r = call("local_backward", op=op, same=same, a=1.5, b=-2.0, out_grad=0.5, a_grad=0.25, b_grad=-0.5)
+        for got, right, wrong in zip((r["a"], r["b"]), want, assigned):
+            if not numerics.close(got, right):
+                return closed("03", diagnose(got, {"assigns-grad": wrong}))
     return None
 
 

@@ -178,13 +178,18 @@ def timeout(limit, probe):
     )
 
 
-def builds_on(ex, builds, missing):
-    """The banner of a check some of whose foundations do not pass yet."""
+def builds_on(ex, builds, missing, before=()):
+    """The banner of a check some of whose foundations do not pass (`before`: those that passed once)."""
     first = ", ".join(f"check-{d}" for d in missing)
     verb = "is" if len(missing) == 1 else "are"
     dep = next(iter(missing))
+    state = (
+        "no longer passing (it passed before: a later edit broke it)"
+        if set(missing) <= set(before)
+        else ("not passing yet")
+    )
     return (
-        f"! check-{ex} builds on {span(builds)}; {first} {verb} not passing yet. "
+        f"! check-{ex} builds on {span(builds)}; {first} {verb} {state}. "
         f"Finish {'it' if len(missing) == 1 else 'them'} first (make check-{dep}): "
         "failures below may come from there.\n"
         + "\n".join(f"! builds on {d}: {why}." for d, (_, why) in missing.items())

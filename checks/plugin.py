@@ -17,7 +17,7 @@ import pytest
 from _pytest.outcomes import Failed
 from pytest_timeout import PYTEST_FAILURE_MESSAGE
 
-from checks import messages
+from checks import history, messages
 from checks.client import Fence, ProbeFailure, Worker
 from checks.gates import GATES
 from checks.judge import LearnerError
@@ -116,6 +116,9 @@ class Kit:
         self.check_started = time.monotonic()
         self.hung = set()  # learner modules whose import never finished: not waited for again
         self.gates = {}  # exercise -> None when its gate is open, else (mistake id or None, sentence)
+        # A learner's own runs remember which checks passed, for "no longer passes"; a grader's do not.
+        self.learner_run = fence is None
+        self.passed_before = history.passed(self.impl) if self.learner_run else set()
         self.timeouts = {}  # (probe, ops) that timed out in the current check -> the message it got
         self.pending = None  # the (probe, ops) of the call in flight
         self.worker = None
@@ -213,7 +216,8 @@ class Kit:
         if ex is not None and ex != self.report.current:
             builds = EXERCISES[ex].builds_on
             missing = {dep: self.gates[dep] for dep in builds if self.gates.get(dep)}
-            self.report.start_check(ex, messages.builds_on(ex, builds, missing) if missing else None)
+            banner = messages.builds_on(ex, builds, missing, self.passed_before) if missing else None
+            self.report.start_check(ex, banner)
             self.check_started = time.monotonic()  # the gates' time is not the check's
             self.timeouts = {}
         self.printed = ""
@@ -316,6 +320,9 @@ class Kit:
         path = self.config.getoption("kit_report")
         if path:
             self.report.save(path)
+        if self.learner_run:
+            checks = self.report.as_json()["checks"]
+            history.record(self.impl, [ex for ex, c in checks.items() if c["earned"] == c["max"] == POINTS[ex]])
         everything = self.report.everything()
         if everything and exitstatus in (0, 1):
             earned, most = totals(everything)

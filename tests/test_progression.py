@@ -57,3 +57,16 @@ def test_the_given_code_alone_earns_no_point_of_the_next_check(checks, tree):
     """A tree solved through 02 earns nothing in check-03: no point is given away by lesson 03's own stubs."""
     run = checks("03", tree(2))
     assert run.earned("03")[0] == 0, run.out
+
+
+def test_a_foundation_that_passed_before_and_broke_since_is_said_to_no_longer_pass(checks, tree, tmp_path):
+    import shutil
+
+    impl = shutil.copytree(tree(7), tmp_path / "impl")
+    assert checks("03", impl).rc == 0  # check-03 passes once on this tree
+    engine = impl / "micrograd" / "engine.py"
+    engine.write_text(engine.read_text().replace("self.grad += out.grad", "self.grad = out.grad", 1))
+    broken = checks("04", impl)
+    assert "check-03 is no longer passing (it passed before: a later edit broke it)" in broken.out, broken.out
+    fresh = shutil.copytree(impl, tmp_path / "fresh")  # the same code, never seen passing
+    assert "check-03 is not passing yet" in checks("04", fresh).out
