@@ -5,7 +5,10 @@ Each style is graded end to end by `python -m kit check all` at a few seeds here
 process each. `make soak` (KIT_SOAK=1) repeats one seed's run 50 times.
 """
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -45,11 +48,26 @@ def test_an_implementation_that_hard_codes_the_default_seeds_answers_fails_under
     from kit.regions import build_tree
 
     impl = build_tree(ROOT / "solutions", tmp_path / "hardcoded", 7)
-    log = tmp_path / "calls.log"
-    real = (impl / "derivatives.py").read_text()
-    (impl / "derivatives.py").write_text(real + RECORDER.format(log=str(log)))
-    assert checks("01", impl).rc == 0
-    table = dict(eval(line) for line in log.read_text().splitlines())  # noqa: S307 - our own log
+    log = tmp_path / "calls.json"
+    # The judge's side records each question and the reference's answer (learner code may not write files).
+    proc = subprocess.run(
+        [sys.executable, "-c", RECORDER.format(impl=str(impl), log=str(log))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    table = {}
+    for probe, args, reply in json.loads(log.read_text()):
+        if probe == "slope":
+            rest = () if args.get("h") is None else (args["h"],)
+            table[(args["func"], repr(args["x"]), repr(rest))] = reply["ok"]
+        elif probe == "partial":
+            passed = tuple(args["args"]) if args.get("as_tuple") else list(args["args"])
+            rest = (args["i"],) if args.get("h") is None else (args["i"], args["h"])
+            table[("partial_derivative", repr(passed), repr(rest))] = reply["ok"]["value"]
+    assert table, "the recording saw check-01's questions"
     (impl / "derivatives.py").write_text(HARDCODED.format(table=table))
     honest_seed = checks("01", impl)
     assert honest_seed.rc == 0, "the hard-coded table answers the default seed's questions"
@@ -59,19 +77,23 @@ def test_an_implementation_that_hard_codes_the_default_seeds_answers_fails_under
 
 
 RECORDER = """
+import json
+from checks import client
+from kit import runner
 
-def _recording(name, fn):
-    def wrapper(f, x, *rest):
-        value = fn(f, x, *rest)
-        with open({log!r}, "a") as log:
-            log.write(repr(((name, repr(x), repr(rest)), value)) + "\\n")
-        return value
-    return wrapper
+real, calls = client.Worker.call, []
 
 
-derivative = _recording("derivative", derivative)
-central_derivative = _recording("central_derivative", central_derivative)
-partial_derivative = _recording("partial_derivative", partial_derivative)
+def call(self, probe, args, **options):
+    reply = real(self, probe, args, **options)
+    calls.append((probe, args, reply))
+    return reply
+
+
+client.Worker.call = call
+assert runner.run(["01"], impl={impl!r}) == 0
+with open({log!r}, "w") as f:
+    json.dump(calls, f)
 """
 
 HARDCODED = """
