@@ -31,7 +31,6 @@ COMMANDS = {
     "mistakes": ("checks.mistakes", "write docs/mistakes.md from the catalogue, or --check it"),
     "bench": ("kit.dev.bench", "the benchmarks, written to docs/benchmarks.md (make bench)"),
     "seeds": ("kit.dev.seeds", "run the checks at many random seeds: full marks at every one? (make soak)"),
-    "seeds": ("kit.dev.seeds", "run the checks at many random seeds: full marks at every one? (make soak)"),
     "exercises": ("kit.exercises", "list the exercise ids, one per line (the Makefile reads it)"),
 }
 
