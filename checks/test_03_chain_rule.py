@@ -55,6 +55,12 @@ def test_add_backward_sends_out_grad_to_both_inputs_and_a_leaf_backward_does_not
     )
     got = probe("leaf_backward", x=1.5)
     expect(
+        got["callable"],
+        f"A leaf's _backward (a Value made from a number) is {got.get('kind')}, not a function, so backward "
+        "cannot call it: give every Value a _backward that does nothing until an operation sets its own.",
+        "leaf-backward",
+    )
+    expect(
         got["grad"] == 0.25 and got["returned"] is None,
         f"Calling _backward() of a leaf (a Value made from a number) changed its grad from 0.25 to "
         f"{fmt(got['grad'])}: a leaf has no children, so its _backward does nothing.",

@@ -25,8 +25,11 @@ def leaf_backward(x):
     """Calls _backward() of a leaf Value."""
     v = engine().Value(x)
     v.grad = 0.25
-    returned = v._backward()
-    return {"grad": number(v.grad), "returned": None if returned is None else number(returned)}
+    fn = getattr(v, "_backward", None)
+    if not callable(fn):  # None, or never set: what the check names, rather than a TypeError
+        return {"grad": number(v.grad), "returned": None, "callable": False, "kind": type(fn).__name__}
+    returned = fn()
+    return {"grad": number(v.grad), "returned": None if returned is None else number(returned), "callable": True}
 
 
 @probe

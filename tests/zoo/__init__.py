@@ -427,6 +427,13 @@ MORE = {
         "wrong-local-derivative",
     ),
     "grad starting at 1": ("03", E, [("self.grad = 0.0", "self.grad = 1.0")], "grad 0.0", "grad-not-zero"),
+    "a leaf without a _backward to call": (
+        "03",
+        E,
+        [("self._backward = _leaf_backward", "self._backward = None")],
+        "not a function",
+        "leaf-backward",
+    ),
     "mul backward multiplying by the Value": (
         "03",
         E,
