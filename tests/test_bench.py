@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from kit import ROOT
-from kit.dev.bench import make_class
+from kit.dev.bench.grading import make_class
 from kit.exercises import TOTAL
 
 

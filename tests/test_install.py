@@ -18,8 +18,11 @@ OFFLINE = re.compile(r"Could not fetch|No matching distribution|connection|Netwo
 def installed(tmp_path_factory):
     """The kit as `pip install` lays it out (a built wheel, no checkout beside it), in a folder of its own."""
     site = tmp_path_factory.mktemp("site")
+    # Built from a copy of the sources, so the build leaves nothing in the kit's own tree.
+    ignore = shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__", ".kit", "out")
+    source = shutil.copytree(ROOT, tmp_path_factory.mktemp("source") / "kit", ignore=ignore)
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(ROOT)],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(source)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 import pytest
 
 from kit import ROOT
-from kit.dev.bench import WatchSession
+from kit.dev.bench.latency import WatchSession
 from kit.exercises import EXERCISES, TREE, doc_path
 from kit.learner import boundary, draw, hints, moons, progress, solution, term
 from kit.learner.moons import two_moons

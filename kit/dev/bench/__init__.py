@@ -1,0 +1,88 @@
+"""Benchmarks: feedback latency, grading throughput, nbgrader beside the kit, and the engine.
+
+    python -m kit bench                       every section; writes docs/benchmarks.md (make bench)
+    python -m kit bench --sections latency    some of: latency, watch, grading, nbgrader, engine
+    python -m kit bench --grade               grading throughput of correct submissions (make bench-grade)
+
+Every figure is a median over repeated runs measured in this one run, ratios included, and the
+report names the machine, the date and the exact commands.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+from pathlib import Path
+
+from kit import ROOT
+from kit.dev.bench.engine import engine
+from kit.dev.bench.grading import grading, pool_and_cluster
+from kit.dev.bench.latency import latency, watch
+from kit.dev.bench.nbgrader_route import nbgrader_vs_kit
+from kit.dev.bench.timing import GRADE_TARGET
+
+
+def machine():
+    cpu = (
+        next(
+            (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+            platform.processor(),
+        )
+        if os.path.exists("/proc/cpuinfo")
+        else platform.processor()
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()} ({platform.machine()}); "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m kit bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sections", default="latency,watch,grading,nbgrader,engine", help="which sections to run")
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100], help="class sizes for grading")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="jobs for grading")
+    parser.add_argument("--grade", action="store_true", help="only grading throughput of correct submissions")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="where to write the report")
+    args = parser.parse_args(argv)
+    if args.grade:
+        rows, per = grading(args.sizes, [os.cpu_count() or 1], correct_only=True)
+        print("\n".join(rows))
+        t100 = next((t for (n, _), t in per.items() if n == 100), None)
+        if t100 is not None:
+            print(
+                f"\nTarget, 100 correct submissions within {GRADE_TARGET} s: "
+                + ("met" if t100 <= GRADE_TARGET else f"missed by {t100 - GRADE_TARGET:.0f} s")
+            )
+        print("\n" + pool_and_cluster(max(args.sizes)))
+        return 0
+    sections = {
+        "latency": ("Feedback latency", lambda: latency(args.runs)),
+        "watch": ("Watch mode", lambda: watch(args.runs)),
+        "grading": ("Grading throughput", lambda: grading(args.sizes, args.jobs)[0]),
+        "nbgrader": ("nbgrader beside the kit's grader", lambda: nbgrader_vs_kit(max(1, args.runs // 2))),
+        "engine": ("The reference engine against PyPI micrograd", lambda: engine(args.runs)),
+    }
+    chosen = [s.strip() for s in args.sections.split(",")]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine()}, by "
+        f"`python -m kit bench --sections {','.join(chosen)} --runs {args.runs}` (`make bench`).",
+        "",
+    ]
+    for key in chosen:
+        title, run = sections[key]
+        print(f"== {title}", flush=True)
+        body = run()
+        print("\n".join(body), flush=True)
+        lines += [f"## {title}", "", *body, ""]
+    Path(args.out).write_text("\n".join(lines))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

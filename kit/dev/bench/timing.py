@@ -1,0 +1,30 @@
+"""What every benchmark shares: the targets, and timing a command."""
+
+import statistics
+import subprocess
+import time
+
+from kit import ROOT
+
+LATENCY_TARGET = 1.5  # seconds a learner may wait for one check against a finished solution
+WATCH_TARGET = 1.0  # seconds from starting watch mode, or from a save, to the check's score line
+GRADE_TARGET = 180  # seconds to grade 100 correct submissions with the default jobs
+PYPI_MICROGRAD = "micrograd==0.1.0"
+
+
+def wall(cmd, runs=1, cwd=ROOT, expect=None, **kw):
+    """Wall seconds of each of `runs` runs of `cmd`; with `expect`, a run ending with another exit
+    status is an error, so that a failing command is never timed as a fast one."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+        times.append(time.perf_counter() - start)
+        if expect is not None and proc.returncode not in expect:
+            tail = proc.stderr.decode("utf-8", "replace")[-2000:]
+            raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{tail}")
+    return times
+
+
+def med(xs):
+    return statistics.median(xs)
