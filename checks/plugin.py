@@ -33,6 +33,7 @@ HELP_SEED = f"seed of every random input (default: $KIT_SEED or {DEFAULT_SEED})"
 HELP_TIMEOUT = f"seconds each test may take (default: $KIT_TIMEOUT or {DEFAULT_TIMEOUT:g})"
 HELP_REPORT = "also write every test's result as JSON to this file"
 HELP_CHECK_TIMEOUT = "seconds one whole check may take; its later tests then fail at once (default: none)"
+HELP_UNTIL_UNFINISHED = "stop after the first check that is not at full marks (watch mode)"
 HELP_FENCE = "a JSON file of the grader's sandbox settings for the worker (kit/instructor/sandbox.py)"
 # What pytest-timeout's failure message starts with, from the message it exports.
 TIMED_OUT = PYTEST_FAILURE_MESSAGE.split("%")[0]
@@ -50,6 +51,7 @@ def pytest_addoption(parser):
     group.addoption("--kit-report", default=None, help=HELP_REPORT)
     group.addoption("--kit-check-timeout", type=float, default=None, help=HELP_CHECK_TIMEOUT)
     group.addoption("--kit-fence", default=None, help=HELP_FENCE)
+    group.addoption("--kit-until-unfinished", action="store_true", help=HELP_UNTIL_UNFINISHED)
 
 
 def pytest_configure(config):
@@ -210,6 +212,16 @@ class Kit:
             for reason in self.tampered:
                 self.report.review.append({"check": ex, "test": f"the first look at check-{ex}", "reason": reason})
             self.tampered = []
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        yield
+        ex = exercise_of(item)
+        last_of_check = nextitem is None or exercise_of(nextitem) != ex
+        if ex and last_of_check and self.config.getoption("kit_until_unfinished"):
+            earned, most = totals(self.report.results.get(ex, []))
+            if earned < most:
+                item.session.shouldstop = f"check-{ex} is not at full marks"
 
     def pytest_runtest_logstart(self, nodeid, location):
         ex = exercise_of_nodeid(nodeid)

@@ -29,6 +29,7 @@ def pytest_args(
     fail_fast=False,
     check_timeout=None,
     fence=None,
+    until_unfinished=False,
     extra=(),
 ):
     args = [str(ROOT / check_file(ex)) for ex in exercises]
@@ -57,6 +58,8 @@ def pytest_args(
             args += [option, str(value)]
     if fail_fast:
         args += ["-x"]
+    if until_unfinished:
+        args += ["--kit-until-unfinished"]
     return args + list(extra)
 
 

@@ -14,6 +14,7 @@ import argparse
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -73,28 +74,47 @@ class Held(io.StringIO):
 def first_unfinished(impl):
     """Run the checks in order in this process until one is not at full marks, and show that one.
 
-    Each is `python -m kit check NN`'s own run (kit.runner), its report held back; the first not at
-    full marks (or whose run wrote no report) is printed in full. Returns its id, or None.
+    One run of the checks (kit.runner), stopping after the first check not at full marks, its report
+    held back; that check's part of it (from its header to its score line, as `make check-NN` prints
+    it) is shown in full. Returns its id, or None when all seven pass (or the run wrote no report).
     """
     from kit import runner
 
-    out = sys.stdout
-    for ex in EXERCISES:
-        held = Held(out)
-        with tempfile.TemporaryDirectory(prefix="kit-watch-") as tmp:
-            path = Path(tmp) / "report.json"
-            sys.stdout = held
-            try:
-                runner.run([ex], impl=str(impl), report=str(path))
-            finally:
-                sys.stdout = out
-            points = json.loads(path.read_text())["checks"].get(ex) if path.exists() else None
-        if points is None or points["earned"] < points["max"]:
-            out.write(held.getvalue())
-            out.flush()
-            return ex
-    print(paint("All seven checks pass. See your micrograd learn: make demo", "green"), flush=True)
-    return None
+    out, held = sys.stdout, Held(sys.stdout)
+    with tempfile.TemporaryDirectory(prefix="kit-watch-") as tmp:
+        path = Path(tmp) / "report.json"
+        sys.stdout = held
+        try:
+            runner.run(list(EXERCISES), impl=str(impl), report=str(path), until_unfinished=True)
+        finally:
+            sys.stdout = out
+        checks = json.loads(path.read_text())["checks"] if path.exists() else None
+    if checks is None:  # the run wrote no report: what it printed says why
+        out.write(held.getvalue())
+        out.flush()
+        return None
+    unfinished = [ex for ex in EXERCISES if ex in checks and checks[ex]["earned"] < checks[ex]["max"]]
+    if not unfinished:
+        print(paint("All seven checks pass. See your micrograd learn: make demo", "green"), flush=True)
+        return None
+    ex = unfinished[0]
+    out.write(block_of(held.getvalue(), ex))
+    out.flush()
+    return ex
+
+
+def block_of(text, ex):
+    """Check ex's part of a run's printed report: from its header line to its score line."""
+    lines = text.splitlines(keepends=True)
+    plain = [paint_free(line) for line in lines]
+    start = next(i for i, line in enumerate(plain) if line.startswith(f"check-{ex} · "))
+    end = next(i for i in range(start, len(plain)) if plain[i].startswith(f"check-{ex}: "))
+    return "".join(lines[start : end + 1])
+
+
+def paint_free(line):
+    """A line without its colour codes, to find the report's own lines in it."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", line)
 
 
 def serve(impl):
