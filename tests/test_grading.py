@@ -402,7 +402,6 @@ def test_past_the_audit_hook_an_unfenced_worker_reads_no_seed_from_the_judge(tmp
     """In `none` mode the worker sees the judge's /proc; were its audit hook bypassed (here: a worker
     without one, put in place of the kit's), the uid drop alone keeps the seed out of its argv and
     environment."""
-    import argparse
     import tempfile
 
     from kit.instructor import grade as grading
@@ -420,21 +419,15 @@ def test_past_the_audit_hook_an_unfenced_worker_reads_no_seed_from_the_judge(tmp
 
         monkeypatch.setattr(sandbox.Sandbox, "prepare", past_the_hook)
         hostile.tree(tmp_path / "subs" / "a")
-        args = argparse.Namespace(
-            submissions=str(tmp_path / "subs"),
-            out=str(tmp_path / "out"),
+        args = grading.options(
+            str(tmp_path / "subs"),
+            str(tmp_path / "out"),
             jobs=1,
-            secret=None,
-            seed=None,
             only="01",
-            force=False,
             probe_timeout=2.5,
             check_timeout=10.0,
             student_timeout=120.0,
-            memory=1024,
             sandbox="none",
-            student=None,
-            cluster=None,
         )
         assert grading.Grader(args).run() == 0
         found = json.loads((marks / "seen.json").read_text())
@@ -529,7 +522,6 @@ FORKS_PAST_THE_HOOK = (
 def test_processes_left_behind_past_the_audit_hook_are_killed_and_cost_neither_of_two_gradings_anything(
     tmp_path, monkeypatch, mode
 ):
-    import argparse
     import threading
 
     from kit.instructor import grade as grading
@@ -549,21 +541,15 @@ def test_processes_left_behind_past_the_audit_hook_are_killed_and_cost_neither_o
     for section in ("a", "b"):
         hostile.tree(tmp_path / section / f"{section}-honest")
         hostile.tree(tmp_path / section / f"{section}-sleepers", extra={"sleepers.py": "x = 1\n"})
-        args = argparse.Namespace(
-            submissions=str(tmp_path / section),
-            out=str(tmp_path / f"out-{section}"),
+        args = grading.options(
+            tmp_path / section,
+            tmp_path / f"out-{section}",
             jobs=2,
-            secret=None,
-            seed=None,
             only="01",
-            force=False,
             probe_timeout=10.0,  # two gradings on 2 cores: load alone costs no one a point
             check_timeout=30.0,
             student_timeout=120.0,
-            memory=1024,
             sandbox=mode,
-            student=None,
-            cluster=None,
         )
         graders.append((section, grading.Grader(args)))
     threads = [threading.Thread(target=lambda s=s, g=g: codes.setdefault(s, g.run())) for s, g in graders]
@@ -586,7 +572,6 @@ def test_processes_left_behind_past_the_audit_hook_are_killed_and_cost_neither_o
 
 
 def test_a_judge_that_dies_is_a_grader_error_with_the_full_maximum_and_a_rerun_grades_it(tmp_path, monkeypatch):
-    import argparse
 
     from kit.instructor import grade as grading
 
@@ -601,21 +586,15 @@ def test_a_judge_that_dies_is_a_grader_error_with_the_full_maximum_and_a_rerun_g
         return cmd
 
     monkeypatch.setattr(grading.Grader, "judge_command", dies_for_the_victim)
-    args = argparse.Namespace(
-        submissions=str(tmp_path / "subs"),
-        out=str(tmp_path / "out"),
+    args = grading.options(
+        str(tmp_path / "subs"),
+        str(tmp_path / "out"),
         jobs=2,
-        secret=None,
-        seed=None,
         only="01,02",
-        force=False,
         probe_timeout=2.5,
         check_timeout=10.0,
         student_timeout=120.0,
-        memory=1024,
         sandbox="auto" if ROOT_MODES or shutil.which("bwrap") else "none",
-        student=None,
-        cluster=None,
     )
     assert grading.Grader(args).run() == 0
     assert {r["student"]: r["total"] for r in rows(tmp_path / "out")} == {"neighbour": "24", "victim": ""}

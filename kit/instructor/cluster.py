@@ -18,7 +18,6 @@ a grader-error row naming the cause, which a re-run grades again.
 Dask (`distributed`, the `cluster` extra) is imported only here, and only with --cluster.
 """
 
-import argparse
 import hashlib
 import re
 import shutil
@@ -72,17 +71,7 @@ def _grader(settings):
     if key not in _graders:
         base = Path(tempfile.mkdtemp(prefix="kit-cluster-"))
         (base / "submissions").mkdir()
-        args = argparse.Namespace(
-            **settings,
-            out=str(base / "out"),
-            submissions=str(base / "submissions"),
-            jobs=1,
-            secret=None,
-            seed=None,
-            force=True,
-            cluster=None,
-            student=None,
-        )
+        args = grade.options(base / "submissions", base / "out", **settings, jobs=1, force=True)
         args.only = ",".join(settings["only"])
         _graders[key] = (grade.Grader(args), base)
     return _graders[key]

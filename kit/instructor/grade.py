@@ -316,7 +316,18 @@ def connect(args):
     return Cluster(args.cluster, args)
 
 
-def main(argv=None):
+def options(submissions, out, **settings):
+    """The settings of a grading as `python -m kit grade SUBMISSIONS OUT` parses them, with `settings`
+    (e.g. jobs=1, sandbox="none") in place of the defaults: for code that grades without the command."""
+    args = parser().parse_args([str(submissions), str(out)])
+    unknown = set(settings) - set(vars(args))
+    if unknown:
+        raise TypeError(f"kit grade has no option {', '.join(sorted(unknown))}")
+    vars(args).update(settings)
+    return args
+
+
+def parser():
     parser = argparse.ArgumentParser(prog="python -m kit grade", description=__doc__.split("\n\n")[0])
     parser.add_argument("submissions", help="folder with one folder or .zip per student, named by id")
     parser.add_argument("out", help="folder for grades.csv, grades.json, feedback/ and grade.log")
@@ -355,11 +366,16 @@ def main(argv=None):
         choices=["auto", *sandbox.STRENGTH],
         help="how to isolate learner code (default auto: bwrap, else unshare, loudly; none only when named)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    parser_ = parser()
+    args = parser_.parse_args(argv)
     if not Path(args.submissions).is_dir():
-        parser.error(f"{args.submissions}: no such folder")
+        parser_.error(f"{args.submissions}: no such folder")
     if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
+        parser_.error("--jobs must be at least 1")
     return Grader(args).run()
 
 
