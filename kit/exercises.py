@@ -4,6 +4,7 @@ This is the one place that names the exercises; the stub generator, the checks, 
 platform exports and the Makefile (through `python -m kit exercises`) all read it.
 """
 
+import argparse
 import os
 from pathlib import Path
 
@@ -71,6 +72,19 @@ def parse_ids(text):
     if str(text).strip() == "all":
         return list(EXERCISES)
     return [parse_id(part) for part in str(text).split(",")]
+
+
+def argument(parse):
+    """`parse` (parse_id or parse_ids) as an argparse type: a bad id is the parser's own clear error."""
+
+    def convert(text):
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = "exercise"  # what argparse names in its message
+    return convert
 
 
 def doc_path(ex):

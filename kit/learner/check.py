@@ -10,12 +10,12 @@ import sys
 
 from checks import plugin
 from kit import runner
-from kit.exercises import HELP_IMPL, parse_ids
+from kit.exercises import HELP_IMPL, argument, parse_ids
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit check", description=__doc__.split("\n\n")[0])
-    parser.add_argument("exercise", help="01 ... 07, several as 03,04, or all")
+    parser.add_argument("exercise", type=argument(parse_ids), help="01 ... 07, several as 03,04, or all")
     parser.add_argument("--impl", default=os.environ.get("IMPL") or None, help=HELP_IMPL)
     parser.add_argument("--seed", type=int, default=None, help=plugin.HELP_SEED)
     parser.add_argument("--timeout", type=float, default=None, help=plugin.HELP_TIMEOUT)
@@ -24,14 +24,10 @@ def main(argv=None):
     parser.add_argument("--fence", default=None, help=plugin.HELP_FENCE)
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first test that fails")
     args = parser.parse_args(argv)
-    try:
-        exercises = parse_ids(args.exercise)
-    except ValueError as e:
-        parser.error(str(e))
     if args.impl and not os.path.isdir(args.impl):
         parser.error(f"--impl {args.impl}: no such folder")
     return runner.run(
-        exercises,
+        args.exercise,
         impl=args.impl,
         seed=args.seed,
         timeout=args.timeout,

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from kit import ROOT
-from kit.exercises import EXERCISES, doc_path, parse_id
+from kit.exercises import EXERCISES, argument, doc_path, parse_id
 from kit.learner.term import paint, pipe_safe
 
 HINTS = ROOT / "docs" / "hints.md"
@@ -78,7 +78,7 @@ def next_hint(ex, tiers, state):
 @pipe_safe
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit hints", description=__doc__.split("\n\n")[0])
-    parser.add_argument("exercise", nargs="?", help="01 ... 07")
+    parser.add_argument("exercise", nargs="?", type=argument(parse_id), help="01 ... 07")
     parser.add_argument("--again", action="store_true", help="show the hints seen so far, without a new one")
     parser.add_argument("--reset", action="store_true", help="forget the hints seen (of one exercise, or all)")
     parser.add_argument(

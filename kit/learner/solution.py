@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 from kit import ROOT
-from kit.exercises import EXERCISES, HELP_IMPL, TREE, default_impl, parse_id
+from kit.exercises import EXERCISES, HELP_IMPL, TREE, argument, default_impl, parse_id
 from kit.learner.term import paint, pipe_safe, shown
 from kit.regions import qualnames, scan
 from kit.runner import GradingError, grade
@@ -59,7 +59,7 @@ def show(ex, solutions=SOLUTIONS):
 @pipe_safe
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit solution", description=__doc__.split("\n\n")[0])
-    parser.add_argument("exercise", help="01 ... 07")
+    parser.add_argument("exercise", type=argument(parse_id), help="01 ... 07")
     parser.add_argument("--impl", default=str(default_impl()), help=HELP_IMPL)
     parser.add_argument("--force", action="store_true", help="show the solution even though the check does not pass")
     args = parser.parse_args(argv)
