@@ -30,6 +30,7 @@ REPLY_LIMIT = 4_000_000  # bytes in one reply
 CRASH_LOG_LIMIT = 20_000  # bytes of the worker's last output kept, for a crash's faulthandler dump
 PRINTED_LIMIT = 2000  # bytes of what one probe printed that reach the judge; the rest is drained
 ADDR_NO_RANDOMIZE = 0x0040000  # personality(2): the same addresses, so the same set orders, every run
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 class ProbeFailure(Exception):
@@ -47,7 +48,8 @@ class Fence:
 
     `prefix` wraps the command (bwrap, unshare, setpriv); `python` and `worker` are the paths as
     the fenced process sees them, and so is `impl`; `rlimits` maps resource names ("AS", "NPROC")
-    to limits."""
+    to limits; `cgroups` are the folders of the student's cgroup(s) (kit/instructor/cgroups.py),
+    which the worker enters before exec, so that one memory limit covers all it starts."""
 
     mode: str = "none"
     prefix: tuple = ()
@@ -56,6 +58,7 @@ class Fence:
     impl: str | None = None
     env: dict | None = None
     rlimits: dict = dataclasses.field(default_factory=dict)
+    cgroups: tuple = ()
 
     def save(self, path):
         with open(path, "w", encoding="utf-8") as f:
@@ -65,7 +68,7 @@ class Fence:
     def load(cls, path):
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-        return cls(**{**data, "prefix": tuple(data.get("prefix", ()))})
+        return cls(**{**data, "prefix": tuple(data.get("prefix", ())), "cgroups": tuple(data.get("cgroups", ()))})
 
 
 class Worker:
@@ -78,12 +81,14 @@ class Worker:
         self.worker = fence.worker
         self.env = fence.env
         self.rlimits = fence.rlimits
+        self.cgroups = fence.cgroups
         self.import_timeout = import_timeout
         self.proc = None
         self.last = None  # the latest probe sent, for messages about a timeout
 
     def start(self):
         self.key, self.sent = secrets.token_bytes(32), 0
+        self.oom_before = oom_kills(self.cgroups)
         reply_read, reply_write = os.pipe()
         output_read, output_write = os.pipe()
         try:
@@ -96,7 +101,7 @@ class Worker:
                 start_new_session=True,
                 cwd=self.impl,
                 env=worker_env(self.env),
-                preexec_fn=preexec(self.rlimits),
+                preexec_fn=preexec(self.rlimits, self.cgroups),
             )
         except BaseException:
             os.close(reply_read)
@@ -241,6 +246,8 @@ class Worker:
         self._drain()
         log = bytes(self.tail).decode("utf-8", "replace")
         self.close()
+        if code == -signal.SIGKILL and oom_kills(self.cgroups) > self.oom_before:
+            return ProbeFailure(probe, "memory", memory_limit(self.cgroups), where=learner_frame(log, self.inside))
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
             detail = f"killed by signal {name}"
@@ -282,17 +289,29 @@ def worker_env(env):
     return {**clean, "PYTHONHASHSEED": "0"}
 
 
-def preexec(rlimits):
-    """The child's setup before exec: address-space randomisation off (the same bytes give the same
-    object addresses, so the same set orders and the same verdict), then the resource limits."""
+def preexec(rlimits, cgroups=()):
+    """The child's setup before exec: into the student's cgroups, address-space randomisation off
+    (the same bytes give the same object addresses, so the same set orders and the same verdict),
+    then the resource limits."""
     apply_limits = limiter(rlimits) if rlimits else None
+    procs = [os.path.join(folder, "cgroup.procs") for folder in cgroups]
     try:
-        personality = ctypes.CDLL(None, use_errno=True).personality
+        libc = ctypes.CDLL(None, use_errno=True)
+        personality, prctl = libc.personality, libc.prctl
         personality.argtypes, personality.restype = [ctypes.c_ulong], ctypes.c_int
+        prctl.argtypes, prctl.restype = [ctypes.c_int, ctypes.c_ulong], ctypes.c_int
     except (OSError, AttributeError):
-        personality = None
+        personality = prctl = None
 
     def setup():
+        for path in procs:  # "0" moves the writer, this child; a failure fails the start, never the fence
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # a judge that dies takes its worker along
         if personality is not None:
             current = personality(0xFFFFFFFF)
             if current != -1:
@@ -301,6 +320,32 @@ def preexec(rlimits):
             apply_limits()
 
     return setup
+
+
+def oom_kills(cgroups):
+    """How many processes the kernel ended in these cgroups for want of memory so far."""
+    total = 0
+    for folder in cgroups:
+        for name in ("memory.events", "memory.oom_control"):  # cgroup v2, v1
+            try:
+                with open(os.path.join(folder, name)) as f:
+                    fields = dict(line.split() for line in f if len(line.split()) == 2)
+            except (OSError, ValueError):
+                continue
+            total += int(fields.get("oom_kill", 0))
+    return total
+
+
+def memory_limit(cgroups):
+    """The cgroups' memory limit, in words."""
+    for folder in cgroups:
+        for name in ("memory.max", "memory.limit_in_bytes"):
+            try:
+                with open(os.path.join(folder, name)) as f:
+                    return f"the sandbox's memory limit of {int(f.read()) >> 20} MB for all its processes"
+            except (OSError, ValueError):
+                continue
+    return "the sandbox's memory limit"
 
 
 def limiter(rlimits):

@@ -151,6 +151,14 @@ def probe_failure(e):
         if e.where:
             text += f"\n  last seen at {location(e.where)}"
         return "crash", text
+    if e.kind == "memory":
+        text = (
+            f"Your code used more memory than {e.detail} while the check {describe(e.probe)}, and the system "
+            "ended it. Look for a list, a graph or a file that grows without end."
+        )
+        if e.where:
+            text += f"\n  last seen at {location(e.where)}"
+        return "crash", text
     if e.kind == "timeout":
         return "timeout", f"No answer while the check {describe(e.probe)} ({e.detail})."
     if e.kind in ("tampered", "forged"):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from kit.escape import escape_line
 from kit.exercises import EXERCISES, POINTS, parse_ids
-from kit.instructor import collect, gradebook, pool, sandbox
+from kit.instructor import cgroups, collect, gradebook, pool, sandbox
 from kit.instructor.secret import SECRET_BYTES, derive_seed, load_secret, secret_id
 
 PROBE_TIMEOUT = 5.0  # seconds per test, as for a learner
@@ -55,7 +55,15 @@ class Grader:
         self.cluster = connect(args) if getattr(args, "cluster", None) else None
         self.choice = self.cluster.check_workers(self.only) if self.cluster else sandbox.choose(args.sandbox)
         self.uids = sandbox.Uids(args.jobs) if sandbox.is_root() else None
-        self.scratch_root = Path(tempfile.mkdtemp(prefix="kit-grade-"))
+        # Named after the block of uids, so that the next holder of the block cleans up after a killed run.
+        block = self.uids.base if self.uids else f"pid{os.getpid()}"
+        self.swept = sandbox.sweep(block) if self.uids else 0
+        self.cgroups = cgroups.Cgroups.detect()
+        self.cgroup_prefix = f"kit-{block}-"
+        if self.cgroups and self.uids:
+            self.swept += self.cgroups.sweep(self.cgroup_prefix)
+        self.made = 0  # cgroups made, for unique names
+        self.scratch_root = Path(tempfile.mkdtemp(prefix=sandbox.scratch_prefix(block)))
         os.chmod(self.scratch_root, 0o711)
         self.staged = self.scratch_root / ".staged"  # the grader's own copy of each tree, unreachable
         self.staged.mkdir(mode=0o700)
@@ -106,9 +114,10 @@ class Grader:
         result dict."""
         slot = self.slots.get()
         home = self.scratch_root / sid
-        quota = False
+        quota, group = False, None
         try:
             try:
+                group = self.cgroup(slot)
                 quota = sandbox.mount_quota(home)
                 staged = collect.collect(path, home)
                 notes = staged if notes is None else list(notes)
@@ -118,12 +127,14 @@ class Grader:
                 return self.empty(sid, "error", f"the grader could not prepare this submission ({e})", notes or ())
             uid = self.uids[slot] if self.uids else None
             limits = {"AS": self.args.memory << 20}
-            box = sandbox.Sandbox(self.choice.mode, self.choice.python, uid, self.hide, limits, quota=quota)
+            box = sandbox.Sandbox(self.choice.mode, self.choice.python, uid, self.hide, limits, quota, group)
             box.prepare(home)
             leftovers = 0
             for _ in range(2):  # a grader-side failure is retried once
                 result = self.run_checks(sid, home, box, notes, seed)
                 leftovers += box.cleanup()  # every student process is gone before a result is kept
+                if group is not None:
+                    group.kill()
                 if result["status"] != "error":
                     break
             result["leftovers"] = leftovers
@@ -133,7 +144,18 @@ class Grader:
             if quota:
                 sandbox.unmount(home)
             shutil.rmtree(home, ignore_errors=True)
+            if group is not None:  # after the tmpfs is gone: its pages are charged to the group
+                group.remove()
             self.slots.put(slot)
+
+    def cgroup(self, slot):
+        """A fresh cgroup for the student in `slot` (None where the kernel offers none to this grader)."""
+        if self.cgroups is None:
+            return None
+        with self.lock:
+            self.made += 1
+            name = f"{self.cgroup_prefix}{slot}-{self.made}"
+        return self.cgroups.make(name, self.args.memory << 20, sandbox.NPROC)
 
     def judge_command(self, home, report, fence):
         return [
@@ -249,7 +271,10 @@ class Grader:
                 if warning:
                     self.log(warning)
             uids = f"; uids {self.uids.base}-{self.uids.base + sandbox.UID_BLOCK - 1}" if self.uids else ""
-            self.log(sandbox.limits_line(self.choice.mode, self.args.memory << 20, self.uids is not None) + uids)
+            kind = self.cgroups.kind if self.cgroups else None
+            self.log(sandbox.limits_line(self.choice.mode, self.args.memory << 20, self.uids is not None, kind) + uids)
+            if self.swept:
+                self.log(f"cleaned up {self.swept} scratch folders and cgroups a killed grading of these uids left")
             self.grade_all(todo, results)
         finally:
             gradebook.write(self.out, list(results.values()), self.settings)

@@ -193,8 +193,15 @@ def wait(pid, timeout, grace):
 
 
 def _reap(pid, pidfd, timeout):
-    """The exit status of `pid` once it ends within `timeout` seconds (None: forever), else None."""
+    """The exit status of `pid` once it ends within `timeout` seconds (None: forever), else None.
+
+    Should the grader die meanwhile (its end of our stdin hangs up), the job is killed and the server
+    leaves: a killed grading leaves no judge, and so no worker, behind."""
     deadline = None if timeout is None else time.monotonic() + timeout
+    watch = select.poll()
+    watch.register(0, select.POLLHUP)  # one job at a time: nothing else arrives on stdin while it runs
+    if pidfd is not None:
+        watch.register(pidfd, select.POLLIN)
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
@@ -202,10 +209,14 @@ def _reap(pid, pidfd, timeout):
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             return None
-        if pidfd is not None:
-            select.select([pidfd], [], [], left)
-        else:
-            time.sleep(0.005 if left is None else min(0.005, left))
+        step = left if pidfd is not None else (0.005 if left is None else min(0.005, left))
+        if any(
+            fd == 0 and events & (select.POLLHUP | select.POLLERR)
+            for fd, events in watch.poll(None if step is None else step * 1000)
+        ):
+            _signal(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os._exit(0)
 
 
 def _signal(pid, sig):

@@ -96,16 +96,25 @@ def system_dirs(python):
 
 
 def bwrap_args(home, python, hide, quota):
+    """bwrap, for a worker that may write only to its quota: as root (`quota`), the student's tmpfs, which
+    holds `home` (bound at INSIDE) and its tmp/ (bound at each of WRITABLE); else one tmpfs of DISK bytes of
+    bwrap's for all of WRITABLE, and `home` bound read-only. Everything else is read-only."""
     args = [tool("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session"]
     for path, link in system_dirs(python):
         args += ["--symlink", link, path] if link else ["--ro-bind", path, path]
     args += ["--proc", "/proc", "--dev", "/dev"]
-    for path in hide:
-        args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
-    for path in WRITABLE:
-        # On the student's quota tmpfs where the grader is root; else a tmpfs of bwrap's, of a fixed size.
-        args += ["--bind", str(home / "tmp"), path] if quota else ["--size", str(DISK), "--tmpfs", path]
-    return args + ["--bind", str(home), INSIDE, "--chdir", f"{INSIDE}/tree", "--remount-ro", "/"]
+    for path in map(str, hide):  # a hiding tmpfs has no size: read-only
+        args += ["--tmpfs", path, "--remount-ro", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
+    if quota:
+        args += [a for path in WRITABLE for a in ("--bind", str(home / "tmp"), path)]
+        args += ["--bind", str(home), INSIDE]
+    else:
+        # --dev makes /dev/shm a folder, so the one tmpfs goes there and the other places link to it.
+        args += ["--size", str(DISK), "--tmpfs", "/dev/shm"]
+        args += [a for path in WRITABLE if path != "/dev/shm" for a in ("--symlink", "/dev/shm", path)]
+        args += ["--ro-bind", str(home), INSIDE]
+    # /dev is a tmpfs of bwrap's without a size: read-only like the root (its devices stay writable).
+    return args + ["--chdir", f"{INSIDE}/tree", "--remount-ro", "/dev", "--remount-ro", "/"]
 
 
 def unshare_args(home, python, hide, uid):
@@ -276,11 +285,37 @@ def unmount(home):
     subprocess.run(["umount", "--lazy", str(home)], capture_output=True)
 
 
+def scratch_prefix(base):
+    """The name of a grading's scratch folders (in the temporary folder) for its block of user ids."""
+    return f"kit-grade-{base}-"
+
+
+def sweep(base):
+    """Unmount and remove the scratch folders a killed grading of the same block of user ids left
+    (its students' quota tmpfs mounts would hold memory until reboot); returns how many there were.
+    Only the holder of the block calls it, so no live grading owns them."""
+    top = Path(tempfile.gettempdir()).resolve()
+    stale = sorted(top.glob(scratch_prefix(base) + "*"))
+    if not stale:
+        return 0
+    try:
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        mounts = []
+    points = [line.split()[4].replace("\\040", " ") for line in mounts]
+    for folder in stale:
+        for point in sorted((p for p in points if Path(p).is_relative_to(folder)), reverse=True):
+            unmount(Path(point))
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(stale)
+
+
 class Sandbox:
     """The fences of one student; `fence(home)` is the typed settings the judge starts the worker with."""
 
-    def __init__(self, mode, python, uid, hide, limits=None, quota=False):
+    def __init__(self, mode, python, uid, hide, limits=None, quota=False, cgroup=None):
         self.mode, self.python, self.uid, self.hide, self.quota = mode, python, uid, [Path(p) for p in hide], quota
+        self.cgroup = cgroup  # the student's kit.instructor.cgroups.Group, where the kernel offers one
         self.limits = dict(LIMITS, **(limits or {}))
 
     def prepare(self, home):
@@ -317,6 +352,7 @@ class Sandbox:
             worker=str(inside / "kit" / "worker" / "main.py"),
             impl=str(inside / "tree"),
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(inside), "TMPDIR": "/tmp"},
+            cgroups=tuple(str(f) for f in self.cgroup.folders) if self.cgroup else (),
         )
 
     def cleanup(self, grace=1.0):
@@ -337,13 +373,16 @@ class Sandbox:
         return len(left)
 
 
-def limits_line(mode, memory, quota):
-    """What bounds one student's memory and disk here, for the log."""
+def limits_line(mode, memory, quota, cgroups=None):
+    """What bounds one student's memory and disk here, for the log (`cgroups`: the kind in use, or None)."""
     fsize = LIMITS["FSIZE"] >> 20
-    line = (
-        f"memory: rlimits, {memory >> 20} MB address space per process and at most {NPROC} processes "
-        "(no cgroup v2 memory controller is used)"
-    )
+    if cgroups:
+        line = f"memory: {cgroups}, {memory >> 20} MB for a student's processes and the files they write in tmpfs"
+    else:
+        line = (
+            f"memory: rlimits, {memory >> 20} MB address space per process and at most {NPROC} processes "
+            "(no cgroup memory controller this grader may use)"
+        )
     if quota:
         return line + f"; disk: a {DISK >> 20} MB, {INODES}-file tmpfs per student for the tree and /tmp"
     if mode == "bwrap":
