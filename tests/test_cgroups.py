@@ -1,0 +1,190 @@
+"""One memory limit over a student's whole process tree (kit/instructor/cgroups.py), and what a killed
+grading leaves for the next one to clean up.
+
+The kernel's cgroups are used where this grader may write them; elsewhere these tests skip with the
+reason, and the rlimits and tmpfs sizes of the sandbox are all there is (the log says so)."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import hostile
+import pytest
+
+from checks import messages
+from checks.client import Fence, ProbeFailure, Worker, oom_kills, preexec
+from kit import ROOT
+from kit.instructor import cgroups, sandbox
+
+GROUPS = cgroups.Cgroups.detect()
+needs_cgroups = pytest.mark.skipif(GROUPS is None, reason="no cgroup memory controller this user may write here")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="quota mounts and grading uids need a grader running as root")
+
+
+@pytest.fixture
+def group():
+    g = GROUPS.make(f"kit-test-{os.getpid()}-{time.monotonic_ns()}", 96 << 20, 64)
+    yield g
+    g.remove()
+    assert not any(f.exists() for f in g.folders)
+
+
+def run_in(group, code, timeout=60):
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        preexec_fn=preexec({}, tuple(map(str, group.folders))),
+        capture_output=True,
+        timeout=timeout,
+    )
+
+
+TOUCH = "def touch(mb):\n    b = bytearray(mb << 20)\n    b[::4096] = b'x' * len(b[::4096])\n    return b\n"
+
+
+@needs_cgroups
+def test_a_worker_and_the_children_it_forks_share_one_memory_limit(group):
+    """Four processes of 40 MB each stay under a 1 GB address-space rlimit apiece; together they are
+    over the student's 96 MB, and the kernel ends one of them."""
+    code = TOUCH + (
+        "import os, time\n"
+        "kids = []\n"
+        "for _ in range(3):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        held = touch(40); time.sleep(30); os._exit(0)\n"
+        "    kids.append(pid)\n"
+        "time.sleep(1)\n"
+        "held = touch(40)\n"
+        "for pid in kids:\n"
+        "    os.kill(pid, 9)\n"
+        "    os.waitpid(pid, 0)\n"
+    )
+    assert oom_kills(tuple(map(str, group.folders))) == 0
+    run_in(group, code)
+    assert oom_kills(tuple(map(str, group.folders))) >= 1
+
+
+@needs_cgroups
+@needs_root
+def test_the_tmpfs_pages_a_student_writes_count_against_the_same_limit(group, tmp_path):
+    """A tmpfs of 300 MB, written from inside the 96 MB group: the writer is ended near 96 MB."""
+    mount = tmp_path / "t"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300m", "kit-test", str(mount)], check=True)
+    try:
+        code = f"f = open({str(mount / 'f')!r}, 'wb')\nfor _ in range(200):\n    f.write(b'x' * (1 << 20))\n"
+        proc = run_in(group, code)
+        assert proc.returncode == -signal.SIGKILL
+        assert (mount / "f").stat().st_size < 96 << 20
+        assert oom_kills(tuple(map(str, group.folders))) >= 1
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)])
+
+
+@needs_cgroups
+def test_a_worker_ended_by_the_memory_limit_is_told_so_and_not_blamed_on_recursion(group, tmp_path):
+    worker = tmp_path / "hungry.py"
+    worker.write_text(TOUCH + "import sys\nsys.stdin.readline()\nheld = touch(200)\nsys.stdin.readline()\n")
+    fence = Fence(worker=str(worker), cgroups=tuple(map(str, group.folders)))
+    w = Worker(str(tmp_path), fence)
+    with pytest.raises(ProbeFailure) as caught:
+        w.call("derivative", {"f": "x", "x": 1.0, "h": 0.001}, timeout=30)
+    kind, text = messages.probe_failure(caught.value)
+    assert caught.value.kind == "memory"
+    assert kind == "crash"
+    assert "more memory than the sandbox's memory limit of 96 MB for all its processes" in text
+    assert "recursion" not in text
+
+
+def test_without_a_delegated_cgroup_v2_or_v1_hierarchy_there_is_none_and_the_log_says_rlimits(monkeypatch):
+    monkeypatch.setattr(cgroups, "_mounts", lambda: {})
+    assert cgroups.Cgroups.detect() is None
+    line = sandbox.limits_line("bwrap", 1024 << 20, True, None)
+    assert line.startswith("memory: rlimits, 1024 MB address space per process and at most 64 processes")
+    assert sandbox.limits_line("bwrap", 512 << 20, True, "cgroup v1").startswith("memory: cgroup v1, 512 MB for")
+
+
+def test_a_cgroup_v2_group_gets_its_limits_in_v2_s_files(tmp_path):
+    """The v2 protocol on a folder standing in for the cgroup file system (no v2 memory controller is
+    delegated on the machines the kit is tested on): the files and values a v2 kernel reads."""
+    g = cgroups.Cgroups([tmp_path], 2).make("kit-x-0-1", 512 << 20, 64)
+    folder = tmp_path / "kit-x-0-1"
+    assert g.folders == [folder]
+    assert (folder / "memory.max").read_text() == str(512 << 20)
+    assert (folder / "memory.swap.max").read_text() == "0"
+    assert (folder / "pids.max").read_text() == "64"
+    (folder / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n")
+    assert oom_kills((str(folder),)) == 2
+
+
+PATIENT = hostile.top("derivatives.py", "import time\nwhile True:\n    time.sleep(0.05)\n")
+
+
+def block_of(log):
+    m = re.search(r"; uids (\d+)-", log)
+    assert m, log
+    return int(m[1])
+
+
+def kit_mounts(base):
+    """Mount points of quota tmpfs mounts under the scratch folders of the grading uids from `base`."""
+    prefix = str(Path(tempfile.gettempdir()).resolve() / sandbox.scratch_prefix(base))
+    return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines() if prefix in line]
+
+
+@pytest.mark.slow
+@needs_root
+def test_a_killed_grading_leaves_no_process_and_the_next_grading_of_its_uids_removes_its_mounts_and_cgroups(
+    tmp_path,
+):
+    mode = "bwrap" if sandbox.tool("bwrap") else "unshare"
+    hostile.tree(tmp_path / "subs" / "patient", patches=[PATIENT])
+    log = tmp_path / "out" / "grade.log"
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "kit", "grade", str(tmp_path / "subs"), str(tmp_path / "out"), "--sandbox", mode]
+        + ["--only", "01", "--probe-timeout", "60", "--check-timeout", "120", "--jobs", "1"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (log.exists() and "; uids " in log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        base = block_of(log.read_text())
+        uids = range(base, base + sandbox.UID_BLOCK)
+        while not ([p for p in sandbox._pids() if sandbox._uid_of(p) in uids] and kit_mounts(base)):
+            assert time.monotonic() < deadline, "the patient student's worker never started"
+            time.sleep(0.1)
+        stale_groups = [f for p in (GROUPS.parents if GROUPS else []) for f in p.glob(f"kit-{base}-*")]
+        assert GROUPS is None or stale_groups
+    finally:
+        grader.kill()  # SIGKILL: no cleanup of its own
+        grader.wait()
+    deadline = time.monotonic() + 20
+    while [p for p in sandbox._pids() if sandbox._uid_of(p) in uids]:
+        assert time.monotonic() < deadline, "the killed grading's judge or worker lives on"
+        time.sleep(0.1)
+    assert kit_mounts(base), "the killed grading's quota mount should still be there for the next run to find"
+
+    hostile.tree(tmp_path / "next" / "honest", upto=1)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(tmp_path / "next"), str(tmp_path / "out2"), "--sandbox", mode]
+        + ["--only", "01", "--jobs", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert block_of(proc.stdout) == base  # the first free block: the killed grading's
+    assert "cleaned up" in proc.stdout and "a killed grading of these uids left" in proc.stdout
+    assert kit_mounts(base) == []
+    assert not any(f.exists() for f in stale_groups)
+    assert not list(Path(tempfile.gettempdir()).resolve().glob(sandbox.scratch_prefix(base) + "*"))
