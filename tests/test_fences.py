@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -399,3 +400,71 @@ def test_as_root_bwrap_keeps_tmp_on_the_students_quota_and_dev_read_only(open_ho
     said = dict(line.split() for line in proc.stdout.splitlines())
     assert said == {"/dev/new": "EROFS", "/tmp/new": "written", "/var/tmp/new2": "written", "/dev/shm/new3": "written"}
     assert sorted(p.name for p in (open_home / "tmp").iterdir()) == ["new", "new2", "new3"]  # all on the home's tmp/
+
+
+def runs_the_kit(python):
+    """Whether `python` runs for an unprivileged user, with pytest, and can start itself again (the judges)."""
+    again = "import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', 'import pytest']).returncode)"
+    cmd = as_a_user_without_rights([python, "-c", again])
+    return subprocess.run(cmd, capture_output=True, cwd="/").returncode == 0
+
+
+def grader_python(place):
+    """An interpreter with this one's packages that an unprivileged user can run: this one, or (where it
+    lies in a folder only root can enter, e.g. under /root) a venv of the system's Python of the same
+    version that reads this one's site-packages."""
+    if runs_the_kit(sys.executable):
+        return sys.executable
+    system = "/usr/bin/python3"
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    said = subprocess.run([system, "-c", "import sys; print(*sys.version_info[:2], sep='.')"], capture_output=True)
+    if said.stdout.decode().strip() != version:
+        pytest.skip(f"no Python {version} an unprivileged user can run here")
+    subprocess.run([system, "-m", "venv", "--without-pip", str(place / "venv")], check=True)
+    site = place / "venv" / "lib" / f"python{version}" / "site-packages"
+    (site / "kit-grader.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    python = str(place / "venv" / "bin" / "python")
+    if not runs_the_kit(python):
+        pytest.skip("no interpreter with pytest an unprivileged user can run here")
+    return python
+
+
+@pytest.mark.slow
+def test_a_non_root_grading_with_bwrap_gives_the_verdicts_make_check_gives(checks, variant):
+    """The worker writes nothing to the home it sees read-only: honest code and a mistake get from a
+    grader running as an unprivileged user exactly what the learner's own checks give them."""
+    bwrap_python()
+    place = Path(tempfile.mkdtemp(prefix="kit-fences-nonroot-"))
+    try:
+        place.chmod(0o755)
+        kit = private_kit(place / "kit")
+        trees = {"honest": variant([], name="honest"), "central-over-h": variant(CENTRAL_OVER_H, "derivatives.py")}
+        for sid, tree in trees.items():
+            shutil.copytree(tree, place / "subs" / sid)
+        mine = place / "mine"  # the grader's own: OUT, its home and its scratch folders
+        mine.mkdir()
+        if ROOT_MODES:
+            os.chown(mine, 65534, 65534)
+        cmd = [grader_python(place), "-m", "kit", "grade", str(place / "subs"), str(mine / "out"), "--jobs", "2"]
+        proc = subprocess.run(
+            as_a_user_without_rights(cmd),
+            cwd=kit,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "HOME": str(mine), "TMPDIR": str(mine), "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        assert proc.returncode == 0 and "sandbox bwrap" in proc.stdout, proc.stdout + proc.stderr
+        graded = students(mine / "out")
+        for sid, tree in trees.items():
+            at_laptop = checks("all", tree).tests()
+            verdicts = [(t["test"], t["status"], t["points"], t["mistake"]) for t in graded[sid]["tests"]]
+            assert verdicts == [(t["test"], t["status"], t["points"], t["mistake"]) for t in at_laptop], sid
+            assert graded[sid]["review"] == [], graded[sid]["review"]
+        assert graded["honest"]["checks"] == {ex: {"earned": n, "max": n} for ex, n in hostile.FULL.items()}
+        assert graded["central-over-h"]["checks"]["01"]["earned"] < hostile.FULL["01"]  # the mistake costs points
+    finally:
+        shutil.rmtree(place)
+
+
+CENTRAL_OVER_H = [("    return (f(x + h) - f(x - h)) / (2 * h)\n", "    return (f(x + h) - f(x - h)) / h\n")]
