@@ -386,7 +386,10 @@ def limits_line(mode, memory, quota, cgroups=None):
     if quota:
         return line + f"; disk: a {DISK >> 20} MB, {INODES}-file tmpfs per student for the tree and /tmp"
     if mode == "bwrap":
-        return line + f"; disk: {DISK >> 20} MB tmpfs for /tmp, the tree on the grader's disk (files of {fsize} MB)"
+        return line + (
+            f"; disk: one {DISK >> 20} MB tmpfs for /tmp, /var/tmp and /dev/shm (no file-count limit), "
+            f"the home and tree read-only (files of {fsize} MB)"
+        )
     return line + f"; disk: no quota (files of {fsize} MB at most)"
 
 
