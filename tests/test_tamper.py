@@ -207,7 +207,7 @@ def test_a_loud_correct_printer_gets_full_marks(checks, variant):
 
 
 HONEST_EXTRAS = (
-    "import sys\nsys.setrecursionlimit(10**6)\n"
+    "import sys\nsys.setrecursionlimit(10**6)\nimport random\nrandom.seed(1)\n"
     "from collections import namedtuple\nfrom dataclasses import dataclass\nfrom enum import Enum\n"
     "from functools import total_ordering\nfrom typing import TypeVar\n"
     "Pair = namedtuple('Pair', 'a b')\nT = TypeVar('T')\nColour = Enum('Colour', 'RED GREEN')\n\n\n"
@@ -223,6 +223,120 @@ def test_honest_code_in_every_style_gets_full_marks_and_is_never_flagged(checks,
         impl = ROOT / "solutions" if style == "solutions" else ROOT / "tests" / "styles" / style
     run = checks("all", impl)
     assert run.rc == 0 and run.report["review"] == [], run.out
+
+
+# --- rebinding what the worker relies on ---------------------------------------------------------
+
+# Each act leaves the reference's results as they were (a wrapper that calls the original, or a name
+# micrograd never uses), so that a zero is earned by the rebinding alone.
+REBINDINGS = {
+    "a builtin the worker uses": (
+        "import builtins\n_isinstance = builtins.isinstance\nbuiltins.isinstance = lambda o, t: _isinstance(o, t)\n",
+        "builtins.isinstance was rebound",
+    ),
+    "a math function": ("math.isfinite = lambda x: True\n", "math.isfinite was rebound"),
+    "a json function": (
+        "import sys\nsys.modules['json'].dumps = lambda *a, **k: '{}'\n",
+        "json.dumps was rebound",
+    ),
+    "a deleted builtin": ("import builtins\ndel builtins.divmod\n", "builtins.divmod was deleted"),
+    "a function's code": (
+        "import os\ntry:\n    os.path.realpath.__code__ = (lambda p, *, strict=False: p).__code__\n"
+        "except Exception:\n    pass\n",
+        "change a function of the kit or the standard library (realpath.__code__)",
+    ),
+}
+
+
+@pytest.mark.parametrize("act", list(REBINDINGS))
+def test_rebinding_what_the_worker_relies_on_scores_zero_where_it_ran_and_is_marked_for_review(checks, variant, act):
+    code, reason = REBINDINGS[act]
+    run = checks("01,02", variant(engine_patch(code)))
+    assert run.earned("01") == (POINTS["01"], POINTS["01"]), run.out  # derivatives.py never ran it
+    assert_tampered(run, "02", reason)
+    assert all(r["check"] == "02" for r in run.report["review"])
+
+
+def test_a_rebinding_inside_a_method_costs_only_the_tests_whose_probes_ran_it(checks, variant):
+    impl = variant(
+        [
+            (
+                "    def tanh(self):\n",
+                "    def tanh(self):\n        import random\n        random.random = lambda: 0.5\n",
+            )
+        ]
+    )
+    run = checks("02,05", impl)
+    assert run.earned("02") == (POINTS["02"], POINTS["02"]), run.out
+    tanh = [t for t in run.tests("05") if t["status"] == "error"]
+    assert tanh and all("random.random was rebound" in t["message"] for t in tanh)
+    assert 0 < run.earned("05")[0] < POINTS["05"]
+    assert {(r["check"], r["test"]) for r in run.report["review"]} == {("05", t["test"]) for t in tanh}
+
+
+# Mul adds, and hands out its sum as a float whose __class__ (which isinstance reads) rebinds float,
+# for one call, to a function that puts float back and returns the product: were the worker's float
+# the learner's, its reading of every number would report the product, and nothing would be left
+# rebound to see afterwards. The worker's builtins are its own: it reads the sum, and the forger,
+# never called, is still in builtins when the probe ends.
+SLY = """
+import builtins as _builtins
+
+
+class _Sly(float):
+    @property
+    def __class__(self):
+        seen = self.__dict__["seen"] = self.__dict__.get("seen", 0) + 1
+        if seen % 2 == 0:
+            real, product = _builtins.float, self.__dict__["product"]
+
+            def forged(x=0.0):
+                _builtins.float = real
+                return real(product)
+
+            _builtins.float = forged
+        return float
+"""
+SLY_MUL = (
+    "        out = Value(self.data * other.data, (self, other), '*')\n",
+    "        out = Value(_Sly(self.data + other.data), (self, other), '*')\n"
+    "        out.data.product = self.data * other.data\n",
+)
+WRONG_MUL = (
+    "        out = Value(self.data * other.data, (self, other), '*')\n",
+    "        out = Value(self.data + other.data, (self, other), '*')\n",
+)
+
+
+def test_a_builtin_rebound_only_while_the_worker_reads_a_number_gains_nothing(checks, variant):
+    forger = checks("02", variant([*engine_patch(SLY), SLY_MUL], name="forger"))
+    wrong = checks("02", variant([WRONG_MUL], name="wrong"))
+    assert 0 < wrong.earned("02")[0] < POINTS["02"], wrong.out
+    by_test = {t["test"]: t for t in wrong.tests()}
+    for t in forger.tests():
+        assert t["points"] <= by_test[t["test"]]["points"], (t, by_test[t["test"]])
+        assert t["status"] == by_test[t["test"]]["status"] or "builtins.float was rebound" in t["message"], t
+    assert any("builtins.float was rebound" in r["reason"] for r in forger.report["review"]), forger.out
+
+
+def test_the_grader_marks_a_rebinding_for_review_and_its_neighbour_keeps_full_marks(variant, tmp_path):
+    bwrap_or_skip()
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    code, reason = REBINDINGS["a math function"]
+    subprocess.run(["cp", "-r", str(variant(engine_patch(code), name="rebinder")), str(subs / "rebinder")], check=True)
+    subprocess.run(["cp", "-r", str(ROOT / "solutions"), str(subs / "honest")], check=True)
+    out = tmp_path / "out"
+    proc = grade(subs, out, "--sandbox", "bwrap")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    by_id = {s["id"]: s for s in json.loads((out / "grades.json").read_text())["students"]}
+    assert sum(t["points"] for t in by_id["honest"]["tests"]) == sum(POINTS.values())
+    assert by_id["honest"]["review"] == []
+    rebinder = by_id["rebinder"]
+    assert rebinder["review"] and all(reason in r["reason"] for r in rebinder["review"])
+    assert {r["check"] for r in rebinder["review"]} >= {"02", "03", "04", "05", "06", "07"}
+    earned = {c: sum(t["points"] for t in rebinder["tests"] if t["check"] == c) for c in POINTS}
+    assert earned["01"] == POINTS["01"] and all(earned[c] == 0 for c in POINTS if c != "01")
 
 
 def grade(submissions, out, *extra):

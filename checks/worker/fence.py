@@ -5,16 +5,24 @@ learner code runs, and it applies to every line run afterwards, the worker's inc
 and recorded as tampering: walking the call stack (`sys._getframe`, a traceback's `tb_frame`, a
 generator's `gi_frame`), the garbage collector's object lists, tracing and profiling, ctypes,
 opening files for writing (or for reading outside the tree, the worker and the standard library),
-starting or signalling processes, sockets, and changing files. Refused without blame: importing
-a module micrograd does not need (the learner gets the ModuleNotFoundError a Python without it
-would give, at a laptop exactly as in a grader's sandbox). Nothing here is a module global the
-hook relies on: its state lives in the closure.
+starting or signalling processes, sockets, changing files, and changing the code or defaults of a
+function of the kit or the standard library (`os.path.realpath.__code__ = ...`). Refused without
+blame: importing a module micrograd does not need (the learner gets the ModuleNotFoundError a
+Python without it would give, at a laptop exactly as in a grader's sandbox). Nothing here is a
+module global the hook relies on: its state lives in the closure. The modules its path checks call
+into (os.path, os, stat, builtins) are compared with a copy before every check that reads a path,
+so rebinding `os.lstat` for a moment cannot make a file outside the tree look inside it.
 """
 
 import _thread
+import builtins
+import genericpath
 import os
+import stat
 import sys
 import sysconfig
+
+from .snapshot import take as copy_of
 
 # What code under test may import by name; the standard library imports what it needs itself.
 ALLOWED = frozenset(
@@ -62,6 +70,8 @@ REFUSED = {
     "resource.prlimit": "change another process's limits",
 }
 REFUSED_PREFIXES = (("ctypes.", "use ctypes"), ("socket.", "use the network"), ("shutil.", "change files"))
+# A function's parts whose change PEP 578 reports (object.__setattr__ / __delattr__).
+FUNCTION_PARTS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 HARMLESS_READS = frozenset({os.devnull, "/dev/urandom"})
 
@@ -78,7 +88,23 @@ def install(impl, here, trusted):
     `impl` and `here` are real paths (the tree graded, the worker's folder); `trusted` holds the
     code objects of the worker's own functions that may read a traceback's frames."""
     getframe, ident, realpath, fsdecode = sys._getframe, _thread.get_ident, os.path.realpath, os.fsdecode
-    str_type, int_type, bytes_type, frozen = str, int, bytes, "<frozen "
+    str_type, int_type, bytes_type, frozen, function_type = str, int, bytes, "<frozen ", type(install)
+    type_of, len_of, any_of = type, len, any
+    frame_readers, frame_attributes, write_flags, harmless_reads = (
+        FRAME_READERS,
+        FRAME_ATTRIBUTES,
+        WRITE_FLAGS,
+        HARMLESS_READS,
+    )
+    function_parts, kit_or_stdlib = FUNCTION_PARTS, ("worker", "stdlib", "machinery")
+    path_modules = [
+        ("builtins", builtins),
+        ("os", os),
+        ("os.path", os.path),
+        ("genericpath", genericpath),
+        ("stat", stat),
+    ]
+    paths_changed = copy_of(path_modules)
     stdlib = standard_library()
     packages = tuple(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
     packages = tuple(realpath(p) + os.sep for p in packages)
@@ -93,8 +119,17 @@ def install(impl, here, trusted):
     tampering = TAMPERING_IMPORTS
     refusals, busy = [], set()
 
+    def note(what):
+        if len_of(refusals) < 20 and what not in refusals:
+            refusals.append(what)
+
+    def trust_paths():
+        """Put back (and record) whatever realpath relies on that was rebound since the start."""
+        for what in paths_changed():
+            note(what)
+
     def place(filename):
-        if type(filename) is not str_type:
+        if type_of(filename) is not str_type:
             return "other"
         if filename.startswith(frozen):
             return "machinery" if filename.startswith("<frozen importlib") else "stdlib"
@@ -111,6 +146,7 @@ def install(impl, here, trusted):
 
     def importer(frame):
         """Where an import comes from: the first frame outside the import machinery."""
+        trust_paths()
         while frame is not None:
             where = place(frame.f_code.co_filename)
             if where != "machinery":
@@ -119,8 +155,7 @@ def install(impl, here, trusted):
         return "other"
 
     def refuse(what):
-        if len(refusals) < 20 and what not in refusals:
-            refusals.append(what)
+        note(what)
         raise PermissionError(f"refused by the kit: code under test may not {what}")
 
     def reads_frames(frame):
@@ -129,23 +164,25 @@ def install(impl, here, trusted):
         code = frame.f_code
         if code in trusted:
             return True
-        name = code.co_filename.rsplit("/", 1)[-1] if type(code.co_filename) is str_type else ""
-        return (code.co_qualname, name) in FRAME_READERS and place(code.co_filename) == "stdlib"
+        trust_paths()
+        name = code.co_filename.rsplit("/", 1)[-1] if type_of(code.co_filename) is str_type else ""
+        return (code.co_qualname, name) in frame_readers and place(code.co_filename) == "stdlib"
 
     def opened(args):
         path, mode, flags = args[0], args[1], args[2]
-        writes = (type(mode) is str_type and any(c in mode for c in "wax+")) or (
-            mode is None and type(flags) is int_type and flags & WRITE_FLAGS
+        writes = (type_of(mode) is str_type and any_of(c in mode for c in "wax+")) or (
+            mode is None and type_of(flags) is int_type and flags & write_flags
         )
-        if type(path) is int_type:
+        if type_of(path) is int_type:
             refuse(f"open file descriptor {path}")
-        name = fsdecode(path) if type(path) in (str_type, bytes_type) else None
+        trust_paths()
+        name = fsdecode(path) if type_of(path) in (str_type, bytes_type) else None
         if name is None:
             refuse("open a file given as an object")
         if writes:
             refuse(f"open a file for writing ({name[:200]})")
         full = realpath(name)
-        if full in HARMLESS_READS or full.startswith((learner_root, worker_root, *stdlib)):
+        if full in harmless_reads or full.startswith((learner_root, worker_root, *stdlib)):
             return
         refuse(f"read a file outside the tree graded ({name[:200]})")
 
@@ -158,13 +195,21 @@ def install(impl, here, trusted):
             if event.startswith(prefix):
                 refuse(what)
         if event == "object.__getattr__":
-            if args[1] in FRAME_ATTRIBUTES and not reads_frames(caller):
+            if args[1] in frame_attributes and not reads_frames(caller):
                 refuse(f"read a frame ({args[1]})")
+        elif event == "object.__setattr__" or event == "object.__delattr__":
+            target, part = args[0], args[1]
+            if type_of(target) is function_type and part in function_parts:
+                code = target.__code__
+                trust_paths()
+                if place(code.co_filename) in kit_or_stdlib:
+                    name = code.co_name if type_of(code.co_name) is str_type else "?"
+                    refuse(f"change a function of the kit or the standard library ({name}.{part})")
         elif event == "open":
             opened(args)
         elif event == "import":
             name = args[0]
-            top = name.partition(".")[0] if type(name) is str_type else ""
+            top = name.partition(".")[0] if type_of(name) is str_type else ""
             if top in tampering and importer(caller) not in ("worker", "stdlib"):
                 refuse("use ctypes")
             if top in allowed or top in local or importer(caller) in ("worker", "stdlib"):

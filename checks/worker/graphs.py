@@ -1,5 +1,7 @@
 """Building the checks' graph specs out of the learner's Values, and reading them back."""
 
+from types import CellType, FunctionType
+
 from .guard import number
 
 
@@ -70,6 +72,19 @@ def grads_of(nodes, names):
     return {name: number(nodes[name].grad) for name in names}
 
 
+def _logger(log, name, inner):
+    def logged():
+        log.append(name)
+        return inner()
+
+    return logged
+
+
+# What each node's logged _backward runs. Learner code calls it and can read its __globals__ and
+# __builtins__: the function is rebuilt on empty ones, so they lead nowhere in the worker.
+LOGGED = _logger(None, None, None).__code__
+
+
 def record_calls(nodes):
     """Wrap each node's _backward so that calls are logged by name; the log, or None when the
     learner's Value does not let _backward be replaced (a method under __slots__)."""
@@ -78,11 +93,10 @@ def record_calls(nodes):
         inner = getattr(v, "_backward", None)
         if not callable(inner):
             return None
-
-        def logged(inner=inner, name=name):
-            log.append(name)
-            return inner()
-
+        cells = {"log": log, "name": name, "inner": inner}
+        logged = FunctionType(
+            LOGGED, {"__builtins__": {}}, "logged", None, tuple(CellType(cells[n]) for n in LOGGED.co_freevars)
+        )
         try:
             v._backward = logged
         except (AttributeError, TypeError):

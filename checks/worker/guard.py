@@ -1,7 +1,8 @@
 """What every probe shares: the registry, and the guard around importing the learner's modules.
 
 Standard library only: the worker loads this folder as a package of its own, by path, where the
-learner's files cannot shadow it.
+learner's files cannot shadow it, on builtins of its own; what it calls of the standard library it
+binds once, at import, before any learner code runs.
 """
 
 import importlib
@@ -43,28 +44,35 @@ def import_timeout(module):
 def import_learner(name):
     if name in HUNG:
         raise import_timeout(name)
-    if not IMPORT_TIMEOUT or name in sys.modules:
+    if not IMPORT_TIMEOUT or name in _modules:
         return _import_module(name)
     # The alarm raises KeyboardInterrupt through Python's own handler (C): no function of the
     # worker's is left where signal.getsignal() could hand it to code under test.
-    previous = signal.signal(signal.SIGALRM, signal.default_int_handler)
-    signal.alarm(IMPORT_TIMEOUT)
+    previous = _signal(_SIGALRM, _default_int_handler)
+    _alarm(IMPORT_TIMEOUT)
     try:
         return _import_module(name)
     except KeyboardInterrupt:
         raise import_timeout(name) from None
     finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+        _alarm(0)
+        _signal(_SIGALRM, previous)
 
 
-_realpath, _import_module = os.path.realpath, importlib.import_module  # bound before learner code runs
+# Bound before learner code runs: rebinding signal.alarm or os.sep changes nothing here.
+_realpath, _import_module, _modules, _sep = os.path.realpath, importlib.import_module, sys.modules, os.sep
+_signal, _alarm, _SIGALRM, _default_int_handler = (
+    signal.signal,
+    signal.alarm,
+    signal.SIGALRM,
+    signal.default_int_handler,
+)
 
 
 def learner(name):
     module = import_learner(name)
     path = _realpath(getattr(module, "__file__", None) or "")
-    if not path.startswith(_realpath(IMPL) + os.sep):
+    if not path.startswith(_realpath(IMPL) + _sep):
         where = path or "a namespace package"
         raise WrongImport(
             f"`import {name}` found {where}, not the file in {IMPL}: "

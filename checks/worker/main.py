@@ -11,9 +11,14 @@ process; the client notices and says so.
 
 Learner code can reach this module (sys.modules["__main__"]) but nothing it relies on: the key,
 the reply pipe, the encoder and the probes live in the closures of `serve`, bound before the
-audit hook (checks/worker/fence.py) goes in and before any learner code runs.
+audit hook (checks/worker/fence.py) goes in and before any learner code runs. The worker's package
+runs on a copy of builtins of its own, and after every probe the builtins and standard-library
+modules it relies on are compared with a copy taken before any learner code ran
+(checks/worker/snapshot.py): whatever was rebound is put back and the reply says what, as it says
+what the audit hook refused.
 """
 
+import builtins
 import faulthandler
 import gc
 import hashlib
@@ -31,18 +36,47 @@ CODE_LIMIT = 200  # characters of a source line shown
 SOURCE_LIMIT = 4 << 20  # bytes read of a learner file to find one line
 
 
+# The package's modules in the order they load; then every probes_NN.py, in turn (a probe module
+# builds only on earlier ones).
+ORDER = ("guard", "functions", "graphs", "snapshot", "fence")
+SHARED_BUILTINS = ("functions",)  # its functions are handed to learner code, so its builtins are the learner's
+
+
 def load_package():
-    """This folder as a package, loaded by path where learner code cannot shadow it; returns its
-    guard module (the registry of probes and the settings of the learner's imports) and fence."""
-    spec = importlib.util.spec_from_file_location(
-        PACKAGE, os.path.join(HERE, "__init__.py"), submodule_search_locations=[HERE]
-    )
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[PACKAGE] = package
+    """This folder as a package, loaded by path where learner code cannot shadow it, and on a copy
+    of builtins that learner code cannot reach (rebinding `builtins.isinstance` changes no name the
+    worker looks up); returns its modules by short name."""
+    private = dict(vars(builtins))
+    probes = sorted(f[:-3] for f in os.listdir(HERE) if f.startswith("probes_") and f.endswith(".py"))
+
+    def module(name, filename, search=None):
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(HERE, filename), submodule_search_locations=search
+        )
+        mod = importlib.util.module_from_spec(spec)
+        if name.rpartition(".")[2] not in SHARED_BUILTINS:
+            mod.__builtins__ = private  # exec keeps it: every function defined in the module looks names up here
+        sys.modules[name] = mod
+        return spec, mod
+
+    package_spec, package = module(PACKAGE, "__init__.py", [HERE])
     try:
-        spec.loader.exec_module(package)
-        importlib.import_module(f"{PACKAGE}.fence")
-        return sys.modules[f"{PACKAGE}.guard"], sys.modules[f"{PACKAGE}.fence"]
+        loaded = {}
+        for name in [*ORDER, *probes]:
+            spec, loaded[name] = module(f"{PACKAGE}.{name}", f"{name}.py")
+            setattr(package, name, loaded[name])
+            spec.loader.exec_module(loaded[name])
+        package_spec.loader.exec_module(package)
+        shared = [
+            name
+            for name, mod in sys.modules.items()
+            if name.startswith(PACKAGE + ".")
+            and vars(mod).get("__builtins__") is not private
+            and name.rpartition(".")[2] not in SHARED_BUILTINS
+        ]
+        if shared:
+            raise ImportError(f"{', '.join(shared)} loaded on the shared builtins: add it to ORDER in main.py")
+        return loaded
     finally:
         for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
             del sys.modules[name]  # out of the learner's reach in sys.modules
@@ -67,11 +101,17 @@ def tracer():
 
 def serve(impl, import_timeout, requests, handshake):
     """Bind everything, install the audit hook, then answer requests until stdin ends."""
-    guard, fence = load_package()
+    worker = load_package()
+    guard, fence, snapshot = worker["guard"], worker["fence"], worker["snapshot"]
     walk = tracer()
     take = fence.install(impl, HERE, [walk.__code__])
     guard.IMPL, guard.IMPORT_TIMEOUT = impl, import_timeout
-    probes, timeout_type = dict(guard.PROBES), guard.ImportTimeout
+    probes, timeout_type, hung = dict(guard.PROBES), guard.ImportTimeout, guard.HUNG
+    # What the worker's code calls at probe time (the audit hook and the snapshot bind theirs).
+    relied = snapshot.relied_on(
+        [m for n, m in worker.items() if n not in ("fence", "snapshot")] + [sys.modules[__name__]]
+    )
+    audit = snapshot.take([*relied, *((f"checks.worker.{name}", mod) for name, mod in worker.items())])
     key, reply_fd = bytes.fromhex(handshake["key"]), int(handshake["reply"])
 
     # Everything below is bound now: learner code may rebind json, os, gc, hashlib or builtins,
@@ -81,7 +121,9 @@ def serve(impl, import_timeout, requests, handshake):
     gc_disable, gc_enable = gc.disable, gc.enable
     scan = json.scanner.c_make_scanner(json.JSONDecoder())
     str_type, int_type, float_type, bool_type, type_type = str, int, float, bool, type
-    list_type, tuple_type, dict_type, set_type, none_type = list, tuple, dict, set, type(None)
+    list_type, tuple_type, dict_type, none_type = list, tuple, dict, type(None)
+    base_exception, os_error, type_error, value_error = BaseException, OSError, TypeError, ValueError
+    syntax_error, system_exit = SyntaxError, SystemExit
     name_of = type.__dict__["__name__"].__get__
     traceback_of = BaseException.__dict__["__traceback__"].__get__
     syntax = {k: SyntaxError.__dict__[k].__get__ for k in ("filename", "lineno", "text")}
@@ -96,11 +138,11 @@ def serve(impl, import_timeout, requests, handshake):
         for f in flushes:
             try:
                 f()
-            except BaseException:  # noqa: BLE001, S110 - a closed or broken stream loses only the learner's text
+            except base_exception:  # noqa: BLE001, S110 - a closed or broken stream loses only the learner's text
                 pass
 
     def unserialisable(o):
-        raise TypeError(f"{name_of(type_type(o))} is not plain data")
+        raise type_error(f"{name_of(type_type(o))} is not plain data")
 
     encode = json.encoder.c_make_encoder(
         None, unserialisable, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
@@ -113,20 +155,20 @@ def serve(impl, import_timeout, requests, handshake):
         if t is str_type or t is float_type or t is int_type or t is bool_type or t is none_type:
             return x
         if depth > 40:
-            raise ValueError("nested too deeply")
+            raise value_error("nested too deeply")
         if t is list_type or t is tuple_type:
             return [plain(v, depth + 1) for v in x]
         if t is dict_type:
             return {plain(k, depth + 1): plain(v, depth + 1) for k, v in list_type(dict_type.items(x))}
         if is_a(x, str_type):
             return join([x])
-        raise TypeError(f"{name_of(t)} is not plain data")
+        raise type_error(f"{name_of(t)} is not plain data")
 
     def safe_text(get, limit=TEXT_LIMIT):
         try:
             text = get()
             return join([text])[:limit] if is_a(text, str_type) else "?"
-        except BaseException:  # noqa: BLE001 - a learner's __str__ may raise anything
+        except base_exception:  # noqa: BLE001 - a learner's __str__ may raise anything
             return "<the message could not be read>"
 
     def line_of(path, number, cache):
@@ -134,7 +176,7 @@ def serve(impl, import_timeout, requests, handshake):
             try:
                 with opener(path, "rb") as f:
                     cache[path] = f.read(SOURCE_LIMIT).split(b"\n")
-            except OSError:
+            except os_error:
                 cache[path] = []
         lines = cache[path]
         if type_type(number) is not int_type or not 0 < number <= len_of(lines):
@@ -162,7 +204,7 @@ def serve(impl, import_timeout, requests, handshake):
         info = {"type": kind, "message": safe_text(lambda: text_of(e))}
         steps, repeats = learner_frames(traceback_of(e))
         info["where"], info["frames"], info["repeats"] = (steps[-1] if steps else None), steps[-3:], repeats
-        if is_a(e, SyntaxError):
+        if is_a(e, syntax_error):
             filename, line, text = (syntax[k](e) for k in ("filename", "lineno", "text"))
             path = realpath(filename) if type_type(filename) is str_type else ""
             if path.startswith(root):
@@ -176,19 +218,20 @@ def serve(impl, import_timeout, requests, handshake):
                 info["frames"] = [info["where"]]
         if type_type(e) is timeout_type:
             info["module"] = safe_text(lambda: e.module)
-        if is_a(e, SystemExit):
+        if is_a(e, system_exit):
             info["message"] = "sys.exit(" + safe_text(lambda: repr_of(exit_code(e)), 100) + ")"
         return info
 
     def run(request):
-        guard.HUNG = set_type(request.get("hung", ()))
+        hung.clear()  # in place: guard.HUNG is compared by identity after every probe
+        hung.update(request.get("hung", ()))
         fn = probes.get(request.get("probe"))
         if fn is None:
             return {"error": {"type": "UnknownProbe", "message": text_of(request.get("probe")), "where": None}}
         gc_disable()  # graphs are full of reference cycles: collecting mid-probe triples the time
         try:
             result = fn(**request.get("args", {}))
-        except BaseException as e:  # noqa: BLE001 - learner code may raise anything, even SystemExit
+        except base_exception as e:  # noqa: BLE001 - learner code may raise anything, even SystemExit
             try:
                 return {"error": error(e)}
             finally:
@@ -210,15 +253,16 @@ def serve(impl, import_timeout, requests, handshake):
         number += 1
         try:
             reply = run(scan(line, 0)[0])
-        except BaseException as e:  # noqa: BLE001 - even a learner's KeyboardInterrupt at the wrong moment
+        except base_exception as e:  # noqa: BLE001 - even a learner's KeyboardInterrupt at the wrong moment
             reason = safe_text(lambda e=e: text_of(e))
             reply = {"error": {"type": "KitError", "message": f"unserialisable result: {reason}"}}
-        refused = take()
+        rebound = audit()  # first: putting a value back may free a learner object whose __del__ the hook refuses
+        refused = take() + rebound
         if refused:
             reply = {"tampered": refused}
         try:
             body = join(encode(reply, 0))
-        except (TypeError, ValueError) as e:
+        except (type_error, value_error) as e:
             body = join(encode({"error": {"type": "KitError", "message": f"unserialisable result: {e}"}}, 0))
         send(number, body)
         reply = None
