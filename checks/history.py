@@ -4,10 +4,17 @@ Kept in the kit's .kit/passed.json (beside the hints' state), keyed by the tree'
 Only a learner's own runs read or write it: a grader's fenced run depends on nothing but the tree.
 """
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
 
 from kit import ROOT
 
@@ -29,15 +36,37 @@ def passed(impl, state=STATE):
 
 def record(impl, full_marks, state=STATE):
     """Remember that the checks of `full_marks` earned full marks on `impl`; never fails a check."""
-    key, data = str(Path(impl).resolve()), _read(state)
-    known = set(data.get(key, []))
-    if set(full_marks) <= known:
+    key = str(Path(impl).resolve())
+    if set(full_marks) <= set(_read(state).get(key, [])):
         return
-    data[key] = sorted(known | set(full_marks))
     try:
         Path(state).parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=Path(state).parent, delete=False, suffix=".tmp") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(f.name, state)
+        # Runs at once (watch mode's two, a make check beside it) each read, add and write: the lock
+        # makes that one step, so that none writes back a copy without another's passes.
+        with _locked(state):
+            data = _read(state)
+            data[key] = sorted(set(data.get(key, [])) | set(full_marks))
+            with tempfile.NamedTemporaryFile("w", dir=Path(state).parent, delete=False, suffix=".tmp") as f:
+                json.dump(data, f, indent=1, sort_keys=True)
+            os.replace(f.name, state)
     except OSError:  # a read-only kit: the banner just cannot say "no longer"
         pass
+
+
+@contextlib.contextmanager
+def _locked(state):
+    """Hold the lock of `state` (a file beside it, for the writers of the state to take in turn)."""
+    with open(f"{state}.lock", "a+b") as lock:
+        if fcntl:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        else:
+            lock.seek(0)
+            msvcrt.locking(lock.fileno(), msvcrt.LK_LOCK, 1)
+        try:
+            yield
+        finally:
+            if fcntl:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            else:
+                lock.seek(0)
+                msvcrt.locking(lock.fileno(), msvcrt.LK_UNLCK, 1)
