@@ -4,9 +4,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -16,7 +18,7 @@ from kit.dev.bench.latency import WatchSession
 from kit.exercises import EXERCISES, TREE, doc_path
 from kit.learner import boundary, draw, hints, moons, progress, solution, term
 from kit.learner.moons import two_moons
-from kit.learner.watch import POLL_SECONDS
+from kit.learner.watch import POLL_SECONDS, SERVERS, answer, split
 
 ANSI = re.compile(r"\033\[")
 
@@ -376,6 +378,132 @@ def test_watch_polls_when_asked_and_says_so(tmp_path, tree):
         tmp_path, tree, {"KIT_WATCH_POLL": "1"}, f"polling for changes every {POLL_SECONDS:g} s (as asked)"
     )
     assert reaction < 10
+
+
+def processes_of(impl):
+    """{pid: command line} of the processes whose command line names impl: the watcher, its servers, their workers."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if str(impl).encode() in cmdline:
+            found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace")
+    return found
+
+
+def test_a_share_that_could_still_report_a_lower_unfinished_check_is_waited_for():
+    def share(printed, **checks):
+        text = "".join(
+            f"check-{ex} · {EXERCISES[ex].title}\n{printed}\ncheck-{ex}: {e}/{m} points\n"
+            for ex, (e, m) in checks.items()
+        )
+        return {"checks": {ex: {"earned": e, "max": m} for ex, (e, m) in checks.items()}, "text": text}
+
+    first = share("", **{"01": (14, 14), "03": (0, 10)})
+    assert answer([first], pending=1) is None, "02, in the other share, may be the one"
+    second = share("", **{"02": (10, 10), "04": (10, 10)})
+    assert answer([first, second]) == ("03", first["text"][first["text"].index("check-03 · ") :])
+    regressed = share("  FAIL  0/2  a * b is ab", **{"02": (8, 10)})
+    assert answer([first, regressed]) == ("02", regressed["text"])
+    assert answer([share("", **{"01": (0, 14)})], pending=1)[0] == "01", "nothing is lower than 01: no wait"
+    everything = [share("", **{ex: (EXERCISES[ex].points,) * 2 for ex in ("01", "03", "05", "06", "07")})]
+    assert answer(everything, pending=1) is None
+    done = answer(everything + [share("", **{"02": (10, 10), "04": (10, 10)})])
+    assert done == (None, "All seven checks pass. See your micrograd learn: make demo\n")
+
+
+def test_the_shares_keep_the_checks_in_order_and_give_the_long_check_04_a_core_of_its_own():
+    shares = split({ex: 0.4 if ex == "04" else 0.05 for ex in EXERCISES}, 2)
+    assert sorted(shares[0] + shares[1]) == list(EXERCISES) and all(s == sorted(s) for s in shares)
+    heavy = next(s for s in shares if "04" in s)
+    assert sum(0.4 if ex == "04" else 0.05 for ex in heavy if ex <= "05") <= 0.5, shares
+    assert split({ex: 1.0 for ex in EXERCISES}, 1) == [list(EXERCISES)]
+
+
+def test_a_regression_in_an_earlier_check_is_shown_in_place_of_the_current_one_exactly_as_make_check_shows_it(
+    tmp_path, tree
+):
+    pytest.importorskip("watchfiles", reason="watch mode needs watchfiles (the watch extra)")
+    impl = shutil.copytree(tree(4), tmp_path / "impl")
+    engine = impl / "micrograd" / "engine.py"
+    watch = WatchSession(impl, {"KIT_WATCH_POLL": ""})
+    try:
+        watch.wait_for("check-05: 0/", 30)
+        watch.wait_for("for changes", 10)
+        time.sleep(1.0)
+        # 02 breaks (a * b adds) while 05 is the current one; 02 and 04 share a server, 01, 03, 05 the other.
+        engine.write_text(engine.read_text().replace("Value(self.data * other.data", "Value(self.data + other.data"))
+        watch.wait_for("check-02: ", 15)
+        watch.wait_for("for changes", 10)
+    finally:
+        watch.stop()
+    after = watch.output().split("save a file to re-run the check", 1)[1]
+    shown = after[after.index("check-02 · ") : after.index("\n", after.index("check-02: ")) + 1]
+    assert "check-03 · " not in after and "check-05 · " not in after, after
+    check = cli("check", "02", "--impl", impl)
+    assert check.returncode == 1 and "FAIL" in check.stdout
+    assert shown == check.stdout
+
+
+def test_stopping_watch_mid_run_ends_both_servers_and_their_workers(tmp_path, tree):
+    pytest.importorskip("watchfiles", reason="watch mode needs watchfiles (the watch extra)")
+    if not Path("/proc/self/cmdline").exists():
+        pytest.skip("needs /proc to list processes")
+    impl = shutil.copytree(tree(4), tmp_path / "impl")
+    derivatives = impl / "derivatives.py"
+    watch = WatchSession(impl, {"KIT_WATCH_POLL": ""})
+    try:
+        watch.wait_for("check-05: 0/", 30)
+        watch.wait_for("for changes", 10)
+        time.sleep(1.0)  # the watcher starts just after the announcement
+        deadline = time.monotonic() + 10
+        while sum("--serve" in p for p in processes_of(impl).values()) < SERVERS and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sum("--serve" in p for p in processes_of(impl).values()) == SERVERS, processes_of(impl)
+        # A save whose derivative never returns: a worker is busy in it when Ctrl-C comes.
+        derivatives.write_text(
+            derivatives.read_text().replace("    return (f(x + h) - f(x)) / h", "    while True:\n        pass")
+        )
+        while not any("worker/main.py" in p for p in processes_of(impl).values()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)
+        assert any("worker/main.py" in p for p in processes_of(impl).values()), "the run had started its workers"
+    finally:
+        status = watch.stop()
+    assert status == 0 and "stopped watching" in watch.output() and "Traceback" not in watch.output()
+    left = processes_of(impl)
+    for pid in left:  # not to leave them running if the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"left running after Ctrl-C: {left}"
+
+
+def record_passes(state, trees, ex, start):
+    from checks import history
+
+    for impl in trees:
+        start.wait()
+        history.record(impl, [ex], state)
+
+
+def test_runs_recording_passes_at_once_keep_every_pass(tmp_path):
+    import multiprocessing
+
+    from checks import history
+
+    state, trees = tmp_path / "passed.json", [str(tmp_path / f"tree{i}") for i in range(25)]
+    exercises = ["01", "02", "03", "04"]
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(len(exercises))
+    runs = [context.Process(target=record_passes, args=(state, trees, ex, start)) for ex in exercises]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(60)
+    assert [run.exitcode for run in runs] == [0] * len(runs)
+    lost = {impl: set(exercises) - history.passed(impl, state) for impl in trees}
+    assert not any(lost.values()), f"passes lost by runs writing at once: {lost}"
 
 
 # --- the demo ------------------------------------------------------------------------------------

@@ -191,6 +191,8 @@ def serve(impl, terminal):
             sys.stdout.flush()
     except (KeyboardInterrupt, BrokenPipeError):
         pass  # ended by the watcher: nobody waits for the result
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the session is over: a SIGTERM now just ends it
     return 0
 
 
