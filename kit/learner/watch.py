@@ -14,6 +14,7 @@ into the tree and waits briefly for the event. Ctrl-C stops it.
 import argparse
 import importlib
 import io
+import itertools
 import json
 import os
 import queue
@@ -113,14 +114,20 @@ def run_share(impl, exercises, terminal):
 
 
 def split(seconds, n=SERVERS):
-    """The checks in n ordered shares, each check in the share that reaches it soonest by the seconds
-    expected of the checks before it (ties to the first share)."""
-    shares, loads = [[] for _ in range(n)], [0.0] * n
-    for ex in EXERCISES:
-        i = loads.index(min(loads))
-        shares[i].append(ex)
-        loads[i] += seconds[ex]
-    return shares
+    """The checks in n ordered shares, balanced for whichever check turns out to be the answer: of all
+    ways to share them, the first with the least sum over k of the time the slower share needs to
+    reach check k, by the seconds expected of each."""
+    order = list(EXERCISES)
+
+    def wait(owners):
+        loads, total = [0.0] * n, 0.0
+        for ex, share in zip(order, owners):
+            loads[share] += seconds[ex]
+            total += max(loads)
+        return total
+
+    best = min(itertools.product(range(n), repeat=len(order)), key=wait)
+    return [[ex for ex, share in zip(order, best) if share == i] for i in range(n)]
 
 
 def answer(results, pending=0):
@@ -280,6 +287,8 @@ class Runs:
         try:
             busy = []
             for server, share in zip(servers, split(self.seconds, len(servers))):
+                if not share:
+                    continue  # ended with the others below, unused
                 if not server.send(share):  # it died while waiting: start one now
                     server.end()
                     with self.lock:
