@@ -114,7 +114,8 @@ def watch(runs):
         (4, "micrograd/engine.py", "05", False, "solved through 04; saving engine.py re-runs 01-04, shows 05"),
     ]
     rows = [
-        "`python -m kit watch --impl DIR` (what `make watch` runs once set up), with file events; wall "
+        "`python -m kit watch --impl DIR` (what `make watch` runs once set up; the checks shared between two "
+        "processes), with file events; wall "
         f"seconds, median (min-max) of {runs} runs: from the start to the first check's score line, and "
         "from a save to the next score line.",
         "",
