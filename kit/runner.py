@@ -41,6 +41,9 @@ def pytest_args(
     # pytest's plugins for what the judge never does (log, leave unraisable exceptions or threads,
     # run doctests, write XML) cost a tenth of a grading's judge time.
     args += [a for plugin in UNUSED_PLUGINS for a in ("-p", f"no:{plugin}")]
+    # pytest's own report goes nowhere (see run; the plugin writes the kit's): --tb=no spares it
+    # formatting a traceback for each failing test, most of a partial solution's judge time.
+    args += ["--tb=no"]
     args += [
         "--rootdir",
         str(ROOT),

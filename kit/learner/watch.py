@@ -105,8 +105,7 @@ def run_share(impl, exercises, terminal):
         path = Path(tmp) / "report.json"
         sys.stdout = held
         try:
-            # pytest's own report goes nowhere: --tb=no spares it formatting each failure's traceback.
-            runner.run(list(exercises), impl=str(impl), report=str(path), until_unfinished=True, extra=["--tb=no"])
+            runner.run(list(exercises), impl=str(impl), report=str(path), until_unfinished=True)
         finally:
             sys.stdout = out
         checks = json.loads(path.read_text())["checks"] if path.exists() else None
