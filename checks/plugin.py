@@ -27,10 +27,6 @@ from kit.exercises import EXERCISES, HELP_IMPL, POINTS, default_impl
 DEFAULT_SEED = 1
 DEFAULT_TIMEOUT = 5.0
 GATE_TIMEOUT = 10.0
-# Probes that leave a graph of 100,000 nodes behind: 700,000 objects in reference cycles, which the
-# worker's garbage collector would take 0.2 s to free. Ending that worker frees them at once; the
-# next probe starts a fresh one, as after a crash.
-FRESH_AFTER = frozenset({"deep_chain"})
 OUT = None  # where the report goes; `python -m kit check` sets it and silences pytest's own output
 
 HELP_SEED = f"seed of every random input (default: $KIT_SEED or {DEFAULT_SEED})"
@@ -185,9 +181,6 @@ class Kit:
             if e.kind in ("tampered", "forged"):
                 self.tampered.append(e.detail)  # the test scores 0 whatever it does with the error
             raise
-        finally:
-            if probe in FRESH_AFTER and self.worker is not None:
-                self.worker.close()
         self.pending = None
         self.printed = (self.printed + reply.get("printed", ""))[:PRINTED_LIMIT]
         if "error" in reply:
