@@ -363,6 +363,8 @@ class Sandbox:
         deadline = time.monotonic() + grace
         while (left := [pid for pid in _pids() if _uid_of(pid) == self.uid]) and time.monotonic() < deadline:
             time.sleep(0.02)
+        if not left:
+            return 0
         for pid in left:
             try:
                 os.kill(pid, signal.SIGKILL)
