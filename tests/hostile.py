@@ -191,11 +191,12 @@ def build(folder, outside, kit=ROOT):
     )
     # The same stub without the exec: it earns the central and partial derivatives of check-01.
     add("twin-copies-the-solutions", "twin", None, patches=[STUB_DERIVATIVES])
-    # Rebinding module attributes raises no audit event: nothing is refused, and nothing is gained (the
-    # static scan at collect time notes its sys.modules line for review).
+    # Rebinding module attributes raises no audit event, but the worker compares what it relies on
+    # after every probe: everything that imports engine.py scores 0 and is marked for review.
     add(
         "monkeypatches-sys-modules",
-        FULL,
+        {**{ex: 0 for ex in FULL}, "01": 14},
+        review={"02", "03", "04", "05", "06", "07"},
         patches=[
             top(
                 "micrograd/engine.py",
