@@ -356,13 +356,18 @@ class Sandbox:
         )
 
     def cleanup(self, grace=1.0):
-        """Kill every process still running under this student's user id once the sandbox had `grace`
-        seconds to wind down; returns how many there were."""
-        if self.uid is None:
+        """Kill every process still running under this student's user id (or in its cgroup, which
+        holds all of them: the worker entered it before exec, and no student may leave it) once the
+        sandbox had `grace` seconds to wind down; returns how many there were."""
+        if self.cgroup is not None:
+            alive = lambda: sorted(self.cgroup.pids())  # one small file instead of every process's status
+        elif self.uid is not None:
+            alive = lambda: [pid for pid in _pids() if _uid_of(pid) == self.uid]
+        else:
             return 0
         deadline = time.monotonic() + grace
-        while (left := [pid for pid in _pids() if _uid_of(pid) == self.uid]) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        while (left := alive()) and time.monotonic() < deadline:
+            time.sleep(0.005)  # a sandbox winding down takes a few milliseconds
         if not left:
             return 0
         for pid in left:
@@ -370,7 +375,7 @@ class Sandbox:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        while [pid for pid in _pids() if _uid_of(pid) == self.uid] and time.monotonic() < deadline + 5:
+        while alive() and time.monotonic() < deadline + 5:
             time.sleep(0.02)  # results are written only once every student process is gone
         return len(left)
 
