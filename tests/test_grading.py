@@ -683,3 +683,24 @@ def test_a_missing_submissions_folder_is_refused(tmp_path):
         text=True,
     )
     assert proc.returncode == 2 and "no such folder" in proc.stderr
+
+
+def test_the_worker_is_compiled_once_by_its_own_interpreter_and_each_worker_loads_that_bytecode(tmp_path):
+    python = sandbox.pythons()[0] if Path(sandbox.pythons()[0]).exists() else sys.executable
+    folder = sandbox.compiled_worker(python, tmp_path / "worker")
+    assert folder == tmp_path / "worker"
+    home = tmp_path / "home"
+    (home / "tree").mkdir(parents=True)
+    sandbox.Sandbox("none", python, None, [], worker=folder).prepare(home)
+    copied = home / "kit" / "worker"
+    modules = sorted(p.stem for p in copied.glob("*.py") if p.name != "main.py")
+    proc = subprocess.run(
+        [python, "-v", "-s", str(copied / "main.py"), str(ROOT / "solutions"), "5"],
+        input='{"key": "00", "reply": 1}\n',
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    ours = f"code object from '{copied / '__pycache__'}/"
+    loaded = {line.split("/")[-1].split(".")[0] for line in proc.stderr.splitlines() if ours in line}
+    assert set(modules) <= loaded, (modules, proc.stderr[-2000:])

@@ -66,6 +66,7 @@ class Grader:
         self.scratch_root = Path(tempfile.mkdtemp(prefix=sandbox.scratch_prefix(block)))
         os.chmod(self.scratch_root, 0o711)
         self.staged = self.scratch_root / ".staged"  # the grader's own copy of each tree, unreachable
+        self.worker_files = sandbox.compiled_worker(self.choice.python, self.scratch_root / ".worker")
         self.staged.mkdir(mode=0o700)
         self.hide = sandbox.hidden(self.choice.python, self.out, self.submissions, self.scratch_root)
         self.slots = queue.Queue()
@@ -130,7 +131,9 @@ class Grader:
                 return self.empty(sid, "error", f"the grader could not prepare this submission ({e})", notes or ())
             uid = self.uids[slot] if self.uids else None
             limits = {"AS": self.args.memory << 20}
-            box = sandbox.Sandbox(self.choice.mode, self.choice.python, uid, self.hide, limits, quota, group)
+            box = sandbox.Sandbox(
+                self.choice.mode, self.choice.python, uid, self.hide, limits, quota, group, self.worker_files
+            )
             box.prepare(home)
             leftovers = 0
             for _ in range(2):  # a grader-side failure is retried once
