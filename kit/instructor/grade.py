@@ -138,9 +138,7 @@ class Grader:
             leftovers = 0
             for _ in range(2):  # a grader-side failure is retried once
                 result = self.run_checks(sid, home, box, notes, seed)
-                leftovers += box.cleanup()  # every student process is gone before a result is kept
-                if group is not None:
-                    group.kill()
+                leftovers += box.cleanup()  # every student process (all of its cgroup) is gone before a result is kept
                 if result["status"] != "error":
                     break
             result["leftovers"] = leftovers
