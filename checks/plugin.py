@@ -351,6 +351,15 @@ class Kit:
             session.exitstatus = 3
 
 
+def restart(config):
+    """Read the run's own settings again (--impl, the seed, --kit-report, --kit-fence), as a fresh
+    run's configure reads them: for a judge forked after the collection with these options set
+    (kit/instructor/pool.py). Collection reads none of them; it reads the timeout, which the
+    judge keeps."""
+    kit = config.pluginmanager.get_plugin("micrograd-kit")
+    kit.__init__(config, kit.report.out)
+
+
 def exercise_of_nodeid(nodeid):
     m = CHECK_FILE.match(nodeid.split("::")[0].rsplit("/", 1)[-1])
     return m and m[1]

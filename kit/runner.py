@@ -67,8 +67,9 @@ def pytest_args(
     return args + list(extra)
 
 
-def run(exercises, **options):
-    """Run the checks in this process, the report on stdout; returns pytest's exit status."""
+def run(exercises, plugins=(), **options):
+    """Run the checks in this process, the report on stdout; returns pytest's exit status.
+    `plugins` are registered beside the kit's (the warm judge's, kit/instructor/pool.py)."""
     import pytest
 
     from checks import plugin
@@ -80,7 +81,7 @@ def run(exercises, **options):
     # every check down, and could change it.
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
-        return int(pytest.main(pytest_args(exercises, **options)))
+        return int(pytest.main(pytest_args(exercises, **options), plugins=list(plugins)))
     finally:
         sys.stdout.close()
         sys.stdout = saved[0]

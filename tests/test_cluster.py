@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import types
 
 import hostile
@@ -13,7 +12,6 @@ import psutil
 import pytest
 
 from kit import ROOT
-from kit.instructor import pool
 
 pytest.importorskip("distributed")
 
@@ -147,28 +145,3 @@ def test_a_student_whose_task_keeps_killing_workers_gets_a_grader_error_row_nami
     assert got["killer"]["status"] == "error" and "KilledWorker" in got["killer"]["reason"]
     assert "grade-killer" in got["killer"]["reason"]
     assert isinstance(got["honest"]["seed"], int) and got["honest"]["seed"] > 1 << 64  # derived, not the secret
-
-
-def test_a_pooled_judge_gives_the_report_of_a_fresh_check_and_survives_its_own_death(tmp_path, tree):
-    impl = tree(4)
-    fresh = tmp_path / "fresh.json"
-    subprocess.run(
-        [sys.executable, "-m", "kit", "check", "all", "--impl", str(impl), "--report", str(fresh)],
-        cwd=ROOT,
-        env={**os.environ, "KIT_SEED": "77"},
-        stdout=subprocess.DEVNULL,
-        check=False,
-    )
-    with pool.Pool() as judges:
-        for i in range(2):  # the second job starts from the same warm state as the first
-            report = tmp_path / f"pooled{i}.json"
-            code, late = judges.run(["all", "--impl", str(impl), "--report", str(report)], {"KIT_SEED": "77"}, 120, 5)
-            assert (code, late) == (1, False)
-            assert json.loads(report.read_text()) == json.loads(fresh.read_text())
-        (judge,) = judges.idle
-        judge.proc.kill()  # a judge server lost between students is replaced, and the job still runs
-        code, late = judges.run(["01", "--impl", str(impl)], {}, 60, 5)
-        assert (code, late, judges.started) == (0, False, 2)
-        started = time.monotonic()
-        code, late = judges.run(["all", "--impl", str(impl)], {}, 0.2, 0.5)
-        assert late and time.monotonic() - started < 10

@@ -436,7 +436,7 @@ def test_past_the_audit_hook_an_unfenced_worker_reads_no_seed_from_the_judge(tmp
     seed = str(students(tmp_path / "out")["a"]["seed"])
     assert found["uid"] in GRADING_UIDS
     cmdlines = [text for _, what, text in found["seen"] if what == "cmdline" and text]
-    assert sum("kit.instructor.pool" in text for text in cmdlines) >= 1, found  # it did reach the judge
+    assert sum("kit.instructor.judge_server" in text for text in cmdlines) >= 1, found  # it did reach the judge
     assert [p for p, what, _ in found["seen"] if what == "cmdline"][-1] == os.getpid(), found  # and the grader
     assert all(text is None for _, what, text in found["seen"] if what == "environ"), found
     assert not any(word in text for text in cmdlines for word in ("KIT_SEED", "--seed", seed)), cmdlines

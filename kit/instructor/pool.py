@@ -1,11 +1,10 @@
 """Warm judges: one long-lived process per grading slot that runs `python -m kit check` for each student.
 
-A fresh `python -m kit check` per student spends a good part of its second importing pytest and the
-checks. The judge never runs learner code (its worker does, in the sandbox), so it may be kept: a
-judge server imports everything once, reads the check collection once (so the checks' assertions
-are rewritten exactly as in a fresh run), then forks one child per job from that same warm state.
-Every student's judge therefore starts from identical memory, as a fresh process would, and one
-student's run leaves nothing behind for the next.
+A fresh `python -m kit check` per student spends a good part of its second importing pytest and
+reading the checks. The judge never runs learner code (its worker does, in the sandbox), so it may
+be kept: a judge server (kit/instructor/judge_server.py) does that once and forks one child per job
+from the same warm state. Every student's judge therefore starts from identical memory, as a fresh
+process would, and one student's run leaves nothing behind for the next.
 
     pool = Pool()
     code, out_of_time = pool.run(["all", "--impl", TREE, "--report", FILE, ...], {"KIT_SEED": S}, timeout, grace)
@@ -27,7 +26,6 @@ import threading
 import time
 
 from kit import ROOT
-from kit.exercises import EXERCISES
 
 SPARE = 15.0  # seconds the server may take beyond a job's own budget before it is presumed lost
 
@@ -40,11 +38,11 @@ class JudgeLost(Exception):
 
 
 class Judge:
-    """One judge server, started at once: `python -m kit.instructor.pool` over a pair of pipes."""
+    """One judge server, started at once: `python -m kit.instructor.judge_server` over a pair of pipes."""
 
     def __init__(self, env=None):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kit.instructor.pool"],
+            [sys.executable, "-m", "kit.instructor.judge_server"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -133,115 +131,3 @@ class Pool:
 
     def __exit__(self, *exc):
         self.close()
-
-
-# --- the judge server -------------------------------------------------------------------------------
-
-
-def warm():
-    """Import the judge and read every check once, with nothing to grade: what each job then shares."""
-    import tempfile
-
-    from kit import runner
-    from kit.learner import check  # noqa: F401  (the module each job runs)
-
-    with tempfile.TemporaryDirectory(prefix="kit-judge-") as empty:
-        runner.run(list(EXERCISES), impl=empty, extra=("--collect-only", "-q"))
-
-
-def job(argv, env):
-    """In the forked child: run `python -m kit check ARGV` and leave with its exit status."""
-    code = 70
-    try:
-        os.setpgid(0, 0)
-        os.umask(0o077)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # an interrupt ends the run with a report
-        os.environ.update(env)
-        from kit.learner import check
-
-        code = check.main(argv)
-    except SystemExit as e:  # argparse refusing the options, as a fresh process would
-        code = e.code if isinstance(e.code, int) else 2
-    except BaseException:
-        code = 70
-    finally:
-        os._exit(code if isinstance(code, int) else 70)
-
-
-def wait(pid, timeout, grace):
-    """(exit status, timed out) of child `pid`: interrupted once `timeout` has passed, killed `grace` later."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = None
-    try:
-        status = _reap(pid, pidfd, timeout)
-        if status is not None:
-            return status, False
-        _signal(pid, signal.SIGINT)
-        status = _reap(pid, pidfd, grace)
-        if status is None:
-            _signal(pid, signal.SIGKILL)
-            status = _reap(pid, pidfd, None)
-        return status, True
-    finally:
-        if pidfd is not None:
-            os.close(pidfd)
-
-
-def _reap(pid, pidfd, timeout):
-    """The exit status of `pid` once it ends within `timeout` seconds (None: forever), else None.
-
-    Should the grader die meanwhile (its end of our stdin hangs up), the job is killed and the server
-    leaves: a killed grading leaves no judge, and so no worker, behind."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    watch = select.poll()
-    watch.register(0, select.POLLHUP)  # one job at a time: nothing else arrives on stdin while it runs
-    if pidfd is not None:
-        watch.register(pidfd, select.POLLIN)
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            return None
-        step = left if pidfd is not None else (0.005 if left is None else min(0.005, left))
-        if any(
-            fd == 0 and events & (select.POLLHUP | select.POLLERR)
-            for fd, events in watch.poll(None if step is None else step * 1000)
-        ):
-            _signal(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            os._exit(0)
-
-
-def _signal(pid, sig):
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def serve():
-    replies = os.fdopen(os.dup(1), "wb")
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 1)  # whatever else writes to stdout must not garble the replies
-    os.dup2(devnull, 2)
-    warm()
-    for line in sys.stdin.buffer:
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            replies.close()
-            job(request["argv"], request["env"])
-        status, timed_out = wait(pid, request["timeout"], request["grace"])
-        replies.write((json.dumps({"status": status, "timed_out": timed_out}) + "\n").encode())
-        replies.flush()
-
-
-if __name__ == "__main__":
-    serve()

@@ -13,7 +13,7 @@ from kit import runner
 from kit.exercises import HELP_IMPL, argument, parse_ids
 
 
-def main(argv=None):
+def parser():
     parser = argparse.ArgumentParser(prog="python -m kit check", description=__doc__.split("\n\n")[0])
     parser.add_argument("exercise", type=argument(parse_ids), help="01 ... 07, several as 03,04, or all")
     parser.add_argument("--impl", default=os.environ.get("IMPL") or None, help=HELP_IMPL)
@@ -23,9 +23,20 @@ def main(argv=None):
     parser.add_argument("--check-timeout", type=float, default=None, help=plugin.HELP_CHECK_TIMEOUT)
     parser.add_argument("--fence", default=None, help=plugin.HELP_FENCE)
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first test that fails")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def options(argv):
+    """The command line parsed and checked, as `main` runs it (argparse's SystemExit when it is refused)."""
+    parser_ = parser()
+    args = parser_.parse_args(argv)
     if args.impl and not os.path.isdir(args.impl):
-        parser.error(f"--impl {args.impl}: no such folder")
+        parser_.error(f"--impl {args.impl}: no such folder")
+    return args
+
+
+def main(argv=None):
+    args = options(argv)
     return runner.run(
         args.exercise,
         impl=args.impl,
