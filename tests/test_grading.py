@@ -5,8 +5,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import hostile
@@ -704,3 +706,35 @@ def test_the_worker_is_compiled_once_by_its_own_interpreter_and_each_worker_load
     ours = f"code object from '{copied / '__pycache__'}/"
     loaded = {line.split("/")[-1].split(".")[0] for line in proc.stderr.splitlines() if ours in line}
     assert set(modules) <= loaded, (modules, proc.stderr[-2000:])
+
+
+def test_ctrl_c_drops_the_students_not_started_keeps_the_finished_and_the_rerun_grades_the_rest(tmp_path):
+    subs = tmp_path / "subs"
+    # 0.9 s more per student (within the import timeout): 16 take over 7 s with 2 jobs.
+    slow = {"micrograd/__init__.py": "import time\ntime.sleep(0.9)\n"}
+    for i in range(16):
+        hostile.tree(subs / f"s{i}", upto=1, extra=slow)
+    out = tmp_path / "out"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--seed", "1", *FAST],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines = []
+    for line in run.stdout:
+        lines.append(line)
+        if line.startswith("[1/"):
+            break
+    os.killpg(run.pid, signal.SIGINT)  # the instructor's Ctrl-C, with 13 or more students not started
+    interrupted = time.monotonic()
+    run.communicate(timeout=120)
+    # The two running finish (about a second each); grading the rest unseen would take 6 s more.
+    assert time.monotonic() - interrupted < 4, "".join(lines)
+    kept = len(list((out / ".results").glob("*.json")))
+    assert 1 <= kept <= 3, "".join(lines)
+    resumed = grade(subs, out, "--seed", "1")
+    assert f"grading {16 - kept} of 16" in resumed.stdout
+    assert [int(r["total"]) for r in rows(out)] == [14] * 16

@@ -13,6 +13,7 @@ re-run grades again.
 """
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -257,29 +258,28 @@ class Grader:
             students = collect.find(self.submissions)
             if self.args.student and self.args.student not in dict(students):
                 raise SystemExit(f"--student {self.args.student}: no submission of that id in {self.submissions}")
-            for sid, path in students:
-                tree, staged, fp = self.stage(sid, path)
-                if (r := self.cached(sid, fp)) is not None:
-                    results[sid] = r
-                elif self.args.student and sid != self.args.student:
-                    continue  # not graded yet, and not asked for now
-                elif tree is None:
-                    results[sid] = self.keep(dict(staged, fingerprint=fp))
-                else:
-                    todo.append((sid, tree, staged, fp))
-            self.log(
-                f"grading {len(todo)} of {len(students)} submissions ({len(students) - len(todo)} already graded "
-                f"or ungradable) with {self.args.jobs} jobs, sandbox {self.choice.mode}, checks {','.join(self.only)}"
-            )
-            for warning in (self.choice.warning, self.secret_warning):
-                if warning:
-                    self.log(warning)
-            uids = f"; uids {self.uids.base}-{self.uids.base + sandbox.UID_BLOCK - 1}" if self.uids else ""
-            kind = self.cgroups.kind if self.cgroups else None
-            self.log(sandbox.limits_line(self.choice.mode, self.args.memory << 20, self.uids is not None, kind) + uids)
-            if self.swept:
-                self.log(f"cleaned up {self.swept} scratch folders and cgroups a killed grading of these uids left")
-            self.grade_all(todo, results)
+            with contextlib.ExitStack() as stack:
+                # Here each student is graded as soon as it is staged: the slots start while the rest
+                # is staged. (A cluster is sent the class once it is all staged.)
+                threads = None if self.cluster else ThreadPoolExecutor(self.args.jobs)
+                if threads is not None:  # on Ctrl-C, the students not started yet are dropped, not graded unseen
+                    stack.callback(threads.shutdown, wait=True, cancel_futures=True)
+                running, began = {}, time.monotonic()
+                for sid, path in students:
+                    tree, staged, fp = self.stage(sid, path)
+                    if (r := self.cached(sid, fp)) is not None:
+                        results[sid] = r
+                    elif self.args.student and sid != self.args.student:
+                        continue  # not graded yet, and not asked for now
+                    elif tree is None:
+                        results[sid] = self.keep(dict(staged, fingerprint=fp))
+                    else:
+                        todo.append((sid, tree, staged, fp))
+                        if threads is not None:
+                            seed = derive_seed(self.secret, sid, fp)
+                            running[threads.submit(self.grade_one, sid, tree, seed, staged)] = (sid, fp)
+                self.announce(len(todo), len(students))
+                self.grade_all(todo, results, running, began)
         finally:
             gradebook.write(self.out, list(results.values()), self.settings)
             shutil.rmtree(self.scratch_root, ignore_errors=True)
@@ -291,15 +291,32 @@ class Grader:
         self.log(f"wrote {self.out / 'grades.csv'}, grades.json and feedback/ for {len(results)} students")
         return 0
 
+    def announce(self, todo, students):
+        """The log's head: what is graded, how, and what was cleaned up first."""
+        self.log(
+            f"grading {todo} of {students} submissions ({students - todo} already graded or ungradable) with "
+            f"{self.args.jobs} jobs, sandbox {self.choice.mode}, checks {','.join(self.only)}"
+        )
+        for warning in (self.choice.warning, self.secret_warning):
+            if warning:
+                self.log(warning)
+        uids = f"; uids {self.uids.base}-{self.uids.base + sandbox.UID_BLOCK - 1}" if self.uids else ""
+        kind = self.cgroups.kind if self.cgroups else None
+        self.log(sandbox.limits_line(self.choice.mode, self.args.memory << 20, self.uids is not None, kind) + uids)
+        if self.swept:
+            self.log(f"cleaned up {self.swept} scratch folders and cgroups a killed grading of these uids left")
+
     def keep(self, r):
         """Keep a student's result at once, stamped with when it was graded, so a re-run resumes."""
         r = dict(r, graded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         gradebook.write_atomic(self.out / ".results" / f"{r['id']}.json", json.dumps(r))
         return r
 
-    def grade_all(self, todo, results):
-        started, done = time.monotonic(), 0
-        for sid, fp, r in self.cluster.dispatch(self, todo) if self.cluster else self.dispatch(todo):
+    def grade_all(self, todo, results, running, began):
+        """Keep and log each result as it comes: from the cluster, or from the students `running` here
+        (since `began`)."""
+        started, done = (time.monotonic() if self.cluster else began), 0
+        for sid, fp, r in self.cluster.dispatch(self, todo) if self.cluster else self.finished(running):
             results[sid] = self.keep(dict(r, fingerprint=fp))
             done += 1
             rate = done / max(time.monotonic() - started, 1e-9) * 60
@@ -313,20 +330,15 @@ class Grader:
                 f" · {rate:.1f}/min · ~{left:.1f} min left"
             )
 
-    def dispatch(self, todo):
-        """Yield (sid, fingerprint, result) as each student is graded here, --jobs at once."""
-        with ThreadPoolExecutor(self.args.jobs) as threads:
-            futures = {
-                threads.submit(self.grade_one, sid, tree, derive_seed(self.secret, sid, fp), notes): (sid, fp)
-                for sid, tree, notes, fp in todo
-            }
-            for future in as_completed(futures):
-                sid, fp = futures[future]
-                try:
-                    r = future.result()
-                except Exception as e:  # a bug of the kit's must not lose the other students
-                    r = self.empty(sid, "error", f"the grader failed on this submission ({type(e).__name__}: {e})")
-                yield sid, fp, r
+    def finished(self, running):
+        """Yield (sid, fingerprint, result) as each student `running` here is graded."""
+        for future in as_completed(running):
+            sid, fp = running[future]
+            try:
+                r = future.result()
+            except Exception as e:  # a bug of the kit's must not lose the other students
+                r = self.empty(sid, "error", f"the grader failed on this submission ({type(e).__name__}: {e})")
+            yield sid, fp, r
 
     def log(self, line):
         line = escape_line(line)  # learner text never reaches a terminal or the log raw

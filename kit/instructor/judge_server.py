@@ -27,8 +27,6 @@ from kit.learner import check
 
 def warm():
     """Import the judge and read every check once, with nothing to grade: what each job then shares."""
-    from kit.learner import check  # noqa: F401  (the module each job runs)
-
     with tempfile.TemporaryDirectory(prefix="kit-judge-") as empty:
         runner.run(list(EXERCISES), impl=empty, extra=("--collect-only", "-q"))
 
@@ -50,8 +48,6 @@ def job(argv, env):
     code = 70
     try:
         start_job(env)
-        from kit.learner import check
-
         code = check.main(argv)
     except SystemExit as e:  # argparse refusing the options, as a fresh process would
         code = e.code if isinstance(e.code, int) else 2
