@@ -22,3 +22,13 @@ def test_the_benchmark_class_is_six_correct_three_partial_and_one_hostile_in_ten
     assert totals[:6] == [TOTAL] * 6
     assert all(0 < t < TOTAL for t in totals[6:9])
     assert totals[9] == 0  # stubs that print a fake score line
+
+
+def test_a_benchmark_report_says_how_fast_the_machine_ran_python_at_its_start_and_end():
+    from kit.dev.bench import speed_line
+    from kit.dev.bench.timing import speed
+
+    took = speed()
+    assert 0 < took < 30
+    line = speed_line(0.125, 0.25)
+    assert "0.125 s of CPU at the start" in line and "0.250 s at the end" in line

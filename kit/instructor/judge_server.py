@@ -3,9 +3,10 @@ kit/instructor/pool.py.
 
 It reads one job a line on stdin, `{"argv": ARGV, "env": {...}, "timeout": T, "grace": G}`, runs
 `python -m kit check ARGV` for it in a forked child, and writes `{"status": S, "timed_out": B}`
-when the child has ended. It starts by importing the judge and reading every check once. A job
-that names its tree (--impl) is forked from a pytest session already configured and collected for
-jobs like it (Prepared, below); any other job runs `kit check` from the start in its child.
+when the child has ended. The judge is imported once, here. A job that names its tree (--impl) is
+forked from a pytest session already configured and collected for jobs like it (Prepared, below),
+which collects the checks as a fresh run does; any other job runs `kit check` from the start in
+its child.
 """
 
 import dataclasses
@@ -21,14 +22,7 @@ import pytest
 
 from checks import plugin
 from kit import runner
-from kit.exercises import EXERCISES
 from kit.learner import check
-
-
-def warm():
-    """Import the judge and read every check once, with nothing to grade: what each job then shares."""
-    with tempfile.TemporaryDirectory(prefix="kit-judge-") as empty:
-        runner.run(list(EXERCISES), impl=empty, extra=("--collect-only", "-q"))
 
 
 def start_job(env):
@@ -247,7 +241,6 @@ def _signal(pid, sig):
 
 def serve():
     jobs = Jobs()
-    warm()
     request = jobs.next()
     while request is not None:
         shape = Shape.of(request)
