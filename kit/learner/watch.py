@@ -216,6 +216,7 @@ class Server:
             start_new_session=True,
         )
         self.reading = False
+        self.asked = False  # whether it was sent SIGTERM
 
     def send(self, share):
         """Let it run the checks of share; False when it died while waiting."""
@@ -244,15 +245,25 @@ class Server:
             self.proc.stdout.close()
         return None
 
-    def end(self):
-        if self.proc.poll() is None:
+    def ask_to_end(self):
+        """SIGTERM, once: it ends its session (and its worker) as Ctrl-C would."""
+        if self.proc.poll() is None and not self.asked:
+            self.asked = True
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=END_SECONDS)
             except ProcessLookupError:
                 pass
+
+    def end(self):
+        self.ask_to_end()
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=END_SECONDS)
             except subprocess.TimeoutExpired:  # deaf to SIGTERM: its worker goes with its pipes
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         self.proc.wait()
         # Its output pipe is the reader's to close, if result() was asked for.
         for pipe in (self.proc.stdin,) if self.reading else (self.proc.stdin, self.proc.stdout):
@@ -331,6 +342,8 @@ class Runs:
         with self.lock:
             self.stopped = True
             servers, self.running, self.next = self.running + self.next, [], []
+        for server in servers:  # all at once: ending them takes one server's time, not the sum
+            server.ask_to_end()
         for server in servers:
             server.end()
 
