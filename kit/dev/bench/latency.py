@@ -55,6 +55,9 @@ class WatchSession:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            # Ctrl-C reaches it as in a terminal, even when this benchmark was started with SIGINT
+            # ignored (in the background of a shell), which Python would otherwise keep.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines, self.seen = queue.Queue(), []
         threading.Thread(target=self._read, daemon=True).start()
