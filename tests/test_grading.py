@@ -722,6 +722,8 @@ def test_ctrl_c_drops_the_students_not_started_keeps_the_finished_and_the_rerun_
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # Ctrl-C reaches it as in a terminal, even where these tests were started with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines = []
     for line in run.stdout:
