@@ -72,8 +72,9 @@ class Fence:
 
 
 class Worker:
-    def __init__(self, impl, fence=None, import_timeout=5):
+    def __init__(self, impl, fence=None, import_timeout=5, base=None):
         fence = fence or Fence()
+        self.base = base.handshake() if base else {}  # the known-good base (checks/base/)
         self.impl = os.path.realpath(impl)
         self.inside = fence.impl or self.impl  # the same folder, as the worker sees it
         self.prefix = list(fence.prefix)
@@ -113,7 +114,7 @@ class Worker:
         self.replies, self.output, self.buffer = reply_read, output_read, b""
         os.set_blocking(output_read, False)
         self.head, self.tail = bytearray(), bytearray()
-        handshake = json.dumps({"key": self.key.hex(), "reply": reply_write}) + "\n"
+        handshake = json.dumps({"key": self.key.hex(), "reply": reply_write, "base": self.base}) + "\n"
         try:
             self.proc.stdin.write(handshake.encode())
             self.proc.stdin.flush()

@@ -8,14 +8,16 @@ gate of what it builds on is closed, and its failures carry that exercise's mist
 """
 
 from checks import numerics
-from checks.inputs import LECTURE_L, LECTURE_NEURON
+from checks.inputs import DIAMOND, LECTURE_L, LECTURE_NEURON
 from checks.judge import diagnose
 from checks.messages import GATE_FAILED
 from checks.mistakes import BACKWARD_VARIANTS, advice, backprop_predictions
 
 
-def same_grads(got, graph):
-    want = numerics.gradient(graph, [name for name, *_ in graph])
+def same_grads(got, graph, data=None):
+    """Whether `got` are the graph's grads (at the learner's values `data`, where given)."""
+    names = [name for name, *_ in graph]
+    want = numerics.right_grads(graph, data, names) if data else numerics.gradient(graph, names)
     return all(numerics.close(got[name], want[name], numerics.GRAD_RTOL) for name in want)
 
 
@@ -37,9 +39,10 @@ def gate_02(call):
 
 
 def gate_03(call):
-    got = call("manual_backprop", graph=LECTURE_L)
-    if not same_grads(got, LECTURE_L):
-        return closed("03", diagnose(got, backprop_predictions(LECTURE_L, BACKWARD_VARIANTS)))
+    r = call("manual_backprop", graph=LECTURE_L)
+    got, values = r["grad"], numerics.learner_values(LECTURE_L, r["data"])
+    if not same_grads(got, LECTURE_L, r["data"]):
+        return closed("03", diagnose(got, backprop_predictions(LECTURE_L, BACKWARD_VARIANTS, values=values)))
     # Later checks use a Value more than once (a + a, a * a, shared nodes): every _backward must add
     # into a grad that already holds something, for each child, and for a child used twice.
     for op, same, want, assigned in (
@@ -56,10 +59,11 @@ def gate_03(call):
 
 
 def gate_04(call):
-    got = call("backward", graph=LECTURE_L)
-    if same_grads(got["grads"], LECTURE_L):
-        return None
-    return closed("04", "root-grad-not-one" if all(g == 0.0 for g in got["grads"].values()) else None)
+    for graph in (LECTURE_L, DIAMOND):
+        got = call("backward", graph=graph)
+        if not same_grads(got["grads"], graph):
+            return closed("04", "root-grad-not-one" if all(g == 0.0 for g in got["grads"].values()) else None)
+    return None
 
 
 def gate_05(call):
@@ -88,9 +92,15 @@ def gate_06(call):
         return closed("06", "parameters-incomplete" if r["count"] < 41 and None not in r["positions"] else None)
     out = call("neuron", nin=3, seed=0, x=NEURON_X, values=NEURON)["out"]
     w, b = NEURON["w"], NEURON["b"]
-    if out["kind"] == "Value" and numerics.close(out["data"], numerics.neuron(w, b, NEURON_X)):
-        return None
-    return closed("06", diagnose(out["data"], neuron_variants(w, b, NEURON_X)))
+    if out["kind"] != "Value" or not numerics.close(out["data"], numerics.neuron(w, b, NEURON_X)):
+        return closed("06", diagnose(out["data"], neuron_variants(w, b, NEURON_X)))
+    # What train() relies on besides: a one-neuron layer gives its Value, and zero_grad() zeroes grads only.
+    if call("layer", nin=2, nout=1, seed=0, x=[0.5, -1.0])["out"]["kind"] != "Value":
+        return closed("06", "single-output-list")
+    got = call("zero_grad", nin=3, nouts=[4, 2], seed=2, junk=0.75, kind="MLP")
+    if not got["data_kept"] or any(g != 0.0 for layer in got["grads"] for n in layer for g in [*n["w"], n["b"]]):
+        return closed("06", "zero-grad-wrong")
+    return None
 
 
 def neuron_variants(w, b, x):

@@ -16,6 +16,9 @@ LECTURE_L = [
     ["L", "mul", "d", "f"],
 ]
 
+# A node used twice, through two paths: a walk that is not a topological order goes wrong here.
+DIAMOND = [["a", "leaf", 1.5], ["b", "mul", "a", "a"], ["c", "add", "a", "b"], ["d", "mul", "b", "c"]]
+
 # The lecture's neuron: o = tanh(x1*w1 + x2*w2 + b) = 0.7071.
 LECTURE_NEURON = [
     ["x1", "leaf", 2.0],

@@ -6,6 +6,7 @@ checks/client.py) come in; sentences a learner can act on come out.
 
 import re
 
+from checks.base import describe as describe_base
 from checks.worker import PROBES
 
 TODO = re.compile(r"\bex(\d\d)\b")
@@ -186,8 +187,9 @@ def timeout(limit, probe):
     )
 
 
-def builds_on(ex, builds, missing, before=()):
-    """The banner of a check some of whose foundations do not pass (`before`: those that passed once)."""
+def builds_on(ex, builds, missing, before=(), base=None):
+    """The banner of a check some of whose foundations do not pass (`before`: those that passed once),
+    and what it runs on instead (`base`, checks/base/)."""
     first = ", ".join(f"check-{d}" for d in missing)
     verb = "is" if len(missing) == 1 else "are"
     dep = next(iter(missing))
@@ -196,11 +198,19 @@ def builds_on(ex, builds, missing, before=()):
         if set(missing) <= set(before)
         else ("not passing yet")
     )
-    return (
-        f"! check-{ex} builds on {span(builds)}; {first} {verb} {state}. "
-        f"Finish {'it' if len(missing) == 1 else 'them'} first (make check-{dep}): "
-        "failures below may come from there.\n"
-        + "\n".join(f"! builds on {d}: {why}." for d, (_, why) in missing.items())
+    if base:
+        then = (
+            f"So that this check grades exercise {ex} alone, it runs on {describe_base(base)} instead of yours; "
+            f"your own micrograd does not work end to end until {first} {'passes' if len(missing) == 1 else 'pass'}, "
+            "which costs no points here."
+        )
+    elif ex == "03":
+        then = "Its tests judge your _backward on the values your own + and * give."
+    else:
+        them = "it" if len(missing) == 1 else "them"
+        then = f"Finish {them} first (make check-{dep}): failures below may come from there."
+    return f"! check-{ex} builds on {span(builds)}; {first} {verb} {state}. {then}\n" + "\n".join(
+        f"! builds on {d}: {why}." for d, (_, why) in missing.items()
     )
 
 

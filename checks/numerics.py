@@ -190,7 +190,7 @@ LOCAL = {  # op: (operand values, out value) -> the local derivative for each op
 }
 
 
-def backprop(graph, variants=None, order=None, seed=1.0):
+def backprop(graph, variants=None, order=None, seed=1.0, values=None):
     """The grad of every node after backpropagating from the root, micrograd's way, in float64.
 
     Each node, in reverse topological order (`order`, a list of names; default the reverse of the
@@ -200,8 +200,10 @@ def backprop(graph, variants=None, order=None, seed=1.0):
       "assign": True to assign (=) the child's grad instead of adding to it,
       "no_out_grad": True to leave out the factor of the node's grad,
       "only": the operand positions that receive anything (the others are left alone).
+    `values` gives every node's value where they are not the graph's own (what a learner's + and *
+    computed).
     """
-    values = evaluate(graph)
+    values = values or evaluate(graph)
     nodes = {name: (op, args) for name, op, *args in graph}
     grads = {name: 0.0 for name in nodes}
     grads[root(graph)] = seed
@@ -220,3 +222,26 @@ def backprop(graph, variants=None, order=None, seed=1.0):
             push = d if rule.get("no_out_grad") else d * grads[name]
             grads[a] = push if rule.get("assign") else grads[a] + push
     return grads
+
+
+def learner_values(graph, data):
+    """The learner's values of the graph's nodes where they differ from the graph's own (None where
+    they agree, so that the finite differences stand); raises ValueError when one is not a number."""
+    truth = evaluate(graph)
+    if all(close(data.get(n), v) for n, v in truth.items()):
+        return None
+    if not all(is_number(data.get(n)) for n in truth):
+        raise ValueError("not every node holds a number")
+    return {n: float(data[n]) for n in truth}
+
+
+def right_grads(graph, data, names=None):
+    """What right _backward closures give every named node (default the leaves) on `graph`, whose
+    nodes hold `data` (a learner's): finite differences where the data are the graph's own values,
+    else the chain rule at the learner's values (what + and * computed is another check's to grade)."""
+    names = names or leaves(graph)
+    values = learner_values(graph, data)
+    if values is None:
+        return gradient(graph, names)
+    grads = backprop(graph, values=values)
+    return {n: grads[n] for n in names}

@@ -18,6 +18,7 @@ from _pytest.outcomes import Failed
 from pytest_timeout import PYTEST_FAILURE_MESSAGE
 
 from checks import history, messages
+from checks.base import OWN, base_for
 from checks.client import Fence, ProbeFailure, Worker
 from checks.gates import GATES
 from checks.judge import LearnerError
@@ -123,7 +124,9 @@ class Kit:
         self.passed_before = history.passed(self.impl) if self.learner_run else set()
         self.timeouts = {}  # (probe, ops) that timed out in the current check -> the message it got
         self.pending = None  # the (probe, ops) of the call in flight
-        self.worker = None
+        self.worker = None  # the worker of the current base
+        self.workers = {}  # base (checks/base/) -> its worker: the learner's own code, or on the kit's base
+        self.base = OWN  # what the current check (or gate) runs on
         self.printed = ""  # what the learner's code printed during the current test
         self.tampered = []  # what the worker's audit hook refused during the current test (or gate)
         self.stopped = None  # why the rest of the run is passed over (--kit-until-unfinished)
@@ -155,6 +158,7 @@ class Kit:
     # --- the probe call -------------------------------------------------------------------
 
     def call(self, probe, args, timeout=None):
+        self.worker = self.workers.get(self.base)
         if self.worker is None:
             if not (self.impl / "micrograd").is_dir() and not (self.impl / "derivatives.py").is_file():
                 raise ProbeFailure(
@@ -163,7 +167,8 @@ class Kit:
                     f"{self.impl} does not hold the learner's tree (derivatives.py, micrograd/, train.py)",
                 )
             # An import that hangs is cut short well within the test's own timeout.
-            self.worker = Worker(self.impl, self.fence, import_timeout=max(1, int(self.timeout / 2)))
+            self.worker = Worker(self.impl, self.fence, import_timeout=max(1, int(self.timeout / 2)), base=self.base)
+            self.workers[self.base] = self.worker
         if self.check_timeout and time.monotonic() - self.check_started > self.check_timeout:
             raise ProbeFailure(
                 probe,
@@ -196,7 +201,13 @@ class Kit:
         # outside every test's timeout).
         wanted = {exercise_of(item) for item in session.items} - {None}
         for dep in sorted({d for ex in wanted for d in EXERCISES[ex].builds_on}):
+            self.base = base_for(dep, self.closed())  # a gate looks at its exercise where its check would
             self.gates[dep] = self.gate(dep)
+        self.base = OWN
+
+    def closed(self):
+        """The exercises whose gates are closed."""
+        return {ex for ex, gate in self.gates.items() if gate}
 
     def gate(self, ex):
         """A quick look at whether exercise `ex` works, through its gate probes."""
@@ -236,8 +247,9 @@ class Kit:
         if ex is not None and ex != self.report.current:
             builds = EXERCISES[ex].builds_on
             missing = {dep: self.gates[dep] for dep in builds if self.gates.get(dep)}
-            banner = messages.builds_on(ex, builds, missing, self.passed_before) if missing else None
-            self.report.start_check(ex, banner)
+            self.base = base_for(ex, self.closed())
+            banner = messages.builds_on(ex, builds, missing, self.passed_before, self.base) if missing else None
+            self.report.start_check(ex, banner, self.base.kit)
             self.check_started = time.monotonic()  # the gates' time is not the check's
             self.timeouts = {}
         self.printed = ""
@@ -256,8 +268,9 @@ class Kit:
         status, message = self.classify(call.excinfo)
         mistake = getattr(call.excinfo.value, "mistake", None) if call.excinfo and status != "todo" else None
         closed = [(dep, self.gates[dep]) for dep in EXERCISES[ex].builds_on if self.gates.get(dep)]
-        if status not in ("pass", "todo") and closed:
-            # A foundation is broken: say so first, and charge it, not this exercise.
+        own_fault = self.base or (ex == "03" and status == "fail")  # 03 is judged on the data 02 gave
+        if status not in ("pass", "todo") and closed and not own_fault:
+            # A foundation is broken and nothing could stand in for it: say so first, and name it.
             dep, (mistake, why) = closed[0]
             message = f"builds on {dep}: {why}\n{message}"
         if status != "pass" and self.printed.strip():
@@ -335,8 +348,8 @@ class Kit:
 
     def pytest_sessionfinish(self, session, exitstatus):
         self.report.finish()
-        if self.worker is not None:
-            self.worker.close()
+        for worker in self.workers.values():
+            worker.close()
         path = self.config.getoption("kit_report")
         if path:
             self.report.save(path)

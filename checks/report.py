@@ -27,6 +27,7 @@ class Report:
         self.results = {}  # ex -> [result dict]
         self.current = None  # the check being printed
         self.review = []  # [{check, test, reason}]: what a person should look at (tampering)
+        self.bases = {}  # ex -> the exercises the kit's code stood in for (checks/base/), [] for none
 
     def write(self, text=""):
         try:
@@ -35,10 +36,11 @@ class Report:
         except BrokenPipeError:  # the reader left (`| head`): stop writing, keep grading
             self.out = open(os.devnull, "w")
 
-    def start_check(self, ex, banner=None):
+    def start_check(self, ex, banner=None, base=()):
         self.finish_check()
         self.current = ex
         self.results.setdefault(ex, [])
+        self.bases[ex] = list(base)
         try:
             shown = self.impl.resolve().relative_to(Path.cwd().resolve())
         except ValueError:
@@ -84,7 +86,10 @@ class Report:
         return {
             "impl": str(self.impl),
             "seed": self.seed,
-            "checks": {ex: dict(zip(("earned", "max"), totals(rs))) for ex, rs in self.results.items()},
+            "checks": {
+                ex: {**dict(zip(("earned", "max"), totals(rs))), "base": self.bases.get(ex, [])}
+                for ex, rs in self.results.items()
+            },
             "tests": self.everything(),
             "review": self.review,
         }

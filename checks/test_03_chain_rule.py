@@ -2,7 +2,7 @@
 
 from checks import numerics
 from checks.inputs import LECTURE_L, leaf_value, random_graph
-from checks.judge import blame, diagnose, expect, expect_grads, fmt, points
+from checks.judge import blame, diagnose, expect, expect_grads, fmt, points, wrong
 from checks.mistakes import BACKWARD_VARIANTS, backprop_predictions
 
 
@@ -126,13 +126,11 @@ def test_calling_backward_by_hand_on_the_lecture_graph_matches_finite_difference
             f"{name}.grad is {fmt(grad)} right after it was made; every Value starts with grad 0.0.",
             "grad-not-zero",
         )
-    got = probe("manual_backprop", graph=LECTURE_L)
-    want = numerics.gradient(LECTURE_L, [n for n, *_ in LECTURE_L])
-    expect_grads(
-        got,
-        want,
+    expect_manual_backprop(
+        probe,
+        LECTURE_L,
         "L = (a*b + c) * f, after setting L.grad = 1.0 and calling _backward() on L, d, e, ... from the root down",
-        predictions=backprop_predictions(LECTURE_L, BACKWARD_VARIANTS),
+        [n for n, *_ in LECTURE_L],
     )
 
 
@@ -141,11 +139,23 @@ def test_calling_backward_by_hand_on_random_graphs_matches_finite_differences(pr
     """Calling _backward by hand on random graphs of + and * gives their gradients."""
     for _ in range(4):
         graph = random_graph(rng, ["add", "mul"], leaves=3, size=6)
-        names = numerics.leaves(graph)
-        got = probe("manual_backprop", graph=graph, names=names)
-        expect_grads(
-            got,
-            numerics.gradient(graph),
-            f"For {numerics.expression(graph)}, calling _backward() from the root down",
-            predictions=backprop_predictions(graph, BACKWARD_VARIANTS, names),
+        expect_manual_backprop(
+            probe, graph, f"For {numerics.expression(graph)}, calling _backward() from the root down"
         )
+
+
+def expect_manual_backprop(probe, graph, what, names=None):
+    """Call every _backward by hand from the root down; the grads against what right closures give
+    at the values the learner's own + and * computed (check-02 grades those values, not this check)."""
+    names = names or numerics.leaves(graph)
+    got = probe("manual_backprop", graph=graph)
+    try:
+        values = numerics.learner_values(graph, got["data"])
+    except ValueError:
+        wrong(f"{what}: your + or * gave a node that holds no number, so its gradients cannot be judged.")
+    expect_grads(
+        {n: got["grad"][n] for n in names},
+        numerics.right_grads(graph, got["data"], names),
+        what + (" (at the values your + and * gave)" if values else ""),
+        predictions=backprop_predictions(graph, BACKWARD_VARIANTS, names, values=values),
+    )

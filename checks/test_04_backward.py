@@ -1,10 +1,9 @@
 """check-04: topological order and backward() (micrograd/engine.py)."""
 
 from checks import numerics
-from checks.inputs import LECTURE_L, many_paths, random_graph
+from checks.inputs import DIAMOND, LECTURE_L, many_paths, random_graph
 from checks.judge import expect, expect_close, expect_grads, fmt, points, wrong
 
-DIAMOND = [["a", "leaf", 1.5], ["b", "mul", "a", "a"], ["c", "add", "a", "b"], ["d", "mul", "b", "c"]]
 SHARED = [
     ["x", "leaf", 0.5],
     ["y", "leaf", -1.25],

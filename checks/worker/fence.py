@@ -31,8 +31,9 @@ ALLOWED = frozenset(
     sys textwrap time types typing warnings weakref""".split()
 )
 TAMPERING_IMPORTS = frozenset({"ctypes", "_ctypes"})  # a module whose only use here is reaching into memory
-# Standard-library functions that read their caller's frame for its module name, and nothing more.
-FRAME_READERS = frozenset({("namedtuple", "__init__.py"), ("EnumType._create_", "enum.py"), ("_caller", "typing.py")})
+# Standard-library functions that read their caller's frame for its module name, and nothing more, by
+# name and file (co_name: Python 3.10 has no co_qualname, and enum's class was EnumMeta there).
+FRAME_READERS = frozenset({("namedtuple", "__init__.py"), ("_create_", "enum.py"), ("_caller", "typing.py")})
 FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back", "f_globals", "f_locals"})
 REFUSED = {
     "sys._getframe": "walk the call stack (sys._getframe)",
@@ -166,7 +167,7 @@ def install(impl, here, trusted):
             return True
         trust_paths()
         name = code.co_filename.rsplit("/", 1)[-1] if type_of(code.co_filename) is str_type else ""
-        return (code.co_qualname, name) in frame_readers and place(code.co_filename) == "stdlib"
+        return (code.co_name, name) in frame_readers and place(code.co_filename) == "stdlib"
 
     def opened(args):
         path, mode, flags = args[0], args[1], args[2]

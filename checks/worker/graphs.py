@@ -46,8 +46,17 @@ def describe(v, names):
     return "?" if hasattr(v, "_prev") else f"<{type(v).__name__}>"
 
 
-def kit_order(root):
-    """A topological order of root's graph, computed by the kit (iteratively) from `_prev`."""
+def kit_order(root, known=None):
+    """A topological order of root's graph, computed by the kit (iteratively) from `_prev`. Each
+    node's children are taken in a fixed order (`known`: id -> place, the graph's own nodes first,
+    then by data), so that the order, and what a mistaken _backward makes of it, never depends on
+    how a set happens to iterate."""
+    known = known or {}
+
+    def place(v):
+        data = getattr(v, "data", 0.0)
+        return (known.get(id(v), len(known)), data if isinstance(data, (int, float)) else 0.0)
+
     order, seen, stack = [], set(), [(root, False)]
     while stack:
         v, done = stack.pop()
@@ -56,15 +65,22 @@ def kit_order(root):
         elif id(v) not in seen:
             seen.add(id(v))
             stack.append((v, True))
-            stack.extend((c, False) for c in v._prev)
+            stack.extend((c, False) for c in sorted(v._prev, key=place, reverse=True))
     return order
 
 
-def kit_backprop(root):
+def kit_backprop(root, nodes=None, graph=None):
     """Backpropagate with the learner's _backward closures, in a topological order of the checks
-    (so that lesson 03 and 05 do not depend on lesson 04's order)."""
+    (so that lessons 03 and 05 do not depend on lesson 04's order). Given the graph spec whose
+    operands are all its own nodes, that order is the spec's, reversed: `_prev` is not read at all
+    (it is lesson 02's to judge)."""
+    nodes = nodes or {}
     root.grad = 1.0
-    for v in reversed(kit_order(root)):
+    if graph and all(isinstance(a, str) for _, op, *args in graph if op != "leaf" for a in args):
+        order = [nodes[name] for name, *_ in graph]
+    else:
+        order = kit_order(root, {id(v): i for i, v in enumerate(nodes.values())})
+    for v in reversed(order):
         v._backward()
 
 

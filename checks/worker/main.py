@@ -1,8 +1,9 @@
 """The worker: the process in which learner code runs.
 
-Started by checks/client.py as `python -s -P main.py IMPL IMPORT_TIMEOUT`. The first line on
-stdin is the handshake, `{"key": hex, "reply": fd}`: a key for this process alone and the pipe
-its replies go to, named nowhere else. Then it reads one JSON request a line,
+Started by checks/client.py as `python -s main.py IMPL IMPORT_TIMEOUT`. The first line on
+stdin is the handshake, `{"key": hex, "reply": fd, "base": {...}}`: a key for this process alone,
+the pipe its replies go to, named nowhere else, and the known-good base it runs on, if any
+(checks/base/__init__.py). Then it reads one JSON request a line,
 `{"probe": name, "args": {...}}`, runs that probe, and writes one reply a line to that pipe:
 `MAC BODY`, where BODY is `{"ok": result}`, `{"error": {...}}` or `{"tampered": [what]}` and MAC
 is a keyed BLAKE2b of the reply's number and BODY. Whatever the learner's code prints goes to
@@ -41,7 +42,7 @@ FREEZE_AFTER, FREEZE_BUDGET = 300_000, 1_000_000
 
 # The package's modules in the order they load; then every probes_NN.py, in turn (a probe module
 # builds only on earlier ones).
-ORDER = ("guard", "functions", "graphs", "snapshot", "fence")
+ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "names")
 SHARED_BUILTINS = ("functions",)  # its functions are handed to learner code, so its builtins are the learner's
 
 
@@ -86,16 +87,20 @@ def load_package():
 
 
 def tracer():
-    """walk(tb): [(filename, line, function)] of a traceback, outermost first. The one function
-    the audit hook lets read `tb_frame` (it knows it by its code object)."""
-    str_type = str
+    """walk(tb): [(filename, line, qualified name or None, name, first line)] of a traceback,
+    outermost first (Python 3.10 has no co_qualname). The one function the audit hook lets read
+    `tb_frame` (it knows it by its code object)."""
+    str_type, qualified = str, hasattr(tracer.__code__, "co_qualname")
 
     def walk(tb):
         found, n = [], 0
         while tb is not None and n < 10000:
             code = tb.tb_frame.f_code
             name = code.co_filename
-            found.append((name if type(name) is str_type else "", tb.tb_lineno, code.co_qualname))
+            qualname = code.co_qualname if qualified else None
+            found.append(
+                (name if type(name) is str_type else "", tb.tb_lineno, qualname, code.co_name, code.co_firstlineno)
+            )
             tb, n = tb.tb_next, n + 1
         return found
 
@@ -106,9 +111,11 @@ def serve(impl, import_timeout, requests, handshake):
     """Bind everything, install the audit hook, then answer requests until stdin ends."""
     worker = load_package()
     guard, fence, snapshot = worker["guard"], worker["fence"], worker["snapshot"]
+    qualnames, inlined = worker["names"].qualnames, worker["names"].INLINED
     walk = tracer()
     take = fence.install(impl, HERE, [walk.__code__])
     guard.IMPL, guard.IMPORT_TIMEOUT = impl, import_timeout
+    guard.set_base(handshake.get("base") or {})
     probes, timeout_type, hung = dict(guard.PROBES), guard.ImportTimeout, guard.HUNG
     # What the worker's code calls at probe time (the audit hook and the snapshot bind theirs).
     relied = snapshot.relied_on(
@@ -188,10 +195,15 @@ def serve(impl, import_timeout, requests, handshake):
         return text if len_of(text) <= CODE_LIMIT else text[:CODE_LIMIT] + " ..."
 
     def learner_frames(tb):
-        cache, mine = {}, []
-        for filename, line, function in walk(tb):
+        cache, names, mine = {}, {}, []
+        for filename, line, function, name, first in walk(tb):
             path = realpath(filename) if filename and filename[0] != "<" else ""  # not <frozen ...>
-            if path.startswith(root):
+            if path.startswith(root) and name not in inlined:
+                if function is None:  # Python 3.10: from the source
+                    if path not in names:
+                        line_of(path, 0, cache)
+                        names[path] = qualnames(b"\n".join(cache[path]))
+                    function = names[path].get((first, name), name)
                 mine.append((path, line, function))
         steps = []
         for path, line, function in mine:

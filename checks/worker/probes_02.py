@@ -25,6 +25,7 @@ def forward(graph):
         "leaves_unchanged": all(number(nodes[n].data) == before[n] and not nodes[n]._prev for n in leaves),
         "changed": [name for name, v in nodes.items() if number(getattr(v, "data", None)) != made[name]],
         "grads": {name: number(getattr(v, "grad", None)) for name, v in nodes.items()},
+        "fresh_grad": number(getattr(Value(1.0), "grad", None)),  # where grad starts is lesson 03's
     }
 
 

@@ -37,5 +37,5 @@ def manual_backprop(graph, names=None):
     """Builds the expression, seeds the root's grad with 1.0 and calls each _backward by hand,
     from the root down."""
     nodes = build(graph, engine().Value)
-    kit_backprop(nodes[graph[-1][0]])
-    return grads_of(nodes, names or list(nodes))
+    kit_backprop(nodes[graph[-1][0]], nodes, graph)
+    return {"grad": grads_of(nodes, names or list(nodes)), "data": {n: number(v.data) for n, v in nodes.items()}}

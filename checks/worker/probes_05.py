@@ -9,7 +9,7 @@ def op_grads(graph, names=None):
     """Builds the expression, then calls each node's _backward from the root down."""
     nodes = build(graph, engine().Value)
     top = nodes[graph[-1][0]]
-    kit_backprop(top)
+    kit_backprop(top, nodes)
     leaves = names or [name for name, op, *_ in graph if op == "leaf"]
     return {
         "data": number(top.data),

@@ -11,8 +11,8 @@ A region of an exercise beyond `upto` becomes `# TODO(ex03): <sentence>` followe
 `(no-op)` becomes the TODO line alone: it sits in code that earlier exercises run, where a raise
 would break their checks. Regions nest; an inner region only shows once its outer one is solved.
 
-    python -m kit stubs                  # write exercises/ from solutions/
-    python -m kit stubs --check          # fail when exercises/ is out of date
+    python -m kit stubs                  # write exercises/ (and checks/base/) from solutions/
+    python -m kit stubs --check          # fail when either is out of date
     python -m kit stubs --upto 3 --out D # a tree solved through exercise 03
 """
 
@@ -22,19 +22,36 @@ import sys
 from pathlib import Path
 
 from kit import ROOT
-from kit.exercises import TREE
+from kit.exercises import EXERCISES, TREE
 from kit.regions import RegionError, build_tree, render
 
+# The checks' known-good base (checks/base/__init__.py): the reference engine and network, solved.
+BASE = {"micrograd/engine.py": "engine.py", "micrograd/nn.py": "nn.py"}
+BASE_HEADER = "# Written by `python -m kit stubs` from solutions/{rel}: the checks' known-good base. Do not edit.\n"
 
-def out_of_date(src, dst):
-    """The files of the tree whose stub in `dst` differs from what `src` generates."""
+
+def base_files(src):
+    """{path in checks/base/: text} from the solutions in `src`."""
+    return {
+        ROOT / "checks" / "base" / name: BASE_HEADER.format(rel=rel)
+        + render((Path(src) / rel).read_text(encoding="utf-8"), len(EXERCISES), rel)
+        for rel, name in BASE.items()
+    }
+
+
+def out_of_date(src, dst, base=True):
+    """The files of the tree whose stub in `dst` differs from what `src` generates, and (with `base`)
+    the files of checks/base/ that differ."""
     src, dst = Path(src), Path(dst)
     stale = []
     for rel in TREE:
         want = render((src / rel).read_text(encoding="utf-8"), 0, rel)
         have = (dst / rel).read_text(encoding="utf-8") if (dst / rel).is_file() else None
         if have != want:
-            stale.append(rel)
+            stale.append(dst / rel)
+    for path, want in base_files(src).items() if base else ():
+        if not path.is_file() or path.read_text(encoding="utf-8") != want:
+            stale.append(path)
     return stale
 
 
@@ -48,17 +65,21 @@ def main(argv=None):
     try:
         if args.check:
             stale = out_of_date(args.solutions, args.out)
-            for rel in stale:
-                print(f"out of date: {Path(args.out) / rel}")
+            for path in stale:
+                print(f"out of date: {path}")
             if stale:
                 print("run `make stubs` (python -m kit stubs) to regenerate the stubs from solutions/")
                 return 1
             print(f"{args.out} is up to date with {args.solutions}")
             return 0
         out = Path(args.out)
-        if out.exists() and args.upto == 0 and out.resolve() == (ROOT / "exercises").resolve():
+        kits_own = args.upto == 0 and out.resolve() == (ROOT / "exercises").resolve()
+        if out.exists() and kits_own:
             shutil.rmtree(out)  # the stubs own this tree: nothing stale survives a regeneration
         build_tree(args.solutions, out, args.upto)
+        if kits_own:
+            for path, text in base_files(args.solutions).items():
+                path.write_text(text, encoding="utf-8")
         print(f"wrote {out} (exercises after {args.upto:02d} as stubs)")
         return 0
     except RegionError as e:

@@ -59,10 +59,13 @@ def tool(name):
     return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
 
 
-def pythons():
-    """Interpreters (3.10+) the worker may run under: the system's first, whose prefix is already visible."""
-    base = getattr(sys, "_base_executable", None) or sys.executable
-    return tuple(dict.fromkeys(["/usr/bin/python3", "/usr/local/bin/python3", os.path.realpath(base)]))
+def pythons(mode="bwrap"):
+    """Interpreters (3.10+) the worker may run under: in a sandbox the system's first, whose prefix is
+    already visible; unfenced the grader's own first (as root the worker still runs as another user,
+    who may not be able to read it: a pyenv Python under /root, say)."""
+    base = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+    system = ["/usr/bin/python3", "/usr/local/bin/python3"]
+    return tuple(dict.fromkeys([base, *system] if mode == "none" else [*system, base]))
 
 
 def setpriv(uid):
@@ -174,8 +177,8 @@ class Choice:
 
 def trial(mode):
     """(python, None) when `mode` can fence a worker here, else (None, the reason)."""
-    if mode == "none":
-        return sys.executable, None
+    if mode == "none" and not is_root():
+        return sys.executable, None  # the worker runs as the grading user, who runs this Python
     if mode == "bwrap" and not tool("bwrap"):
         return None, "bubblewrap (bwrap) is not installed"
     if mode == "unshare":
@@ -190,7 +193,7 @@ def trial(mode):
         (home / "tmp").mkdir()
         os.chmod(home, 0o755)
         os.chmod(home / "tmp", 0o1777)
-        for python in pythons():
+        for python in pythons(mode):
             if not Path(python).exists():
                 continue
             box = Sandbox(mode, python, uid=UID_BASE if is_root() else None, hide=(), quota=True)

@@ -1,0 +1,74 @@
+"""The known-good base: what a check runs on where an exercise it builds on does not work yet.
+
+Each check grades its own exercise (error carried forward, docs/checks.md). Where a gate
+(checks/gates.py) finds an earlier exercise broken, the check's probes go to a worker of their own
+that runs on the kit's code for that exercise instead of the learner's:
+
+- 04 and 05 live in engine.py beside + and *: where 02 or 03 is broken, the kit's + and * (ops.py)
+  are put onto the learner's own Value, so that the learner's backward() and operations are judged
+  on sums and products that are right.
+- 06 and 07 live in files of their own: where any of 02-05 is broken, the kit's engine.py stands
+  in for the learner's; for 07, where 06 is broken, the kit's nn.py too.
+- 03 needs no base: its tests judge the learner's _backward against the data the learner's own
+  + and * gave (checks/numerics.py, `backprop` with `values`).
+
+engine.py and nn.py here are the reference, written by `python -m kit stubs` from solutions/ (do
+not edit them by hand). The judge sends their text to a base worker in its handshake, so no
+learner code graded on its own engine ever runs where it could read them, and a submission that
+copies them is marked for review by the grader (kit/instructor/scan.py).
+"""
+
+import dataclasses
+from pathlib import Path
+
+from kit.exercises import EXERCISES
+
+HERE = Path(__file__).resolve().parent
+ENGINE = ("02", "03", "04", "05")  # the exercises of micrograd/engine.py
+MODULES = {"micrograd.engine": "engine.py", "micrograd.nn": "nn.py"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Base:
+    """The kit's code a check runs on: `kit` the exercises it stands in for (as the report says),
+    `modules` the learner modules replaced whole, `patch` the exercises whose + and * go onto the
+    learner's own Value."""
+
+    kit: tuple = ()
+    modules: tuple = ()
+    patch: tuple = ()
+
+    def __bool__(self):
+        return bool(self.modules or self.patch)
+
+    def handshake(self):
+        """What the worker is told (checks/worker/guard.py, set_base)."""
+        return {
+            "modules": {name: (HERE / MODULES[name]).read_text(encoding="utf-8") for name in self.modules},
+            "patch": list(self.patch),
+            "ops": (HERE / "ops.py").read_text(encoding="utf-8") if self.patch else "",
+        }
+
+
+OWN = Base()
+
+
+def base_for(ex, closed):
+    """The base check `ex` runs on, given the exercises whose gates are `closed`."""
+    broken = tuple(d for d in EXERCISES[ex].builds_on if d in closed)
+    if not broken or ex == "03":
+        return OWN
+    if ex in ENGINE:
+        patch = tuple(d for d in broken if d in ("02", "03"))
+        return Base(kit=patch, patch=patch) if patch else OWN
+    modules = ("micrograd.engine",) if any(d in ENGINE for d in broken) else ()
+    modules += ("micrograd.nn",) if "06" in broken else ()
+    return Base(kit=broken, modules=modules)
+
+
+def describe(base):
+    """'the kit's engine.py', 'the kit's + and *', for the report and the banners."""
+    parts = [f"the kit's {MODULES[name]}" for name in base.modules]
+    if base.patch:
+        parts.append("the kit's + and *")
+    return " and ".join(parts)

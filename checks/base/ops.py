@@ -1,0 +1,46 @@
+"""The kit's + and * (lessons 02 and 03), put onto a learner's own Value class in a worker whose
+checks build on them while the learner's own do not work yet (checks/base/__init__.py).
+
+Written against the contract's Value only (`data`, `grad`, `_prev`, `_op`, `_backward`), so that
+the learner's topological order, backward() and other operations run on them unchanged. Nothing
+here is secret: a learner's code in that worker can read it, and gains nothing by it, since the
+checks that grade + and * never run on it.
+"""
+
+
+def patch(Value, exercises):
+    """Give Value the kit's + and * (02, or 03 whose _backward lives in them), and for 03 also a grad
+    that starts at 0.0 and a leaf _backward that does nothing."""
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), '+')
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), '*')
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    Value.__add__, Value.__mul__ = __add__, __mul__
+    if "03" in exercises:
+        init = Value.__init__
+
+        def __init__(self, *args, **kwargs):
+            init(self, *args, **kwargs)
+            self.grad = 0.0
+            self._backward = lambda: None
+
+        Value.__init__ = __init__
