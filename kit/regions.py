@@ -88,13 +88,15 @@ def qualnames(text):
     return names
 
 
-def render(text, upto, path="<solution>"):
-    """The file `text` with every region of an exercise after `upto` turned into its stub."""
+def render(text, upto, path="<solution>", only=None):
+    """The file `text` with every region of an exercise after `upto` turned into its stub (or, given
+    `only`, every region of those exercises alone)."""
     names = qualnames(text)
+    stub = (lambda ex: ex in only) if only else (lambda ex: int(ex) > upto)
     out = []
     for line in scan(text, path):
-        hidden = any(int(ex) > upto for ex in line.open)
-        if line.kind == "begin" and int(line.ex) > upto and not hidden:
+        hidden = any(stub(ex) for ex in line.open)
+        if line.kind == "begin" and stub(line.ex) and not hidden:
             out.append(f"{line.indent}# TODO(ex{line.ex}): {line.todo}\n")
             if not line.noop:
                 where = names.get(line.lineno, "module")
@@ -111,11 +113,12 @@ def render(text, upto, path="<solution>"):
     return result
 
 
-def build_tree(src, dst, upto):
-    """Write the learner's tree from `src` into `dst`, solved through exercise `upto`."""
+def build_tree(src, dst, upto, only=None):
+    """Write the learner's tree from `src` into `dst`, solved through exercise `upto` (or solved but
+    for the exercises `only`)."""
     src, dst = Path(src), Path(dst)
     for rel in TREE:
         target = dst / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render((src / rel).read_text(encoding="utf-8"), upto, rel), encoding="utf-8")
+        target.write_text(render((src / rel).read_text(encoding="utf-8"), upto, rel, only), encoding="utf-8")
     return dst
