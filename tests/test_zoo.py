@@ -8,6 +8,7 @@ from checks.mistakes import MISTAKES, markdown
 from kit import ROOT
 from kit.exercises import EXERCISES
 
+
 @pytest.mark.parametrize("name", list(ZOO))
 def test_each_classic_mistake_costs_points_in_its_own_check_alone_which_names_it(name, checks, variant):
     ex, file, patch, cause, ids = ZOO[name]
