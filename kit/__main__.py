@@ -31,6 +31,7 @@ COMMANDS = {
     "mistakes": ("checks.mistakes", "write docs/mistakes.md from the catalogue, or --check it"),
     "bench": ("kit.dev.bench", "the benchmarks, written to docs/benchmarks.md (make bench)"),
     "seeds": ("kit.dev.seeds", "run the checks at many random seeds: full marks at every one? (make soak)"),
+    "pythons": ("kit.dev.pythons", "the supported Pythons this machine has, one per line (.ci/run reads it)"),
     "exercises": ("kit.exercises", "list the exercise ids, one per line (the Makefile reads it)"),
 }
 

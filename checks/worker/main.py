@@ -42,7 +42,7 @@ FREEZE_AFTER, FREEZE_BUDGET = 300_000, 1_000_000
 
 # The package's modules in the order they load; then every probes_NN.py, in turn (a probe module
 # builds only on earlier ones).
-ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "names")
+ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "frames")
 SHARED_BUILTINS = ("functions",)  # its functions are handed to learner code, so its builtins are the learner's
 
 
@@ -86,33 +86,12 @@ def load_package():
             del sys.modules[name]  # out of the learner's reach in sys.modules
 
 
-def tracer():
-    """walk(tb): [(filename, line, qualified name or None, name, first line)] of a traceback,
-    outermost first (Python 3.10 has no co_qualname). The one function the audit hook lets read
-    `tb_frame` (it knows it by its code object)."""
-    str_type, qualified = str, hasattr(tracer.__code__, "co_qualname")
-
-    def walk(tb):
-        found, n = [], 0
-        while tb is not None and n < 10000:
-            code = tb.tb_frame.f_code
-            name = code.co_filename
-            qualname = code.co_qualname if qualified else None
-            found.append(
-                (name if type(name) is str_type else "", tb.tb_lineno, qualname, code.co_name, code.co_firstlineno)
-            )
-            tb, n = tb.tb_next, n + 1
-        return found
-
-    return walk
-
-
 def serve(impl, import_timeout, requests, handshake):
     """Bind everything, install the audit hook, then answer requests until stdin ends."""
     worker = load_package()
     guard, fence, snapshot = worker["guard"], worker["fence"], worker["snapshot"]
-    qualnames, inlined = worker["names"].qualnames, worker["names"].INLINED
-    walk = tracer()
+    frames = worker["frames"]
+    qualnames, inlined, walk = frames.qualnames, frames.INLINED, frames.tracer()
     take = fence.install(impl, HERE, [walk.__code__])
     guard.IMPL, guard.IMPORT_TIMEOUT = impl, import_timeout
     guard.set_base(handshake.get("base") or {})
@@ -133,7 +112,7 @@ def serve(impl, import_timeout, requests, handshake):
     str_type, int_type, float_type, bool_type, type_type = str, int, float, bool, type
     list_type, tuple_type, dict_type, none_type = list, tuple, dict, type(None)
     base_exception, os_error, type_error, value_error = BaseException, OSError, TypeError, ValueError
-    syntax_error, system_exit = SyntaxError, SystemExit
+    syntax_error, system_exit, recursion_error = SyntaxError, SystemExit, RecursionError
     name_of = type.__dict__["__name__"].__get__
     traceback_of = BaseException.__dict__["__traceback__"].__get__
     syntax = {k: SyntaxError.__dict__[k].__get__ for k in ("filename", "lineno", "text")}
@@ -194,7 +173,7 @@ def serve(impl, import_timeout, requests, handshake):
         text = lines[number - 1].decode("utf-8", "replace").strip()
         return text if len_of(text) <= CODE_LIMIT else text[:CODE_LIMIT] + " ..."
 
-    def learner_frames(tb):
+    def learner_frames(tb, recursed=False):
         cache, names, mine = {}, {}, []
         for filename, line, function, name, first in walk(tb):
             path = realpath(filename) if filename and filename[0] != "<" else ""  # not <frozen ...>
@@ -205,6 +184,8 @@ def serve(impl, import_timeout, requests, handshake):
                         names[path] = qualnames(b"\n".join(cache[path]))
                     function = names[path].get((first, name), name)
                 mine.append((path, line, function))
+        if recursed:
+            mine = frames.recursion(mine)
         steps = []
         for path, line, function in mine:
             step = {"file": path[len_of(root) :], "line": line, "function": function}
@@ -216,8 +197,11 @@ def serve(impl, import_timeout, requests, handshake):
 
     def error(e):
         kind = name_of(type_type(e))
-        info = {"type": kind, "message": safe_text(lambda: text_of(e))}
-        steps, repeats = learner_frames(traceback_of(e))
+        info = {"type": kind, "message": frames.message(safe_text(lambda: text_of(e)))}
+        recursed = type_type(e) is recursion_error
+        if recursed:
+            info["message"] = frames.RECURSION
+        steps, repeats = learner_frames(traceback_of(e), recursed)
         info["where"], info["frames"], info["repeats"] = (steps[-1] if steps else None), steps[-3:], repeats
         if is_a(e, syntax_error):
             filename, line, text = (syntax[k](e) for k in ("filename", "lineno", "text"))

@@ -604,3 +604,16 @@ ZOO |= {
         "sgd-replaces",
     ),
 }
+
+# Members whose messages quote an order the learner's own code took from iterating `_prev` (a set of
+# Values, whose order follows their addresses): their points and ids are the same on every Python and
+# in every process, the numbers and orders their messages quote need not be.
+ORDER_QUOTED = frozenset(
+    {
+        "pre-order recursion instead of a topological order",
+        "a topological order without a visited set",
+        "backward as a recursive walk from the root",
+        "a topological order returned root first",
+    }
+)
+assert ORDER_QUOTED <= set(ZOO)
