@@ -11,7 +11,7 @@ IMPL   ?= exercises
 # The exercise ids come from kit/exercises.py, the one place that names them.
 CHECKS := $(shell $(PYTHON) -m kit exercises 2>/dev/null || echo 01 02 03 04 05 06 07)
 
-.PHONY: setup check test lint fix soak mutation grade report bench-grade gradescope classroom merge-grades nbgrader nbgrader-grade \
+.PHONY: setup check test test-python lint fix soak mutation grade report bench-grade gradescope classroom merge-grades nbgrader nbgrader-grade \
         progress watch demo stubs stubs-check figures bench \
         $(addprefix check-,$(CHECKS)) $(addprefix hint-,$(CHECKS)) $(addprefix solution-,$(CHECKS))
 
@@ -41,6 +41,19 @@ check: $(STAMP)
 test: $(call extra,dev)
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest
+
+# The tests that start a worker, judge or grade, on another Python (PY=/path/to/python3.12), in a
+# virtual environment of its own (.venv-3.12): .ci/run runs it for every CPython 3.10-3.13 present.
+PYTHON_TESTS := tests/test_progression.py tests/test_crashes.py tests/test_plugin.py tests/test_base.py \
+                tests/test_styles.py tests/test_judge_server.py tests/test_stubs.py tests/test_numerics.py \
+                tests/test_grading.py tests/test_collect.py
+test-python:
+	@test -n "$(PY)" || { echo "usage: make test-python PY=/path/to/python3.12"; exit 2; }
+	@v=$(VENV)-$$("$(PY)" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || exit 1; \
+	  { test -x $$v/bin/python || "$(PY)" -m venv $$v; } && \
+	  $$v/bin/python -m pip install --quiet --disable-pip-version-check -e . && \
+	  echo "== the kit's tests on $$($$v/bin/python --version)" && \
+	  $$v/bin/python -m pytest -m "not slow" $(PYTHON_TESTS)
 
 lint: $(call extra,dev)
 	$(PY) -m ruff check .

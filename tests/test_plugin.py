@@ -212,7 +212,7 @@ def test_full_marks_exit_0_and_the_report_holds_every_result_and_the_checks_poin
     result = kit_pytest("--kit-report", report, test_01_fake=FAKE_01.replace("raise AssertionError", "print"))
     assert result.ret == 0
     data = json.loads(report.read_text())
-    assert data["checks"] == {"01": {"earned": POINTS["01"], "max": POINTS["01"]}}
+    assert data["checks"] == {"01": {"earned": POINTS["01"], "max": POINTS["01"], "base": []}}
     assert data["seed"] == 1 and data["impl"] == str(ROOT / "solutions")
     first, second = data["tests"]
     assert first == {
