@@ -158,7 +158,10 @@ class Kit:
     # --- the probe call -------------------------------------------------------------------
 
     def call(self, probe, args, timeout=None):
-        self.worker = self.workers.get(self.base)
+        worker = self.workers.get(self.base)
+        if self.worker is not None and worker is not self.worker:
+            self.worker.close()  # one live worker at a time: a student's memory limit is shared by all
+        self.worker = worker
         if self.worker is None:
             if not (self.impl / "micrograd").is_dir() and not (self.impl / "derivatives.py").is_file():
                 raise ProbeFailure(

@@ -71,9 +71,10 @@ def build(folder, outside, kit=ROOT):
     cases["nested"] = (FULL, None, frozenset())
     add("stubs", {ex: 0 for ex in FULL}, upto=0)
 
+    # 06 and 07 run on the kit's engine where the learner's does not work: its loop never runs there.
     add(
         "loop-at-import",
-        {**{ex: 0 for ex in FULL}, "01": 14},
+        {**{ex: 0 for ex in FULL}, "01": 14, "06": 10, "07": 10},
         patches=[top("micrograd/engine.py", "while True:\n    pass")],
     )
     add(
@@ -192,11 +193,12 @@ def build(folder, outside, kit=ROOT):
     # The same stub without the exec: it earns the central and partial derivatives of check-01.
     add("twin-copies-the-solutions", "twin", None, patches=[STUB_DERIVATIVES])
     # Rebinding module attributes raises no audit event, but the worker compares what it relies on
-    # after every probe: everything that imports engine.py scores 0 and is marked for review.
+    # after every probe: everything that imports engine.py scores 0 and is marked for review (06 and 07
+    # run on the kit's engine, never importing it).
     add(
         "monkeypatches-sys-modules",
-        {**{ex: 0 for ex in FULL}, "01": 14},
-        review={"02", "03", "04", "05", "06", "07"},
+        {**{ex: 0 for ex in FULL}, "01": 14, "06": 10, "07": 10},
+        review={"02", "03", "04", "05"},
         patches=[
             top(
                 "micrograd/engine.py",
@@ -227,12 +229,12 @@ def build(folder, outside, kit=ROOT):
             )
         ],
     )
-    # os.fork is refused: every test that imports nn.py scores 0 (check-06, and check-07's training
-    # tests; mse_loss and sgd_step earn their 4 points) and is flagged.
+    # os.fork is refused: every test that imports nn.py scores 0 (check-06) and is flagged; check-07 runs
+    # on the kit's network, never importing it.
     add(
         "forks-sleepers",
-        {**FULL, "06": 0, "07": 4},
-        review={"06", "07"},
+        {**FULL, "06": 0},
+        review={"06"},
         patches=[
             top(
                 "micrograd/nn.py",
@@ -249,7 +251,7 @@ def build(folder, outside, kit=ROOT):
             )
         ],
     )
-    add("symlink-to-a-system-file", {**{ex: 0 for ex in FULL}, "01": 14}, upto=7)
+    add("symlink-to-a-system-file", {**{ex: 0 for ex in FULL}, "01": 14, "06": 10, "07": 10}, upto=7)
     (folder / "symlink-to-a-system-file" / "micrograd" / "engine.py").unlink()
     os.symlink("/etc/passwd", folder / "symlink-to-a-system-file" / "micrograd" / "engine.py")
     # As with `make check`, a file that does not import costs only the checks that need it.
@@ -284,11 +286,12 @@ def build(folder, outside, kit=ROOT):
         ],
     )
     # Disk: 200 MB and 20,000 files at most, into every writable place. The audit hook refuses the
-    # writes (the quota stops whatever gets past it): the tests that import nn.py score 0, flagged.
+    # writes (the quota stops whatever gets past it): the tests that import nn.py score 0, flagged;
+    # check-07 runs on the kit's network, never importing it.
     add(
         "floods-the-disk",
-        {**FULL, "06": 0, "07": 4},
-        review={"06", "07"},
+        {**FULL, "06": 0},
+        review={"06"},
         patches=[
             top(
                 "micrograd/nn.py",

@@ -190,7 +190,8 @@ def test_a_hostile_submission_is_graded_for_its_honest_parts_only(autograder, tm
         extra={"conftest.py": "raise SystemExit\n"},
     )
     results, _ = run_autograder(autograder, tmp_path / "root", sub)
-    assert results["score"] == 14  # check-01, whose derivatives.py is honest
+    # check-01, whose derivatives.py is honest, and 06 and 07, whose nn.py and train.py are, on the kit's engine
+    assert results["score"] == 14 + 10 + 10
     assert not (tmp_path / "root" / "source" / "solutions").exists()
 
 

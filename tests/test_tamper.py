@@ -334,9 +334,11 @@ def test_the_grader_marks_a_rebinding_for_review_and_its_neighbour_keeps_full_ma
     assert by_id["honest"]["review"] == []
     rebinder = by_id["rebinder"]
     assert rebinder["review"] and all(reason in r["reason"] for r in rebinder["review"])
-    assert {r["check"] for r in rebinder["review"]} >= {"02", "03", "04", "05", "06", "07"}
+    assert {r["check"] for r in rebinder["review"]} >= {"02", "03", "04", "05"}
     earned = {c: sum(t["points"] for t in rebinder["tests"] if t["check"] == c) for c in POINTS}
-    assert earned["01"] == POINTS["01"] and all(earned[c] == 0 for c in POINTS if c != "01")
+    # 06 and 07 run on the kit's engine (the rebinding engine's gates are closed), never importing it.
+    assert all(earned[c] == POINTS[c] for c in ("01", "06", "07")), earned
+    assert all(earned[c] == 0 for c in ("02", "03", "04", "05")), earned
 
 
 def grade(submissions, out, *extra):
@@ -386,7 +388,10 @@ def test_the_grader_gives_the_verdict_make_check_gives_to_a_loud_printer_a_forge
     assert by_id["graphviz"]["review"] == []
     at_laptop = checks("all", trees["graphviz"]).tests()
     assert [(t["status"], t["points"]) for t in graphviz] == [(t["status"], t["points"]) for t in at_laptop]
-    assert all("No module named 'graphviz'" in t["message"] for t in at_laptop if t["check"] != "01")
+    assert all(
+        "No module named 'graphviz'" in t["message"] for t in at_laptop if t["check"] in ("02", "03", "04", "05")
+    )
+    assert all(t["status"] == "pass" for t in at_laptop if t["check"] in ("01", "06", "07"))  # on the kit's engine
 
 
 # Mul's backward unpacks `_prev` and takes its first element for self: right only for the nodes whose

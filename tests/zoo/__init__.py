@@ -3,8 +3,9 @@
 Each member is a patch of one solution file: (exercise it belongs to, file, [(old, new), ...],
 the words the failure must use to name the likely cause, the mistake id of checks/mistakes.py
 its own check must diagnose, or a tuple of it and the other ids its failures may carry: a recursive
-walk is also a recursion-limit). `make test` builds every member as a
-complete tree and asserts that the check of its own exercise loses points and names the cause.
+walk is also a recursion-limit, and a member that holds two mistakes may be named for either).
+`make test` builds every member as a complete tree and asserts that the check of its own exercise
+loses points and names the cause.
 """
 
 RECURSIVE_TOPO = '''def topological_order(root):
@@ -604,6 +605,142 @@ ZOO |= {
         "sgd-replaces",
     ),
 }
+
+# Mistakes seen in learners' code, and members that hold two mistakes at once.
+ZOO.update(
+    {
+        "a _backward that reads out.grad when it is made": (
+            "03",
+            E,
+            [
+                (
+                    "        def _backward():\n            self.grad += out.grad\n            other.grad += out.grad\n",
+                    "        g = out.grad\n\n"
+                    "        def _backward():\n"
+                    "            self.grad += g\n"
+                    "            other.grad += g\n",
+                )
+            ],
+            "when the closure was made",
+            "stale-out-grad",
+        ),
+        "a * whose _backward is never attached": (
+            "03",
+            E,
+            [
+                (
+                    "            other.grad += self.data * out.grad\n\n        out._backward = _backward\n",
+                    "            other.grad += self.data * out.grad\n\n",
+                )
+            ],
+            "out._backward = _backward",
+            "backward-not-attached",
+        ),
+        "a * whose local derivative divides out.data by an operand": (
+            "03",
+            E,
+            [
+                (
+                    "self.grad += other.data * out.grad\n            other.grad += self.data * out.grad",
+                    "self.grad += out.data / self.data * out.grad\n"
+                    "            other.grad += out.data / other.data * out.grad",
+                )
+            ],
+            "divid",
+            "derivative-by-division",
+        ),
+        "tanh backward 1 + t**2": (
+            "05",
+            E,
+            [("self.grad += (1 - t**2) * out.grad", "self.grad += (1 + t**2) * out.grad")],
+            "1 - t**2",
+            "tanh-derivative",
+        ),
+        "a hand-written - whose _backward gives b +out.grad": (
+            "05",
+            E,
+            [
+                (
+                    "        return self + (-other)\n",
+                    "        other = other if isinstance(other, Value) else Value(other)\n"
+                    "        out = Value(self.data - other.data, (self, other), '-')\n\n"
+                    "        def _backward():\n"
+                    "            self.grad += out.grad\n"
+                    "            other.grad += out.grad\n\n"
+                    "        out._backward = _backward\n        return out\n",
+                )
+            ],
+            "-out.grad",
+            "sub-sign",
+        ),
+        "an sgd_step that rebinds p": (
+            "07",
+            TR,
+            [("        p.data -= lr * p.grad\n", "        p = p.data - lr * p.grad\n")],
+            "p.data",
+            "sgd-no-update",
+        ),
+        "03 with both = for += and no out.grad in *": (
+            "03",
+            E,
+            [
+                ("            self.grad += out.grad\n", "            self.grad = out.grad\n"),
+                ("self.grad += other.data * out.grad", "self.grad += other.data"),
+            ],
+            "",
+            ("assigns-grad", "missing-out-grad"),
+        ),
+        "04 with a root never seeded and a topological order without a visited set": (
+            "04",
+            E,
+            [
+                ("        self.grad = 1.0\n        for v", "        for v"),
+                ("        elif v not in visited:\n", "        elif True:\n"),
+            ],
+            "",
+            ("root-grad-not-one", "no-visited-set"),
+        ),
+        "05 with tanh 1 - t and exp using its input": (
+            "05",
+            E,
+            [
+                ("self.grad += (1 - t**2) * out.grad", "self.grad += (1 - t) * out.grad"),
+                ("self.grad += out.data * out.grad", "self.grad += self.data * out.grad"),
+            ],
+            "",
+            ("tanh-derivative", "exp-derivative"),
+        ),
+        "06 with no bias and parameters() missing the last layer": (
+            "06",
+            NN,
+            [
+                (
+                    "        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)",
+                    "        act = sum(wi * xi for wi, xi in zip(self.w, x))",
+                ),
+                (
+                    "return [p for layer in self.layers for p in layer.parameters()]",
+                    "return [p for layer in self.layers[:-1] for p in layer.parameters()]",
+                ),
+            ],
+            "",
+            ("no-bias", "parameters-incomplete"),
+        ),
+        "07 with a mean loss and the update's sign flipped": (
+            "07",
+            TR,
+            [
+                (
+                    "    return sum((yout - ygt) ** 2 for yout, ygt in zip(ypred, ys))",
+                    "    return sum((yout - ygt) ** 2 for yout, ygt in zip(ypred, ys)) / len(ys)",
+                ),
+                ("        p.data -= lr * p.grad\n", "        p.data += lr * p.grad\n"),
+            ],
+            "",
+            ("sgd-sign", "loss-mean"),
+        ),
+    }
+)
 
 # Members whose messages quote an order the learner's own code took from iterating `_prev` (a set of
 # Values, whose order follows their addresses): their points and ids are the same on every Python and
