@@ -30,6 +30,8 @@ def closed(ex, mistake=None):
 
 def gate_02(call):
     r = call("forward", graph=LECTURE_L)
+    if r["wraps"]:
+        return closed("02", "wraps-value")
     values = numerics.evaluate(LECTURE_L)
     if not all(numerics.close(r["data"][n], v) for n, v in values.items()):
         return closed("02", "mutates-operand" if not r["leaves_unchanged"] or r["changed"] else "wrong-result")
@@ -55,6 +57,10 @@ def gate_03(call):
         for got, right, wrong in zip((r["a"], r["b"]), want, assigned):
             if not numerics.close(got, right):
                 return closed("03", diagnose(got, {"assigns-grad": wrong}))
+    # An operand of 0: what a local derivative found by dividing out.data gets wrong.
+    r = call("local_backward", op="mul", a=0.0, b=1.5, out_grad=0.5, a_grad=0.0, b_grad=0.0)
+    if not (numerics.close(r["a"], 0.75) and numerics.close(r["b"], 0.0)):
+        return closed("03")
     return None
 
 

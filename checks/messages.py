@@ -7,6 +7,7 @@ checks/client.py) come in; sentences a learner can act on come out.
 import re
 
 from checks.base import describe as describe_base
+from checks.mistakes import advice
 from checks.worker import PROBES
 
 TODO = re.compile(r"\bex(\d\d)\b")
@@ -66,6 +67,12 @@ def recursion_advice(err):
     """Advice that fits where the recursion happened: an operator calling itself, or a recursive walk."""
     frames = err.get("frames") or ([err["where"]] if err.get("where") else [])
     inner = frames[-1]["function"].rsplit(".", 1)[-1] if frames else ""
+    if inner in ("__add__", "__mul__"):
+        sym = "+" if inner == "__add__" else "*"
+        return "forward-recursion", (
+            f"{inner} calls itself without end: inside it, `self {sym} other` calls {inner} again. Compute out's "
+            f"data from the numbers, self.data {sym} other.data."
+        )
     if inner in OPERATORS:
         return "operator-recursion", (
             f"{inner} calls itself without end: with a plain number on the left, `other + self` (or "
@@ -128,11 +135,15 @@ def learner_error(e):
     if where:
         text += f"\n  at {chain(err)}"
     if kind == "RecursionError":
-        found, advice = recursion_advice(err)
+        found, words = recursion_advice(err)
         e.mistake = e.mistake or found
-        text += "\n" + advice
+        text += "\n" + words
+    elif kind == "ZeroDivisionError" and (e.mistake or "_backward" in str((where or {}).get("function"))):
+        text += "\n" + (advice(e.mistake) if e.mistake else "A _backward divided by zero: by an operand?")
     elif kind in HINTS:
         text += "\n" + HINTS[kind]
+    elif e.mistake:  # the test knew what this error means
+        text += "\n" + advice(e.mistake)
     elif "unsupported operand" in message and "Value" in message:
         text += (
             "\nA plain number met a Value on the side your class does not handle yet: "

@@ -115,6 +115,13 @@ CATALOGUE = [
         'Return f"Value(data={self.data})" from __repr__.',
     ),
     _m("02", "label-lost", "the label argument is not stored", "Keep the label argument: self.label = label."),
+    _m(
+        "02",
+        "forward-recursion",
+        "+ or * computes its result from the Values (`self * other`) instead of their data, and calls itself",
+        "Inside __add__ and __mul__, compute out's data from the numbers (self.data * other.data): `self * other` "
+        "calls __mul__ again, without end.",
+    ),
     # 03 local gradients
     _m(
         "03",
@@ -159,6 +166,25 @@ CATALOGUE = [
         "value-in-grad",
         "a `_backward` multiplies by a Value (`other`) where a number (`other.data`) is due",
         "Inside _backward, grads are plain numbers: multiply by other.data and self.data, not by the Values.",
+    ),
+    _m(
+        "03",
+        "stale-out-grad",
+        "a `_backward` uses `out.grad` (or another value) read when the closure was made, not when it runs",
+        "The _backward used out.grad as it was when out was made (0.0): read out.grad inside _backward, when it runs.",
+    ),
+    _m(
+        "03",
+        "backward-not-attached",
+        "an operation never attaches its `_backward` to out",
+        "The _backward was never attached: after defining it, set out._backward = _backward.",
+    ),
+    _m(
+        "03",
+        "derivative-by-division",
+        "a local derivative computed by dividing out.data by an operand, which fails when that operand is 0",
+        "The local derivative divides out.data by an operand, which fails when that operand is 0: for *, each "
+        "child gets the other operand's data times out.grad.",
     ),
     # 04 topological order and backward
     _m(
@@ -274,6 +300,19 @@ CATALOGUE = [
         "An operator calls itself: with a plain number on the left, `other + self` calls __radd__ again. "
         "Write it with the Value first (self + other), or with operations you already have.",
     ),
+    _m(
+        "05",
+        "wraps-value",
+        "an operand that is already a Value is wrapped in another Value (`other = Value(other)` without a type test)",
+        "An operand that is already a Value was wrapped in another Value: wrap plain numbers only, "
+        "other = other if isinstance(other, Value) else Value(other).",
+    ),
+    _m(
+        "05",
+        "sub-sign",
+        "a hand-written `-` gives its second operand +out.grad instead of -out.grad",
+        "d(a - b)/db is -1: in a - b, the second operand gets -out.grad.",
+    ),
     # 06 the network
     _m("06", "no-bias", "a neuron leaves out its bias", "The bias b is missing: tanh(w.x + b)."),
     _m(
@@ -352,6 +391,13 @@ CATALOGUE = [
         "Wrong sign: step *against* the gradient, p.data -= lr * p.grad.",
     ),
     _m("07", "sgd-no-lr", "sgd_step leaves out the learning rate", "Scale the step by lr: p.data -= lr * p.grad."),
+    _m(
+        "07",
+        "sgd-no-update",
+        "sgd_step leaves `p.data` unchanged (e.g. rebinds the loop variable `p`)",
+        "sgd_step left p.data unchanged: change each parameter in place, p.data -= lr * p.grad (assigning to p "
+        "only gives the name p to a new number).",
+    ),
     _m(
         "07",
         "sgd-replaces",
@@ -467,9 +513,11 @@ def markdown():
         "Every result of `--report` and of `grades.json` carries `mistake`: one of these ids, or `null`\n"
         "when the check cannot tell. A check names a mistake only when the learner's numbers match what\n"
         "that mistake predicts on the very inputs the test used, or when a signature is decisive;\n"
-        "otherwise it states the call, what came back and what was expected, and names none. When a\n"
-        "check fails because an exercise it builds on does not pass, its failures carry that\n"
-        "exercise's id.\n\n" + "\n".join(rows) + "\n"
+        "otherwise it states the call, what came back and what was expected, and names none. Where a\n"
+        "check builds on an exercise that does not work yet, it runs on the kit's code for that\n"
+        "exercise instead (docs/checks.md), so each id costs points in its own exercise's check only.\n\n"
+        + "\n".join(rows)
+        + "\n"
     )
 
 

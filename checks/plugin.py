@@ -271,7 +271,9 @@ class Kit:
         status, message = self.classify(call.excinfo)
         mistake = getattr(call.excinfo.value, "mistake", None) if call.excinfo and status != "todo" else None
         closed = [(dep, self.gates[dep]) for dep in EXERCISES[ex].builds_on if self.gates.get(dep)]
-        own_fault = self.base or (ex == "03" and status == "fail")  # 03 is judged on the data 02 gave
+        # 03 is judged at the values the learner's + and * gave, unless they wrap a Value (05's line)
+        wrapped = (self.gates.get("02") or (None,))[0] == "wraps-value"
+        own_fault = self.base or (ex == "03" and status == "fail" and not wrapped)
         if status not in ("pass", "todo") and closed and not own_fault:
             # A foundation is broken and nothing could stand in for it: say so first, and name it.
             dep, (mistake, why) = closed[0]

@@ -35,7 +35,7 @@ def op_cause(graph, got):
 
 
 def expect_forward(probe, graph, what):
-    got = probe("forward", graph=graph)
+    got = forward(probe, graph)
     want = numerics.evaluate(graph)
     bad = [n for n in want if not numerics.close(got["data"][n], want[n])]
     if bad:
@@ -50,6 +50,18 @@ def expect_forward(probe, graph, what):
             + cause,
             mistake,
         )
+    return got
+
+
+def forward(probe, graph):
+    """The forward probe, failing first with the true cause where + or * wrapped an operand that was
+    already a Value (lesson 05's `other = Value(other)`, which runs before this lesson's line)."""
+    got = probe("forward", graph=graph)
+    expect(
+        not got["wraps"],
+        f"Building {numerics.expression(graph)} from Values gave a node whose child holds a Value as its data.",
+        "wraps-value",
+    )
     return got
 
 
@@ -75,7 +87,7 @@ def leaf_values(graph):
 @points(1)
 def test_prev_is_the_set_of_both_operands(probe):
     """_prev is the set of both operands."""
-    got = probe("forward", graph=LECTURE_L)
+    got = forward(probe, LECTURE_L)
     for name, want in (("e", ["a", "b"]), ("d", ["c", "e"]), ("L", ["d", "f"]), ("a", [])):
         expect(
             got["prev_type"][name] == "set",
@@ -98,7 +110,7 @@ def test_prev_is_the_set_of_both_operands(probe):
 @points(1)
 def test_op_records_plus_and_times(probe):
     """_op records '+' and '*'."""
-    got = probe("forward", graph=LECTURE_L)
+    got = forward(probe, LECTURE_L)
     for name, want in (("e", "*"), ("d", "+"), ("L", "*"), ("a", "")):
         expect(
             got["op"][name] == want,
@@ -130,7 +142,7 @@ def test_a_plus_a_and_a_times_a_have_one_child(probe, rng):
 def test_operands_are_never_changed(probe, rng):
     """Operands are never changed."""
     graph = random_graph(rng, ["add", "mul"], leaves=2, size=4)
-    got = probe("forward", graph=graph)
+    got = forward(probe, graph)
     expect(
         got["leaves_unchanged"] and not got["changed"],
         f"Computing {numerics.expression(graph)} changed a leaf's data or children. + and * must make "

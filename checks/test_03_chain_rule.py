@@ -2,7 +2,7 @@
 
 from checks import numerics
 from checks.inputs import LECTURE_L, leaf_value, random_graph
-from checks.judge import blame, diagnose, expect, expect_grads, fmt, points, wrong
+from checks.judge import LearnerError, blame, diagnose, expect, expect_grads, fmt, points, wrong
 from checks.mistakes import BACKWARD_VARIANTS, backprop_predictions
 
 
@@ -11,11 +11,16 @@ def local(rng):
     return {k: round(leaf_value(rng, 0.3, 2.0), 4) for k in ("a", "b", "out_grad", "a_grad", "b_grad")}
 
 
+STALE_GRAD = 0.375  # what every new Value's grad starts at, for one call, to show a closure that read it then
+
+
 def expect_local(probe, op, p, want, predictions, times=1):
     """Call out._backward() of out = a op b by hand; `want` and `predictions(name)` give each
     child's grad, right and with each mistake."""
     sym = "+" if op == "add" else "*"
     got = probe("local_backward", op=op, times=times, **p)
+    start = {"a": p["a_grad"], "b": p["b_grad"]}
+    moved = [name for name in ("a", "b") if got[name] != start[name]]
     for name in ("a", "b"):
         if got[name] == "<Value>":
             blame(f"After out = a {sym} b and out._backward(), {name}.grad is a Value, not a number.", "value-in-grad")
@@ -25,15 +30,34 @@ def expect_local(probe, op, p, want, predictions, times=1):
                 f"b.grad = {fmt(p['b_grad'])}, out.grad = {fmt(p['out_grad'])}"
             )
             calls = "out._backward()" + (f" called {times} times" if times > 1 else "")
+            facts = f"With {setup}, {calls} left {name}.grad = {fmt(got[name])}, expected {fmt(want[name])}."
+            if not moved:
+                blame(f"{facts} Neither grad changed.", still_mistake(probe, op, p, got, want, times))
+            # "Only one child received a gradient" only where one did.
+            forms = [(m, v) for m, v in predictions(name) if m != "one-child-only" or len(moved) == 1]
             blame(
-                f"With {setup}, {calls} left {name}.grad = {fmt(got[name])}, expected {fmt(want[name])}.",
-                diagnose(got[name], predictions(name), want=want[name]),
+                facts,
+                diagnose(got[name], forms, want=want[name]),
                 f"Check the local derivative of {sym} with respect to {name}.",
             )
     expect(
         numerics.close(got["out"], p["out_grad"]),
         f"out._backward() changed out.grad to {fmt(got['out'])}; it should only change the children's grads.",
     )
+
+
+def still_mistake(probe, op, p, got, want, times):
+    """Why out._backward() changed neither grad, where the evidence shows it: the operation never
+    attached its _backward to out, or its _backward read out.grad when out was made (it then adds
+    what that grad was: the probe makes out with STALE_GRAD to see it)."""
+    if not got["attached"]:
+        return "backward-not-attached"
+    again = probe("local_backward", op=op, times=times, created_grad=STALE_GRAD, **p)
+    start = {"a": p["a_grad"], "b": p["b_grad"]}
+    stale = {n: start[n] + (want[n] - start[n]) * STALE_GRAD / p["out_grad"] for n in ("a", "b")}
+    if all(numerics.close(again[n], stale[n]) for n in ("a", "b")) and any(stale[n] != start[n] for n in "ab"):
+        return "stale-out-grad"
+    return None
 
 
 @points(2)
@@ -85,6 +109,18 @@ def test_mul_backward_sends_each_input_the_other_operand_times_out_grad(probe, r
         ]
 
     expect_local(probe, "mul", p, {"a": b * g, "b": a * g}, predictions)
+    # The fixed core: an operand of 0, where a local derivative found by dividing out.data fails.
+    zero = {"a": 0.0, "b": 1.5, "out_grad": 0.5, "a_grad": 0.0, "b_grad": 0.0}
+    try:
+        expect_local(
+            probe, "mul", zero, {"a": 0.75, "b": 0.0}, lambda name: [("missing-out-grad", 1.5 if name == "a" else 0.0)]
+        )
+    except LearnerError as e:
+        if e.error.get("type") == "ZeroDivisionError" and "_backward" in str(
+            (e.error.get("where") or {}).get("function")
+        ):
+            e.mistake = "derivative-by-division"
+        raise
 
 
 @points(3)

@@ -66,6 +66,7 @@ def unary(op, x, arg=None):
 
 TANH_FORMS = [
     ("tanh-derivative", lambda xs, t: (1 - t,)),
+    ("tanh-derivative", lambda xs, t: (1 + t**2,)),
     ("tanh-derivative", lambda xs, t: (t,)),
     ("tanh-derivative", lambda xs, t: (1 - xs[0] ** 2,)),
 ]
@@ -137,6 +138,8 @@ def test_negation_subtraction_and_division_of_values(probe, rng):
         expect_op(
             probe,
             in_use([["a", "leaf", a], ["b", "leaf", b], ["y", op, "a", "b"]], rng),
+            # -a passed above: a - b whose b gets +out.grad is a - b's own _backward
+            variants_of(op, [("sub-sign", lambda xs, out: (1.0, 1.0))] if op == "sub" else []),
             data_predictions={"y": {"wrong-result": swapped}},
         )
 

@@ -15,7 +15,7 @@ import os
 
 import pytest
 from test_styles import STYLES
-from zoo import ZOO
+from zoo import ALSO_CHARGED, ZOO
 
 from checks import numerics
 from checks.inputs import (
@@ -73,8 +73,8 @@ def test_each_mistake_of_the_zoo_costs_the_same_points_at_every_seed_and_only_in
         scores = {json.dumps(earned, sort_keys=True) for earned in summary["earned"].values()}
         assert len(scores) == 1, f"{name}: its points depend on the seed:\n{describe(name, summary)}"
         (earned,) = [json.loads(s) for s in scores]
-        assert earned[ex] < summary["max"][ex], f"{name}: check-{ex} at full marks"
-        assert [e for e, points in earned.items() if points < summary["max"][e]] == [ex], (name, earned)
+        short = {e for e, points in earned.items() if points < summary["max"][e]}
+        assert short and short <= {ex, *ALSO_CHARGED.get(name, ())}, (name, earned)
 
 
 # A reference whose relu drops inputs below 1.0 as well: only some seeds draw such an input.

@@ -118,3 +118,54 @@ def record_calls(nodes):
         except (AttributeError, TypeError):
             return None
     return log
+
+
+def _seeding(inner, grad):
+    def seeded(self, *args, **kwargs):
+        inner(self, *args, **kwargs)
+        self.grad = grad
+
+    return seeded
+
+
+SEEDING = _seeding(None, None).__code__
+
+
+def made_with_grad(Value, grad, make):
+    """make(), with every Value it makes starting from grad `grad` (the class's __init__ wrapped for
+    the call alone): a _backward that read out.grad when it was made then shows that number. The
+    wrapper learner code calls is rebuilt on empty globals, like a logged _backward."""
+    own = "__init__" in vars(Value)
+    inner = Value.__init__
+    cells = {"inner": inner, "grad": grad}
+    seeded = FunctionType(
+        SEEDING, {"__builtins__": {}}, "__init__", None, tuple(CellType(cells[n]) for n in SEEDING.co_freevars)
+    )
+    Value.__init__ = seeded
+    try:
+        return make()
+    finally:
+        if own:
+            Value.__init__ = inner
+        else:
+            del Value.__init__
+
+
+def _calling(log, name, inner):
+    def logged(*args, **kwargs):
+        log.append(name)
+        return inner(*args, **kwargs)
+
+    return logged
+
+
+CALLING = _calling(None, None, None).__code__
+
+
+def call_logger(log, name, inner):
+    """`inner` wrapped so that each call appends `name` to `log` first; rebuilt on empty globals, as
+    learner code calls it."""
+    cells = {"log": log, "name": name, "inner": inner}
+    return FunctionType(
+        CALLING, {"__builtins__": {}}, name, None, tuple(CellType(cells[n]) for n in CALLING.co_freevars)
+    )

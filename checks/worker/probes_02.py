@@ -26,6 +26,8 @@ def forward(graph):
         "changed": [name for name, v in nodes.items() if number(getattr(v, "data", None)) != made[name]],
         "grads": {name: number(getattr(v, "grad", None)) for name, v in nodes.items()},
         "fresh_grad": number(getattr(Value(1.0), "grad", None)),  # where grad starts is lesson 03's
+        # An operand that was a Value, wrapped in another Value (lesson 05's line, run before 02's).
+        "wraps": any(isinstance(getattr(c, "data", None), Value) for v in nodes.values() for c in v._prev),
     }
 
 

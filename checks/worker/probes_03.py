@@ -1,23 +1,28 @@
 """Probes of exercise 03, local gradients: calling _backward by hand."""
 
-from .graphs import build, grads_of, kit_backprop
+from .graphs import build, grads_of, kit_backprop, made_with_grad
 from .guard import engine, number, probe
 
 
 @probe
-def local_backward(op, a, b, out_grad, a_grad, b_grad, times=1, same=False):
+def local_backward(op, a, b, out_grad, a_grad, b_grad, times=1, same=False, created_grad=None):
     """Sets the grads, then calls out._backward() by hand."""
     Value = engine().Value
     x = Value(a)
     y = x if same else Value(b)
-    out = x + y if op == "add" else x * y
+    if created_grad is None:
+        out = x + y if op == "add" else x * y
+    else:
+        out = made_with_grad(Value, created_grad, lambda: x + y if op == "add" else x * y)
+    leaf = getattr(getattr(Value(0.0), "_backward", None), "__code__", None)
+    attached = getattr(getattr(out, "_backward", None), "__code__", None) is not leaf
     x.grad = a_grad
     if not same:
         y.grad = b_grad
     out.grad = out_grad
     for _ in range(times):
         out._backward()
-    return {"a": number(x.grad), "b": number(y.grad), "out": number(out.grad)}
+    return {"a": number(x.grad), "b": number(y.grad), "out": number(out.grad), "attached": attached}
 
 
 @probe

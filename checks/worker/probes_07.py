@@ -1,6 +1,6 @@
 """Probes of exercise 07, training: mse_loss, sgd_step, train."""
 
-from .graphs import kit_backprop
+from .graphs import call_logger, kit_backprop
 from .guard import engine, learner, number, probe
 from .probes_06 import make_mlp, read_layers
 
@@ -38,8 +38,27 @@ def train(nin, nouts, seed, values, xs, ys, steps, lr, junk_grad=0.0):
         for n in layer.neurons:
             for p in n.w + [n.b]:
                 p.grad = junk_grad
-    losses = learner("train").train(model, [list(x) for x in xs], list(ys), steps, lr)
+    tr, Value = learner("train"), engine().Value
+    # Which of zero_grad, backward and sgd_step train() calls, in what order: what tells a misplaced
+    # zero_grad from an sgd_step that moves nothing.
+    calls, backward, step = [], vars(Value).get("backward"), vars(tr).get("sgd_step")
+    try:
+        model.zero_grad = call_logger(calls, "zero_grad", model.zero_grad)
+        if callable(backward):
+            Value.backward = call_logger(calls, "backward", backward)
+        if callable(step):
+            tr.sgd_step = call_logger(calls, "sgd_step", step)
+    except (AttributeError, TypeError):  # a model or class that takes no new attributes: no log
+        calls = None
+    try:
+        losses = tr.train(model, [list(x) for x in xs], list(ys), steps, lr)
+    finally:
+        if callable(backward):
+            Value.backward = backward
+        if callable(step):
+            tr.sgd_step = step
     return {
+        "calls": calls,
         "losses": [number(v) for v in losses] if isinstance(losses, list) else number(losses),
         "loss_kinds": sorted({type(v).__name__ for v in losses}) if isinstance(losses, list) else None,
         "layers": read_layers(model.layers),

@@ -621,7 +621,7 @@ ZOO.update(
                     "            other.grad += g\n",
                 )
             ],
-            "when the closure was made",
+            "when out was made",
             "stale-out-grad",
         ),
         "a * whose _backward is never attached": (
@@ -673,6 +673,20 @@ ZOO.update(
             "-out.grad",
             "sub-sign",
         ),
+        "Value(other) with no type test": (
+            "05",
+            E,
+            [("other = other if isinstance(other, Value) else Value(other)", "other = Value(other)")],
+            "wrap plain numbers only",
+            "wraps-value",
+        ),
+        "a * computed from the Values themselves": (
+            "02",
+            E,
+            [("        out = Value(self.data * other.data, (self, other), '*')\n", "        out = self * other\n")],
+            "self.data * other.data",
+            "forward-recursion",
+        ),
         "an sgd_step that rebinds p": (
             "07",
             TR,
@@ -688,7 +702,7 @@ ZOO.update(
                 ("self.grad += other.data * out.grad", "self.grad += other.data"),
             ],
             "",
-            ("assigns-grad", "missing-out-grad"),
+            ("missing-out-grad", "assigns-grad"),
         ),
         "04 with a root never seeded and a topological order without a visited set": (
             "04",
@@ -754,3 +768,14 @@ ORDER_QUOTED = frozenset(
     }
 )
 assert ORDER_QUOTED <= set(ZOO)
+
+# Where a mistake stops or breaks code of another exercise that runs after it in the same method, that
+# exercise's check cannot see its own code and loses points too (named with the mistake's id, or
+# none): `* computed from the Values` recurses before 03's _backward is ever made, and 05's wrapping
+# of an operand runs before 02's line in the same __add__ and __mul__. No base can cut a line out of
+# the learner's own method.
+ALSO_CHARGED = {
+    "a * computed from the Values themselves": {"03"},
+    "Value(other) with no type test": {"02", "03"},
+}
+assert set(ALSO_CHARGED) <= set(ZOO)
