@@ -41,8 +41,16 @@ def fmt(x):
     return f"{x:.6g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.3e}"
 
 
-def fmt_all(values):
-    return ", ".join(f"{k}={fmt(v)}" for k, v in values.items())
+def apart(got, want):
+    """fmt(got), fmt(want), with as many digits as it takes to tell two different numbers apart: never
+    "gave 2.12351, expected 2.12351"."""
+    a, b = fmt(got), fmt(want)
+    if a == b and numerics.is_number(got) and numerics.is_number(want) and got != want:
+        for digits in range(7, 18):
+            a, b = f"{got:.{digits}g}", f"{want:.{digits}g}"
+            if a != b:
+                break
+    return a, b
 
 
 def wrong(message, mistake=None):
@@ -73,7 +81,8 @@ def expect_close(got, want, what, rtol=numerics.VALUE_RTOL, predictions=None, ot
     does, or say `otherwise` (which names no mistake)."""
     expect_number(got, what)
     if not numerics.close(got, want, rtol):
-        blame(f"{what} gave {fmt(got)}, expected {fmt(want)}.", diagnose(got, predictions or {}), otherwise)
+        shown, wanted = apart(got, want)
+        blame(f"{what} gave {shown}, expected {wanted}.", diagnose(got, predictions or {}), otherwise)
 
 
 def matches(got, want, rtol):
@@ -112,7 +121,8 @@ def expect_grads(got, want, what, rtol=numerics.GRAD_RTOL, predictions=None, mis
         return
     lines = [f"{what}: wrong gradient for {', '.join(bad)}."]
     for name in bad:
-        lines.append(f"  {name}.grad is {fmt(got.get(name))}, expected {fmt(want[name])}")
+        shown, wanted = apart(got.get(name), want[name])
+        lines.append(f"  {name}.grad is {shown}, expected {wanted}")
     found = mistake or diagnose({k: got.get(k) for k in want}, predictions or {}, want=want)
     if any(got.get(name) == "<Value>" for name in bad):
         found = "value-in-grad"  # decisive: a grad that is a Value was made by multiplying by one

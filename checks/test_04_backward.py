@@ -191,7 +191,7 @@ def test_backward_works_on_a_chain_100000_nodes_deep(probe):
     got = probe("deep_chain", n=100_000)
     expect(
         got["length"] == 100_002 and got["first_is_leaf"] and got["last_is_root"],
-        f"For y = a + c + c + ... (100,000 additions), topological_order(y) has {got['length']} nodes "
+        f"For y = a + c + c + ... (100,000 additions), topological_order(y) has {got['length']:,} nodes "
         "(expected 100,002: a, c and every sum), leaves first and y last.",
     )
     expect_close(got["a"], 1.0, "After y.backward() on the 100,000-deep chain, a.grad", numerics.GRAD_RTOL)

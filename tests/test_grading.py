@@ -712,8 +712,9 @@ def test_the_worker_is_compiled_once_by_its_own_interpreter_and_each_worker_load
 
 def test_ctrl_c_drops_the_students_not_started_keeps_the_finished_and_the_rerun_grades_the_rest(tmp_path):
     subs = tmp_path / "subs"
-    # 0.9 s more per student (within the import timeout): 16 take over 7 s with 2 jobs.
-    slow = {"micrograd/__init__.py": "import time\ntime.sleep(0.9)\n"}
+    # 0.3 s more per worker start (within the import timeout), and a student at the stubs of 02-07 starts
+    # four (its own, and one on each base of 04-05, 06 and 07): 16 take over 7 s with 2 jobs.
+    slow = {"micrograd/__init__.py": "import time\ntime.sleep(0.3)\n"}
     for i in range(16):
         hostile.tree(subs / f"s{i}", upto=1, extra=slow)
     out = tmp_path / "out"
@@ -742,3 +743,14 @@ def test_ctrl_c_drops_the_students_not_started_keeps_the_finished_and_the_rerun_
     resumed = grade(subs, out, "--seed", "1")
     assert f"grading {16 - kept} of 16" in resumed.stdout
     assert [int(r["total"]) for r in rows(out)] == [14] * 16
+
+
+def test_grades_json_records_the_python_each_students_worker_ran_under_and_each_checks_base(tmp_path):
+    subs = tmp_path / "subs"
+    hostile.tree(subs / "partial", upto=5)
+    grade(subs, tmp_path / "out", "--only", "06,07")
+    (student,) = students(tmp_path / "out").values()
+    python = sandbox.choose("auto").python  # the mode `grade` took
+    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], capture_output=True)
+    assert student["python"] == version.stdout.decode().strip()
+    assert student["checks"]["07"]["base"] == ["06"] and student["checks"]["06"]["base"] == []

@@ -120,3 +120,14 @@ def test_the_stub_generator_writes_a_tree_solved_through_k(tmp_path):
     assert stubs_main(["--upto", "3", "--out", str(tmp_path / "t")]) == 0
     engine = (tmp_path / "t" / "micrograd" / "engine.py").read_text()
     assert "TODO(ex03)" not in engine and "TODO(ex04)" in engine
+
+
+def test_every_todo_line_a_lesson_quotes_stands_word_for_word_in_the_stubs():
+    """A learner searches the stubs for the line the lesson quotes, and may type it as it is."""
+    import re
+
+    stubs = "\n".join(p.read_text() for p in (ROOT / "exercises").rglob("*.py"))
+    for lesson in sorted((ROOT / "docs").glob("0*_*.md")):
+        quoted = re.findall(r"`(# TODO\(ex\d\d\): [^`]+)`", lesson.read_text())
+        missing = [q for q in quoted if q not in stubs]
+        assert not missing, f"{lesson.name} quotes TODO lines the stubs do not hold: {missing}"

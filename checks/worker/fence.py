@@ -215,7 +215,10 @@ def install(impl, here, trusted):
                 refuse("use ctypes")
             if top in allowed or top in local or importer(caller) in ("worker", "stdlib"):
                 return
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            raise ModuleNotFoundError(
+                f"No module named {name!r} here: the checks run your code with Python's standard library only",
+                name=name,
+            )
 
     def hook(event, args):
         if event == "builtins.id" or event == "exec" or event == "compile":

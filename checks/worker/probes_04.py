@@ -1,7 +1,12 @@
 """Probes of exercise 04, topological order and backward()."""
 
+import sys
+
 from .graphs import build, describe, grads_of, names_of, record_calls
 from .guard import engine, number, probe
+
+DEFAULT_LIMIT = 1000  # sys.getrecursionlimit() of a fresh CPython
+set_limit, get_limit = sys.setrecursionlimit, sys.getrecursionlimit  # bound before learner code runs
 
 
 @probe
@@ -32,14 +37,21 @@ def backward(graph, names=None):
 def deep_chain(n):
     """Builds y = a + c + c + ... (n additions) and calls y.backward()."""
     eng = engine()
-    a, c = eng.Value(1.0), eng.Value(0.5)
-    y = a
-    for _ in range(n):
-        y = y + c
-    order = eng.topological_order(y)
-    first_is_leaf, last_is_root, length = order[0] in (a, c), order[-1] is y, len(order)
-    del order
-    y.backward()
+    # At Python's default limit whatever the learner's module set: a recursive walk then fails on
+    # every Python alike (3.11+ would carry a raised limit that far, 3.10 crashes well before).
+    before = get_limit()
+    set_limit(DEFAULT_LIMIT)
+    try:
+        a, c = eng.Value(1.0), eng.Value(0.5)
+        y = a
+        for _ in range(n):
+            y = y + c
+        order = eng.topological_order(y)
+        first_is_leaf, last_is_root, length = order[0] in (a, c), order[-1] is y, len(order)
+        del order
+        y.backward()
+    finally:
+        set_limit(before)
     return {
         "a": number(a.grad),
         "c": number(c.grad),

@@ -14,6 +14,7 @@ re-run grades again.
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -144,6 +145,7 @@ class Grader:
                     break
             result["leftovers"] = leftovers
             result["seed"] = seed
+            result["python"] = self.worker_python  # where the learner's code ran: grades.json records it
             return result
         finally:
             if quota:
@@ -152,6 +154,20 @@ class Grader:
             if group is not None:  # after the tmpfs is gone: its pages are charged to the group
                 group.remove()
             self.slots.put(slot)
+
+    @functools.cached_property
+    def worker_python(self):
+        """The version of the Python the workers run under here ("3.11.7"), or "unknown"."""
+        try:
+            p = subprocess.run(
+                [self.choice.python, "-I", "-c", "import platform; print(platform.python_version())"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return "unknown"
+        return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else "unknown"
 
     def cgroup(self, slot):
         """A fresh cgroup for the student in `slot` (None where the kernel offers none to this grader)."""
@@ -212,6 +228,9 @@ class Grader:
             tests = [t for t in data["tests"] if t["check"] in result["checks"]]
             for t in tests:
                 result["checks"][t["check"]]["earned"] += int(t["points"])
+            for ex, c in data.get("checks", {}).items():  # what each check ran on (checks/base/)
+                if ex in result["checks"]:
+                    result["checks"][ex]["base"] = sorted({b for b in c.get("base", ()) if b in EXERCISES})
             missing = {ex: POINTS[ex] - sum(int(t["max"]) for t in tests if t["check"] == ex) for ex in self.only}
             review = [r for r in data.get("review", []) if isinstance(r, dict)]
         except (KeyError, TypeError, ValueError):

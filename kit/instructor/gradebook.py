@@ -76,7 +76,10 @@ def feedback(result, titles):
     elif result["reason"]:
         lines += [escape(result["reason"]) + ".", ""]
     lines += [f"**Total: {total(result)}/{most} points**", "", "| check | points |", "|---|---|"]
-    lines += [f"| check-{ex} {titles[ex]} | {c['earned']}/{c['max']} |" for ex, c in sorted(result["checks"].items())]
+    lines += [
+        f"| check-{ex} {titles[ex]}{on_base(c)} | {c['earned']}/{c['max']} |"
+        for ex, c in sorted(result["checks"].items())
+    ]
     if result.get("notes"):
         lines += ["", "Notes on the files:", "", *fenced("\n".join(f"- {n}" for n in result["notes"]))]
     if result.get("review"):
@@ -106,6 +109,12 @@ def kit_version():
         return metadata.version("micrograd-kit")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def on_base(check):
+    """' (on the kit's code for 04, 05)' where a check ran on the known-good base (docs/checks.md)."""
+    base = check.get("base") or []
+    return f" (on the kit's code for {', '.join(base)})" if base else ""
 
 
 def write(out, results, settings):

@@ -765,6 +765,7 @@ ORDER_QUOTED = frozenset(
         "a topological order without a visited set",
         "backward as a recursive walk from the root",
         "a topological order returned root first",
+        "04 with a root never seeded and a topological order without a visited set",
     }
 )
 assert ORDER_QUOTED <= set(ZOO)
