@@ -467,7 +467,7 @@ def test_a_non_root_grading_with_bwrap_gives_the_verdicts_make_check_gives(check
             verdicts = [(t["test"], t["status"], t["points"], t["mistake"]) for t in graded[sid]["tests"]]
             assert verdicts == [(t["test"], t["status"], t["points"], t["mistake"]) for t in at_laptop], sid
             assert graded[sid]["review"] == [], graded[sid]["review"]
-        assert graded["honest"]["checks"] == {ex: {"earned": n, "max": n} for ex, n in hostile.FULL.items()}
+        assert graded["honest"]["checks"] == {ex: {"earned": n, "max": n, "base": []} for ex, n in hostile.FULL.items()}
         assert graded["central-over-h"]["checks"]["01"]["earned"] < hostile.FULL["01"]  # the mistake costs points
     finally:
         shutil.rmtree(place)

@@ -156,7 +156,7 @@ def test_what_the_worker_refused_is_marked_for_review_in_grades_json_and_the_log
         ("monkeypatches-sys-modules", "micrograd/engine.py", "sys.modules"),
         ("attacks-other-processes", "micrograd/nn.py", "/proc"),
     ]:
-        notes = data[sid]["notes"]
+        notes = [n for n in data[sid]["notes"] if "the kit's reference code" not in n]  # built from it
         assert notes and all(n.startswith(f"for review: {file}") and word in n for n in notes), (sid, notes)
     # The class attacked the copy of the kit that graded it, and the hook refused every write into it.
     reasons = " ".join(r["reason"] for r in data["overwrites-the-kit"]["review"])

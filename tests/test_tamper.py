@@ -462,3 +462,52 @@ def test_the_scan_names_each_line_that_reaches_into_the_grader_and_nothing_in_ho
     assert ("micrograd/engine.py", "calls eval") in found
     notes = collect.collect(impl, tmp_path)
     assert any(n.startswith("for review: micrograd/engine.py, line ") and "sys._getframe" in n for n in notes)
+
+
+ITERATIVE_TOPO = """    topo, visited = [], set()
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        if v is None:  # the marker under v's children: they are all in topo, so v goes next
+            topo.append(stack.pop())
+        elif v not in visited:
+            visited.add(v)
+            stack.append(v)
+            stack.append(None)
+            stack.extend(v._prev)
+    return topo
+"""
+RECURSIVE_TOPO = """    topo, visited = [], set()
+
+    def build(v):
+        if v not in visited:
+            visited.add(v)
+            for child in v._prev:
+                build(child)
+            topo.append(v)
+
+    build(root)
+    return topo
+"""
+
+
+def test_an_engine_that_is_the_kits_reference_line_for_line_is_marked_for_review_and_honest_ones_are_not(
+    variant, tmp_path
+):
+    """The checks run on the reference where a learner's engine does not work yet (checks/base/): a
+    submission that copied it is shown to a person, never scored down."""
+    from kit.instructor import collect, scan
+
+    copied = variant([("import math\n", "import math  # my own work\n")], name="copied")
+    assert [rel for rel, _ in scan.copies(copied)] == ["micrograd/engine.py"]
+    (tmp_path / "home").mkdir()
+    assert any("the kit's reference code line for line" in n for n in collect.collect(copied, tmp_path / "home"))
+    for honest in (ROOT / "tests" / "styles" / "table", ROOT / "tests" / "styles" / "closures", ROOT / "exercises"):
+        assert scan.copies(honest) == [], honest
+    own_walk = variant(
+        [("        elif v not in visited:\n", "        elif v in visited:\n            continue\n        else:\n")],
+        name="own",
+    )
+    assert scan.copies(own_walk) != []  # one line apart is still the reference
+    lecture = variant([(ITERATIVE_TOPO, RECURSIVE_TOPO)], name="lecture-walk")
+    assert scan.copies(lecture) == []  # a walk of one's own

@@ -6,7 +6,10 @@ lecture's `import sys; sys.setrecursionlimit(...)` included, is not flagged.
 """
 
 import ast
+import difflib
 from pathlib import Path
+
+from kit import ROOT, regions
 
 MODULES = {
     "ctypes": "imports ctypes (raw memory access)",
@@ -83,6 +86,43 @@ def findings(path, rel):
     return sorted(set(found))
 
 
+# A learner file that holds, line for line, what the reference writes inside its regions (the parts
+# learners write) is a copy of the reference: of solutions/, or of checks/base/, which the checks run
+# on where a learner's own code does not work yet. A reason for review, never a score.
+COPY_SHARE, COPY_LINES = 0.95, 25
+# engine.py only: its iterative topological order is the kit's own; a network written from the lecture
+# is the reference's line for line by nature.
+COPIED = ("micrograd/engine.py",)
+
+
+def normal(line):
+    """A line of code as the copy check compares it: no comment, no white space."""
+    return "".join(line.split("#", 1)[0].split())
+
+
+def written(rel):
+    """The normalised lines the reference writes inside its regions of the tree's file `rel`."""
+    path = ROOT / "solutions" / rel
+    if not path.is_file():
+        return []
+    lines = regions.scan(path.read_text(encoding="utf-8"), rel)
+    return [n for line in lines if line.kind == "code" and line.open and (n := normal(line.text))]
+
+
+def copies(tree):
+    """[(file, reason)] for each file of the base that holds the reference's own lines, in order."""
+    found = []
+    for rel in COPIED:
+        ref, path = written(rel), Path(tree) / rel
+        if len(ref) < COPY_LINES or not path.is_file() or path.is_symlink():
+            continue
+        theirs = [n for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if (n := normal(line))]
+        same = sum(b.size for b in difflib.SequenceMatcher(None, ref, theirs, autojunk=False).get_matching_blocks())
+        if same >= COPY_SHARE * len(ref):
+            found.append((rel, f"holds the kit's reference code line for line ({same} of its {len(ref)} lines)"))
+    return found
+
+
 def scan(tree):
     """[{"file", "line", "reason"}] for every Python file of a staged tree, in order."""
     tree = Path(tree)
@@ -96,7 +136,8 @@ def scan(tree):
 def notes(tree, most=20):
     """The scan's findings as notes for the feedback, each marked as a reason for review."""
     found = scan(tree)
-    lines = [f"for review: {f['file']}, line {f['line']}: {f['reason']}" for f in found[:most]]
+    lines = [f"for review: {rel}: {reason}" for rel, reason in copies(tree)]
+    lines += [f"for review: {f['file']}, line {f['line']}: {f['reason']}" for f in found[:most]]
     if len(found) > most:
         lines.append(f"for review: {len(found) - most} more lines of the same kind")
     return lines
