@@ -464,19 +464,17 @@ def test_the_scan_names_each_line_that_reaches_into_the_grader_and_nothing_in_ho
     assert any(n.startswith("for review: micrograd/engine.py, line ") and "sys._getframe" in n for n in notes)
 
 
-ITERATIVE_TOPO = """    topo, visited = [], set()
-    stack = [root]
-    while stack:
-        v = stack.pop()
-        if v is None:  # the marker under v's children: they are all in topo, so v goes next
-            topo.append(stack.pop())
-        elif v not in visited:
-            visited.add(v)
-            stack.append(v)
-            stack.append(None)
-            stack.extend(v._prev)
-    return topo
-"""
+def region(rel, ex, function):
+    """The reference's code inside exercise `ex`'s region of `function` in the tree's file `rel`."""
+    from kit.regions import scan as lines_of
+
+    lines = lines_of((ROOT / "solutions" / rel).read_text())
+    start = next(line.lineno for line in lines if line.text.startswith(f"def {function}("))
+    return "".join(
+        line.text + "\n" for line in lines if line.kind == "code" and ex in line.open and line.lineno > start
+    )
+
+
 RECURSIVE_TOPO = """    topo, visited = [], set()
 
     def build(v):
@@ -509,5 +507,5 @@ def test_an_engine_that_is_the_kits_reference_line_for_line_is_marked_for_review
         name="own",
     )
     assert scan.copies(own_walk) != []  # one line apart is still the reference
-    lecture = variant([(ITERATIVE_TOPO, RECURSIVE_TOPO)], name="lecture-walk")
+    lecture = variant([(region("micrograd/engine.py", "04", "topological_order"), RECURSIVE_TOPO)], name="lecture-walk")
     assert scan.copies(lecture) == []  # a walk of one's own
