@@ -754,3 +754,35 @@ def test_grades_json_records_the_python_each_students_worker_ran_under_and_each_
     version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], capture_output=True)
     assert student["python"] == version.stdout.decode().strip()
     assert student["checks"]["07"]["base"] == ["06"] and student["checks"]["06"]["base"] == []
+
+
+@pytest.mark.parametrize("secret", [b"", b"\n", b"short", "link"])
+def test_an_empty_short_or_linked_secret_is_refused_before_the_gradebook_is_touched(tmp_path, secret):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hostile.tree(subs / "honest", upto=1)
+    out.mkdir()
+    (out / "grades.csv").write_text("kept\n")
+    if secret == "link":
+        (tmp_path / "elsewhere").write_text("0123456789abcdef0123456789abcdef\n")
+        (out / ".secret").symlink_to(tmp_path / "elsewhere")
+    else:
+        (out / ".secret").write_bytes(secret)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0 and ".secret" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert (out / "grades.csv").read_text() == "kept\n"
+
+
+def test_a_fresh_secret_is_written_whole_with_no_stray_file(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hostile.tree(subs / "honest", upto=1)
+    grade(subs, out, "--only", "01")
+    assert len((out / ".secret").read_bytes().strip()) >= 16
+    assert [p.name for p in out.iterdir() if p.name.startswith(".secret")] == [".secret"]
+    assert oct((out / ".secret").stat().st_mode & 0o777) == "0o600"

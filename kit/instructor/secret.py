@@ -42,10 +42,28 @@ def load_secret(args, out):
         weak = "WARNING: --seed is a short secret a student could guess from their feedback; prefer --secret FILE"
         return str(args.seed).encode(), weak
     path = out / ".secret"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip(), None
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    return path.read_bytes().strip(), None
+    if not os.path.lexists(path):
+        # Written whole under another name, then linked in place: a grader killed meanwhile leaves no
+        # empty .secret behind, and of two gradings started at once the first link wins.
+        tmp = out / f".secret.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    if path.is_symlink() or not path.is_file():
+        raise SystemExit(f"{path} is not a plain file: the grader follows no link in its output folder")
+    data = path.read_bytes().strip()
+    if len(data) < SECRET_BYTES:
+        raise SystemExit(
+            f"{path} holds {len(data)} bytes, not a secret of {SECRET_BYTES} or more (a grading killed as it made "
+            "it?): restore the class's secret there, or remove the file to start the class over"
+        )
+    return data, None
