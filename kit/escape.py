@@ -30,3 +30,16 @@ def clipped(text, limit, one_line=False):
 def escape_line(text):
     """`text` escaped to stay on one line: for ids, file names and log lines."""
     return escape(text, one_line=True)
+
+
+# What a spreadsheet reads as the start of a formula (OWASP, CSV injection): such a cell gets a
+# leading ' so that it shows as the text it is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value):
+    """A CSV cell: a number as it is; text on one line, escaped, and never run as a formula."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = escape_line(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -78,3 +78,17 @@ def test_a_shard_whose_csv_was_edited_is_refused(shards, tmp_path, capsys):
     assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
     assert "does not match grades.json" in capsys.readouterr().err
     assert json.loads((shards["a"] / "grades.json").read_text())["secret"] == secret_id(SECRET.encode())
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_both_csv_files():
+    """OWASP's CSV injection advice: a leading ' on cells that start with = + - @ (or a tab or CR)."""
+    from kit.escape import cell
+    from kit.instructor import gradebook, lms
+
+    assert cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert [cell(t) for t in ("+1", "-1", "@sum", "\tx", "ana", 7)] == ["'+1", "'-1", "'@sum", "\\tx", "ana", 7]
+    result = {"id": "=1+1", "status": "graded", "checks": {"01": {"earned": 14, "max": 14}}}
+    assert "\n'=1+1,14," in gradebook.csv_text([result])
+    assert "'=1+1" in lms.canvas_csv([result], {"only": ["01"]}) and ",=1+1" not in lms.canvas_csv(
+        [result], {"only": ["01"]}
+    )

@@ -9,7 +9,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from kit.escape import escape
+from kit.escape import cell, escape
 from kit.exercises import EXERCISES
 
 HEADER = ["student", *(f"check-{ex}" for ex in EXERCISES), "total"]
@@ -39,9 +39,9 @@ def csv_text(results):
     writer.writerow(HEADER)
     for r in sorted(results, key=lambda r: r["id"]):
         if r["status"] == "error":
-            writer.writerow([r["id"], *("" for _ in EXERCISES), ""])
+            writer.writerow([cell(r["id"]), *("" for _ in EXERCISES), ""])
             continue
-        writer.writerow([r["id"], *(r["checks"].get(ex, {}).get("earned", "") for ex in EXERCISES), total(r)])
+        writer.writerow([cell(r["id"]), *(r["checks"].get(ex, {}).get("earned", "") for ex in EXERCISES), total(r)])
     return out.getvalue()
 
 

@@ -13,6 +13,7 @@ column whose title matches no assignment becomes a new assignment. Moodle takes 
 import csv
 import io
 
+from kit.escape import cell
 from kit.exercises import EXERCISES
 
 STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -44,7 +45,7 @@ def canvas_csv(results, settings, key="sis-login-id"):
     writer.writerow([*STUDENT_COLUMNS, *(assignment(ex) for ex in checks)])
     writer.writerow(["Points Possible", "", "", "", "", *(EXERCISES[ex].points for ex in checks)])
     for r in sorted(results, key=lambda r: r["id"]):
-        ids = {"Student": r["id"], KEYS[key]: r["id"]}
+        ids = {"Student": cell(r["id"]), KEYS[key]: cell(r["id"])}
         cells = [ids.get(column, "") for column in STUDENT_COLUMNS]
         writer.writerow([*cells, *(r["checks"].get(ex, {}).get("earned", 0) for ex in checks)])
     return out.getvalue()
