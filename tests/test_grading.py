@@ -786,3 +786,36 @@ def test_a_fresh_secret_is_written_whole_with_no_stray_file(tmp_path):
     assert len((out / ".secret").read_bytes().strip()) >= 16
     assert [p.name for p in out.iterdir() if p.name.startswith(".secret")] == [".secret"]
     assert oct((out / ".secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_refused_class_lists_every_problem_and_leaves_the_gradebook_as_it_was(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hostile.tree(subs / "honest", upto=1)
+    grade(subs, out, "--only", "01")
+    before = {name: (out / name).read_bytes() for name in ("grades.csv", "grades.json")}
+    hostile.tree(subs / "has space", upto=1)
+    hostile.tree(subs / "twice", upto=1)
+    shutil.make_archive(str(subs / "twice"), "zip", subs / "twice")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST, "--only", "01"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    said = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "has space" in said and "both a folder and a zip" in said, said
+    assert "Traceback" not in said
+    assert {name: (out / name).read_bytes() for name in before} == before
+
+
+def test_the_log_is_never_written_through_a_link(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hostile.tree(subs / "honest", upto=1)
+    out.mkdir()
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("mine\n")
+    (out / "grade.log").symlink_to(target)
+    grade(subs, out, "--only", "01")
+    assert target.read_text() == "mine\n"
+    assert [r["total"] for r in rows(out)] == ["14"]

@@ -35,8 +35,9 @@ class Ungradable(Exception):
 
 
 def find(submissions):
-    """[(student id, path)] sorted by id: every folder and .zip in `submissions`."""
-    found = {}
+    """[(student id, path)] sorted by id: every folder and .zip in `submissions`. A folder that cannot
+    be graded as it is stops the grading before anything is touched, with every problem listed."""
+    found, problems = {}, []
     for entry in sorted(Path(submissions).iterdir()):
         if entry.name.startswith("."):
             continue
@@ -49,13 +50,16 @@ def find(submissions):
         else:
             continue
         if not SAFE_ID.fullmatch(sid):
-            raise SystemExit(
+            problems.append(
                 f"{escape_line(entry)}: a student id may hold letters, digits and . _ @ + - only "
                 "(no spaces, no control characters); rename it"
             )
-        if sid in found:
-            raise SystemExit(f"{entry}: student {sid} has both a folder and a zip; keep one")
-        found[sid] = entry
+        elif sid in found:
+            problems.append(f"{escape_line(entry)}: student {sid} has both a folder and a zip; keep one")
+        else:
+            found[sid] = entry
+    if problems:
+        raise SystemExit("nothing was graded or written:\n" + "\n".join(problems))
     return sorted(found.items())
 
 

@@ -274,9 +274,14 @@ class Grader:
     def run(self):
         results, todo = {}, []
         try:
+            # Refusals come first, before the gradebook is touched: it is never rewritten emptied.
             students = collect.find(self.submissions)
             if self.args.student and self.args.student not in dict(students):
                 raise SystemExit(f"--student {self.args.student}: no submission of that id in {self.submissions}")
+        except BaseException:
+            self.close()
+            raise
+        try:
             with contextlib.ExitStack() as stack:
                 # Here each student is graded as soon as it is staged: the slots start while the rest
                 # is staged. (A cluster is sent the class once it is all staged.)
@@ -301,14 +306,18 @@ class Grader:
                 self.grade_all(todo, results, running, began)
         finally:
             gradebook.write(self.out, list(results.values()), self.settings)
-            shutil.rmtree(self.scratch_root, ignore_errors=True)
-            if self.uids is not None:
-                self.uids.close()
-            self.judges.close()
-            if self.cluster:
-                self.cluster.close()
+            self.close()
         self.log(f"wrote {self.out / 'grades.csv'}, grades.json and feedback/ for {len(results)} students")
         return 0
+
+    def close(self):
+        """Give back what the grading holds: scratch folders, uids, judges, the cluster."""
+        shutil.rmtree(self.scratch_root, ignore_errors=True)
+        if self.uids is not None:
+            self.uids.close()
+        self.judges.close()
+        if self.cluster:
+            self.cluster.close()
 
     def announce(self, todo, students):
         """The log's head: what is graded, how, and what was cleaned up first."""
@@ -366,7 +375,11 @@ class Grader:
                 print(line, flush=True)
             except BrokenPipeError:  # the reader of our output left; the log file still gets it
                 sys.stdout = open(os.devnull, "w")
-            with open(self.out / "grade.log", "a", encoding="utf-8") as f:
+            try:  # never through a link: the log stays in the output folder
+                fd = os.open(self.out / "grade.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError:
+                return  # the terminal has it; the log's place is taken by something that is not a file
+            with os.fdopen(fd, "a", encoding="utf-8") as f:
                 f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
 
 
