@@ -819,3 +819,20 @@ def test_the_log_is_never_written_through_a_link(tmp_path):
     grade(subs, out, "--only", "01")
     assert target.read_text() == "mine\n"
     assert [r["total"] for r in rows(out)] == ["14"]
+
+
+def test_a_grading_leaves_no_folder_of_its_own_in_the_temp_directory(tmp_path):
+    subs, out, tmp = tmp_path / "subs", tmp_path / "out", tmp_path / "tmp"
+    for sid in ("a", "b", "c"):
+        hostile.tree(subs / sid, upto=1)
+    tmp.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST, "--only", "01,02"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in tmp.iterdir()) == []

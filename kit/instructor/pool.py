@@ -73,7 +73,19 @@ class Judge:
         line, _, self.buffer = self.buffer.partition(b"\n")
         return json.loads(line)
 
-    def close(self):
+    def end(self):
+        """No more jobs: an idle server then leaves its session and removes its folder itself."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+
+    def close(self, grace=1.0):
+        self.end()
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)  # the server and any job it is running
@@ -123,6 +135,8 @@ class Pool:
     def close(self):
         with self.lock:
             judges, self.idle = self.idle, []
+        for judge in judges:
+            judge.end()  # all at once: each ends in a few milliseconds
         for judge in judges:
             judge.close()
 
