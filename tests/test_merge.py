@@ -92,3 +92,28 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_both_
     assert "'=1+1" in lms.canvas_csv([result], {"only": ["01"]}) and ",=1+1" not in lms.canvas_csv(
         [result], {"only": ["01"]}
     )
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        (lambda s: s.update(id="../../escaped"), "is not one the grader gives"),
+        (lambda s: s.update(id="/abs"), "is not one the grader gives"),
+        (lambda s: s["checks"]["01"].update(earned=99), "out of its bounds"),
+        (lambda s: s["checks"]["01"].update(earned="14"), "out of its bounds"),
+        (lambda s: s.update(status="pwned"), "status"),
+        (lambda s: s.update(checks=[]), "no checks"),
+    ],
+)
+def test_a_shard_that_is_not_as_the_grader_writes_it_is_refused_and_nothing_is_written(
+    shards, tmp_path, capsys, change, said
+):
+    import shutil
+
+    shard = shutil.copytree(shards["a"], tmp_path / "odd")
+    data = json.loads((shard / "grades.json").read_text())
+    change(data["students"][0])
+    (shard / "grades.json").write_text(json.dumps(data))
+    assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "escaped").exists()

@@ -5,7 +5,9 @@
 Each shard is the OUT folder of `python -m kit grade` over part of the class, with the same seed
 and checks. The merge is deterministic (students sorted by id, whatever the order of the shards)
 and refuses what cannot be merged honestly: shards graded with other settings, a shard whose
-grades.csv disagrees with its grades.json, or one student graded differently in two shards.
+grades.csv disagrees with its grades.json, one student graded differently in two shards, or a shard
+that is not as the grader writes one (an id the grader never gives, such as `../x`; points outside
+a check's bounds; an unknown status), before anything is written.
 """
 
 import argparse
@@ -14,21 +16,52 @@ import json
 import sys
 from pathlib import Path
 
-from kit.instructor import gradebook
+from kit.escape import escape_line
+from kit.exercises import POINTS
+from kit.instructor import collect, gradebook
 
 
 class Conflict(Exception):
     pass
 
 
+STATUSES = ("graded", "ungradable", "error")
+
+
+def checked(shard, data):
+    """`data` (a shard's grades.json) where every student is as `kit grade` writes one: an id by the
+    grader's rule, a known status, and every check's points within its maximum; else Conflict."""
+    if not isinstance(data, dict) or not isinstance(data.get("students"), list):
+        raise Conflict(f"{shard}: grades.json has no list of students")
+    for r in data["students"]:
+        sid = r.get("id") if isinstance(r, dict) else None
+        if not isinstance(sid, str) or not collect.SAFE_ID.fullmatch(sid):
+            raise Conflict(f"{shard}: student id {escape_line(repr(sid))[:120]} is not one the grader gives")
+        if r.get("status") not in STATUSES:
+            raise Conflict(f"{shard}: student {sid} has the status {escape_line(repr(r.get('status')))[:60]}")
+        checks = r.get("checks")
+        if not isinstance(checks, dict) or not checks:
+            raise Conflict(f"{shard}: student {sid} has no checks")
+        for ex, c in checks.items():
+            earned = c.get("earned") if isinstance(c, dict) else None
+            if (
+                ex not in POINTS
+                or c.get("max") != POINTS[ex]
+                or type(earned) is not int
+                or not 0 <= earned <= POINTS[ex]
+            ):
+                raise Conflict(f"{shard}: student {sid} has check {escape_line(repr(ex))[:20]} out of its bounds")
+    return data
+
+
 def load(shard):
     shard = Path(shard)
     try:
-        data = json.loads((shard / "grades.json").read_text())
+        data = checked(shard, json.loads((shard / "grades.json").read_text()))
         with open(shard / "grades.csv", newline="") as f:
             rows = {row["student"]: row for row in csv.DictReader(f)}
-    except (OSError, ValueError) as e:
-        raise Conflict(f"{shard}: not a gradebook ({e})") from None
+    except (OSError, ValueError, KeyError) as e:
+        raise Conflict(f"{shard}: not a gradebook ({escape_line(e)})") from None
     table = {row["student"]: row for row in csv.DictReader(gradebook.csv_text(data["students"]).splitlines())}
     if rows != table:
         raise Conflict(f"{shard}: grades.csv does not match grades.json; regrade or restore this shard")
