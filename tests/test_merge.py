@@ -103,6 +103,7 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_both_
         (lambda s: s["checks"]["01"].update(earned="14"), "out of its bounds"),
         (lambda s: s.update(status="pwned"), "status"),
         (lambda s: s.update(checks=[]), "no checks"),
+        (lambda s: s["checks"].update({"01": 14}), "out of its bounds"),
     ],
 )
 def test_a_shard_that_is_not_as_the_grader_writes_it_is_refused_and_nothing_is_written(

@@ -43,13 +43,8 @@ def checked(shard, data):
         if not isinstance(checks, dict) or not checks:
             raise Conflict(f"{shard}: student {sid} has no checks")
         for ex, c in checks.items():
-            earned = c.get("earned") if isinstance(c, dict) else None
-            if (
-                ex not in POINTS
-                or c.get("max") != POINTS[ex]
-                or type(earned) is not int
-                or not 0 <= earned <= POINTS[ex]
-            ):
+            earned, most = (c.get("earned"), c.get("max")) if isinstance(c, dict) else (None, None)
+            if ex not in POINTS or most != POINTS[ex] or type(earned) is not int or not 0 <= earned <= most:
                 raise Conflict(f"{shard}: student {sid} has check {escape_line(repr(ex))[:20]} out of its bounds")
     return data
 
