@@ -92,7 +92,8 @@ GATE_FAILED = {
     "03": "calling _backward by hand on L = (a*b + c) * f does not give its gradients yet",
     "04": "L.backward() on L = (a*b + c) * f does not give its gradients yet",
     "05": "the lecture's neuron, built with tanh, -, /, ** and plain numbers, does not give its gradients yet",
-    "06": "your MLP(3, [4, 4, 1]) does not have 41 parameters, or its Neuron's output is not tanh(w.x + b)",
+    "06": "your MLP(3, [4, 4, 1]) does not have 41 parameters, its Neuron's output is not tanh(w.x + b), "
+    "a one-neuron Layer does not give its Value, or zero_grad() does not zero every grad",
 }
 
 
