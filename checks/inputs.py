@@ -199,6 +199,8 @@ CORE_PARTS = [
     ("div", 1.4, -0.7),
     ("add", 0.9, 2.5),
     ("mul", -1.2, 1.5),
+    ("sub", 0.7, ("leaf", -1.3)),  # of two Values: what a hand-written - gives the second operand shows
+    ("div", -0.8, ("leaf", 1.6)),
 ]
 
 
@@ -211,6 +213,9 @@ def every_operation():
     def part(op, arg, left, alone):
         k = len(parts)
         x = f"x{k}"
+        if isinstance(arg, tuple):  # the other operand a Value too: a leaf of its own
+            graph.append([f"u{k}", "leaf", arg[1]])
+            arg = f"u{k}"
         if alone:
             graph.append([f"m{k}", "mul", x, 1.25])
             x = f"m{k}"
@@ -226,7 +231,7 @@ def every_operation():
         parts.append(f"v{k}")
 
     for op, x, arg in CORE_PARTS:
-        for left in [True, False] if op in ("sub", "div", "add", "mul") else [None]:
+        for left in [True, False] if op in ("sub", "div", "add", "mul") else [None]:  # number or Value, either side
             for alone in (False, True):
                 graph.append([f"x{len(parts)}", "leaf", x])
                 part(op, arg, left, alone)

@@ -138,23 +138,34 @@ def test_a_plus_a_and_a_times_a_have_one_child(probe, rng):
         )
 
 
+# The fixed core of the test below: both operations, each on leaves and on a node made before.
+BOTH_OPS = [
+    ["x", "leaf", 1.5],
+    ["y", "leaf", -0.5],
+    ["s", "add", "x", "y"],
+    ["p", "mul", "x", "y"],
+    ["q", "add", "s", "p"],
+    ["r", "mul", "q", "x"],
+]
+
+
 @points(1)
 def test_operands_are_never_changed(probe, rng):
     """Operands are never changed."""
-    graph = random_graph(rng, ["add", "mul"], leaves=2, size=4)
-    got = forward(probe, graph)
-    expect(
-        got["leaves_unchanged"] and not got["changed"],
-        f"Computing {numerics.expression(graph)} changed a leaf's data or children. + and * must make "
-        "a new Value (out) and leave self and other as they were.",
-        "mutates-operand",
-    )
-    for name, grad in got["grads"].items():
+    for graph in (BOTH_OPS, random_graph(rng, ["add", "mul"], leaves=2, size=4)):
+        got = forward(probe, graph)
         expect(
-            grad == got["fresh_grad"],
-            f"After building the graph, {name}.grad is {fmt(grad)} where a new Value's is {fmt(got['fresh_grad'])}; "
-            "building must not touch grads.",
+            got["leaves_unchanged"] and not got["changed"],
+            f"Computing {numerics.expression(graph)} changed a leaf's data or children. + and * must make "
+            "a new Value (out) and leave self and other as they were.",
+            "mutates-operand",
         )
+        for name, grad in got["grads"].items():
+            expect(
+                grad == got["fresh_grad"],
+                f"After building the graph, {name}.grad is {fmt(grad)} where a new Value's is "
+                f"{fmt(got['fresh_grad'])}; building must not touch grads.",
+            )
 
 
 @points(1)
