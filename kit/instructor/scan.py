@@ -7,6 +7,7 @@ lecture's `import sys; sys.setrecursionlimit(...)` included, is not flagged.
 
 import ast
 import difflib
+import functools
 from pathlib import Path
 
 from kit import ROOT, regions
@@ -100,13 +101,14 @@ def normal(line):
     return "".join(line.split("#", 1)[0].split())
 
 
+@functools.cache  # the same for every student of a class: read and parsed once
 def written(rel):
     """The normalised lines the reference writes inside its regions of the tree's file `rel`."""
     path = ROOT / "solutions" / rel
     if not path.is_file():
-        return []
+        return ()
     lines = regions.scan(path.read_text(encoding="utf-8"), rel)
-    return [n for line in lines if line.kind == "code" and line.open and (n := normal(line.text))]
+    return tuple(n for line in lines if line.kind == "code" and line.open and (n := normal(line.text)))
 
 
 def copies(tree):
