@@ -12,13 +12,14 @@ import stat
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import hostile
 import pytest
 
 from kit import ROOT
-from kit.exercises import TOTAL
-from kit.platforms.gradescope import SECRET, SETTINGS, SUPPORTED, build
+from kit.exercises import EXERCISES, POINTS, TOTAL
+from kit.platforms.gradescope import SECRET, SETTINGS, SUPPORTED, VISIBILITY, build, main
 
 jsonschema = pytest.importorskip("jsonschema", reason="the instructor extra (jsonschema) is not installed")
 SCHEMA = json.loads((ROOT / "kit" / "platforms" / "schemas" / "gradescope_results.json").read_text())
@@ -53,7 +54,8 @@ def no_namespaces(tmp_path):
 
 
 def run_autograder(zip_path, root, submission, env=None, ok=True):
-    """Unpack the zip as Gradescope does and grade `submission`; returns (results.json, the run)."""
+    """Unpack the zip as Gradescope does and grade `submission`; returns (results.json, the run), or
+    (None, the run) where the autograder failed, as Gradescope sees a run that leaves no results.json."""
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(root / "source")
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
@@ -76,6 +78,9 @@ def run_autograder(zip_path, root, submission, env=None, ok=True):
         },
     )
     assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+    if not ok:
+        assert not (root / "results" / "results.json").exists(), "a failure leaves no results.json, so no score"
+        return None, proc
     results = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(results, SCHEMA)
     return results, proc
@@ -93,7 +98,8 @@ def test_the_zip_has_setup_and_run_autograder_at_its_root_and_no_solutions(autog
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert not [n for n in names if n.startswith(("solutions/", "tests/", ".git", "kit/dev/"))]
     assert "checks/test_04_backward.py" in names and "kit/instructor/grade.py" in names
-    assert settings == {"allow_unsandboxed": False}  # the secret is a file of its own, never in the settings
+    # The secret is a file of its own, never in the settings.
+    assert settings == {"allow_unsandboxed": False, "only": list(EXERCISES), "visibility": "visible"}
     assert len(secret) >= 32 and stat.S_IMODE(modes[SECRET]) == 0o600
 
 
@@ -160,7 +166,7 @@ def test_setup_installs_python3_venv_not_pip_and_refuses_a_python_older_than_3_1
 
 @root_only
 def test_a_correct_submission_earns_every_point_with_one_entry_per_test_and_not_as_root(autograder, tmp_path):
-    results, _ = run_autograder(autograder, tmp_path / "root", hostile.tree(tmp_path / "sub", patches=NOT_AS_ROOT))
+    results, proc = run_autograder(autograder, tmp_path / "root", hostile.tree(tmp_path / "sub", patches=NOT_AS_ROOT))
     assert results["score"] == TOTAL
     assert len(results["tests"]) == sum(
         1
@@ -171,7 +177,8 @@ def test_a_correct_submission_earns_every_point_with_one_entry_per_test_and_not_
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])
     assert results["tests"][0]["name"].startswith("check-01 · ") and results["tests"][0]["number"] == "1.1"
     assert results["execution_time"] >= 0 and "check-07 a training loop: 10/10" in results["output"]
-    assert results["output"].startswith("Isolation: bwrap sandbox")
+    # Which isolation ran is the instructor's to read (stdout), not the student's.
+    assert proc.stdout.startswith("Isolation: bwrap sandbox") and "Isolation" not in json.dumps(results)
 
 
 def test_a_partial_submission_earns_what_the_checks_give_the_same_code(autograder, tmp_path, checks):
@@ -223,13 +230,41 @@ def test_a_zip_uploaded_as_the_submission_is_unpacked_by_the_graders_safe_rules(
 
 
 @root_only
-def test_where_namespaces_are_refused_the_autograder_grades_nothing_and_says_why(autograder, tmp_path, no_namespaces):
+def test_where_namespaces_are_refused_the_run_is_an_autograder_failure_that_records_no_score(
+    autograder, tmp_path, no_namespaces
+):
+    """Gradescope reports a run without results.json as an autograder failure and records no score;
+    the instructor reads why in the run's output (stdout) and reruns it once the image is fixed."""
     marker = tmp_path / "learner-code-ran"
     sub = hostile.tree(tmp_path / "sub", patches=[hostile.top("derivatives.py", f"open({str(marker)!r}, 'w')")])
+    (tmp_path / "root" / "results").mkdir(parents=True)
+    (tmp_path / "root" / "results" / "results.json").write_text('{"score": 0}')  # a stale file goes too
     results, proc = run_autograder(autograder, tmp_path / "root", sub, env=no_namespaces, ok=False)
-    assert results["score"] == 0 and not marker.exists()
-    assert "refuses to run learner code without a sandbox" in results["output"]
-    assert "--allow-unsandboxed" in results["output"] and "refuses" in proc.stdout
+    assert results is None and not marker.exists()
+    assert "Autograder failure, no score recorded" in proc.stdout
+    assert "refuses to run learner code without a sandbox" in proc.stdout and "--allow-unsandboxed" in proc.stdout
+
+
+@pytest.mark.parametrize("exit_status, student", [(3, None), (0, {"status": "error", "reason": "the judge died"})])
+def test_a_grader_that_fails_is_an_autograder_failure_never_a_zero(tmp_path, monkeypatch, capsys, exit_status, student):
+    """The grader's own trouble (it fails, or records a grader error) is not the student's: no score."""
+    from kit.platforms import gradescope
+
+    def grade(cmd, cwd):
+        if student:
+            out = Path(cmd[5])
+            out.mkdir(parents=True)
+            (out / "grades.json").write_text(json.dumps({"students": [student]}))
+        return subprocess.CompletedProcess(cmd, exit_status)
+
+    (tmp_path / "submission").mkdir()
+    monkeypatch.setenv("KIT_AUTOGRADER_ROOT", str(tmp_path))
+    monkeypatch.setattr(gradescope, "isolation", lambda settings: ("bwrap", "Isolation: bwrap sandbox."))
+    monkeypatch.setattr(gradescope.subprocess, "run", grade)
+    assert gradescope.run() == 1 and not (tmp_path / "results" / "results.json").exists()
+    said = capsys.readouterr().out
+    assert "Autograder failure, no score recorded" in said
+    assert ("exit status 3" in said) if exit_status else ("the judge died" in said)
 
 
 @root_only
@@ -237,7 +272,53 @@ def test_with_the_opt_in_and_no_namespaces_it_grades_unsandboxed_never_as_root_a
     unsandboxed_ok, tmp_path, no_namespaces
 ):
     sub = hostile.tree(tmp_path / "sub", patches=NOT_AS_ROOT)
-    results, _ = run_autograder(unsandboxed_ok, tmp_path / "root", sub, env=no_namespaces)
-    assert results["output"].startswith("Isolation: none (the zip was built with --allow-unsandboxed")
-    assert "an unprivileged user" in results["output"]
+    results, proc = run_autograder(unsandboxed_ok, tmp_path / "root", sub, env=no_namespaces)
+    assert proc.stdout.startswith("Isolation: none (the zip was built with --allow-unsandboxed")
+    assert "an unprivileged user" in proc.stdout
     assert results["score"] == TOTAL  # derivative() is right only when it does not run as root
+
+
+# --- one assignment per exercise, and when students see the tests ---------------------------------
+
+
+@pytest.mark.parametrize("only", [["01"], ["03", "04"]])
+def test_a_zip_for_some_checks_grades_those_only_for_their_points_only(tmp_path, only):
+    zip_path = build(tmp_path / "autograder.zip", only=only)
+    results, _ = run_autograder(zip_path, tmp_path / "root", hostile.tree(tmp_path / "sub", upto=3))
+    assert {t["name"][6:8] for t in results["tests"]} == set(only)
+    assert sum(t["max_score"] for t in results["tests"]) == sum(POINTS[ex] for ex in only)
+    solved = sum(POINTS[ex] for ex in only if ex <= "03")  # the tree is solved through 03
+    assert results["score"] == solved
+    assert results["output"].splitlines()[0].startswith(f"check-{only[0]} ") and "check-07" not in results["output"]
+
+
+@pytest.mark.parametrize("visibility", VISIBILITY)
+def test_each_test_and_the_summary_carry_the_zips_visibility(tmp_path, visibility):
+    zip_path = build(tmp_path / "autograder.zip", only=["01"], visibility=visibility)
+    results, _ = run_autograder(zip_path, tmp_path / "root", hostile.tree(tmp_path / "sub", upto=0))
+    assert results["tests"] and {t["visibility"] for t in results["tests"]} == {visibility}
+    assert results["visibility"] == visibility and results["stdout_visibility"] == "hidden"
+    assert results["score"] == 0 and sum(t["max_score"] for t in results["tests"]) == POINTS["01"]
+
+
+def test_an_ungradable_submission_of_a_weekly_zip_scores_zero_on_its_checks_only(tmp_path):
+    zip_path = build(tmp_path / "autograder.zip", only=["02"], visibility="after_due_date")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "notes.txt").write_text("nothing here")
+    results, _ = run_autograder(zip_path, tmp_path / "root", sub)
+    assert [(t["name"][:8], t["max_score"], t["visibility"]) for t in results["tests"]] == [
+        ("check-02", 10, "after_due_date")
+    ]
+
+
+def test_the_command_refuses_an_unknown_check_or_visibility_and_says_what_it_built(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "a.zip"), "--only", "08"])
+    assert "not a check: 08" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "a.zip"), "--visibility", "sometimes"])
+    assert main(["--out", str(tmp_path / "a.zip"), "--only", "4,3", "--visibility", "hidden"]) == 0
+    assert "check-03, check-04, 20 points, tests hidden" in capsys.readouterr().out
+    settings = json.loads(zipfile.ZipFile(tmp_path / "a.zip").read(SETTINGS))
+    assert settings["only"] == ["03", "04"] and settings["visibility"] == "hidden"

@@ -1,14 +1,20 @@
 """Gradescope: build autograder.zip, and the run step inside Gradescope's container.
 
-    python -m kit gradescope [--out autograder.zip] [--secret FILE] [--allow-unsandboxed]   (make gradescope)
+    python -m kit gradescope [--out autograder.zip] [--secret FILE] [--only NN[,NN]]
+                             [--visibility visible|hidden|after_due_date|after_published]
+                             [--allow-unsandboxed]                (make gradescope)
     python -m kit gradescope --run                                grade /autograder/submission
 
 The zip follows Gradescope's autograder specification: `setup.sh` installs the kit (without
 solutions/ or its tests) into a virtual environment, and `run_autograder` grades the student's
 submission with the kit's isolated grader (kit/instructor/grade.py) and writes
-/autograder/results/results.json with one entry per test of every check, saying which isolation
-ran. Learner code never runs as root, and never without a sandbox unless the zip was built with
---allow-unsandboxed. The root is /autograder, or $KIT_AUTOGRADER_ROOT.
+/autograder/results/results.json with one entry per test of the zip's checks (--only: one
+assignment per weekly exercise), each with the zip's visibility, saying which isolation ran.
+Learner code never runs as root, and never without a sandbox unless the zip was built with
+--allow-unsandboxed. Where it cannot be isolated, or the grader itself fails, run_autograder writes
+no results.json and exits 1: Gradescope then reports that the autograder failed to execute, records
+no score, and the instructor reads why in the autograder's output and reruns. The root is
+/autograder, or $KIT_AUTOGRADER_ROOT.
 """
 
 import argparse
@@ -32,6 +38,8 @@ PACKED = ("checks", "kit", "pyproject.toml", "README.md")
 LEFT_OUT = ("__pycache__", "dev")  # folder names: bytecode, and kit/dev
 SETTINGS = "gradescope.json"  # in the zip: the build's choices (never the secret)
 SECRET = "secret"  # in the zip, mode 0600: the secret that seeds every student's inputs
+# The specification's visibility of a test: always, never, after the due date, after grades are published.
+VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
 
 SUPPORTED = (
     "This autograder supports Gradescope's Ubuntu 22.04 and later base images: it needs Python 3.10 or "
@@ -67,17 +75,31 @@ cd "$ROOT/source" && exec "$PYTHON" -m kit gradescope --run
 """
 
 
-def build(out, secret=None, allow_unsandboxed=False):
+def parse_only(text):
+    """The check ids of --only (\"03,04\"), in the path's order; ValueError names an unknown one."""
+    wanted = [part.strip().zfill(2) for part in text.split(",") if part.strip()]
+    unknown = [w for w in wanted if w not in EXERCISES]
+    if unknown or not wanted:
+        named = ", ".join(unknown) if unknown else repr(text)
+        raise ValueError(f"not a check: {named} (the checks are {', '.join(EXERCISES)})")
+    return [ex for ex in EXERCISES if ex in wanted]
+
+
+def build(out, secret=None, allow_unsandboxed=False, only=None, visibility="visible"):
     """Write autograder.zip: setup.sh and run_autograder at its root, the kit beside them."""
     secret = secret if secret is not None else secrets.token_hex(32).encode()
     if len(secret.strip()) < SECRET_BYTES:
         raise ValueError(f"a secret needs at least {SECRET_BYTES} bytes (128 bits)")
+    if visibility not in VISIBILITY:
+        raise ValueError(f"visibility {visibility!r} is not one of {', '.join(VISIBILITY)}")
+    only = [ex for ex in EXERCISES if ex in (only or EXERCISES)]
+    chosen = {"allow_unsandboxed": bool(allow_unsandboxed), "only": only, "visibility": visibility}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text, mode in (("setup.sh", SETUP, 0o755), ("run_autograder", RUN, 0o755), (SECRET, secret, 0o600)):
             info = zipfile.ZipInfo(name)
             info.external_attr = (0o100000 | mode) << 16
             zf.writestr(info, text)
-        zf.writestr(SETTINGS, json.dumps({"allow_unsandboxed": bool(allow_unsandboxed)}) + "\n")
+        zf.writestr(SETTINGS, json.dumps(chosen) + "\n")
         for part in PACKED:
             path = ROOT / part
             files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
@@ -87,8 +109,10 @@ def build(out, secret=None, allow_unsandboxed=False):
     return out
 
 
-def results_json(result, seconds, isolation):
-    """Gradescope's results.json for one student's result from the grader."""
+def results_json(result, seconds, visibility="visible"):
+    """Gradescope's results.json for one student's result from the grader: every test (and the
+    summary) shown to the student as the zip's visibility says; the score is the zip's checks only.
+    It holds learner-facing text alone: which isolation ran goes to the instructor's output."""
     tests = []
     titles = {ex: e.title for ex, e in EXERCISES.items()}
     if result["status"] != "graded":
@@ -100,7 +124,7 @@ def results_json(result, seconds, isolation):
                     "score": 0,
                     "max_score": c["max"],
                     "status": "failed",
-                    "visibility": "visible",
+                    "visibility": visibility,
                     "output": f"This submission could not be graded: {result['reason']}.",
                 }
             )
@@ -116,7 +140,7 @@ def results_json(result, seconds, isolation):
                     "max_score": t["max"],
                     "status": "passed" if t["status"] == "pass" else "failed",
                     "output": t["message"],
-                    "visibility": "visible",
+                    "visibility": visibility,
                 }
             )
     summary = [f"check-{ex} {titles[ex]}: {c['earned']}/{c['max']}" for ex, c in sorted(result["checks"].items())]
@@ -125,26 +149,24 @@ def results_json(result, seconds, isolation):
     return {
         "score": sum(c["earned"] for c in result["checks"].values()),
         "execution_time": round(seconds),
-        "output": "\n".join([isolation, "", *summary]),
-        "visibility": "visible",
+        "output": "\n".join(summary),
+        "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,
     }
 
 
-def not_graded(reason, seconds):
-    """results.json when the autograder refuses to grade at all: every check 0, the reason shown."""
-    result = {
-        "status": "error",
-        "reason": reason,
-        "checks": {ex: {"earned": 0, "max": POINTS[ex]} for ex in EXERCISES},
-        "tests": [],
-    }
-    return results_json(result, seconds, f"Not graded: {reason}.")
+def failed(root, reason):
+    """An autograder failure: no results.json at all, so Gradescope reports that the autograder failed
+    to execute and records no score (its specification), and the student reads only Gradescope's own
+    words; the reason goes to the autograder's output, which only the instructor sees. Rerun it there."""
+    (root / "results" / "results.json").unlink(missing_ok=True)
+    print(f"Autograder failure, no score recorded: {reason}. Fix this and rerun the submission.", flush=True)
+    return 1
 
 
 def isolation(settings):
-    """(mode, the sentence results.json shows), or (None, why) when no allowed isolation works here."""
+    """(mode, the sentence the instructor's output shows), or (None, why) when no allowed isolation works here."""
     from kit.instructor import sandbox
 
     try:
@@ -179,22 +201,23 @@ def stage_submission(submission, subs):
 
 
 def run():
-    """Grade $ROOT/submission as one student and write $ROOT/results/results.json."""
+    """Grade $ROOT/submission as one student and write $ROOT/results/results.json (or, where the
+    autograder cannot do its job, fail without one)."""
     root = Path(os.environ.get("KIT_AUTOGRADER_ROOT", "/autograder"))
     settings = json.loads((ROOT / SETTINGS).read_text()) if (ROOT / SETTINGS).exists() else {}
+    only = settings.get("only") or list(EXERCISES)
     started = time.monotonic()
     (root / "results").mkdir(parents=True, exist_ok=True)
     mode, said = isolation(settings)
     print(said, flush=True)
     if mode is None:
-        results = not_graded(said, time.monotonic() - started)
-        (root / "results" / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-        return 1
+        return failed(root, said)
     with tempfile.TemporaryDirectory(prefix="kit-gradescope-") as tmp:
         subs, out = Path(tmp) / "submissions", Path(tmp) / "out"
         subs.mkdir()
         stage_submission(root / "submission", subs)
         cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--jobs", "1", "--sandbox", mode]
+        cmd += ["--only", ",".join(only)]
         if (ROOT / SECRET).is_file():
             os.chmod(ROOT / SECRET, 0o600)  # whatever the unzip did: root's alone
             cmd += ["--secret", str(ROOT / SECRET)]
@@ -202,11 +225,12 @@ def run():
         proc = subprocess.run(cmd, cwd=ROOT)
         grades = out / "grades.json"
         if proc.returncode != 0 or not grades.is_file():
-            reason = f"the grader failed (exit status {proc.returncode}); ask your instructor"
-            results = not_graded(reason, time.monotonic() - started)
-        else:
-            result = json.loads(grades.read_text())["students"][0]
-            results = results_json(result, time.monotonic() - started, said)
+            return failed(root, f"the grader failed (exit status {proc.returncode}; its log is above)")
+        result = json.loads(grades.read_text())["students"][0]
+        if result["status"] == "error":  # the grader's trouble, not the student's: no score
+            return failed(root, f"the grader could not grade this submission ({result['reason']})")
+        visibility = settings.get("visibility", "visible")
+        results = results_json(result, time.monotonic() - started, visibility)
     (root / "results" / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     return 0
 
@@ -222,6 +246,15 @@ def main(argv=None):
         action="store_true",
         help="where no sandbox works, grade anyway with resource limits only (never as root); off by default",
     )
+    parser.add_argument(
+        "--only", default=None, metavar="NN[,NN]", help="grade these checks only, for their points only (e.g. 03,04)"
+    )
+    parser.add_argument(
+        "--visibility",
+        choices=VISIBILITY,
+        default="visible",
+        help="when students see each test's result (Gradescope's visibility; default visible)",
+    )
     parser.add_argument("--run", action="store_true", help="grade /autograder/submission (inside Gradescope)")
     args = parser.parse_args(argv)
     if args.run:
@@ -233,10 +266,16 @@ def main(argv=None):
         except OSError as e:
             parser.error(f"--secret {args.secret}: {e.strerror}")
     try:
-        out = build(Path(args.out), secret, args.allow_unsandboxed)
+        only = parse_only(args.only) if args.only is not None else None
+    except ValueError as e:
+        parser.error(f"--only {args.only}: {e}")
+    try:
+        out = build(Path(args.out), secret, args.allow_unsandboxed, only, args.visibility)
     except ValueError as e:
         parser.error(f"--secret {args.secret}: {e}")
-    print(f"wrote {out}: upload it as the assignment's autograder (keep it private: it holds the secret)")
+    checks = ", ".join(f"check-{ex}" for ex in only or EXERCISES)
+    print(f"wrote {out}: {checks}, {sum(POINTS[ex] for ex in only or EXERCISES)} points, tests {args.visibility}")
+    print("upload it as the assignment's autograder (keep it private: it holds the secret)")
     return 0
 
 
