@@ -83,13 +83,18 @@ class Worker:
         self.env = fence.env
         self.rlimits = fence.rlimits
         self.cgroups = fence.cgroups
+        self.memory = None  # what the kernel says of the cgroups: a grader's, which made them (not in a learner's copy)
+        if self.cgroups:
+            from kit.instructor import cgroups
+
+            self.memory = cgroups
         self.import_timeout = import_timeout
         self.proc = None
         self.last = None  # the latest probe sent, for messages about a timeout
 
     def start(self):
         self.key, self.sent = secrets.token_bytes(32), 0
-        self.oom_before = oom_kills(self.cgroups)
+        self.oom_before = self.memory.oom_kills(self.cgroups) if self.memory else 0
         reply_read, reply_write = os.pipe()
         output_read, output_write = os.pipe()
         try:
@@ -247,8 +252,9 @@ class Worker:
         self._drain()
         log = bytes(self.tail).decode("utf-8", "replace")
         self.close()
-        if code == -signal.SIGKILL and oom_kills(self.cgroups) > self.oom_before:
-            return ProbeFailure(probe, "memory", memory_limit(self.cgroups), where=learner_frame(log, self.inside))
+        if code == -signal.SIGKILL and self.memory and self.memory.oom_kills(self.cgroups) > self.oom_before:
+            limit = self.memory.memory_limit(self.cgroups)
+            return ProbeFailure(probe, "memory", limit, where=learner_frame(log, self.inside))
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
             detail = f"killed by signal {name}"
@@ -321,32 +327,6 @@ def preexec(rlimits, cgroups=()):
             apply_limits()
 
     return setup
-
-
-def oom_kills(cgroups):
-    """How many processes the kernel ended in these cgroups for want of memory so far."""
-    total = 0
-    for folder in cgroups:
-        for name in ("memory.events", "memory.oom_control"):  # cgroup v2, v1
-            try:
-                with open(os.path.join(folder, name)) as f:
-                    fields = dict(line.split() for line in f if len(line.split()) == 2)
-            except (OSError, ValueError):
-                continue
-            total += int(fields.get("oom_kill", 0))
-    return total
-
-
-def memory_limit(cgroups):
-    """The cgroups' memory limit, in words."""
-    for folder in cgroups:
-        for name in ("memory.max", "memory.limit_in_bytes"):
-            try:
-                with open(os.path.join(folder, name)) as f:
-                    return f"the sandbox's memory limit of {int(f.read()) >> 20} MB for all its processes"
-            except (OSError, ValueError):
-                continue
-    return "the sandbox's memory limit"
 
 
 def limiter(rlimits):

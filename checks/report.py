@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 from kit.exercises import EXERCISES, doc_path
-from kit.learner.term import paint
+from kit.term import paint
 
 LABELS = {"pass": "PASS", "todo": "TODO"}  # every other status prints as FAIL
 COLOURS = {"PASS": "green", "TODO": "yellow", "FAIL": "red"}

@@ -18,9 +18,9 @@ import hostile
 import pytest
 
 from checks import messages
-from checks.client import Fence, ProbeFailure, Worker, oom_kills, preexec
+from checks.client import Fence, ProbeFailure, Worker, preexec
 from kit import ROOT
-from kit.instructor import cgroups, sandbox
+from kit.instructor import cgroups, host, sandbox, wrappers
 
 GROUPS = cgroups.Cgroups.detect()
 needs_cgroups = pytest.mark.skipif(GROUPS is None, reason="no cgroup memory controller this user may write here")
@@ -65,9 +65,9 @@ def test_a_worker_and_the_children_it_forks_share_one_memory_limit(group):
         "    os.kill(pid, 9)\n"
         "    os.waitpid(pid, 0)\n"
     )
-    assert oom_kills(tuple(map(str, group.folders))) == 0
+    assert cgroups.oom_kills(tuple(map(str, group.folders))) == 0
     run_in(group, code)
-    assert oom_kills(tuple(map(str, group.folders))) >= 1
+    assert cgroups.oom_kills(tuple(map(str, group.folders))) >= 1
 
 
 @needs_cgroups
@@ -82,7 +82,7 @@ def test_the_tmpfs_pages_a_student_writes_count_against_the_same_limit(group, tm
         proc = run_in(group, code)
         assert proc.returncode == -signal.SIGKILL
         assert (mount / "f").stat().st_size < 96 << 20
-        assert oom_kills(tuple(map(str, group.folders))) >= 1
+        assert cgroups.oom_kills(tuple(map(str, group.folders))) >= 1
     finally:
         subprocess.run(["umount", "--lazy", str(mount)])
 
@@ -120,7 +120,8 @@ def test_a_cgroup_v2_group_gets_its_limits_in_v2_s_files(tmp_path):
     assert (folder / "memory.swap.max").read_text() == "0"
     assert (folder / "pids.max").read_text() == "64"
     (folder / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n")
-    assert oom_kills((str(folder),)) == 2
+    assert cgroups.oom_kills((str(folder),)) == 2
+    assert cgroups.memory_limit((str(folder),)) == "the sandbox's memory limit of 512 MB for all its processes"
 
 
 PATIENT = hostile.top("derivatives.py", "import time\nwhile True:\n    time.sleep(0.05)\n")
@@ -134,7 +135,7 @@ def block_of(log):
 
 def kit_mounts(base):
     """Mount points of quota tmpfs mounts under the scratch folders of the grading uids from `base`."""
-    prefix = str(Path(tempfile.gettempdir()).resolve() / sandbox.scratch_prefix(base))
+    prefix = str(Path(tempfile.gettempdir()).resolve() / host.scratch_prefix(base))
     return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines() if prefix in line]
 
 
@@ -143,7 +144,7 @@ def kit_mounts(base):
 def test_a_killed_grading_leaves_no_process_and_the_next_grading_of_its_uids_removes_its_mounts_and_cgroups(
     tmp_path,
 ):
-    mode = "bwrap" if sandbox.tool("bwrap") else "unshare"
+    mode = "bwrap" if wrappers.tool("bwrap") else "unshare"
     hostile.tree(tmp_path / "subs" / "patient", patches=[PATIENT])
     log = tmp_path / "out" / "grade.log"
     grader = subprocess.Popen(
@@ -158,8 +159,8 @@ def test_a_killed_grading_leaves_no_process_and_the_next_grading_of_its_uids_rem
         while not (log.exists() and "; uids " in log.read_text()) and time.monotonic() < deadline:
             time.sleep(0.1)
         base = block_of(log.read_text())
-        uids = range(base, base + sandbox.UID_BLOCK)
-        while not ([p for p in sandbox._pids() if sandbox._uid_of(p) in uids] and kit_mounts(base)):
+        uids = range(base, base + host.UID_BLOCK)
+        while not ([p for p in host.pids() if host.uid_of(p) in uids] and kit_mounts(base)):
             assert time.monotonic() < deadline, "the patient student's worker never started"
             time.sleep(0.1)
         stale_groups = [f for p in (GROUPS.parents if GROUPS else []) for f in p.glob(f"kit-{base}-*")]
@@ -168,7 +169,7 @@ def test_a_killed_grading_leaves_no_process_and_the_next_grading_of_its_uids_rem
         grader.kill()  # SIGKILL: no cleanup of its own
         grader.wait()
     deadline = time.monotonic() + 20
-    while [p for p in sandbox._pids() if sandbox._uid_of(p) in uids]:
+    while [p for p in host.pids() if host.uid_of(p) in uids]:
         assert time.monotonic() < deadline, "the killed grading's judge or worker lives on"
         time.sleep(0.1)
     assert kit_mounts(base), "the killed grading's quota mount should still be there for the next run to find"
@@ -187,4 +188,4 @@ def test_a_killed_grading_leaves_no_process_and_the_next_grading_of_its_uids_rem
     assert "cleaned up" in proc.stdout and "a killed grading of these uids left" in proc.stdout
     assert kit_mounts(base) == []
     assert not any(f.exists() for f in stale_groups)
-    assert not list(Path(tempfile.gettempdir()).resolve().glob(sandbox.scratch_prefix(base) + "*"))
+    assert not list(Path(tempfile.gettempdir()).resolve().glob(host.scratch_prefix(base) + "*"))

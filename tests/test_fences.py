@@ -20,7 +20,7 @@ import hostile
 import pytest
 from test_grading import GRADING_UIDS, ROOT_MODES, available, kit_files, private_kit, students
 
-from kit.instructor import sandbox
+from kit.instructor import host, sandbox, wrappers
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]  # a user with no rights of its own
 ROLES = ("fence_first", "fence_second")  # the file in a tree that makes its worker act, graded in this order
@@ -370,15 +370,15 @@ def test_as_a_non_root_grader_bwrap_gives_the_worker_one_tmpfs_of_disk_bytes_and
     python = bwrap_python()
     before = kit_files(open_home)
     fence = sandbox.Sandbox("bwrap", python, uid=None, hide=[], quota=False).fence(open_home)
-    code = FILLS.format(inside=sandbox.INSIDE, disk=sandbox.DISK)
+    code = FILLS.format(inside=wrappers.INSIDE, disk=host.DISK)
     proc = subprocess.run(
         as_a_user_without_rights([*fence.prefix, python, "-I", "-c", code]), capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
     said = json.loads(proc.stdout)
-    assert said["tmp"] == "ENOSPC" and sandbox.DISK - (1 << 20) <= said["tmp_bytes"] <= sandbox.DISK, said
+    assert said["tmp"] == "ENOSPC" and host.DISK - (1 << 20) <= said["tmp_bytes"] <= host.DISK, said
     assert said["dev_shm"] == said["var_tmp"] == "ENOSPC", said  # the same quota, already used up by /tmp
-    assert said["dev_shm_after"] == 1 << 20 and said["one_device"] and said["size"] == sandbox.DISK, said
+    assert said["dev_shm_after"] == 1 << 20 and said["one_device"] and said["size"] == host.DISK, said
     for name in ("tree_new", "tree_file", "home", "worker", "root", "dev", "usr"):
         assert said[name] == "EROFS", (name, said)
     assert kit_files(open_home) == before  # nothing of the home changed

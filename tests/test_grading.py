@@ -16,7 +16,7 @@ import pytest
 
 from kit import ROOT
 from kit.exercises import TOTAL
-from kit.instructor import sandbox
+from kit.instructor import host, sandbox
 
 ROOT_MODES = os.geteuid() == 0
 FAST = ["--probe-timeout", "2.5", "--check-timeout", "10", "--jobs", "2"]
@@ -73,7 +73,7 @@ def available(mode):
         pytest.skip(str(e))
 
 
-GRADING_UIDS = range(sandbox.UID_BASE, sandbox.UID_BASE + sandbox.UID_BLOCK * sandbox.UID_BLOCKS)
+GRADING_UIDS = range(host.UID_BASE, host.UID_BASE + host.UID_BLOCK * host.UID_BLOCKS)
 
 
 def live_processes_of_slots(stdout):
@@ -82,7 +82,7 @@ def live_processes_of_slots(stdout):
 
     m = re.search(r"; uids (\d+)-(\d+)", stdout)
     uids = range(int(m[1]), int(m[2]) + 1) if m else GRADING_UIDS
-    return [pid for pid in sandbox._pids() if sandbox._uid_of(pid) in uids]
+    return [pid for pid in host.pids() if host.uid_of(pid) in uids]
 
 
 @pytest.fixture(scope="module", params=["auto", "unshare"])

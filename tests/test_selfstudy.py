@@ -13,10 +13,10 @@ from xml.etree import ElementTree
 
 import pytest
 
-from kit import ROOT
+from kit import ROOT, term
 from kit.dev.bench.latency import WatchSession
 from kit.exercises import EXERCISES, TREE, doc_path
-from kit.learner import boundary, draw, hints, moons, progress, solution, term
+from kit.learner import boundary, draw, hints, moons, progress, solution
 from kit.learner.moons import two_moons
 from kit.learner.watch import POLL_SECONDS, SERVERS, answer, split
 

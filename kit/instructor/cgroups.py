@@ -199,3 +199,32 @@ def _words(path):
         return path.read_text().split()
     except OSError:
         return []
+
+
+# What the kernel says of a student's memory, read by the judge (checks/client.py) when a worker dies.
+
+
+def oom_kills(folders):
+    """How many processes the kernel ended in these cgroups for want of memory so far."""
+    total = 0
+    for folder in folders:
+        for name in ("memory.events", "memory.oom_control"):  # cgroup v2, v1
+            try:
+                with open(os.path.join(folder, name)) as f:
+                    fields = dict(line.split() for line in f if len(line.split()) == 2)
+            except (OSError, ValueError):
+                continue
+            total += int(fields.get("oom_kill", 0))
+    return total
+
+
+def memory_limit(folders):
+    """The cgroups' memory limit, in words."""
+    for folder in folders:
+        for name in ("memory.max", "memory.limit_in_bytes"):  # cgroup v2, v1
+            try:
+                with open(os.path.join(folder, name)) as f:
+                    return f"the sandbox's memory limit of {int(f.read()) >> 20} MB for all its processes"
+            except (OSError, ValueError):
+                continue
+    return "the sandbox's memory limit"

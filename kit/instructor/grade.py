@@ -30,7 +30,7 @@ from pathlib import Path
 
 from kit.escape import escape_line
 from kit.exercises import EXERCISES, POINTS, parse_ids
-from kit.instructor import cgroups, collect, gradebook, pool, sandbox
+from kit.instructor import cgroups, collect, gradebook, host, pool, sandbox
 from kit.instructor.secret import SECRET_BYTES, derive_seed, load_secret, secret_id
 
 PROBE_TIMEOUT = 5.0  # seconds per test, as for a learner
@@ -56,16 +56,16 @@ class Grader:
         # With --cluster the workers build the sandboxes (and Dask is imported); this machine stages and records.
         self.cluster = connect(args) if getattr(args, "cluster", None) else None
         self.choice = self.cluster.check_workers(self.only) if self.cluster else sandbox.choose(args.sandbox)
-        self.uids = sandbox.Uids(args.jobs) if sandbox.is_root() else None
+        self.uids = host.Uids(args.jobs) if host.is_root() else None
         # Named after the block of uids, so that the next holder of the block cleans up after a killed run.
         block = self.uids.base if self.uids else f"pid{os.getpid()}"
-        self.swept = sandbox.sweep(block) if self.uids else 0
+        self.swept = host.sweep(block) if self.uids else 0
         self.cgroups = cgroups.Cgroups.detect()
         self.cgroup_prefix = f"kit-{block}-"
         if self.cgroups and self.uids:
             self.swept += self.cgroups.sweep(self.cgroup_prefix)
         self.made = 0  # cgroups made, for unique names
-        self.scratch_root = Path(tempfile.mkdtemp(prefix=sandbox.scratch_prefix(block)))
+        self.scratch_root = Path(tempfile.mkdtemp(prefix=host.scratch_prefix(block)))
         os.chmod(self.scratch_root, 0o711)
         self.staged = self.scratch_root / ".staged"  # the grader's own copy of each tree, unreachable
         self.worker_files = sandbox.compiled_worker(self.choice.python, self.scratch_root / ".worker")
@@ -121,7 +121,7 @@ class Grader:
         try:
             try:
                 group = self.cgroup(slot)
-                quota = sandbox.mount_quota(home)
+                quota = host.mount_quota(home)
                 if notes is None:
                     notes = collect.collect(path, home)
                 else:  # a tree this grader staged (and checked) already: its copy, as it is
@@ -149,7 +149,7 @@ class Grader:
             return result
         finally:
             if quota:
-                sandbox.unmount(home)
+                host.unmount(home)
             shutil.rmtree(home, ignore_errors=True)
             if group is not None:  # after the tmpfs is gone: its pages are charged to the group
                 group.remove()
@@ -328,7 +328,7 @@ class Grader:
         for warning in (self.choice.warning, self.secret_warning):
             if warning:
                 self.log(warning)
-        uids = f"; uids {self.uids.base}-{self.uids.base + sandbox.UID_BLOCK - 1}" if self.uids else ""
+        uids = f"; uids {self.uids.base}-{self.uids.base + host.UID_BLOCK - 1}" if self.uids else ""
         kind = self.cgroups.kind if self.cgroups else None
         self.log(sandbox.limits_line(self.choice.mode, self.args.memory << 20, self.uids is not None, kind) + uids)
         if self.swept:

@@ -14,15 +14,15 @@ worker and accepts only bounded JSON from it. This module decides how far the wo
   Asked for by name only: `auto` never ends here.
 
 As root, learner code always runs as an unprivileged user id of its own (in every mode), taken
-from a block of ids no other grading on this host holds (a lock file per block), and the student's
-scratch folder is a tmpfs with a size and inode quota. Every mode applies resource limits (address
-space, file size, open files, CPU time, processes) and kills whatever the worker left running.
+from a block of ids no other grading on this host holds, and the student's scratch folder is a
+tmpfs with a size and inode quota (both kit/instructor/host.py). Every mode applies resource limits
+(address space, file size, open files, CPU time, processes) and kills whatever the worker left
+running. The wrappers' command lines are kit/instructor/wrappers.py's; the memory limit over a
+student's whole process tree, where the kernel allows one, kit/instructor/cgroups.py's.
 """
 
 import dataclasses
-import fcntl
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -33,30 +33,12 @@ from pathlib import Path
 
 from checks.client import Fence
 from kit import ROOT
+from kit.instructor.host import DISK, INODES, UID_BASE, Unavailable, is_root, pids, uid_of
+from kit.instructor.wrappers import INSIDE, bwrap_args, setpriv, system_dirs, tool, unshare_args
 
-INSIDE = "/mnt/sandbox"  # where the student's scratch folder appears inside "bwrap" and "unshare"
-UID_BASE, UID_BLOCK, UID_BLOCKS = 61000, 256, 64  # grading k takes uids UID_BASE + k * UID_BLOCK + slot
-LOCKS = Path("/run/kit-grade") if os.path.isdir("/run") else Path(tempfile.gettempdir()) / "kit-grade"
 LIMITS = {"AS": 1 << 30, "FSIZE": 16 << 20, "NOFILE": 256, "CORE": 0, "CPU": 300}
 NPROC = 64  # processes per worker, where it has a user id of its own
-DISK = 64 << 20  # bytes of a student's scratch tmpfs (as root: the tree, the worker's files, /tmp; else /tmp)
-INODES = 4096  # files and folders in it
-SYSTEM = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin")  # what the worker may read
-WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")  # inside the sandbox, all on the student's quota
 STRENGTH = ("bwrap", "unshare", "none")  # strongest first
-
-
-class Unavailable(SystemExit):
-    """A sandbox mode that cannot be built here, in words for the instructor."""
-
-
-def is_root():
-    return os.geteuid() == 0
-
-
-def tool(name):
-    """The absolute path of a program (the sandbox's environment has a short PATH), or None."""
-    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
 
 
 def pythons(mode="bwrap"):
@@ -68,18 +50,6 @@ def pythons(mode="bwrap"):
     return tuple(dict.fromkeys([base, *system] if mode == "none" else [*system, base]))
 
 
-def setpriv(uid):
-    return [
-        tool("setpriv") or "setpriv",
-        f"--reuid={uid}",
-        f"--regid={uid}",
-        "--clear-groups",
-        "--inh-caps=-all",
-        "--no-new-privs",
-        "--",
-    ]
-
-
 def _runs(cmd):
     """(worked, what it said) of a trial command."""
     try:
@@ -87,82 +57,6 @@ def _runs(cmd):
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, str(e)
     return p.returncode == 0, p.stdout.decode("utf-8", "replace").strip()[-300:]
-
-
-def system_dirs(python):
-    """[(path, link target or None)] the worker sees read-only: the system and the interpreter's prefix."""
-    dirs = [(d, os.readlink(d) if os.path.islink(d) else None) for d in SYSTEM if os.path.lexists(d)]
-    prefix = Path(python).resolve().parent.parent
-    if not any(prefix.is_relative_to(d) for d, link in dirs if link is None):
-        dirs.append((str(prefix), None))
-    return dirs
-
-
-def bwrap_args(home, python, hide, quota):
-    """bwrap, for a worker that may write only to its quota: as root (`quota`), the student's tmpfs, which
-    holds `home` (bound at INSIDE) and its tmp/ (bound at each of WRITABLE); else one tmpfs of DISK bytes of
-    bwrap's for all of WRITABLE, and `home` bound read-only. Everything else is read-only."""
-    args = [tool("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session"]
-    for path, link in system_dirs(python):
-        args += ["--symlink", link, path] if link else ["--ro-bind", path, path]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    for path in map(str, hide):  # a hiding tmpfs has no size: read-only
-        args += ["--tmpfs", path, "--remount-ro", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
-    if quota:
-        args += [a for path in WRITABLE for a in ("--bind", str(home / "tmp"), path)]
-        args += ["--bind", str(home), INSIDE]
-    else:
-        # --dev makes /dev/shm a folder, so the one tmpfs goes there and the other places link to it.
-        args += ["--size", str(DISK), "--tmpfs", "/dev/shm"]
-        args += [a for path in WRITABLE if path != "/dev/shm" for a in ("--symlink", "/dev/shm", path)]
-        args += ["--ro-bind", str(home), INSIDE]
-    # /dev is a tmpfs of bwrap's without a size: read-only like the root (its devices stay writable).
-    return args + ["--chdir", f"{INSIDE}/tree", "--remount-ro", "/dev", "--remount-ro", "/"]
-
-
-def unshare_args(home, python, hide, uid):
-    """unshare, then a shell that builds a read-only root of a few binds and enters it as `uid`."""
-    q = shlex.quote
-    root = "/mnt"  # a tmpfs over the host's /mnt, in the private mount namespace
-    steps = [f"mount -t tmpfs -o mode=755,size=1m,nr_inodes=256 kit-root {root}"]
-    for path, link in system_dirs(python):
-        if link:
-            steps.append(f"mkdir -p {q(str(Path(root + path).parent))} && ln -s {q(link)} {q(root + path)}")
-        else:
-            steps += [f"mkdir -p {q(root + path)}", f"mount --bind {q(path)} {q(root + path)}"]
-            steps.append(f"mount -o remount,bind,ro {q(root + path)}")
-    for path in hide:  # anything of the kit's under a bound folder (a kit installed in /usr)
-        if path.is_dir():
-            steps.append(f"mount -t tmpfs -o size=4k,mode=755 tmpfs {q(root + str(path))}")
-        else:
-            steps.append(f"mount --bind /dev/null {q(root + str(path))}")
-    steps.append(f"mkdir -p {root}/proc {root}/dev/shm {root}/tmp {root}/var/tmp {root}{INSIDE}")
-    for dev in ("null", "zero", "full", "random", "urandom"):
-        steps.append(f"touch {root}/dev/{dev} && mount --bind /dev/{dev} {root}/dev/{dev}")
-    steps.append(f"mount -t proc -o nosuid,nodev,noexec proc {root}/proc")  # this PID namespace's own
-    steps.append(f"mount --bind {q(str(home))} {root}{INSIDE}")
-    steps += [f"mount --bind {q(str(home / 'tmp'))} {root}{path}" for path in WRITABLE]
-    steps.append(f"mount -o remount,ro {root}")
-    enter = [tool("chroot") or "/usr/sbin/chroot", root, *setpriv(uid), "/bin/sh", "-c"]
-    steps.append("exec " + " ".join(map(q, enter)) + f" 'cd {INSIDE}/tree && exec \"$@\"' sh \"$@\"")
-    script = "set -e\numask 022\n" + "\n".join(steps)  # the judge runs with umask 077
-    return [
-        tool("unshare") or "unshare",
-        "--mount",
-        "--net",
-        "--pid",
-        "--ipc",
-        "--uts",
-        "--fork",
-        "--kill-child",
-        "--propagation",
-        "private",
-        "--",
-        "/bin/sh",
-        "-c",
-        script,
-        "sh",
-    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,74 +139,6 @@ def hidden(python, *places):
     return [p for p in dict.fromkeys(paths) if p.exists() and any(p.is_relative_to(d) for d in seen)]
 
 
-class Uids:
-    """A block of user ids held by this grading alone, for as long as the object lives: a lock file
-    per block under LOCKS, and a block is taken only when no process runs under its ids."""
-
-    def __init__(self, jobs):
-        if jobs > UID_BLOCK:
-            raise Unavailable(f"--jobs {jobs}: at most {UID_BLOCK} students at once")
-        LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for k in range(UID_BLOCKS):
-            base = UID_BASE + k * UID_BLOCK
-            fd = os.open(LOCKS / f"uids-{base}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                continue
-            if not any(base <= (_uid_of(pid) or -1) < base + UID_BLOCK for pid in _pids()):
-                self.fd, self.base = fd, base
-                return
-            os.close(fd)
-        raise Unavailable(f"every block of grading user ids ({UID_BLOCKS} under {LOCKS}) is in use")
-
-    def __getitem__(self, slot):
-        return self.base + slot
-
-    def close(self):
-        os.close(self.fd)
-
-
-def mount_quota(home):
-    """Make `home` a tmpfs of DISK bytes and INODES files (root only); returns whether it did."""
-    home.mkdir()
-    if not is_root():
-        return False
-    opts = f"size={DISK},nr_inodes={INODES},mode=0755,nosuid,nodev"
-    subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "kit-student", str(home)], check=True, capture_output=True)
-    return True
-
-
-def unmount(home):
-    subprocess.run(["umount", "--lazy", str(home)], capture_output=True)
-
-
-def scratch_prefix(base):
-    """The name of a grading's scratch folders (in the temporary folder) for its block of user ids."""
-    return f"kit-grade-{base}-"
-
-
-def sweep(base):
-    """Unmount and remove the scratch folders a killed grading of the same block of user ids left
-    (its students' quota tmpfs mounts would hold memory until reboot); returns how many there were.
-    Only the holder of the block calls it, so no live grading owns them."""
-    top = Path(tempfile.gettempdir()).resolve()
-    stale = sorted(top.glob(scratch_prefix(base) + "*"))
-    if not stale:
-        return 0
-    try:
-        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        mounts = []
-    points = [line.split()[4].replace("\\040", " ") for line in mounts]
-    for folder in stale:
-        for point in sorted((p for p in points if Path(p).is_relative_to(folder)), reverse=True):
-            unmount(Path(point))
-        shutil.rmtree(folder, ignore_errors=True)
-    return len(stale)
-
-
 class Sandbox:
     """The fences of one student; `fence(home)` is the typed settings the judge starts the worker with."""
 
@@ -366,7 +192,7 @@ class Sandbox:
         if self.cgroup is not None:
             alive = lambda: sorted(self.cgroup.pids())  # one small file instead of every process's status
         elif self.uid is not None:
-            alive = lambda: [pid for pid in _pids() if _uid_of(pid) == self.uid]
+            alive = lambda: [pid for pid in pids() if uid_of(pid) == self.uid]
         else:
             return 0
         deadline = time.monotonic() + grace
@@ -411,19 +237,3 @@ def limits_line(mode, memory, quota, cgroups=None):
             f"the home and tree read-only (files of {fsize} MB)"
         )
     return line + f"; disk: no quota (files of {fsize} MB at most)"
-
-
-def _pids():
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def _uid_of(pid):
-    """The real user id of a live process (None for one that is gone or a zombie awaiting its parent)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            fields = dict(line.split(":", 1) for line in f if ":" in line)
-    except OSError:
-        return None
-    if fields.get("State", "").strip().startswith("Z"):
-        return None
-    return int(fields["Uid"].split()[0])

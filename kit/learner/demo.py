@@ -21,8 +21,8 @@ from kit.exercises import EXERCISES, HELP_IMPL, default_impl
 from kit.learner.boundary import save_png, save_svg
 from kit.learner.imports import import_tree
 from kit.learner.moons import SIZES, STEPS, fit, grid_scores, two_moons
-from kit.learner.term import bar, is_terminal, paint, pipe_safe, shown
 from kit.runner import GradingError, grade
+from kit.term import bar, is_terminal, paint, pipe_safe, shown
 
 
 def library(impl):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kit.exercises import HELP_IMPL, default_impl
 from kit.learner.imports import import_tree
-from kit.learner.term import can_encode, pipe_safe
+from kit.term import can_encode, pipe_safe
 
 INSTALL = "install Graphviz: apt-get install graphviz (Debian, Ubuntu) or brew install graphviz (macOS)"
 MAX_DEPTH = 60  # deep enough for an MLP's graph; a 100,000-deep chain stops here

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, argument, doc_path, parse_id
-from kit.learner.term import paint, pipe_safe
+from kit.term import paint, pipe_safe
 
 HINTS = ROOT / "docs" / "hints.md"
 STATE = ROOT / ".kit" / "hints.json"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, HELP_IMPL, TREE, default_impl, doc_path
-from kit.learner.term import bar, is_terminal, paint, pipe_safe, shown
 from kit.runner import GradingError, grade
+from kit.term import bar, is_terminal, paint, pipe_safe, shown
 
 
 def next_exercise(report):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, HELP_IMPL, TREE, argument, default_impl, parse_id
-from kit.learner.term import paint, pipe_safe, shown
 from kit.regions import qualnames, scan
 from kit.runner import GradingError, grade
+from kit.term import paint, pipe_safe, shown
 
 SOLUTIONS = ROOT / "solutions"
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, HELP_IMPL, default_impl
-from kit.learner.term import is_terminal, paint, shown
+from kit.term import is_terminal, paint, shown
 
 POLL_SECONDS = 0.25
 PROBE_SECONDS = 1.5  # how long the self-test waits for its event; events take milliseconds

@@ -1,4 +1,4 @@
-"""Terminal output for the self-study tools: colour and bars on a terminal, plain text elsewhere.
+"""Terminal output for the learner's tools and the check report: colour and bars on a terminal, plain text elsewhere.
 
 Colour follows https://no-color.org: ANSI codes only when the stream is a terminal and NO_COLOR
 is unset or empty. Piped output (a file, `less`, a test) is plain text.
