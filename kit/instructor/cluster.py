@@ -18,29 +18,18 @@ a grader-error row naming the cause, which a re-run grades again.
 Dask (`distributed`, the `cluster` extra) is imported only here, and only with --cluster.
 """
 
-import hashlib
 import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from kit import ROOT
 from kit.instructor import sandbox
+from kit.version import code_hash
 
 LOCAL = re.compile(r"local:(\d+)")
 ALLOWED_FAILURES = 2  # workers a student's task may take down before it is a grader error
 WORKER_SETTINGS = ("only", "sandbox", "memory", "probe_timeout", "check_timeout", "student_timeout")
-
-
-def kit_version():
-    """A hash of the kit's code (checks/ and kit/): every worker must grade with the same checks."""
-    h = hashlib.sha256()
-    for top in ("checks", "kit"):
-        for p in sorted((ROOT / top).rglob("*.py")):
-            if "__pycache__" not in p.parts:
-                h.update(p.relative_to(ROOT).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 def pack(tree):
@@ -79,7 +68,7 @@ def _grader(settings):
 
 def ready(settings, version):
     """What this worker can do, checked once at start: {"mode", "warning", "refused"}."""
-    if version != kit_version():
+    if version != code_hash():  # every worker must grade with the same checks
         return {"mode": None, "warning": None, "refused": "its kit differs from the grader's (copy the same kit)"}
     try:
         grader, _ = _grader(settings)
@@ -137,7 +126,7 @@ class Cluster:
         self.settings["only"] = list(only)
         if self.local is None:
             self.client.wait_for_workers(1, timeout=120)
-        said = self.client.run(ready, self.settings, kit_version())
+        said = self.client.run(ready, self.settings, code_hash())
         refused = [
             f"REFUSED: worker {w} will not grade: {r['refused']}" for w, r in sorted(said.items()) if r["refused"]
         ]

@@ -25,6 +25,7 @@ from urllib.parse import quote
 from kit.escape import escape
 from kit.exercises import EXERCISES
 from kit.instructor import gradebook, lms, similar
+from kit.version import code_hash
 
 EXAMPLES = 5  # feedback links shown per mistake
 
@@ -134,7 +135,7 @@ def settings(data, out):
     and any secret grades.json holds never reach the page."""
     version = data.get("kit_version")
     if not version:  # a gradebook written before grades.json recorded it
-        version = f"{gradebook.kit_version()} (the kit that wrote this report; grades.json does not record one)"
+        version = f"{code_hash()} (the kit that wrote this report; grades.json does not record one)"
     when = data.get("graded_at")
     if not when:
         mtime = (Path(out) / "grades.json").stat().st_mtime
