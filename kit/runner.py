@@ -1,5 +1,6 @@
-"""Running the checks: in this process (the learner's `python -m kit check`), or in a fresh
-process whose JSON report is read back (progress, watch, solution, the grader, the self-tests).
+"""Running the checks: in this process (`run`: the learner's `python -m kit check`, each forked judge
+of a grading's judge servers, watch mode's servers, kit/dev's seeds and mutation), or in a fresh
+process whose JSON report is read back (`grade`: progress, solution and the demo).
 
 The report is the plugin's (checks/plugin.py and checks/report.py); pytest's own output is
 silenced.
@@ -74,14 +75,14 @@ def run(exercises, plugins=(), **options):
 
     from checks import plugin
 
-    plugin.OUT = sys.stdout
+    out = plugin.Output(sys.stdout)
     saved = sys.stdout, os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     sys.stdout = open(os.devnull, "w")  # pytest's own reporter writes here
     # Other packages' pytest plugins (an instructor's jupyter stack brings some) would only slow
     # every check down, and could change it.
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
-        return int(pytest.main(pytest_args(exercises, **options), plugins=list(plugins)))
+        return int(pytest.main(pytest_args(exercises, **options), plugins=[out, *plugins]))
     finally:
         sys.stdout.close()
         sys.stdout = saved[0]
