@@ -1,0 +1,107 @@
+"""Probes of `kit explain`: a check's graph rebuilt with the learner's Value, backpropagated, every
+_backward call recorded with the grads it left.
+
+The judge (kit/learner/explain.py) decides what is right; these only report what the learner's
+code did, as plain data. Errors raised by learner code are caught here and reported by where they
+happened (building a node, calling a _backward), so the judge can show the graph up to that point.
+"""
+
+from types import CellType, FunctionType
+
+from .graphs import build, kit_backprop
+from .guard import engine, number, probe
+
+MODES = ("kit", "backward")  # who walks the graph: the kit's order (checks 03, 05), or root.backward() (04)
+MESSAGE_LIMIT = 300  # characters of an error's message
+
+
+def _stepping(log, name, inner, values):
+    def stepped():
+        before = [v.grad for v in values]
+        result = inner()
+        log.append((name, before, [v.grad for v in values]))
+        return result
+
+    return stepped
+
+
+# The wrapper learner code calls (backward() calls it, and may look at it): rebuilt on empty globals,
+# as graphs.py does for its logged _backward, so nothing of the worker is reachable through it.
+STEPPING = _stepping(None, None, None, None).__code__
+
+
+def record_steps(nodes):
+    """Wrap each node's _backward so that each call logs (name, grads before, grads after); the log,
+    or None when the learner's Value does not let _backward be replaced."""
+    log, values = [], list(nodes.values())
+    for name, v in nodes.items():
+        inner = getattr(v, "_backward", None)
+        if not callable(inner):
+            continue  # calling it fails as it would unwrapped: the error is what the learner sees
+        cells = {"log": log, "name": name, "inner": inner, "values": values}
+        stepped = FunctionType(
+            STEPPING, {"__builtins__": {}}, "stepped", None, tuple(CellType(cells[n]) for n in STEPPING.co_freevars)
+        )
+        try:
+            v._backward = stepped
+        except (AttributeError, TypeError):
+            return None
+    return log
+
+
+def failure(where, e):
+    """An error of learner code as plain data: where it happened, the exception's type and message."""
+    try:
+        message = str(e)
+    except Exception:  # noqa: BLE001 - a learner's __str__ may raise anything
+        message = "<the message could not be read>"
+    return {"where": where, "type": type(e).__name__, "message": message[:MESSAGE_LIMIT]}
+
+
+def run_graph(graph, mode, steps):
+    """Build `graph` with the learner's Value and backpropagate from its root; what happened, as plain
+    data: each node's data, its grad before and after, the steps (when asked) and any error."""
+    names = [name for name, *_ in graph]
+    made = {}
+    out = {"data": made, "initial": {}, "grad": {}, "error": None, "steps": None, "order": None}
+    try:
+        nodes = build(graph, engine().Value, made)
+    except Exception as e:  # noqa: BLE001 - the learner's operation raised: the node it was making says where
+        out["error"] = failure(["build", names[len(made)] if len(made) < len(names) else names[-1]], e)
+        return out
+    root = nodes[names[-1]]
+    out["initial"] = {n: number(getattr(v, "grad", None)) for n, v in nodes.items()}
+    if mode == "backward":
+        try:  # the order the learner's backward() is meant to walk
+            known = {id(v): n for n, v in nodes.items()}
+            out["order"] = [known.get(id(v), "?") for v in engine().topological_order(root)]
+        except Exception:  # noqa: BLE001, S110 - a broken topological_order shows in the steps instead
+            pass
+    log = record_steps(nodes) if steps else None
+    try:
+        if mode == "backward":
+            root.backward()
+        else:
+            kit_backprop(root, nodes, graph)
+    except Exception as e:  # noqa: BLE001 - a _backward raised: the last step logged says after which call
+        out["error"] = failure(["backward", None], e)
+    out["grad"] = {n: number(getattr(v, "grad", None)) for n, v in nodes.items()}
+    if log is not None:
+        out["steps"] = [[name, [number(g) for g in before], [number(g) for g in after]] for name, before, after in log]
+    return out
+
+
+@probe
+def explain_graph(graph, mode="kit"):
+    """Builds the graph, backpropagates (the kit's order, or root.backward()) and logs every _backward call."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not one of {MODES}")
+    return run_graph(graph, mode, steps=True)
+
+
+@probe
+def explain_many(graphs, mode="kit"):
+    """Builds and backpropagates each graph in turn (candidates of the shrink), without the steps."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not one of {MODES}")
+    return [run_graph(graph, mode, steps=False) for graph in graphs]

@@ -1,0 +1,191 @@
+"""Your own graph, explained: `python -m kit explain 03 [--impl DIR] [--steps]`.
+
+For check 03, 04, 05 or 06, the first test whose graph fails on your code (the check's own tests,
+at the seed `make check-NN` uses) is run again with your Value in the worker; every node's data and
+grad is shown beside the true values (float64), the first node whose grad goes wrong, walking back
+from the root, is highlighted with the operation whose _backward gave it, and the graph is shrunk to
+the smallest expression that still fails. --steps lists each _backward call, in order, with the grads
+it changed, and writes a page that steps through them.
+"""
+
+import argparse
+import inspect
+import os
+import random
+import sys
+from pathlib import Path
+
+from checks import numerics, plugin
+from checks.client import ProbeFailure, Worker
+from checks.judge import LearnerError
+from checks.shrink import shrink
+from kit import ROOT
+from kit.exercises import EXERCISES, HELP_IMPL, argument, check_file, default_impl, parse_id
+from kit.learner.explain_blame import blame, failure
+from kit.term import pipe_safe
+
+MODES = {"03": "kit", "04": "backward", "05": "kit", "06": "backward"}  # who walks the graph, as the check does
+TIMEOUT = 10.0  # seconds one probe may take
+OUT = ROOT / ".kit" / "explain"
+
+
+class NotAGraph(Exception):
+    """A test asked a probe that has no graph: it is not one `kit explain` can show."""
+
+
+def mlp_graph(nin, nouts, values, xs, ys, **_):
+    """check-06's gradient test as a graph spec: the network of `values` and its squared-error loss,
+    built as probes_06.mlp_grads builds it (loss = 0 + diff*diff per example, diff = y_pred + -y)."""
+    graph = [["loss0", "leaf", 0.0]]
+    for l, layer in enumerate(values):
+        for j, neuron in enumerate(layer):
+            graph += [[f"w{l}{j}{i}", "leaf", w] for i, w in enumerate(neuron["w"])] + [
+                [f"b{l}{j}", "leaf", neuron["b"]]
+            ]
+    loss = "loss0"
+    for k, (x, y) in enumerate(zip(xs, ys)):
+        acts = list(x)
+        for l, layer in enumerate(values):
+            outs = []
+            for j in range(len(layer)):
+                total = f"b{l}{j}"
+                for i, a in enumerate(acts):
+                    graph.append([f"e{k}m{l}{j}{i}", "mul", f"w{l}{j}{i}", a])
+                    graph.append([f"e{k}s{l}{j}{i}", "add", total, f"e{k}m{l}{j}{i}"])
+                    total = f"e{k}s{l}{j}{i}"
+                graph.append([f"e{k}h{l}{j}", "tanh", total])
+                outs.append(f"e{k}h{l}{j}")
+            acts = outs
+        graph += [
+            [f"y{k}", "leaf", -y],
+            [f"d{k}", "add", acts[0], f"y{k}"],
+            [f"q{k}", "mul", f"d{k}", f"d{k}"],
+            [f"loss{k + 1}", "add", loss, f"q{k}"],
+        ]
+        loss = f"loss{k + 1}"
+    return graph
+
+
+GRAPH_OF = {"mlp_grads": mlp_graph}  # probes without a graph argument whose inputs make one
+
+
+def check_tests(ex):
+    """The test functions of check `ex`, in the order the file defines them (pytest's order)."""
+    name = Path(check_file(ex)).stem
+    module = __import__(f"checks.{name}", fromlist=["_"])
+    return [fn for key, fn in vars(module).items() if key.startswith("test_") and inspect.isfunction(fn)]
+
+
+def title(fn):
+    doc = (fn.__doc__ or "").strip()
+    return doc.splitlines()[0].rstrip(".") if doc else fn.__name__.removeprefix("test_").replace("_", " ")
+
+
+class Session:
+    """One worker on the learner's tree, and the probe calls `kit explain` makes through it."""
+
+    def __init__(self, impl):
+        self.worker = Worker(impl, import_timeout=5)
+
+    def call(self, name, **args):
+        reply = self.worker.call(name, args, timeout=TIMEOUT)
+        if "error" in reply:
+            raise LearnerError(name, reply["error"])
+        return reply["ok"]
+
+    def close(self):
+        self.worker.close()
+
+
+def first_failing(session, ex, seed):
+    """(test title, graph, the check's message, its mistake id) of the first test of check `ex` that
+    fails on a graph, or None when every graph of it passes."""
+    for fn in check_tests(ex):
+        seen = []
+
+        def probe(name, **args):
+            graph = args.get("graph") or (GRAPH_OF[name](**args) if name in GRAPH_OF else None)
+            if graph is None:
+                raise NotAGraph(name)
+            seen.append(graph)
+            return session.call(name, **args)
+
+        wanted = inspect.signature(fn).parameters
+        kwargs = {"probe": probe, "rng": random.Random(f"{seed}:{fn.__name__}")}
+        try:
+            fn(**{k: v for k, v in kwargs.items() if k in wanted})
+        except NotAGraph:
+            continue
+        except (AssertionError, LearnerError, ProbeFailure, ArithmeticError, LookupError, TypeError, ValueError) as e:
+            if seen:
+                return title(fn), seen[-1], str(e), getattr(e, "mistake", None)
+    return None
+
+
+def explain(impl, ex, seed=plugin.DEFAULT_SEED, steps=True, shrunk=True):
+    """Everything `kit explain` shows, as plain data; None when no graph of the check fails."""
+    session = Session(impl)
+    try:
+        found = first_failing(session, ex, seed)
+        if found is None:
+            return None
+        test, graph, message, mistake = found
+        mode = MODES[ex]
+        got = session.call("explain_graph", graph=graph, mode=mode)
+        small, kind = None, failure(graph, got)
+        if shrunk and kind:
+            # A smaller graph counts when it fails the same way (the same error, or wrong numbers).
+            def fails(graphs):
+                replies = session.call("explain_many", graphs=graphs, mode=mode)
+                return [failure(g, r) == kind for g, r in zip(graphs, replies)]
+
+            small = shrink(graph, fails)
+    finally:
+        session.close()
+    return {
+        "check": ex,
+        "test": test,
+        "message": message,
+        "mistake": mistake,
+        "graph": graph,
+        "mode": mode,
+        "got": got,
+        "data": numerics.evaluate(graph),
+        "grads": numerics.backprop(graph),
+        "blame": blame(graph, got, mode),
+        "smallest": small,
+    }
+
+
+@pipe_safe
+def main(argv=None):
+    from kit.learner import explain_show
+
+    parser = argparse.ArgumentParser(prog="python -m kit explain", description=__doc__.split("\n\n")[0])
+    parser.add_argument("exercise", type=argument(parse_id), help="03, 04, 05 or 06")
+    parser.add_argument("--impl", default=str(default_impl()), help=HELP_IMPL)
+    parser.add_argument("--seed", type=int, default=None, help=plugin.HELP_SEED)
+    parser.add_argument(
+        "--steps", action="store_true", help="each _backward call in order, and a page that steps through them"
+    )
+    parser.add_argument("--out", default=str(OUT), help=f"the folder the pictures go to (default: {OUT})")
+    args = parser.parse_args(argv)
+    if args.exercise not in MODES:
+        parser.error(f"check-{args.exercise} has no graph to explain: choose one of {', '.join(MODES)}")
+    seed = args.seed if args.seed is not None else int(os.environ.get("KIT_SEED") or plugin.DEFAULT_SEED)
+    try:
+        result = explain(Path(args.impl), args.exercise, seed)
+    except (LearnerError, ProbeFailure) as e:
+        print(f"kit explain could not rebuild check-{args.exercise}'s graph with your code: {e}")
+        return 1
+    if result is None:
+        print(
+            f"Every graph of check-{args.exercise} ({EXERCISES[args.exercise].title}) gets its gradients right "
+            "with your code: nothing to explain."
+        )
+        return 0
+    return explain_show.show(result, Path(args.out), args.steps)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""What the learner's numbers say about a graph of `kit explain`: whether it failed, and the first
+node that goes wrong, walking back from the root, with the operation (or the walk) at fault.
+
+Plain data only: the worker's report of one run (checks/worker/probes_explain.py) against float64
+(checks/numerics.py).
+"""
+
+from checks import numerics
+
+GRAD_RTOL = 1e-7  # the learner's grads against float64 backpropagation (a different order costs ~1e-15)
+
+
+def failure(graph, got):
+    """How the learner's run of `graph` went wrong: the error's type, "numbers" (data or grads off
+    float64's), or None when it went right."""
+    if got["error"]:
+        return got["error"]["type"]
+    data, grads = numerics.evaluate(graph), numerics.backprop(graph)
+    right = all(numerics.close(got["data"].get(n), data[n]) for n in data) and all(
+        numerics.close(got["grad"].get(n), grads[n], GRAD_RTOL) for n in grads
+    )
+    return None if right else "numbers"
+
+
+def parents(graph):
+    """name -> the names of the nodes that use it, in reverse order (the order backprop reaches them)."""
+    users = {name: [] for name, *_ in graph}
+    for name, kids in reversed(list(numerics.children(graph).items())):
+        for kid in dict.fromkeys(kids):
+            users[kid].append(name)
+    return users
+
+
+def contribution(graph, parent, child, values, grads):
+    """What parent's _backward adds to child.grad by the chain rule, in float64."""
+    node = next(node for node in graph if node[0] == parent)
+    op, args = node[1], node[2:]
+    xs = [values[a] if isinstance(a, str) else float(a) for a in args]
+    if op == "pow":
+        xs[1] = args[1]
+    local = numerics.LOCAL[op](xs, values[parent])
+    return sum(d * grads[parent] for a, d in zip(args, local) if a == child)
+
+
+def order_fault(graph, calls):
+    """What is wrong with the order of backward()'s _backward calls, in words, or None."""
+    ops = [name for name, op, *_ in graph if op != "leaf"]
+    count = {n: calls.count(n) for n in ops}
+    twice = [n for n in ops if count[n] > 1]
+    if twice:
+        return f"{twice[0]}._backward ran {count[twice[0]]} times: each node's _backward runs once"
+    never = [n for n in ops if not count[n]]
+    if never:
+        return f"{never[0]}._backward never ran: every node of the graph has its _backward called"
+    place = {n: calls.index(n) for n in ops}
+    for child, users in parents(graph).items():
+        for user in users:
+            if child in place and place[child] < place[user]:
+                return (
+                    f"{child}._backward ran before {user}._backward, which adds to {child}.grad: walk the nodes "
+                    "in reverse topological order, so that a node's grad is complete before its _backward runs"
+                )
+    return None
+
+
+def blame(graph, got, mode):
+    """The first node that goes wrong and why: {"node", "what" ("data", "grad", "error", "start"),
+    "by" (the node whose operation is at fault, or None), "why" (a sentence)}."""
+    values, grads = numerics.evaluate(graph), numerics.backprop(graph)
+    ops = {name: op for name, op, *_ in graph}
+    error = got["error"]
+    if error and error["where"][0] == "build":
+        node = error["where"][1]
+        return {
+            "node": node,
+            "what": "error",
+            "by": node,
+            "why": f"making {node} raised {error['type']}: {error['message']}",
+        }
+    for name in values:
+        if not numerics.close(got["data"].get(name), values[name]):
+            return {
+                "node": name,
+                "what": "data",
+                "by": name,
+                "why": f"{name}'s data is {got['data'].get(name)}, "
+                f"expected {values[name]:.6g}: its {ops[name]} computes the wrong value",
+            }
+    for name, g in got["initial"].items():
+        if g != 0.0:
+            return {
+                "node": name,
+                "what": "start",
+                "by": None,
+                "why": f"{name}.grad was {g} before backpropagation began: every Value starts with grad 0.0",
+            }
+    steps = got["steps"] or []
+    calls = [name for name, *_ in steps]
+    if error:
+        return {
+            "node": calls[-1] if calls else None,
+            "what": "error",
+            "by": None,
+            "why": f"a _backward raised {error['type']}: {error['message']}"
+            + (f" (after {calls[-1]}._backward)" if calls else " (at the first call)"),
+        }
+    top = numerics.root(graph)
+    wrong = [n for n in reversed(list(values)) if not numerics.close(got["grad"].get(n), grads[n], GRAD_RTOL)]
+    if not wrong:
+        return None
+    node = wrong[0]
+    if node == top:
+        return {
+            "node": node,
+            "what": "grad",
+            "by": None,
+            "why": f"the root's grad is {got['grad'][node]}, expected 1.0: backward() starts with self.grad = 1.0",
+        }
+    if mode == "backward" and got["steps"] is not None:
+        fault = order_fault(graph, calls)
+        if fault:
+            return {"node": node, "what": "grad", "by": None, "why": fault}
+    index = {n: i for i, n in enumerate(values)}
+    for user in parents(graph)[node]:
+        added = sum(
+            after[index[node]] - before[index[node]]
+            for name, before, after in steps
+            if name == user
+            if numerics.is_number(after[index[node]]) and numerics.is_number(before[index[node]])
+        )
+        want = contribution(graph, user, node, values, grads)
+        if not numerics.close(added, want, GRAD_RTOL):
+            return {
+                "node": node,
+                "what": "grad",
+                "by": user,
+                "why": f"{user}._backward ({local_form(graph, user)}, "
+                f"a {ops[user]}) added {added:.6g} to {node}.grad, "
+                f"where the chain rule adds {want:.6g}",
+            }
+    return {"node": node, "what": "grad", "by": None, "why": f"{node}.grad changed outside every _backward call"}
+
+
+def local_form(graph, name):
+    """`name = a * b`, one operation deep ("name: a leaf" for a leaf)."""
+    op, args = next((op, args) for n, op, *args in graph if n == name)
+    if op == "leaf":
+        return f"{name}: a leaf"
+    shown = [a if isinstance(a, str) else f"{a:g}" for a in args]
+    if op in numerics.SYMBOL:
+        return f"{name} = {shown[0]} {numerics.SYMBOL[op]} {shown[1]}"
+    return f"{name} = -{shown[0]}" if op == "neg" else f"{name} = {shown[0]}.{op}()"
