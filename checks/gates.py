@@ -11,7 +11,8 @@ from checks import numerics
 from checks.inputs import DIAMOND, LECTURE_L, LECTURE_NEURON
 from checks.judge import diagnose
 from checks.messages import GATE_FAILED
-from checks.mistakes import BACKWARD_VARIANTS, advice, backprop_predictions
+from checks.mistakes import advice
+from checks.predictions import BACKWARD_VARIANTS, backprop_predictions, neuron_variants
 
 
 def same_grads(got, graph, data=None):
@@ -107,12 +108,6 @@ def gate_06(call):
     if not got["data_kept"] or any(g != 0.0 for layer in got["grads"] for n in layer for g in [*n["w"], n["b"]]):
         return closed("06", "zero-grad-wrong")
     return None
-
-
-def neuron_variants(w, b, x):
-    """What Neuron(nin)(x) gives with w and b, for each mistake of the neuron's forward pass."""
-    act = sum(wi * xi for wi, xi in zip(w, x))
-    return [("no-tanh", act + b), ("no-tanh", max(0.0, act + b)), ("no-bias", numerics.neuron(w, 0.0, x))]
 
 
 GATES = {"02": gate_02, "03": gate_03, "04": gate_04, "05": gate_05, "06": gate_06}

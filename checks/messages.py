@@ -5,6 +5,7 @@ checks/client.py) come in; sentences a learner can act on come out.
 """
 
 import re
+import textwrap
 
 from checks.base import describe as describe_base
 from checks.mistakes import advice
@@ -117,8 +118,7 @@ def learner_error(e):
         e.mistake = e.mistake or "value-in-grad"
         return "error", (
             f"While the check {describe(probe)}, a _backward used a Value where a plain number is due: it called "
-            f"{inner}, which is not done yet.\n  at {chain(err)}\n"
-            "Inside _backward, grads are plain numbers: multiply by other.data and self.data, not by the Values."
+            f"{inner}, which is not done yet.\n  at {chain(err)}\n" + advice("value-in-grad")
         )
     if kind == "NotImplementedError":
         m = TODO.search(message)
@@ -231,3 +231,17 @@ def kit_error(e):
         f"The kit itself failed here ({type(e).__name__}: {e}). This is not your fault; "
         "please report it with this message."
     )
+
+
+MESSAGE_LIMIT = 6000  # characters of one test's message
+
+
+def verdict(message, closed=None, printed=""):
+    """A failed test's whole message: the broken foundation first where nothing could stand in for
+    it (`closed`: its id and sentence), the test's own message, then what the learner's code printed."""
+    if closed:
+        dep, why = closed
+        message = f"builds on {dep}: {why}\n{message}"
+    if printed.strip():
+        message += "\nYour code printed:\n" + textwrap.indent(tail(printed), "  | ")
+    return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT] + " ... (cut)"

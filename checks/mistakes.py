@@ -1,7 +1,7 @@
 """The catalogue of mistakes the checks can name: id, exercise, what it is, what the learner reads.
 
 A check names a mistake only when the learner's data matches what that mistake predicts on the
-very inputs the test used (the predictions are the variant rules below and in checks/numerics.py,
+very inputs the test used (the predictions are the rules of checks/predictions.py, over checks/numerics.py,
 run in float64, never on learner code), or when a signature is decisive (an empty `_prev`, a
 call log with a node twice). Otherwise it states the facts and names none: a wrong id is worse
 than none. The ids of the contract's catalogue are fixed; the rest are the kit's own.
@@ -12,8 +12,6 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
-
-from checks import numerics
 
 
 @dataclasses.dataclass(frozen=True)
@@ -436,67 +434,6 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "mistakes.md"
 
 def advice(mistake_id):
     return MISTAKES[mistake_id].advice
-
-
-# --- exercise 01: what a difference quotient with each mistake returns ---------------------------
-
-
-def forward(f, x, h):
-    return (f(x + h) - f(x)) / h
-
-
-def central(f, x, h):
-    return (f(x + h) - f(x - h)) / (2 * h)
-
-
-def forward_variants(f, x, h):
-    """What derivative(f, x, h) returns with each mistake, on these very inputs."""
-    return {
-        "not-divided-by-h": f(x + h) - f(x),
-        "central-for-forward": central(f, x, h),
-        "backward-for-forward": (f(x) - f(x - h)) / h,
-        "forward-over-2h": forward(f, x, h) / 2,
-    }
-
-
-def central_variants(f, x, h):
-    """What central_derivative(f, x, h) returns with each mistake."""
-    return {
-        "central-over-h": (f(x + h) - f(x - h)) / h,
-        "forward-for-central": forward(f, x, h),
-        "not-divided-by-h": f(x + h) - f(x - h),
-        "central-brackets": (f(x + h) - f(x - h)) / 2 * h,
-    }
-
-
-def partial_variants(f, args, i, h):
-    """What partial_derivative(f, args, i, h) returns with each mistake."""
-    up, down = list(args), list(args)
-    up[i] += h
-    down[i] -= h
-    return {
-        "moves-every-arg": (f(*[a + h for a in args]) - f(*[a - h for a in args])) / (2 * h),
-        "forward-for-central": (f(*up) - f(*args)) / h,
-        "central-over-h": (f(*up) - f(*down)) / h,
-        "not-divided-by-h": f(*up) - f(*down),
-    }
-
-
-# --- exercises 03-05: what a mistaken _backward gives, as variant rules of numerics.backprop -------
-
-# Mistakes of + and * whose grads do not depend on the order of the _backward calls.
-BACKWARD_VARIANTS = {
-    "missing-out-grad": {"add": {"no_out_grad": True}, "mul": {"no_out_grad": True}},
-    "own-operand": {"mul": {"local": lambda xs, out: (xs[0], xs[1])}},
-}
-
-
-def backprop_predictions(graph, variants, names=None, **options):
-    """[(mistake, {name: grad})]: what each variant ({id: rules} or [(id, rules)]) gives for the named
-    nodes (default: all)."""
-    names = names or [n for n, *_ in graph]
-    pairs = variants.items() if isinstance(variants, dict) else variants
-    return [(m, {n: g for n, g in numerics.backprop(graph, v, **options).items() if n in names}) for m, v in pairs]
 
 
 # --- the docs ---------------------------------------------------------------------------------

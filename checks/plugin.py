@@ -9,8 +9,6 @@ per-test timeout through pytest-timeout, words every failure for a learner, and 
 import os
 import re
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,8 @@ from pytest_timeout import PYTEST_FAILURE_MESSAGE
 
 from checks import history, messages
 from checks.base import OWN, base_for
-from checks.client import Fence, ProbeFailure, Worker
+from checks.calls import Calls, SameTimeout
+from checks.client import Fence, ProbeFailure
 from checks.gates import GATES
 from checks.judge import LearnerError
 from checks.report import Report, totals
@@ -28,7 +27,9 @@ from kit.exercises import EXERCISES, HELP_IMPL, POINTS, default_impl
 DEFAULT_SEED = 1
 DEFAULT_TIMEOUT = 5.0
 GATE_TIMEOUT = 10.0
-OUT = None  # where the report goes; `python -m kit check` sets it and silences pytest's own output
+# Where the report goes (default: stdout): `python -m kit check` sets it, and silences pytest's own output.
+OUT = pytest.StashKey()
+KIT = pytest.StashKey()  # the run's Kit
 
 HELP_SEED = f"seed of every random input (default: $KIT_SEED or {DEFAULT_SEED})"
 HELP_TIMEOUT = f"seconds each test may take (default: $KIT_TIMEOUT or {DEFAULT_TIMEOUT:g})"
@@ -38,8 +39,6 @@ HELP_UNTIL_UNFINISHED = "stop after the first check that is not at full marks (w
 HELP_FENCE = "a JSON file of the grader's sandbox settings for the worker (kit/instructor/sandbox.py)"
 # What pytest-timeout's failure message starts with, from the message it exports.
 TIMED_OUT = PYTEST_FAILURE_MESSAGE.split("%")[0]
-PRINTED_LIMIT = 4000  # characters of the learner's printed output kept per test
-MESSAGE_LIMIT = 6000  # characters of one test's message
 
 CHECK_FILE = re.compile(r"^test_(\d\d)_\w+\.py$")
 
@@ -59,8 +58,20 @@ def pytest_configure(config):
     for ex in EXERCISES.values():
         config.addinivalue_line("markers", f"ex{ex.id}: a test of exercise {ex.id}, {ex.title}")
     config.addinivalue_line("markers", "points(n): the points a test of a check is worth")
-    if not config.pluginmanager.has_plugin("micrograd-kit"):
-        config.pluginmanager.register(Kit(config, OUT or sys.stdout), "micrograd-kit")
+    if KIT not in config.stash:
+        config.stash[KIT] = Kit(config, config.stash.get(OUT, sys.stdout))
+        config.pluginmanager.register(config.stash[KIT], "micrograd-kit")
+
+
+class Output:
+    """Sends the report to `stream`: registered beside the kit's plugin by kit/runner.py."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config):
+        config.stash[OUT] = self.stream
 
 
 def exercise_of(item):
@@ -76,16 +87,6 @@ def sentence(item):
     text = doc.splitlines()[0].rstrip(".") if doc else name.removeprefix("test_").replace("_", " ")
     param = item.name[len(name) :]
     return text + (f" {param}" if param else "")
-
-
-def calls_of(probe, args):
-    """What a timed-out probe call stands for: the probe and the operations of its graph, if any."""
-    ops = frozenset(op for _, op, *_ in args.get("graph") or () if op != "leaf") if isinstance(args, dict) else ()
-    return probe, frozenset(ops)
-
-
-class SameTimeout(Exception):
-    """A probe call like one that already timed out in this check: not waited for again."""
 
 
 def settings(config):
@@ -112,23 +113,15 @@ class Kit:
         self.config = config
         self.impl, self.seed, self.timeout = settings(config)
         self.report = Report(out, self.impl, self.seed)
-        self.check_timeout = config.getoption("kit_check_timeout")
         # How the grader fences in learner code; absent for a learner at a laptop.
         fence = config.getoption("kit_fence")
-        self.fence = Fence.load(fence) if fence else Fence()
-        self.check_started = time.monotonic()
-        self.hung = set()  # learner modules whose import never finished: not waited for again
+        self.calls = Calls(
+            self.impl, Fence.load(fence) if fence else Fence(), self.timeout, config.getoption("kit_check_timeout")
+        )
         self.gates = {}  # exercise -> None when its gate is open, else (mistake id or None, sentence)
         # A learner's own runs remember which checks passed, for "no longer passes"; a grader's do not.
         self.learner_run = fence is None
         self.passed_before = history.passed(self.impl) if self.learner_run else set()
-        self.timeouts = {}  # (probe, ops) that timed out in the current check -> the message it got
-        self.pending = None  # the (probe, ops) of the call in flight
-        self.worker = None  # the worker of the current base
-        self.workers = {}  # base (checks/base/) -> its worker: the learner's own code, or on the kit's base
-        self.base = OWN  # what the current check (or gate) runs on
-        self.printed = ""  # what the learner's code printed during the current test
-        self.tampered = []  # what the worker's audit hook refused during the current test (or gate)
         self.stopped = None  # why the rest of the run is passed over (--kit-until-unfinished)
 
     # --- collection -----------------------------------------------------------------------
@@ -155,48 +148,6 @@ class Kit:
                     f"but its tests carry {total} points"
                 )
 
-    # --- the probe call -------------------------------------------------------------------
-
-    def call(self, probe, args, timeout=None):
-        worker = self.workers.get(self.base)
-        if self.worker is not None and worker is not self.worker:
-            self.worker.close()  # one live worker at a time: a student's memory limit is shared by all
-        self.worker = worker
-        if self.worker is None:
-            if not (self.impl / "micrograd").is_dir() and not (self.impl / "derivatives.py").is_file():
-                raise ProbeFailure(
-                    probe,
-                    "no tree",
-                    f"{self.impl} does not hold the learner's tree (derivatives.py, micrograd/, train.py)",
-                )
-            # An import that hangs is cut short well within the test's own timeout.
-            self.worker = Worker(self.impl, self.fence, import_timeout=max(1, int(self.timeout / 2)), base=self.base)
-            self.workers[self.base] = self.worker
-        if self.check_timeout and time.monotonic() - self.check_started > self.check_timeout:
-            raise ProbeFailure(
-                probe,
-                "check time limit",
-                f"check-{self.report.current} used up its {self.check_timeout:g} s before this test",
-            )
-        key = calls_of(probe, args)
-        for (p, ops), message in self.timeouts.items():
-            if p == probe and ops <= key[1]:
-                raise SameTimeout(message)
-        self.pending = key
-        try:
-            reply = self.worker.call(probe, args, timeout=timeout, hung=self.hung)
-        except ProbeFailure as e:
-            if e.kind in ("tampered", "forged"):
-                self.tampered.append(e.detail)  # the test scores 0 whatever it does with the error
-            raise
-        self.pending = None
-        self.printed = (self.printed + reply.get("printed", ""))[:PRINTED_LIMIT]
-        if "error" in reply:
-            if isinstance(reply["error"], dict) and reply["error"].get("type") == "ImportTimeout":
-                self.hung.add(str(reply["error"].get("module")))
-            raise LearnerError(probe, reply["error"] if isinstance(reply["error"], dict) else {})
-        return reply["ok"]
-
     # --- the run --------------------------------------------------------------------------
 
     def pytest_runtestloop(self, session):
@@ -204,9 +155,9 @@ class Kit:
         # outside every test's timeout).
         wanted = {exercise_of(item) for item in session.items} - {None}
         for dep in sorted({d for ex in wanted for d in EXERCISES[ex].builds_on}):
-            self.base = base_for(dep, self.closed())  # a gate looks at its exercise where its check would
+            self.calls.base = base_for(dep, self.closed())  # a gate looks at its exercise where its check would
             self.gates[dep] = self.gate(dep)
-        self.base = OWN
+        self.calls.base = OWN
 
     def closed(self):
         """The exercises whose gates are closed."""
@@ -216,17 +167,16 @@ class Kit:
         """A quick look at whether exercise `ex` works, through its gate probes."""
 
         def call(probe, **args):
-            return self.call(probe, args, timeout=min(GATE_TIMEOUT, self.timeout))
+            return self.calls.call(probe, args, timeout=min(GATE_TIMEOUT, self.timeout))
 
         try:
             return GATES[ex](call)
         except (LearnerError, ProbeFailure, AssertionError, KeyError, TypeError, ValueError, IndexError):
             return None, messages.GATE_FAILED[ex]
         finally:
-            self.pending = None
-            for reason in self.tampered:
+            for reason in self.calls.tampered:
                 self.report.review.append({"check": ex, "test": f"the first look at check-{ex}", "reason": reason})
-            self.tampered = []
+            self.calls.new_test()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
@@ -250,16 +200,11 @@ class Kit:
         if ex is not None and ex != self.report.current:
             builds = EXERCISES[ex].builds_on
             missing = {dep: self.gates[dep] for dep in builds if self.gates.get(dep)}
-            self.base = base_for(ex, self.closed())
-            banner = messages.builds_on(ex, builds, missing, self.passed_before, self.base) if missing else None
-            self.report.start_check(ex, banner, self.base.kit)
-            self.check_started = time.monotonic()  # the gates' time is not the check's
-            self.timeouts = {}
-        self.printed = ""
-        self.tampered = []
-        self.pending = None
-        if self.worker is not None:
-            self.worker.last = None
+            base = base_for(ex, self.closed())
+            banner = messages.builds_on(ex, builds, missing, self.passed_before, base) if missing else None
+            self.report.start_check(ex, banner, base.kit)
+            self.calls.new_check(ex, base)
+        self.calls.new_test()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -273,19 +218,19 @@ class Kit:
         closed = [(dep, self.gates[dep]) for dep in EXERCISES[ex].builds_on if self.gates.get(dep)]
         # 03 is judged at the values the learner's + and * gave, unless they wrap a Value (05's line)
         wrapped = (self.gates.get("02") or (None,))[0] == "wraps-value"
-        own_fault = self.base or (ex == "03" and status == "fail" and not wrapped)
+        own_fault = self.calls.base or (ex == "03" and status == "fail" and not wrapped)
+        foundation = None
         if status not in ("pass", "todo") and closed and not own_fault:
             # A foundation is broken and nothing could stand in for it: say so first, and name it.
             dep, (mistake, why) = closed[0]
-            message = f"builds on {dep}: {why}\n{message}"
-        if status != "pass" and self.printed.strip():
-            message += "\nYour code printed:\n" + textwrap.indent(messages.tail(self.printed), "  | ")
-        if self.tampered:  # whatever the test made of it: tampering earns nothing and is shown to a person
-            status, message, mistake = "error", messages.tampered(self.tampered), None
-            for reason in self.tampered:
+            foundation = dep, why
+        tampered = self.calls.tampered
+        if tampered:  # whatever the test made of it: tampering earns nothing and is shown to a person
+            status, message, mistake = "error", messages.verdict(messages.tampered(tampered)), None
+            for reason in tampered:
                 self.report.review.append({"check": ex, "test": sentence(item), "reason": reason})
-        if len(message) > MESSAGE_LIMIT:
-            message = message[:MESSAGE_LIMIT] + " ... (cut)"
+        elif status != "pass":
+            message = messages.verdict(message, foundation, self.calls.printed)
         most = item.get_closest_marker("points").args[0]
         report.kit = {
             "check": ex,
@@ -297,7 +242,7 @@ class Kit:
             "message": message,
             "mistake": mistake if status != "pass" else None,
         }
-        if self.is_kit_error(call.excinfo) and not self.tampered:
+        if self.is_kit_error(call.excinfo) and not tampered:
             report.kit["kit_error"] = True
 
     def pytest_runtest_logreport(self, report):
@@ -315,13 +260,13 @@ class Kit:
         if isinstance(e, ProbeFailure):
             status, message = messages.probe_failure(e)
             if e.kind == "timeout":
-                self.remember_timeout(message)
+                self.calls.timed_out(message)
             return status, message
         if isinstance(e, SameTimeout):
             return "timeout", str(e)
         if isinstance(e, Failed) and str(e).startswith(TIMED_OUT):
-            message = messages.timeout(self.timeout, self.worker.last if self.worker else None)
-            self.remember_timeout(message)
+            message = messages.timeout(self.timeout, self.calls.last_probe())
+            self.calls.timed_out(message)
             return "timeout", message
         if isinstance(e, AssertionError):
             return "fail", str(e)
@@ -338,12 +283,6 @@ class Kit:
             and not (isinstance(excinfo.value, Failed) and str(excinfo.value).startswith(TIMED_OUT))
         )
 
-    def remember_timeout(self, message):
-        """Later calls like the one that timed out fail at once with the same message."""
-        if self.pending:
-            self.timeouts[self.pending] = message
-        self.pending = None
-
     def pytest_collectreport(self, report):
         if report.failed:
             self.report.write(f"kit error: could not collect {report.nodeid}:\n{report.longreprtext}")
@@ -353,8 +292,7 @@ class Kit:
 
     def pytest_sessionfinish(self, session, exitstatus):
         self.report.finish()
-        for worker in self.workers.values():
-            worker.close()
+        self.calls.close()
         path = self.config.getoption("kit_report")
         if path:
             self.report.save(path)
@@ -374,7 +312,7 @@ def restart(config):
     run's configure reads them: for a judge forked after the collection with these options set
     (kit/instructor/pool.py). Collection reads none of them; it reads the timeout, which the
     judge keeps."""
-    kit = config.pluginmanager.get_plugin("micrograd-kit")
+    kit = config.stash[KIT]
     kit.__init__(config, kit.report.out)
 
 
@@ -389,8 +327,8 @@ def exercise_of_nodeid(nodeid):
 @pytest.fixture
 def probe(request):
     """probe(name, **args): run a probe on the learner's code; returns its plain-data result."""
-    kit = request.config.pluginmanager.get_plugin("micrograd-kit")
-    return lambda name, **args: kit.call(name, args)
+    kit = request.config.stash[KIT]
+    return lambda name, **args: kit.calls.call(name, args)
 
 
 @pytest.fixture
@@ -398,5 +336,5 @@ def rng(request):
     """A random generator seeded by the kit's seed and the test's name: reproducible, independent."""
     import random
 
-    kit = request.config.pluginmanager.get_plugin("micrograd-kit")
+    kit = request.config.stash[KIT]
     return random.Random(f"{kit.seed}:{request.node.name}")

@@ -4,7 +4,7 @@ import math
 
 from checks import numerics
 from checks.judge import blame, diagnose, expect, expect_close, expect_number, fmt, points, wrong
-from checks.mistakes import central, central_variants, forward, forward_variants, partial_variants
+from checks.predictions import central, central_variants, forward, forward_variants, partial_variants
 from checks.worker.functions import FUNCTIONS, MULTI
 
 STEPS = [1e-2, 1e-3, 1e-4, -1e-3]  # a negative step too: the formulas hold for it as they are
@@ -224,8 +224,7 @@ def test_partial_derivative_leaves_args_unchanged(probe, rng):
     r = probe("partial", fn="mixed", args=list(args), i=1, h=None, as_tuple=False)
     expect(
         r["args_after"] == args,
-        f"partial_derivative(f, args, 1) changed args from {args} to {r['args_after']}. "
-        "args must not be mutated: work on copies, e.g. list(args).",
+        f"partial_derivative(f, args, 1) changed args from {args} to {r['args_after']}.",
         "mutates-args",
     )
 

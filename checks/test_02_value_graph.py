@@ -7,6 +7,8 @@ from checks.inputs import LECTURE_L, random_graph
 from checks.judge import expect, expect_close, fmt, points, wrong
 from checks.mistakes import advice
 
+CHILDREN = "Pass (self, other) as the children of out."
+
 OTHER = {"add": ("a product", lambda x, y: x * y), "mul": ("a sum", lambda x, y: x + y)}
 
 
@@ -95,15 +97,12 @@ def test_prev_is_the_set_of_both_operands(probe):
             "prev-not-set",
         )
         have = got["prev"][name]
+        missing = name != "a" and set(have) < set(want)
         expect(
             have == want,
-            f"In the lecture's graph, {name}._prev holds {have or 'nothing'}, expected {want or 'nothing'}. "
-            + (
-                "Pass (self, other) as the children of out."
-                if name != "a"
-                else "A Value made from a number has no children."
-            ),
-            "missing-child" if name != "a" and set(have) < set(want) else None,
+            f"In the lecture's graph, {name}._prev holds {have or 'nothing'}, expected {want or 'nothing'}."
+            + ("" if missing else " A Value made from a number has no children." if name == "a" else " " + CHILDREN),
+            "missing-child" if missing else None,
         )
 
 

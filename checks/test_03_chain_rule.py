@@ -3,7 +3,7 @@
 from checks import numerics
 from checks.inputs import LECTURE_L, leaf_value, random_graph
 from checks.judge import LearnerError, blame, diagnose, expect, expect_grads, fmt, points, wrong
-from checks.mistakes import BACKWARD_VARIANTS, backprop_predictions
+from checks.predictions import BACKWARD_VARIANTS, backprop_predictions, mul_local_variants
 
 
 def local(rng):
@@ -97,18 +97,7 @@ def test_mul_backward_sends_each_input_the_other_operand_times_out_grad(probe, r
     """*'s _backward sends each input the other operand times out.grad."""
     p = local(rng) | {"a_grad": 0.0, "b_grad": 0.0}
     a, b, g = p["a"], p["b"], p["out_grad"]
-
-    def predictions(name):
-        other, own = (b, a) if name == "a" else (a, b)
-        return [
-            ("missing-out-grad", other),
-            ("own-operand", own * g),
-            ("own-operand", own),
-            ("wrong-local-derivative", g),
-            ("one-child-only", 0.0),
-        ]
-
-    expect_local(probe, "mul", p, {"a": b * g, "b": a * g}, predictions)
+    expect_local(probe, "mul", p, {"a": b * g, "b": a * g}, lambda name: mul_local_variants(a, b, g, name))
     # The fixed core: an operand of 0, where a local derivative found by dividing out.data fails.
     zero = {"a": 0.0, "b": 1.5, "out_grad": 0.5, "a_grad": 0.0, "b_grad": 0.0}
     try:

@@ -3,6 +3,8 @@
 from checks import numerics
 from checks.inputs import DIAMOND, LECTURE_L, many_paths, random_graph
 from checks.judge import expect, expect_close, expect_grads, fmt, points, wrong
+from checks.mistakes import advice
+from checks.predictions import first_parent_before_child, order_mistake
 
 SHARED = [
     ["x", "leaf", 0.5],
@@ -49,27 +51,15 @@ def test_topological_order_lists_every_node_exactly_once(probe, rng):
         twice = sorted({n for n in order if order.count(n) > 1})
         expect(
             not twice,
-            f"topological_order(root) for {what} lists {', '.join(twice)} more than once. "
-            "Keep a set of visited nodes and skip a node you have already seen.",
+            f"topological_order(root) for {what} lists {', '.join(twice)} more than once.",
             "no-visited-set",
         )
         missing = sorted(want - set(order))
         expect(
             not missing,
-            f"topological_order(root) for {what} leaves out {', '.join(missing)}. "
-            "Every node the root depends on belongs in it, leaves and root included.",
+            f"topological_order(root) for {what} leaves out {', '.join(missing)}.",
             "topo-incomplete",
         )
-
-
-def first_parent_before_child(order, graph):
-    """(node, child) for the first node listed before one of its children, or None."""
-    place = {n: i for i, n in enumerate(order)}
-    for node, kids in numerics.children(graph).items():
-        for kid in kids:
-            if node in place and kid in place and place[kid] > place[node]:
-                return node, kid
-    return None
 
 
 @points(2)
@@ -93,7 +83,7 @@ def test_topological_order_puts_children_before_parents_and_the_root_last(probe,
         if bad:
             wrong(
                 f"topological_order(root) for {what} puts {bad[0]} before its child {bad[1]}: "
-                f"{order}. Append a node only after all of its children have been appended.",
+                f"{order}. {advice('child-after-parent')}",
                 None if twice else "child-after-parent",
             )
         expect(
@@ -102,31 +92,6 @@ def test_topological_order_puts_children_before_parents_and_the_root_last(probe,
             f"expected the root {top}: the root depends on every other node, so it comes last.",
             "root-not-last",
         )
-
-
-def order_mistake(graph, got):
-    """The mistake in the order of backward()'s _backward calls, from their log, when the grads are
-    just what that order gives (numerics.backprop along the same calls)."""
-    calls = got.get("calls")
-    if calls is None:
-        return None
-    ops = [n for n in calls if numerics.children(graph)[n]]
-    given = numerics.backprop(graph, order=ops)
-    if not all(numerics.close(got["grads"][n], given[n], 1e-9) for n in got["grads"]):
-        return None
-    order = got.get("order")
-    if order is not None and calls == order[::-1]:
-        # backward() walks its topological order as it should: any fault is in that order.
-        if len(set(order)) != len(order):
-            return "no-visited-set"
-        if first_parent_before_child(order[::-1], graph) is None:
-            return None  # reversed, or a pre-order walk of a tree: this graph cannot tell which
-        return "child-after-parent" if first_parent_before_child(order, graph) else None
-    if len(set(calls)) == len(calls) and first_parent_before_child(calls, graph) is None:
-        return "not-reversed"
-    if len(set(ops)) != len(ops) or first_parent_before_child(ops[::-1], graph) is not None:
-        return "no-topological-order"
-    return None
 
 
 def expect_backward(probe, graph, what, names=None):

@@ -5,7 +5,7 @@ import math
 from checks import numerics
 from checks.inputs import LECTURE_NEURON, every_operation, leaf_value, random_graph
 from checks.judge import LearnerError, blame, diagnose, expect, expect_close, expect_grads, fmt, points
-from checks.mistakes import backprop_predictions
+from checks.predictions import backprop_predictions, variants_of
 
 
 def in_use(graph, rng):
@@ -14,16 +14,6 @@ def in_use(graph, rng):
     order. So an operation that assigns (=) its grad, or forgets out.grad, always shows."""
     y, x = graph[-1][0], graph[0][0]
     return graph + [["c", "leaf", round(leaf_value(rng, 0.5, 1.5), 4)], ["w", "mul", y, x], ["z", "mul", "w", "c"]]
-
-
-def variants_of(op, local_forms=()):
-    """The variant rules of an operation's own mistakes: assigns-grad, missing-out-grad, and its
-    local derivative written wrong (`local_forms`: (id, a rule of the local derivative))."""
-    return [
-        ("assigns-grad", {op: {"assign": True}}),
-        ("missing-out-grad", {op: {"no_out_grad": True}}),
-        *((m, {op: {"local": rule}}) for m, rule in local_forms),
-    ]
 
 
 def expect_op(probe, graph, variants=(), data_predictions=None, names=None):

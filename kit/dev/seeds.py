@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from _pytest.runner import runtestprotocol
 
+from checks import plugin
 from kit import ROOT, runner
 from kit.exercises import HELP_IMPL, parse_ids
 
@@ -63,7 +64,7 @@ class Sweep:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item, nextitem):
-        kit = item.config.pluginmanager.get_plugin("micrograd-kit")
+        kit = item.config.stash[plugin.KIT]
         for seed in self.seeds if "rng" in item.fixturenames else [None]:
             if seed is not None:
                 kit.seed = seed  # what the rng fixture seeds its generator with
