@@ -25,6 +25,7 @@ from conftest import run_checks  # noqa: E402
 from kit import ROOT  # noqa: E402
 from kit.exercises import EXERCISES, POINTS, check_file  # noqa: E402
 from kit.platforms.classroom import write_template  # noqa: E402
+from kit.platforms.nbgrader import extract  # noqa: E402
 from kit.platforms.nbgrader.course import write_course  # noqa: E402
 from kit.platforms.nbgrader.extract import file_cells  # noqa: E402
 from kit.platforms.nbgrader.grade import kit_id  # noqa: E402
@@ -287,6 +288,57 @@ def test_a_student_id_that_is_no_safe_file_name_gets_a_stable_one_of_its_own():
     assert kit_id("alice") == "alice" and kit_id("bob.smith@uni.edu") == "bob.smith@uni.edu"
     assert kit_id("Dana Smith") == kit_id("Dana Smith") != kit_id("Dana  Smith")
     assert kit_id("../x").startswith("nb-") and "/" not in kit_id("../x")
+
+
+def odd(raw):
+    """The odd notebooks of a class, each made from `raw` (ex03's notebook as JSON), with the words of
+    the reason each is not graded: {name: (notebook bytes, words)}."""
+    import copy
+
+    def edited(change):
+        nb = copy.deepcopy(raw)
+        change(nb)
+        return json.dumps(nb).encode()
+
+    solution = next(i for i, c in enumerate(raw["cells"]) if c["metadata"].get("nbgrader", {}).get("solution"))
+    return {
+        "marks-a-list": (edited(lambda nb: nb["cells"][0]["metadata"].update(nbgrader=["solution"])), "cell 1"),
+        "solution-of-numbers": (edited(lambda nb: nb["cells"][solution].update(source=[1, 2])), "could not be read"),
+        "solution-a-number": (edited(lambda nb: nb["cells"][solution].update(source=7)), "holds no text"),
+        "cells-not-a-list": (edited(lambda nb: nb.update(cells={"a": 1})), "could not be read"),
+        "not-json": (b'{"cells": [', "not a notebook's JSON"),
+        "a-list": (b"[4]", "not a notebook's JSON"),
+        "nbformat-3": (edited(lambda nb: nb.update(nbformat=3)), "nbformat 3, not 4"),
+        "nbformat-text": (edited(lambda nb: nb.update(nbformat="4")), "nbformat '4', not 4"),
+        "deep": (b"[" * 100_000 + b"]" * 100_000, "not a notebook's JSON"),
+        "huge": (b" " * (extract.MAX_NOTEBOOK + 1), "larger than 20 MB"),
+        "latin-1": (edited(lambda nb: None).replace(b"micrograd", b"micr\xf6grad", 1), "not UTF-8"),
+    }
+
+
+def test_an_odd_notebook_is_unreadable_with_its_reason_and_writes_no_file(tmp_path):
+    write_course(tmp_path / "course")
+    path = tmp_path / "course" / "source" / "ex03" / "ex03.ipynb"
+    source = nbformat.read(path, as_version=4)
+    honest = extract.tree(source, path, tmp_path / "honest")
+    assert (honest / "micrograd" / "engine.py").is_file()
+    for name, (data, words) in odd(json.loads(path.read_text())).items():
+        submitted = tmp_path / f"{name}.ipynb"
+        submitted.write_bytes(data)
+        with pytest.raises(extract.Unreadable) as e:
+            extract.tree(source, submitted, tmp_path / name)
+        assert words in str(e.value), name
+        assert not (tmp_path / name).exists(), name
+
+
+def test_a_notebook_that_is_a_link_or_a_pipe_is_unreadable_and_nothing_is_read_through_it(tmp_path):
+    write_course(tmp_path / "course")
+    source = nbformat.read(tmp_path / "course" / "source" / "ex03" / "ex03.ipynb", as_version=4)
+    (tmp_path / "link.ipynb").symlink_to(tmp_path / "course" / "source" / "ex03" / "ex03.ipynb")
+    os.mkfifo(tmp_path / "pipe.ipynb")
+    for name in ("link", "pipe"):
+        with pytest.raises(extract.Unreadable):
+            extract.tree(source, tmp_path / f"{name}.ipynb", tmp_path / name)
 
 
 # --- the notebooks in a kernel, as a learner runs them ----------------------------------------------

@@ -31,7 +31,7 @@ CONFIG = '''\
 
 Kept as it is when the course is written again: edit it freely.
 """
-from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS
+from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS, VerdictsRequired
 
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
@@ -44,6 +44,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # the submitted notebooks with the kit's isolated grader, and autograde only records its verdicts.
 # Plain `nbgrader autograde` (or formgrader's button) stops with a message saying so.
 c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+# Checked as autograde starts: plain autograde stops before it removes any autograded/ copy (--force).
+c.Autograde.preprocessors = [VerdictsRequired]
 
 # For learners' own runs and `nbgrader validate`: the first test cell runs the whole check, which
 # stops itself after {check_timeout} s.

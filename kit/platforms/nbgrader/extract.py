@@ -4,7 +4,15 @@ The files the learner writes are the notebook's solution cells, found by the gra
 course's source notebook (never by the submitted metadata, which a learner can edit); the files
 given to the learner come from the source notebook itself. That is the tree the notebook's save
 cells write into impl/, so the kit's grader gives it the verdict the notebook's own checks give.
+
+A submitted notebook is read as untrusted JSON: whatever its shape (not JSON, another nbformat,
+cells or metadata of the wrong types, a solution cell that holds no text, too large), it is
+Unreadable, which costs its student alone.
 """
+
+import json
+import os
+import stat
 
 from kit.exercises import TREE
 
@@ -24,37 +32,80 @@ def file_cells(nb):
 
 
 def cells_by_grade_id(nb):
-    """grade id -> the first code cell with it (nbgrader keeps the first of duplicated ids too)."""
+    """grade id -> the first code cell with it (nbgrader keeps the first of duplicated ids too); a cell
+    or metadata not of the types nbgrader writes makes the notebook Unreadable."""
+    if not isinstance(nb.get("cells"), list):
+        raise Unreadable("the notebook has no list of cells; submit it again")
     found = {}
-    for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and isinstance(grade_id, str):
+    for i, cell in enumerate(nb["cells"]):
+        metadata = cell.get("metadata", {}) if isinstance(cell, dict) else None
+        marks = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else None
+        if not isinstance(marks, dict):
+            raise Unreadable(f"cell {i + 1} of the notebook is damaged (its nbgrader metadata); submit it again")
+        grade_id = marks.get("grade_id")
+        if isinstance(grade_id, str) and cell.get("cell_type") == "code":
             found.setdefault(grade_id, cell)
     return found
+
+
+def text_of(path):
+    """The text of the submitted notebook at `path`: a regular file (no link followed, no pipe waited
+    on) of at most MAX_NOTEBOOK bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        raise Unreadable(f"the notebook could not be opened ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Unreadable("the notebook is not a file")
+        data = f.read(MAX_NOTEBOOK + 1)
+    if len(data) > MAX_NOTEBOOK:
+        raise Unreadable(f"the notebook is larger than {MAX_NOTEBOOK >> 20} MB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable("the notebook is not UTF-8 text; submit it again") from None
 
 
 def read(path):
     import nbformat
 
-    if path.stat().st_size > MAX_NOTEBOOK:
-        raise Unreadable(f"the notebook is larger than {MAX_NOTEBOOK >> 20} MB")
+    text = text_of(path)
     try:
-        return nbformat.read(str(path), as_version=4)
-    except Exception as e:  # nbformat raises several kinds for a damaged file
+        version = json.loads(text).get("nbformat")
+    except (ValueError, AttributeError, RecursionError):
+        raise Unreadable("the notebook is not a notebook's JSON; submit it again") from None
+    if version != 4:
+        raise Unreadable(f"the notebook is of nbformat {repr(version)[:20]}, not 4; submit the notebook you were given")
+    try:
+        return nbformat.reads(text, as_version=4)
+    except Exception as e:  # nbformat raises many kinds for a damaged file (and RecursionError for a deep one)
         raise Unreadable(f"the notebook could not be read ({type(e).__name__}); submit it again") from None
+
+
+def solution(cell, grade_id):
+    """The code of a submitted solution cell: its source, text or a list of lines as nbformat keeps it."""
+    source = cell.get("source")
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        raise Unreadable(f"the solution cell {grade_id!r} holds no text; submit the notebook again")
+    return source
 
 
 def tree(source, submitted, dest):
     """Write the tree of the notebook at `submitted` into `dest`; `source` is the course's notebook."""
     theirs = cells_by_grade_id(read(submitted))
-    for path, cell in file_cells(source):
+    files = {}
+    for path, cell in file_cells(source):  # every file taken out first: a bad cell writes nothing
         if cell.metadata["nbgrader"].get("solution"):
-            mine = theirs.get(cell.metadata["nbgrader"]["grade_id"])
-            if mine is None:
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            if grade_id not in theirs:
                 continue  # the learner deleted the cell: the file is missing, as in their impl/
-            code = mine.source
+            files[path] = solution(theirs[grade_id], grade_id)
         else:
-            code = cell.source
+            files[path] = cell.source
+    for path, code in files.items():
         target = dest / path
         target.parent.mkdir(parents=True, exist_ok=True)
         # A lone surrogate from the JSON stays invalid UTF-8, as the notebook's save cell would fail on it.

@@ -11,26 +11,27 @@ same score; nbgrader's gradebook, formgrader, `generate_feedback` and `export` w
 """
 
 import argparse
-import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from kit import ROOT
+from kit.escape import escape_line
 from kit.exercises import parse_id
-from kit.instructor.collect import SAFE_ID
+from kit.instructor import ids
 from kit.platforms.nbgrader import extract
 from kit.platforms.nbgrader.notebook import grade_id
-from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS
+from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS, VerdictsRequired
 
 KIT_GRADES = "kit-grades"  # beside the course's gradebook: the kit's gradebook and secret per assignment
 
 
 def kit_id(student):
-    """The id the kit's grader files a student under: nbgrader's own when it is a safe name."""
-    return student if SAFE_ID.match(student) else "nb-" + hashlib.sha256(student.encode()).hexdigest()[:16]
+    """The name the kit's grader files a student under: the one rule of kit/instructor/ids.py."""
+    return ids.graded_name(student)
 
 
 def config_of(course):
@@ -43,6 +44,7 @@ def config_of(course):
         config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
     config.CourseDirectory.root = str(course)
     config.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+    config.Autograde.preprocessors = [VerdictsRequired]  # also where the course's file predates it
     return config
 
 
@@ -96,9 +98,14 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print):
             if not path.is_file():
                 continue  # nothing submitted under that name: nbgrader's autograde scores it 0
             try:
-                extract.tree(source, path, subs / kit_id(student))
+                extract.tree(source, path, subs / student)  # kit grade names it by the same rule, kit_id
             except extract.Unreadable as e:
                 unreadable[student] = str(e)
+            except Exception as e:  # whatever one notebook does to the kit costs that student alone
+                unreadable[student] = f"the notebook could not be read ({type(e).__name__}); submit it again"
+            if student in unreadable:
+                shutil.rmtree(subs / student, ignore_errors=True)  # no part of a tree is graded
+                log(escape_line(f"{assignment} {student}: could not be graded: {unreadable[student]}"))
         students = [s for s, p in found if p.is_file()]
         log(f"{assignment}: grading {len(students)} submitted notebooks with the kit's grader (check-{ex})")
         cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", ex, *grade_args]
