@@ -8,18 +8,39 @@ SUM    := $(shell cksum < pyproject.toml | cut -d' ' -f1)
 STAMP  := $(VENV)/.installed-$(SUM)
 extra   = $(VENV)/.extra-$(1)-$(SUM)
 IMPL   ?= exercises
+# The learner's commands: under make, the kit names its commands as make targets (kit/commands.py).
+LEARN  := KIT_VIA_MAKE=1 $(PY) -m kit
 # The exercise ids come from kit/exercises.py, the one place that names them.
 CHECKS := $(shell $(PYTHON) -m kit exercises 2>/dev/null || echo 01 02 03 04 05 06 07)
 
 .PHONY: setup check test test-python lint fix soak mutation grade report bench-grade gradescope classroom merge-grades nbgrader nbgrader-grade \
         progress watch demo stubs stubs-check figures bench \
-        $(addprefix check-,$(CHECKS)) $(addprefix hint-,$(CHECKS)) $(addprefix solution-,$(CHECKS))
+        $(addprefix check-,$(CHECKS)) $(addprefix hint-,$(CHECKS)) $(addprefix solution-,$(CHECKS)) \
+        $(addprefix explain-,03 04 05 06)
 
 setup: $(STAMP)
 
-# A local virtual environment with the kit's pinned dependencies.
+# A local virtual environment with the kit's pinned dependencies. One that cannot serve is named with
+# what to do, where it used to fail every later make alike: made by a Python older than 3.10 (macOS's
+# own python3 is 3.9), or half made (Debian's python3 without python3-venv leaves one without pip).
+version = $$($(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+supported = case "$(1)" in 3.1[0-9]|3.[2-9][0-9]) ;; *) false;; esac
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { v=$(call version,$(PYTHON)); $(call supported,$$v) || { \
+	  echo "$(PYTHON) is $${v:+Python }$${v:-not a Python that runs}, and the kit needs Python 3.10 or later: install one"; \
+	  echo "(python.org, brew install python@3.12, apt install python3.12), then: make setup PYTHON=python3.12"; \
+	  exit 1; }; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+	  echo "could not make $(VENV) with $(PYTHON). On Debian and Ubuntu, venv needs its own package:"; \
+	  echo "sudo apt install python3-venv. Then remove $(VENV) (rm -rf $(VENV)) and make setup again."; exit 1; }
+	@v=$(call version,$(PY)); $(call supported,$$v) || { \
+	  echo "$(VENV) holds $${v:+Python }$${v:-a Python that does not run}, and the kit needs Python 3.10 or later."; \
+	  echo "Remove it (rm -rf $(VENV)) and make setup again, with PYTHON=python3.12 if python3 is older."; \
+	  exit 1; }
+	@$(PY) -m pip --version >/dev/null 2>&1 || { \
+	  echo "$(VENV) is half made: it has no pip (on Debian and Ubuntu, python3 -m venv needs python3-venv)."; \
+	  echo "Install that (sudo apt install python3-venv), remove $(VENV) (rm -rf $(VENV)), and make setup again."; \
+	  exit 1; }
 	@echo "setting up $(VENV) (first run only) ..."
 	@$(PIP) -e . || { echo "setup failed: could not install the kit's dependencies into $(VENV)"; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
@@ -31,10 +52,10 @@ $(VENV)/.extra-%-$(SUM): $(STAMP)
 	@rm -f $(VENV)/.extra-$*-* && touch $@
 
 $(addprefix check-,$(CHECKS)): check-%: $(STAMP)
-	@$(PY) -m kit check $* --impl $(IMPL)
+	@$(LEARN) check $* --impl $(IMPL)
 
 check: $(STAMP)
-	@$(PY) -m kit check all --impl $(IMPL)
+	@$(LEARN) check all --impl $(IMPL)
 
 # The kit's own suite: lint first, then the tests, which also drive nbgrader, file watching and
 # matplotlib (the dev extra brings them).
@@ -65,23 +86,27 @@ fix: $(call extra,dev)
 
 # Self-study (docs/ and README): progress, hints in tiers, watch mode, solutions once earned, the demo.
 progress: $(STAMP)
-	@$(PY) -m kit progress --impl $(IMPL)
+	@$(LEARN) progress --impl $(IMPL)
 
 # make hint-03: the next hint of exercise 03, one more each time; RESET=1 starts its hints over.
 $(addprefix hint-,$(CHECKS)): hint-%: $(STAMP)
-	@$(PY) -m kit hints $* $(if $(filter 1 yes true,$(RESET)),--reset)
+	@$(LEARN) hints $* $(if $(filter 1 yes true,$(RESET)),--reset)
+
+# make explain-03: the first graph of check-03 that fails on your code, explained; STEPS=1 adds backward step by step.
+$(addprefix explain-,03 04 05 06): explain-%: $(STAMP)
+	@$(LEARN) explain $* --impl $(IMPL) $(if $(filter 1 yes true,$(STEPS)),--steps)
 
 # Re-run the first unfinished check on every save (KIT_WATCH_POLL=1 forces polling).
 watch: $(call extra,watch)
-	@$(PY) -m kit watch --impl $(IMPL)
+	@$(LEARN) watch --impl $(IMPL)
 
 # make solution-03: the reference solution of 03 once check-03 passes; FORCE=1 shows it at once.
 $(addprefix solution-,$(CHECKS)): solution-%: $(STAMP)
-	@$(PY) -m kit solution $* --impl $(IMPL) $(if $(filter 1 yes true,$(FORCE)),--force)
+	@$(LEARN) solution $* --impl $(IMPL) $(if $(filter 1 yes true,$(FORCE)),--force)
 
 # The finale: train on two moons with your micrograd (the reference until all checks pass).
 demo: $(STAMP)
-	@$(PY) -m kit demo --impl $(IMPL) $(if $(STEPS),--steps $(STEPS))
+	@$(LEARN) demo --impl $(IMPL) $(if $(STEPS),--steps $(STEPS))
 
 # Instructor grading: make grade SUBMISSIONS=DIR OUT=DIR [GRADE_ARGS="--seed 1234 --jobs 2"]
 grade: $(STAMP)

@@ -10,6 +10,7 @@ import textwrap
 from checks.base import describe as describe_base
 from checks.mistakes import advice
 from checks.worker import PROBES
+from kit.commands import command
 
 TODO = re.compile(r"\bex(\d\d)\b")
 
@@ -220,9 +221,19 @@ def builds_on(ex, builds, missing, before=(), base=None):
         then = "Its tests judge your _backward on the values your own + and * give."
     else:
         them = "it" if len(missing) == 1 else "them"
-        then = f"Finish {them} first (make check-{dep}): failures below may come from there."
+        then = f"Finish {them} first ({command('check', dep)}): failures below may come from there."
     return f"! check-{ex} builds on {span(builds)}; {first} {verb} {state}. {then}\n" + "\n".join(
         f"! builds on {d}: {why}." for d, (_, why) in missing.items()
+    )
+
+
+def unwrapped(ex):
+    """The banner of a check of 02-04 that runs with the kit's line that wraps plain numbers (05)."""
+    return (
+        f"! check-{ex} runs with the kit's line that wraps plain numbers in a Value, in place of yours: your + "
+        "or * wraps an operand that is already a Value in another Value. That line is exercise 05's, and "
+        "check-05 grades it; your own micrograd does not work end to end until it passes, which costs no "
+        "points here."
     )
 
 

@@ -70,7 +70,8 @@ def test_piped_output_has_no_colour_and_the_bar_falls_back_to_ascii_where_unicod
 # --- progress ----------------------------------------------------------------------------------
 
 
-def test_progress_on_the_stubs_shows_no_points_and_sends_the_learner_to_the_first_todo_of_01(tree, capsys):
+def test_progress_on_the_stubs_shows_no_points_and_sends_the_learner_to_the_first_todo_of_01(tree, capsys, monkeypatch):
+    monkeypatch.setenv("KIT_VIA_MAKE", "1")  # as make progress runs it: the commands it names are make's
     impl = tree(0)
     assert progress.main(["--impl", str(impl)]) == 0
     out = capsys.readouterr().out
@@ -96,7 +97,8 @@ def test_progress_on_a_partly_solved_tree_marks_the_done_exercises_and_names_the
     assert re.search(r'first   ".+" is not done yet', out)
 
 
-def test_progress_on_a_solved_tree_congratulates_and_suggests_the_demo(tree, capsys):
+def test_progress_on_a_solved_tree_congratulates_and_suggests_the_demo(tree, capsys, monkeypatch):
+    monkeypatch.setenv("KIT_VIA_MAKE", "1")
     progress.main(["--impl", str(tree(7))])
     out = capsys.readouterr().out
     assert "points (100%)" in out
@@ -132,7 +134,8 @@ def test_hints_file_format_is_a_heading_per_exercise_and_dashes_between_tiers(tm
     assert hints.load(path) == {"01": ["one", "two\nlines"], "02": ["three"]}
 
 
-def test_asking_for_a_hint_again_shows_the_next_tier_until_the_last_which_then_repeats(tmp_path, capsys):
+def test_asking_for_a_hint_again_shows_the_next_tier_until_the_last_which_then_repeats(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KIT_VIA_MAKE", "1")
     state = tmp_path / ".kit" / "hints.json"
     tiers = hints.load()["03"]
     for number in range(1, len(tiers) + 2):
@@ -181,7 +184,8 @@ def test_a_hint_for_an_unknown_exercise_is_a_usage_error(tmp_path):
 # --- the reference solution, gated ---------------------------------------------------------------
 
 
-def test_the_solution_stays_closed_until_the_check_passes(tree, capsys):
+def test_the_solution_stays_closed_until_the_check_passes(tree, capsys, monkeypatch):
+    monkeypatch.setenv("KIT_VIA_MAKE", "1")
     assert solution.main(["03", "--impl", str(tree(2))]) == 1
     out = capsys.readouterr().out
     assert "opens once check-03 passes" in out and "(now " in out

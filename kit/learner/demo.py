@@ -6,7 +6,8 @@ It grades the tree first (exercises/ unless --impl), in a fresh process. When al
 pass, the demo runs on that tree's micrograd and train.py; otherwise on the reference in
 solutions/, and it says so. The experiment is kit/learner/moons.py's (two moons, an MLP(2, [16,
 16, 1]), as in the micrograd repository's demo notebook); the picture of its decision boundary is
-kit/learner/boundary.py's: a PNG with matplotlib, or without it an SVG the kit writes itself.
+kit/learner/boundary.py's: a PNG with matplotlib, or without it an SVG the kit writes itself, in the
+kit's out/ (kit/state.py: in the user's cache folder where the kit's folder is read-only).
 """
 
 import argparse
@@ -17,11 +18,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from kit import ROOT
+from kit.commands import command
 from kit.exercises import EXERCISES, HELP_IMPL, default_impl
 from kit.learner.boundary import save_png, save_svg
 from kit.learner.imports import import_tree
+from kit.learner.install import require
 from kit.learner.moons import SIZES, STEPS, fit, grid_scores, two_moons
 from kit.runner import GradingError, grade
+from kit.state import place
 from kit.term import bar, is_terminal, paint, pipe_safe, shown
 
 
@@ -61,7 +65,7 @@ def choose(impl):
         f"{shown(impl)}/ passes {len(passing)} of the {len(EXERCISES)} checks, so this demo runs on the "
         f"reference micrograd in {shown(ROOT / 'solutions')}/."
     )
-    print("Finish the exercises (make progress shows what is next) and it runs on yours.")
+    print(f"Finish the exercises ({command('progress', None, impl)} shows what is next) and it runs on yours.")
     return ROOT / "solutions", "the reference micrograd"
 
 
@@ -81,6 +85,14 @@ def main(argv=None):
         parser.error("--steps must be at least 1")
     if not os.path.isdir(args.impl):
         parser.error(f"--impl {args.impl}: no such folder")
+    # The picture's folder is made first, so that a training is never spent on a picture with nowhere to go.
+    folder = Path(args.out).parent if args.out else place("out")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"cannot write the picture in {shown(folder)} ({e.strerror or e}): name another with --out FILE")
+        return 1
+    require()
     tree, whose = choose(args.impl)
     lib = library(tree)
     xs, ys = two_moons()
@@ -99,8 +111,7 @@ def main(argv=None):
         png = True
     except ImportError:
         png = False
-    out = Path(args.out or ROOT / "out" / ("demo.png" if png else "demo.svg"))
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) if args.out else folder / ("demo.png" if png else "demo.svg")
     if out.suffix == ".png" and png:
         save_png(out, xs, ys, grid, title)
         print(f"wrote {shown(out)}: the decision boundary, drawn with matplotlib")

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kit.commands import command
 from kit.exercises import HELP_IMPL, default_impl
 from kit.learner.imports import import_tree
 from kit.term import can_encode, pipe_safe
@@ -235,7 +236,8 @@ def main(argv=None):
         root = example(args.lesson, engine.Value)
     except Exception as e:  # the learner's Value is not done yet: say which lesson fixes it
         print(f"Your Value cannot build lesson {args.lesson}'s graph yet: {type(e).__name__}: {e}")
-        print(f"Finish the exercises up to {args.lesson} first (make progress shows where you are).")
+        progress = command("progress", None, args.impl)
+        print(f"Finish the exercises up to {args.lesson} first ({progress} shows where you are).")
         return 1
     ascii = not can_encode(BRANCHES[False][0])
     if args.out is None or args.out.endswith(".txt"):

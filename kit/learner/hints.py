@@ -6,7 +6,8 @@
 
 The hints live beside the lessons in docs/hints.md: a `## NN` heading per exercise, its tiers
 separated by `---` lines, from a nudge to the shape of the answer in words. How many tiers of
-each exercise were shown is kept in .kit/hints.json in the kit's folder.
+each exercise were shown is kept in .kit/hints.json in the kit's folder (kit/state.py: in the
+user's cache folder where the kit's folder is read-only).
 """
 
 import argparse
@@ -16,11 +17,12 @@ import sys
 from pathlib import Path
 
 from kit import ROOT
+from kit.commands import command
 from kit.exercises import EXERCISES, argument, doc_path, parse_id
+from kit.state import place
 from kit.term import paint, pipe_safe
 
 HINTS = ROOT / "docs" / "hints.md"
-STATE = ROOT / ".kit" / "hints.json"
 HEADING = re.compile(r"^## (\d\d)\b")
 SEPARATOR = re.compile(r"^---\s*$")
 
@@ -47,10 +49,14 @@ def read_state(path):
         return {}  # nothing shown yet, or a damaged file: starting over is the safe reading
 
 
-def write_state(path, state):
+def write_state(path, seen):
+    """Remember the hints seen; where that cannot be written, say so (the hint was shown all the same)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(seen, indent=1, sort_keys=True) + "\n")
+    except OSError as e:
+        print(f"note: could not remember the hints seen in {path} ({e.strerror or e}): the next ask starts over")
 
 
 def show(ex, tier, number, total):
@@ -67,11 +73,11 @@ def next_hint(ex, tiers, state):
     seen = min(state.get(ex, 0) + 1, len(tiers))
     show(ex, tiers[seen - 1], seen, len(tiers))
     if seen < len(tiers):
-        print(f"Still stuck? Ask again for hint {seen + 1}: make hint-{ex}  (python -m kit hints {ex})")
+        print(f"Still stuck? Ask again for hint {seen + 1}: {command('hint', ex)}")
     else:
         print(f"There are no more hints for {ex}. The lesson's Hints section ({doc_path(ex)}) lists the")
-        print(f"classic mistakes, and make check-{ex} says which test fails and why. make solution-{ex}")
-        print("shows the reference solution once your check passes.")
+        print(f"classic mistakes, and {command('check', ex)} says which test fails and why.")
+        print(f"{command('solution', ex)} shows the reference solution once your check passes.")
     state[ex] = seen
 
 
@@ -82,7 +88,7 @@ def main(argv=None):
     parser.add_argument("--again", action="store_true", help="show the hints seen so far, without a new one")
     parser.add_argument("--reset", action="store_true", help="forget the hints seen (of one exercise, or all)")
     parser.add_argument(
-        "--state", default=str(STATE), help="where the hints seen are remembered (default: %(default)s)"
+        "--state", default=None, help="where the hints seen are remembered (default: .kit/hints.json in the kit)"
     )
     args = parser.parse_args(argv)
     if args.exercise is None and not args.reset:
@@ -91,6 +97,7 @@ def main(argv=None):
         ex = parse_id(args.exercise) if args.exercise else None
     except ValueError as e:
         parser.error(str(e))
+    args.state = args.state or place(".kit") / "hints.json"
     state = read_state(args.state)
     if args.reset:
         if ex is None:
@@ -108,7 +115,7 @@ def main(argv=None):
     if args.again:
         seen = min(state.get(ex, 0), len(tiers))
         if not seen:
-            print(f"no hints seen yet for {ex}: make hint-{ex} shows the first")
+            print(f"no hints seen yet for {ex}: {command('hint', ex)} shows the first")
         for number in range(1, seen + 1):
             show(ex, tiers[number - 1], number, len(tiers))
         return 0

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 from kit import ROOT
+from kit.commands import command
 from kit.exercises import EXERCISES, HELP_IMPL, TREE, default_impl, doc_path
+from kit.learner.install import require
 from kit.runner import GradingError, grade
 from kit.term import bar, is_terminal, paint, pipe_safe, shown
 
@@ -37,13 +39,6 @@ def find_todo(impl, ex):
             if todo.search(line):
                 return path, lineno, line.strip()
     return None
-
-
-def commands(target, plain, impl):
-    """`make TARGET [IMPL=...]  (python -m PLAIN [--impl ...])` for the tree being graded."""
-    default = Path(impl).resolve() == (ROOT / "exercises").resolve()
-    extra = ("", "") if default else (f" IMPL={shown(impl)}", f" --impl {shown(impl)}")
-    return f"make {target}{extra[0]}  (python -m {plain}{extra[1]})"
 
 
 def table(report):
@@ -85,8 +80,8 @@ def advice(report, impl, ex):
         first = failing[0]
         verdict = {"todo": "is not done yet", "fail": "fails"}.get(first["status"], f"ends in {first['status']}")
         lines.append(f'  first   "{first["test"]}" {verdict}')
-    lines.append(f"  check   {commands(f'check-{ex}', f'kit check {ex}', impl)}")
-    lines.append(f"  stuck?  make hint-{ex}  (python -m kit hints {ex})")
+    lines.append(f"  check   {command('check', ex, impl)}")
+    lines.append(f"  stuck?  {command('hint', ex)}")
     return lines
 
 
@@ -97,6 +92,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not os.path.isdir(args.impl):
         parser.error(f"--impl {args.impl}: no such folder")
+    require()
     try:
         report = grade(args.impl)
     except GradingError as e:
@@ -109,7 +105,7 @@ def main(argv=None):
     ex = next_exercise(report)
     if ex is None:
         print(paint("All seven exercises pass: your micrograd is complete.", "green"))
-        print(f"  see it learn  {commands('demo', 'kit demo', args.impl)}")
+        print(f"  see it learn  {command('demo', None, args.impl)}")
     else:
         print("\n".join(advice(report, args.impl, ex)))
     return 0

@@ -12,7 +12,9 @@ import textwrap
 from pathlib import Path
 
 from kit import ROOT
+from kit.commands import command
 from kit.exercises import EXERCISES, HELP_IMPL, TREE, argument, default_impl, parse_id
+from kit.learner.install import require
 from kit.regions import qualnames, scan
 from kit.runner import GradingError, grade
 from kit.term import paint, pipe_safe, shown
@@ -73,6 +75,7 @@ def main(argv=None):
     if not args.force:
         if not os.path.isdir(args.impl):
             parser.error(f"--impl {args.impl}: no such folder")
+        require()
         try:
             points = grade(args.impl, ex)["checks"][ex]
         except (GradingError, KeyError) as e:
@@ -83,8 +86,9 @@ def main(argv=None):
                 f"The reference solution of {ex} opens once check-{ex} passes on {shown(args.impl)}/ "
                 f"(now {points['earned']}/{points['max']} points)."
             )
-            print(f"Keep going: make check-{ex} says what is still wrong, and make hint-{ex} gives a hint.")
-            print(f"To see it anyway: make solution-{ex} FORCE=1  (python -m kit solution {ex} --force)")
+            print(f"Keep going: {command('check', ex, args.impl)} says what is still wrong,")
+            print(f"and {command('hint', ex)} gives a hint.")
+            print(f"To see it anyway: {command('solution', ex, args.impl, 'force')}")
             return 1
     show(ex)
     return 0

@@ -1,0 +1,59 @@
+"""The commands the kit names to the learner, written the way the learner runs the kit.
+
+Started by make (the Makefile's learner targets set KIT_VIA_MAKE=1) a command reads `make check-03`;
+otherwise `python -m kit check 03`, with the interpreter that runs the kit now, as the learner
+would type it: `python` where that name on PATH is this interpreter, else its path
+(`.venv/bin/python`, `.venv\\Scripts\\python.exe`). Every message that names a command asks here.
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from kit import ROOT
+from kit.term import shown
+
+VIA_MAKE = "KIT_VIA_MAKE"
+# The make targets are the names (check-03, hint-03, progress, ...); the kit's own command differs here.
+PLAIN = {"hint": "hints"}
+# option: (make variable, command-line flag); None where make has no way to say it
+OPTIONS = {"force": ("FORCE=1", "--force"), "reset": ("RESET=1", "--reset"), "again": (None, "--again")}
+
+
+def via_make():
+    return os.environ.get(VIA_MAKE) == "1"
+
+
+def _same(a, b):
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
+def interpreter():
+    """This interpreter as the learner would type it: a name on PATH, a path below here, or its full path."""
+    exe = sys.executable
+    for name in ("python", "python3"):
+        found = shutil.which(name)
+        if found and _same(found, exe):
+            return name
+    here = os.path.abspath(os.getcwd())
+    path = os.path.abspath(exe)  # never resolved: a venv's python is a link that must stay the venv's
+    if os.path.commonpath([here, path]) == here:
+        path = os.path.relpath(path, here)
+    return f'"{path}"' if " " in path else path
+
+
+def command(name, ex=None, impl=None, *options):
+    """The command that runs `name` ("check", "hint", "solution", "progress", "demo", "watch").
+
+    `command("check", "03")` is `make check-03` under make, else `python -m kit check 03`; `ex="all"`
+    checks every exercise (`make check`); a tree other than exercises/ is named (IMPL=DIR, --impl DIR).
+    """
+    default = impl is None or Path(impl).resolve() == (ROOT / "exercises").resolve()
+    tree = None if default or name == "hint" else shown(impl)
+    if via_make() and all(OPTIONS[o][0] for o in options):
+        words = ["make", name if ex in (None, "all") else f"{name}-{ex}", *(OPTIONS[o][0] for o in options)]
+        return " ".join(words + ([f"IMPL={tree}"] if tree else []))
+    words = [interpreter(), "-m", "kit", PLAIN.get(name, name), *([ex] if ex else [])]
+    words += [OPTIONS[o][1] for o in options]
+    return " ".join(words + (["--impl", tree] if tree else []))
