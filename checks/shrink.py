@@ -2,8 +2,9 @@
 
 Plain data only: the shrink proposes smaller graphs, and a caller's `fails(graphs)` says which of
 them still fail on the learner's code (kit explain asks the worker, one probe per round). Each round
-tries every sub-expression rooted at an operation node, and every graph with one operation node
-replaced by a leaf holding its value, smallest first; the first that still fails becomes the graph
+tries every sub-expression rooted at an operation node, every graph with one operation node
+replaced by a leaf holding its value, and every graph with one operation left out (its users take
+one of its operands instead), smallest first; the first that still fails becomes the graph
 of the next round, until none does. A mistake in one operation then shrinks to the few nodes that
 show it, e.g. (x2 * x2).tanh().
 """
@@ -41,14 +42,21 @@ def cut(graph, name, values):
     return reachable(replaced, numerics.root(replaced))
 
 
+def skip(graph, name, child):
+    """`graph` with operation node `name` left out: its users take its operand `child` instead."""
+    kept = [[n, op, *(child if a == name else a for a in args)] for n, op, *args in graph if n != name]
+    return reachable(kept, numerics.root(kept))
+
+
 def candidates(graph):
     """Every smaller graph one step from `graph`, smallest first, then in a fixed order."""
     values = numerics.evaluate(graph)
     top = numerics.root(graph)
     inner = [name for name, op, *_ in graph if op != "leaf" and name != top]
     found = {}
+    kids = numerics.children(graph)
     for name in inner:
-        for g in (rooted_at(graph, name), cut(graph, name, values)):
+        for g in (rooted_at(graph, name), cut(graph, name, values), *(skip(graph, name, c) for c in kids[name])):
             key = repr(g)
             if operations(g) < operations(graph) and key not in found:
                 found[key] = g

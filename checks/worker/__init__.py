@@ -7,7 +7,7 @@ experiment on the learner's code that returns plain data (numbers, strings, list
 judge (the checks) imports this package only to read the probes' docstrings and `functions.py`.
 """
 
-from . import probes_01, probes_02, probes_03, probes_04, probes_05, probes_06, probes_07  # noqa: F401
+from . import probes_01, probes_02, probes_03, probes_04, probes_05, probes_06, probes_07, probes_explain  # noqa: F401
 from .guard import PROBES
 
 __all__ = ["PROBES"]

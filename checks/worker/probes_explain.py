@@ -17,9 +17,10 @@ MESSAGE_LIMIT = 300  # characters of an error's message
 
 def _stepping(log, name, inner, values):
     def stepped():
-        before = [v.grad for v in values]
+        entry = [name, [v.grad for v in values], None]
+        log.append(entry)  # before the call: a call that raises is still in the log, with no "after"
         result = inner()
-        log.append((name, before, [v.grad for v in values]))
+        entry[2] = [v.grad for v in values]
         return result
 
     return stepped
@@ -30,14 +31,16 @@ def _stepping(log, name, inner, values):
 STEPPING = _stepping(None, None, None, None).__code__
 
 
-def record_steps(nodes):
-    """Wrap each node's _backward so that each call logs (name, grads before, grads after); the log,
-    or None when the learner's Value does not let _backward be replaced."""
+def record_steps(nodes, uncallable):
+    """Wrap each node's _backward so that each call logs [name, grads before, grads after]; the log,
+    or None when the learner's Value does not let _backward be replaced. The names of nodes whose
+    _backward is not callable go to `uncallable` (left as they are: calling one fails as it would)."""
     log, values = [], list(nodes.values())
     for name, v in nodes.items():
         inner = getattr(v, "_backward", None)
         if not callable(inner):
-            continue  # calling it fails as it would unwrapped: the error is what the learner sees
+            uncallable.append(name)
+            continue
         cells = {"log": log, "name": name, "inner": inner, "values": values}
         stepped = FunctionType(
             STEPPING, {"__builtins__": {}}, "stepped", None, tuple(CellType(cells[n]) for n in STEPPING.co_freevars)
@@ -63,7 +66,7 @@ def run_graph(graph, mode, steps):
     data: each node's data, its grad before and after, the steps (when asked) and any error."""
     names = [name for name, *_ in graph]
     made = {}
-    out = {"data": made, "initial": {}, "grad": {}, "error": None, "steps": None, "order": None}
+    out = {"data": made, "initial": {}, "grad": {}, "error": None, "steps": None, "order": None, "uncallable": []}
     try:
         nodes = build(graph, engine().Value, made)
     except Exception as e:  # noqa: BLE001 - the learner's operation raised: the node it was making says where
@@ -77,7 +80,7 @@ def run_graph(graph, mode, steps):
             out["order"] = [known.get(id(v), "?") for v in engine().topological_order(root)]
         except Exception:  # noqa: BLE001, S110 - a broken topological_order shows in the steps instead
             pass
-    log = record_steps(nodes) if steps else None
+    log = record_steps(nodes, out["uncallable"]) if steps else None
     try:
         if mode == "backward":
             root.backward()
@@ -87,7 +90,10 @@ def run_graph(graph, mode, steps):
         out["error"] = failure(["backward", None], e)
     out["grad"] = {n: number(getattr(v, "grad", None)) for n, v in nodes.items()}
     if log is not None:
-        out["steps"] = [[name, [number(g) for g in before], [number(g) for g in after]] for name, before, after in log]
+        out["steps"] = [
+            [name, [number(g) for g in before], None if after is None else [number(g) for g in after]]
+            for name, before, after in log
+        ]
     return out
 
 

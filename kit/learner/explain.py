@@ -142,17 +142,18 @@ def explain(impl, ex, seed=plugin.DEFAULT_SEED, steps=True, shrunk=True):
             small = shrink(graph, fails)
     finally:
         session.close()
+    found_blame = blame(graph, got, mode)
     return {
         "check": ex,
         "test": test,
         "message": message,
-        "mistake": mistake,
+        "mistake": mistake or (found_blame or {}).get("mistake"),
         "graph": graph,
         "mode": mode,
         "got": got,
         "data": numerics.evaluate(graph),
         "grads": numerics.backprop(graph),
-        "blame": blame(graph, got, mode),
+        "blame": found_blame,
         "smallest": small,
     }
 

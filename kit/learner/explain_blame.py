@@ -6,6 +6,8 @@ Plain data only: the worker's report of one run (checks/worker/probes_explain.py
 """
 
 from checks import numerics
+from checks.judge import diagnose
+from checks.predictions import BACKWARD_VARIANTS, backprop_predictions
 
 GRAD_RTOL = 1e-7  # the learner's grads against float64 backpropagation (a different order costs ~1e-15)
 
@@ -63,82 +65,81 @@ def order_fault(graph, calls):
     return None
 
 
+def fault(node, what, by, why, mistake=None):
+    return {"node": node, "what": what, "by": by, "why": why, "mistake": mistake}
+
+
 def blame(graph, got, mode):
     """The first node that goes wrong and why: {"node", "what" ("data", "grad", "error", "start"),
-    "by" (the node whose operation is at fault, or None), "why" (a sentence)}."""
+    "by" (the node whose operation is at fault, or None when the fault is not an operation's), "why"
+    (a sentence), "mistake" (an id the numbers show, or None)}; None when nothing goes wrong."""
     values, grads = numerics.evaluate(graph), numerics.backprop(graph)
     ops = {name: op for name, op, *_ in graph}
+    for name in got["data"]:  # the nodes made (all of them, unless making one raised)
+        if not numerics.close(got["data"][name], values[name]):
+            why = (
+                f"{name}'s data is {got['data'][name]}, expected {values[name]:.6g}: its {ops[name]} computes it wrong"
+            )
+            return fault(name, "data", name, why)
     error = got["error"]
     if error and error["where"][0] == "build":
         node = error["where"][1]
-        return {
-            "node": node,
-            "what": "error",
-            "by": node,
-            "why": f"making {node} raised {error['type']}: {error['message']}",
-        }
-    for name in values:
-        if not numerics.close(got["data"].get(name), values[name]):
-            return {
-                "node": name,
-                "what": "data",
-                "by": name,
-                "why": f"{name}'s data is {got['data'].get(name)}, "
-                f"expected {values[name]:.6g}: its {ops[name]} computes the wrong value",
-            }
+        return fault(
+            node, "error", node, f"making {node} ({local_form(graph, node)}) raised {error['type']}: {error['message']}"
+        )
     for name, g in got["initial"].items():
         if g != 0.0:
-            return {
-                "node": name,
-                "what": "start",
-                "by": None,
-                "why": f"{name}.grad was {g} before backpropagation began: every Value starts with grad 0.0",
-            }
+            why = f"{name}.grad was {g} before backpropagation began: every Value starts with grad 0.0"
+            return fault(name, "start", None, why, "grad-not-zero")
     steps = got["steps"] or []
-    calls = [name for name, *_ in steps]
     if error:
-        return {
-            "node": calls[-1] if calls else None,
-            "what": "error",
-            "by": None,
-            "why": f"a _backward raised {error['type']}: {error['message']}"
-            + (f" (after {calls[-1]}._backward)" if calls else " (at the first call)"),
-        }
-    top = numerics.root(graph)
+        if steps and steps[-1][2] is None:  # the call that raised
+            node = steps[-1][0]
+            return fault(node, "error", node, f"{node}._backward raised {error['type']}: {error['message']}")
+        if got.get("uncallable"):
+            node = got["uncallable"][-1]
+            why = f"{node}._backward is not a function, so calling it raised {error['type']}: {error['message']}"
+            return fault(node, "error", None, why, "leaf-backward" if ops[node] == "leaf" else None)
+        return fault(None, "error", None, f"backpropagation raised {error['type']}: {error['message']}")
     wrong = [n for n in reversed(list(values)) if not numerics.close(got["grad"].get(n), grads[n], GRAD_RTOL)]
     if not wrong:
         return None
     node = wrong[0]
-    if node == top:
-        return {
-            "node": node,
-            "what": "grad",
-            "by": None,
-            "why": f"the root's grad is {got['grad'][node]}, expected 1.0: backward() starts with self.grad = 1.0",
-        }
-    if mode == "backward" and got["steps"] is not None:
-        fault = order_fault(graph, calls)
-        if fault:
-            return {"node": node, "what": "grad", "by": None, "why": fault}
+    if node == numerics.root(graph):
+        why = f"the root's grad is {got['grad'][node]}, expected 1.0: backward() starts with self.grad = 1.0"
+        return fault(node, "grad", None, why, "root-grad-not-one" if got["grad"][node] == 0.0 else None)
+    calls = [name for name, *_ in steps]
+    if mode == "backward" and got["steps"] is not None and order_fault(graph, calls):
+        return fault(node, "grad", None, order_fault(graph, calls))
     index = {n: i for i, n in enumerate(values)}
     for user in parents(graph)[node]:
-        added = sum(
-            after[index[node]] - before[index[node]]
-            for name, before, after in steps
-            if name == user
-            if numerics.is_number(after[index[node]]) and numerics.is_number(before[index[node]])
-        )
+        moves = [(before[index[node]], after[index[node]]) for name, before, after in steps if name == user]
+        added = sum(a - b for b, a in moves if numerics.is_number(a) and numerics.is_number(b))
         want = contribution(graph, user, node, values, grads)
         if not numerics.close(added, want, GRAD_RTOL):
-            return {
-                "node": node,
-                "what": "grad",
-                "by": user,
-                "why": f"{user}._backward ({local_form(graph, user)}, "
-                f"a {ops[user]}) added {added:.6g} to {node}.grad, "
-                f"where the chain rule adds {want:.6g}",
-            }
-    return {"node": node, "what": "grad", "by": None, "why": f"{node}.grad changed outside every _backward call"}
+            why = (
+                f"{user}._backward ({local_form(graph, user)}, a {ops[user]}) added {added:.6g} to {node}.grad, "
+                f"where the chain rule adds {want:.6g}"
+            )
+            return fault(node, "grad", user, why, diagnose_op(graph, got, ops[user]))
+    return fault(node, "grad", None, f"{node}.grad changed outside every _backward call")
+
+
+# What a mistake in one operation's _backward gives, as variant rules of numerics.backprop.
+OP_VARIANTS = [
+    ("assigns-grad", {"assign": True}),
+    ("missing-out-grad", {"no_out_grad": True}),
+    ("one-child-only", {"only": (0,)}),
+    ("one-child-only", {"only": (1,)}),
+]
+
+
+def diagnose_op(graph, got, op):
+    """The mistake id whose variant of `op` gives exactly the learner's grads, if only one does."""
+    rules = [(m, {op: rule}) for m, rule in OP_VARIANTS if op in ("add", "mul", "sub", "div") or "only" not in rule]
+    rules += [(m, v) for m, v in BACKWARD_VARIANTS.items() if op in v]
+    predictions = backprop_predictions(graph, rules)
+    return diagnose(got["grad"], predictions, want=numerics.backprop(graph))
 
 
 def local_form(graph, name):

@@ -11,6 +11,7 @@ import html
 import json
 
 from checks import numerics
+from kit.learner.explain_blame import local_form
 
 CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
 
@@ -49,7 +50,7 @@ function show() {
     const changed = grads[i] !== before[i];
     const last = at === data.steps.length;
     row.className = [changed ? "changed" : "", last && data.wrong.includes(name) ? "wrong" : "",
-                     name === data.culprit ? "culprit" : ""].join(" ").trim();
+                     name === data.culprit ? "culprit" : ""].filter(Boolean).join(" ");
     cell(row, name); cell(row, data.ops[i]); cell(row, fmt(data.data[i]));
     cell(row, fmt(grads[i]), "grad"); cell(row, fmt(data.truth[i]));
     body.appendChild(row);
@@ -96,7 +97,7 @@ def steps_data(result):
         "steps": [
             {
                 "call": name,
-                "what": "a leaf" if ops.get(name) == "leaf" else numerics.expression(graph, name),
+                "what": local_form(graph, name),
                 "before": row(before),
                 "after": row(after),
             }

@@ -17,6 +17,15 @@ from kit.learner.draw import BRANCHES, INSTALL, _number, _quoted, _record, walk
 from kit.term import can_encode, paint, shown
 
 MARK = "<-- first wrong"
+MESSAGE_LINES = 6  # of the check's own message
+ALL_RIGHT = {
+    "kit": "Every node's data and grad is right here when the kit calls each _backward in turn: the check "
+    "failed on something else about this graph (what it says above).",
+    "backward": "Every node's data and grad is right here after your backward(): the check failed on something "
+    "else about this graph (what it says above).",
+    "06": "The network, built by the kit from your Value, gets every grad right: the wrong grads come from how "
+    "your nn.py builds it (what the check says above).",
+}
 
 
 class Node:
@@ -148,7 +157,8 @@ def show(result, out, steps=False):
 
     ex, blame = result["check"], result["blame"]
     print(f"check-{ex}: the first test whose graph fails on your code is {escape_line(result['test'])!r}.")
-    print("The check says: " + escape_line(result["message"].strip().splitlines()[0]))
+    said = result["message"].strip().splitlines() or ["(nothing)"]
+    print("The check says: " + "\n  ".join(escape_line(line) for line in said[:MESSAGE_LINES]))
     if result["mistake"] in MISTAKES:
         print(f"Mistake: {result['mistake']} ({MISTAKES[result['mistake']].what})")
     print(f"\nThe graph, {numerics.expression(result['graph'])}, with your Value:\n")
@@ -156,6 +166,8 @@ def show(result, out, steps=False):
     print()
     if blame:
         print(paint(f"First wrong: {blame['node']}. {escape_line(blame['why'])}.", "bold"))
+    else:
+        print(ALL_RIGHT[result["mode"] if result["check"] != "06" else "06"])
     small = result["smallest"]
     if small is not None:
         print(f"smallest failing: {numerics.expression(small)}" + leaves_of(small))

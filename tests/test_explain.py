@@ -1,0 +1,223 @@
+"""kit explain: the first failing graph of a check, shown with the learner's own Value, the node that
+goes wrong first, the operation at fault, the smallest failing expression, and backward step by step."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from zoo import ZOO
+
+from checks import numerics
+from checks.shrink import operations, shrink
+from kit import ROOT
+from kit.learner import explain_html, explain_show
+from kit.learner.explain import explain
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DOT = shutil.which("dot")
+
+# What `kit explain` must single out for each zoo member of 03-05: the operation whose _backward (or
+# value) holds the mistake; "walk" where the fault is backward()'s walk and not an operation's (with the
+# check's id); "start" and "leaf" for grads that start wrong and a leaf's _backward that is no function;
+# None where no graph of the check fails (the check catches it on a test without a graph) or where the
+# graph the check failed on comes out right when backpropagated (what failed is another part of it).
+EXPECTED = {
+    "add backward assigns the grad": "add",
+    "mul backward assigns the grad": "mul",
+    "mul backward without * out.grad": "mul",
+    "mul backward gives each input its own value": "mul",
+    "add backward without * out.grad": "add",
+    "mul backward that updates only self": "mul",
+    "add backward with mul's rule": "add",
+    "grad starting at 1": "start",
+    "a leaf without a _backward to call": "leaf",
+    "mul backward multiplying by the Value": "mul",
+    "a _backward that reads out.grad when it is made": "add",
+    "a * whose _backward is never attached": "mul",
+    "a * whose local derivative divides out.data by an operand": None,  # caught with an operand of 0, no graph
+    "03 with both = for += and no out.grad in *": "mul",
+    "pre-order recursion instead of a topological order": "walk",
+    "a topological order without a visited set": "walk",
+    "calling _backward leaves-first": "walk",
+    "not seeding the root grad with 1": "walk",
+    "a recursive topological sort": None,  # caught on the 100,000-deep chain, no graph
+    "backward as a recursive walk from the root": "walk",
+    "a topological order that leaves out the leaves": None,  # backward's grads are right: leaves do nothing
+    "a topological order returned root first": "walk",
+    "04 with a root never seeded and a topological order without a visited set": "walk",
+    "tanh backward 1 - t": "tanh",
+    "tanh from the overflowing exp formula": "tanh",
+    "pow backward n * x**n": "pow",
+    "__rsub__ with the operands swapped": "sub",
+    "__rtruediv__ with the operands swapped": "div",
+    "a relu gradient of 1 everywhere": "relu",
+    "no __radd__": "add",
+    "exp backward with the input": "exp",
+    "tanh backward assigns the grad": "tanh",
+    "a Value exponent refused with ValueError": None,  # no graph
+    "tanh cut off from its input": None,  # its _backward still reaches the input: only _prev is wrong
+    "__radd__ as other + self": "add",
+    "tanh backward 1 + t**2": "tanh",
+    "a hand-written - whose _backward gives b +out.grad": "sub",
+    "Value(other) with no type test": "add",
+    "05 with tanh 1 - t and exp using its input": "tanh",
+}
+# The members of one mistake (the others, "03 with ...", hold two): each shrinks to three operations at most.
+SINGLE = {name for name in EXPECTED if not re.match(r"\d\d with ", name)}
+
+
+def test_every_zoo_member_of_03_to_05_has_an_expectation():
+    assert set(EXPECTED) == {name for name, (ex, *_) in ZOO.items() if ex in ("03", "04", "05")}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_explain_highlights_the_operation_holding_the_mistake_and_shrinks_to_three_operations(name, variant):
+    """One worker per member: the check's own graphs, then the explained graph and its shrink."""
+    ex, file, patch, _, ids = ZOO[name]
+    result = explain(variant(patch, file), ex)
+    expected = EXPECTED[name]
+    blame = result and result["blame"]
+    if expected is None:
+        assert blame is None, (name, blame)
+        return
+    assert blame, name
+    ops = {node: op for node, op, *_ in result["graph"]}
+    if expected == "walk":
+        assert blame["by"] is None and blame["what"] == "grad", blame
+        check_ids = ids if isinstance(ids, tuple) else (ids,)
+        assert result["mistake"] in check_ids, (name, result["mistake"])
+    elif expected == "start":
+        assert blame["what"] == "start" and result["mistake"] == "grad-not-zero", blame
+    elif expected == "leaf":
+        assert ops[blame["node"]] == "leaf" and result["mistake"] == "leaf-backward", blame
+    else:
+        assert ops.get(blame["by"]) == expected, (name, blame)
+    small = result["smallest"]
+    assert small is not None and operations(small) <= operations(result["graph"]), name
+    if name in SINGLE:
+        assert operations(small) <= 3, (name, numerics.expression(small))
+
+
+def test_the_reference_has_nothing_to_explain_in_any_check():
+    for ex in ("03", "04", "05", "06"):
+        assert explain(ROOT / "solutions", ex) is None, ex
+
+
+def test_check_06_explains_an_engine_mistake_in_the_network_and_sends_a_network_mistake_to_nn_py(variant):
+    tanh = explain(variant([("self.grad += (1 - t**2) * out.grad", "self.grad += (1 - t) * out.grad")]), "06")
+    assert {op for node, op, *_ in tanh["graph"] if node == tanh["blame"]["by"]} == {"tanh"}
+    no_bias = explain(variant([("zip(self.w, x)), self.b)", "zip(self.w, x)), 0.0)")], "micrograd/nn.py", "nn"), "06")
+    assert no_bias["blame"] is None and "Parameter gradients" in no_bias["test"]
+
+
+def test_the_shrink_is_deterministic_and_stops_at_the_smallest_graph_that_still_fails():
+    graph = [
+        ["x0", "leaf", 0.5],
+        ["x1", "leaf", -1.5],
+        ["a", "add", "x0", "x1"],
+        ["m", "mul", "x1", "x1"],
+        ["t", "tanh", "m"],
+        ["r", "mul", "a", "t"],
+    ]
+    asked = []
+
+    def fails(graphs):  # "the learner's code" fails on every graph that still holds a tanh of a product
+        asked.append(len(graphs))
+        return [any(op == "tanh" for _, op, *_ in g) and any(op == "mul" for _, op, *_ in g) for g in graphs]
+
+    small = shrink(graph, fails)
+    assert numerics.expression(small) == "(x1 * x1).tanh()"
+    assert shrink(graph, fails) == small and asked
+
+
+def kit_explain(*args, path=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)} | ({"PATH": path} if path is not None else {})
+    return subprocess.run(
+        [sys.executable, "-m", "kit", "explain", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+MUL_ASSIGNS = ZOO["mul backward assigns the grad"][2]
+
+
+@pytest.mark.skipif(DOT is None, reason="Graphviz's dot is not installed (apt-get install graphviz)")
+def test_kit_explain_draws_svg_and_png_with_graphviz_and_a_text_tree_without_it(variant, tmp_path):
+    impl = variant(MUL_ASSIGNS)
+    done = kit_explain("03", "--impl", impl, "--out", tmp_path / "with")
+    assert done.returncode == 1, done.stderr
+    assert "smallest failing: x0 * x0" in done.stdout and explain_show.MARK in done.stdout, done.stdout
+    assert "Mistake: assigns-grad" in done.stdout
+    svg = (tmp_path / "with" / "explain-03.svg").read_text()
+    assert "true" in svg and 'stroke="red"' in svg
+    assert (tmp_path / "with" / "explain-03.png").read_bytes().startswith(b"\x89PNG")
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    done = kit_explain("03", "--impl", impl, "--out", tmp_path / "without", path=str(bare))
+    assert "dot program is not installed" in done.stdout and explain_show.MARK in done.stdout, done.stdout
+    assert not (tmp_path / "without").exists()
+
+
+def test_steps_list_each_backward_call_with_the_grads_it_changed(variant, tmp_path):
+    result = explain(variant(MUL_ASSIGNS), "03")
+    text = explain_show.steps_text(result)
+    calls = [name for name, *_ in result["got"]["steps"]]
+    assert calls[0] == numerics.root(result["graph"]) and len(calls) == len(result["graph"])
+    assert all(f"{k}. {name}._backward" in text for k, name in enumerate(calls, 1))
+    assert re.search(r"n1\.grad \S+ -> \S+", text), text
+
+
+def test_the_steps_page_holds_everything_and_escapes_what_it_shows(variant):
+    result = explain(variant(MUL_ASSIGNS), "03")
+    result["test"] = "<script>alert(1)</script>"
+    result["got"]["grad"]["x0"] = "</script><b>"
+    page = explain_html.page(result)
+    assert "<script>alert" not in page and "</script><b>" not in page
+    assert "default-src 'none'" in page
+    assert not re.search(r"(?i)\b(src|href)\s*=|url\(|@import|https?:", page)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
+def test_the_steps_page_steps_in_headless_chromium_and_loads_nothing(variant, tmp_path):
+    result = explain(variant(MUL_ASSIGNS), "03")
+    page = tmp_path / "steps.html"
+    page.write_text(explain_html.page(result), encoding="utf-8")
+    steps = result["got"]["steps"]
+    for k in (5, len(steps)):
+        proc = subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--dump-dom",
+                f"{page.as_uri()}?step={k}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        # A blocked load (the page's Content-Security-Policy allows none) would be a console error here.
+        assert not [line for line in proc.stderr.splitlines() if "CONSOLE" in line], proc.stderr[-2000:]
+        at = re.search(r'id="at">([^<]*)<', proc.stdout)[1]
+        assert at.startswith(f"step {k} of {len(steps)}"), at
+        if k:
+            assert f"{steps[k - 1][0]}._backward" in at
+        changed = re.findall(r'<tr class="[^"]*changed[^"]*"><td>([^<]+)</td>', proc.stdout)
+        names = [n for n, *_ in result["graph"]]
+        before, after = (steps[k - 1][1], steps[k - 1][2]) if k else (None, None)
+        want = [n for n, b, a in zip(names, before, after) if a != b] if k else []
+        assert changed == want, (k, changed, want)
