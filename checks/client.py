@@ -202,10 +202,11 @@ class Worker:
         self.tail = (self.tail + chunk)[-CRASH_LOG_LIMIT:]
         return True
 
-    def _drain(self, most=1 << 30):
-        """Everything already in the output pipe (it was printed before the reply was written)."""
+    def _drain(self):
+        """Everything already in the output pipe (it was printed before the reply was written), up to
+        a gigabyte: a learner's thread that prints on and on cannot hold the judge here."""
         read = 0
-        while self.output is not None and read < most:
+        while self.output is not None and read < 1 << 30:
             before = len(self.tail)
             if not self._take_output():
                 os.close(self.output)

@@ -111,26 +111,19 @@ class Grader:
             return None, self.empty(sid, "error", f"the grader could not stage this submission ({e.strerror})"), None
         return scratch / "tree", notes, collect.fingerprint(scratch / "tree")
 
-    def grade_one(self, sid, path, seed, notes=None):
-        """Grade one student: stage `path` (a submission, or a tree already staged, whose `notes` are
-        given) into a fresh home, fence it, run the judge with inputs seeded by `seed`; returns the
-        result dict."""
+    def grade_one(self, sid, tree, seed, notes):
+        """Grade one student: copy `tree`, which a grader staged (and checked) already, with its `notes`,
+        into a fresh home, fence it, run the judge with inputs seeded by `seed`; returns the result dict."""
         slot = self.slots.get()
         home = self.scratch_root / sid
-        quota, group = False, None
+        quota, group, notes = False, None, list(notes)
         try:
             try:
                 group = self.cgroup(slot)
                 quota = host.mount_quota(home)
-                if notes is None:
-                    notes = collect.collect(path, home)
-                else:  # a tree this grader staged (and checked) already: its copy, as it is
-                    shutil.copytree(path, home / "tree", symlinks=True)
-                    notes = list(notes)
-            except collect.Ungradable as e:
-                return self.empty(sid, "ungradable", str(e), notes or ())
+                shutil.copytree(tree, home / "tree", symlinks=True)
             except (OSError, subprocess.CalledProcessError) as e:
-                return self.empty(sid, "error", f"the grader could not prepare this submission ({e})", notes or ())
+                return self.empty(sid, "error", f"the grader could not prepare this submission ({e})", notes)
             uid = self.uids[slot] if self.uids else None
             limits = {"AS": self.args.memory << 20}
             box = sandbox.Sandbox(
