@@ -664,19 +664,22 @@ def test_an_id_with_a_control_character_or_a_trailing_newline_is_refused_with_it
     assert "alice\n" not in proc.stderr
 
 
-def test_review_flags_of_the_judge_reach_the_result_and_the_feedback():
-    from kit.exercises import EXERCISES
-    from kit.instructor import gradebook
-    from kit.instructor.grade import Grader
-
-    grader = Grader.__new__(Grader)
-    grader.only, grader.settings = ["01"], {"secret": "x", "only": ["01"]}
-    tests = [{"check": "01", "test": "t", "status": "fail", "points": 0, "max": 14, "message": "m", "mistake": None}]
-    flag = {"check": "01", "test": "t", "reason": "rebinds the worker's reply function"}
-    result = grader.score("mallory", {"tests": tests, "review": [flag]}, [], out_of_time=False)
-    assert result["review"] == [flag] and result["status"] == "graded"
-    text = gradebook.feedback(result, {ex: e.title for ex, e in EXERCISES.items()})
-    assert "review" in text and "rebinds the worker's reply function" in text
+def test_review_flags_of_the_judge_reach_the_result_and_the_feedback(tmp_path):
+    """A real grading of one engine that rebinds math.isfinite in the worker: check-02's tests score 0,
+    and grades.json and the student's feedback both say what to review."""
+    mode = available("auto")
+    tree = shutil.copytree(ROOT / "solutions", tmp_path / "subs" / "mallory")
+    engine = tree / "micrograd" / "engine.py"
+    engine.write_text(engine.read_text().replace("import math\n", "import math\nmath.isfinite = lambda x: True\n", 1))
+    grade(tmp_path / "subs", tmp_path / "out", "--only", "02", "--sandbox", mode)
+    (result,) = students(tmp_path / "out").values()
+    assert result["status"] == "graded" and result["review"], result
+    assert all(r["check"] == "02" and "math.isfinite was rebound" in r["reason"] for r in result["review"])
+    assert all(t["points"] == 0 for t in result["tests"])
+    feedback = (tmp_path / "out" / "feedback" / "mallory.md").read_text()
+    section = feedback.split("Marked for your instructor's review:", 1)[-1]
+    assert "Marked for your instructor's review:" in feedback, feedback
+    assert all(f"- check-02 {r['test']}: {r['reason']}" in section for r in result["review"]), feedback
 
 
 def test_a_missing_submissions_folder_is_refused(tmp_path):

@@ -5,6 +5,7 @@ import importlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -150,9 +151,39 @@ def test_every_phony_make_target_has_a_rule_and_a_plain_equivalent_in_the_readme
     assert set(rows) <= set(targets), f"the README names targets the Makefile lacks: {set(rows) - set(targets)}"
 
 
-def test_ci_runs_make_test():
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
-    assert os.access(ROOT / ".ci" / "run", os.X_OK)
+def fake_ci(tmp_path, failing=""):
+    """A copy of .ci/run in a folder of its own, with stand-ins on PATH for make (which records what it
+    was asked and fails on `failing`), id (not root: no apt-get) and the venv's Python (two more
+    CPythons, one of them missing)."""
+    shutil.copytree(ROOT / ".ci", tmp_path / ".ci")
+    stand_ins = {
+        "bin/make": f'echo "$*" >> {tmp_path}/made\n[ "$*" != {failing!r} ]',
+        "bin/id": "echo 1000",
+        ".venv/bin/python": (
+            'case "$*" in *"kit pythons") printf "3.12 /usr/bin/python3.12\\n3.11 /opt/py311\\n3.10 -\\n";;'
+            " *) echo 3.12;; esac"
+        ),
+    }
+    for rel, body in stand_ins.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("#!/bin/sh\n" + body + "\n")
+        (tmp_path / rel).chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    proc = subprocess.run([str(tmp_path / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60)
+    made = (tmp_path / "made").read_text().splitlines() if (tmp_path / "made").exists() else []
+    return proc, made
+
+
+def test_ci_checks_the_stubs_runs_make_test_and_then_the_suite_on_every_other_python_it_finds(tmp_path):
+    proc, made = fake_ci(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert made == ["stubs-check", "test", "test-python PY=/opt/py311"]
+    assert "Python 3.10 is not on this machine" in proc.stdout
+
+
+def test_ci_fails_when_make_test_fails_and_runs_nothing_after_it(tmp_path):
+    proc, made = fake_ci(tmp_path, failing="test")
+    assert proc.returncode != 0 and made == ["stubs-check", "test"]
 
 
 # --- the plugin on checks of its own, through pytest's pytester ------------------------------------

@@ -322,10 +322,16 @@ def test_similarity_is_off_unless_asked(class_report, tmp_path):
     assert 'id="similarity"' not in page and "similarity-table" not in page
 
 
-def test_the_same_gradebook_gives_the_same_page(class_report, tmp_path):
+def test_the_same_gradebook_gives_the_same_page_and_another_gradebook_another(class_report, tmp_path):
     shutil.copy2(class_report["out"] / "grades.json", tmp_path / "grades.json")
     first = make_report(tmp_path)
     assert make_report(tmp_path) == first
+    data = json.loads((tmp_path / "grades.json").read_text())
+    gone = data["students"].pop()["id"]
+    (tmp_path / "grades.json").write_text(json.dumps(data))
+    other = make_report(tmp_path)
+    assert other != first and f"feedback/{gone}.md" in first and f"feedback/{gone}.md" not in other
+    assert dict(Tables(other).tables["settings-table"])["students"] == str(len(data["students"]))
 
 
 def test_without_matplotlib_the_page_has_the_same_tables_and_no_figures(class_report, tmp_path):
