@@ -7,6 +7,7 @@ seccomp profile does.
 
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -111,11 +112,44 @@ def test_each_zip_gets_a_secret_of_its_own_unless_one_is_given(tmp_path):
         build(tmp_path / "c.zip", secret=b"77")
 
 
-def test_the_scripts_are_valid_bash(autograder, tmp_path):
+def test_setup_on_a_supported_image_installs_the_kit_into_its_venv_and_locks_the_secret(autograder, tmp_path):
+    """setup.sh run to its end, with stand-ins for apt-get and for python3's venv and pip (which
+    record what they were asked); every other python3 call is the real one."""
     with zipfile.ZipFile(autograder) as zf:
-        zf.extractall(tmp_path)
-    for script in ("setup.sh", "run_autograder"):
-        assert subprocess.run(["bash", "-n", str(tmp_path / script)]).returncode == 0
+        zf.extractall(tmp_path / "source")
+    (tmp_path / "source" / SECRET).chmod(0o644)  # as an unzip that keeps no modes leaves it
+    log, bin_ = tmp_path / "calls.log", tmp_path / "bin"
+    bin_.mkdir()
+    pip = f'#!/bin/sh\necho "pip $*" >> {log}\n'
+    stand_ins = {
+        "apt-get": f'#!/bin/sh\necho "apt-get $*" >> {log}\n',
+        "python3": (
+            f'#!/bin/sh\nif [ "$1 $2" = "-m venv" ]; then\n  echo "venv $3" >> {log}\n  mkdir -p "$3/bin"\n'
+            f"  printf '%s' {shlex.quote(pip)} > \"$3/bin/pip\" && chmod 755 \"$3/bin/pip\"\n"
+            f'  exit 0\nfi\nexec {shlex.quote(sys.executable)} "$@"\n'
+        ),
+    }
+    for name, text in stand_ins.items():
+        (bin_ / name).write_text(text)
+        (bin_ / name).chmod(0o755)
+    (tmp_path / "os-release").write_text('ID=ubuntu\nVERSION_ID="24.04"\n')
+    proc = subprocess.run(
+        ["bash", str(tmp_path / "source" / "setup.sh")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PATH": f"{bin_}{os.pathsep}{os.environ['PATH']}",
+            "KIT_AUTOGRADER_ROOT": str(tmp_path),
+            "KIT_OS_RELEASE": str(tmp_path / "os-release"),
+        },
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0] == "apt-get update -qq" and calls[1].startswith("apt-get install -y"), calls
+    assert calls[2:] == [f"venv {tmp_path}/venv", f"pip install --quiet -e {tmp_path}/source"], calls
+    assert stat.S_IMODE((tmp_path / "source" / SECRET).stat().st_mode) == 0o600
 
 
 def run_setup(autograder, tmp_path, os_release, python3_version=None):
