@@ -152,6 +152,21 @@ def test_setup_on_a_supported_image_installs_the_kit_into_its_venv_and_locks_the
     assert stat.S_IMODE((tmp_path / "source" / SECRET).stat().st_mode) == 0o600
 
 
+def test_run_autograder_runs_the_kit_of_its_venv_from_the_source_folder_and_keeps_its_exit_status(autograder, tmp_path):
+    with zipfile.ZipFile(autograder) as zf:
+        zf.extractall(tmp_path / "source")
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\necho "$(pwd) $*" > {tmp_path / "ran"}\nexit 3\n')
+    python.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "KIT_PYTHON"}
+    proc = subprocess.run(
+        ["bash", str(tmp_path / "source" / "run_autograder")], env={**env, "KIT_AUTOGRADER_ROOT": str(tmp_path)}
+    )
+    assert proc.returncode == 3
+    assert (tmp_path / "ran").read_text() == f"{tmp_path / 'source'} -m kit gradescope --run\n"
+
+
 def run_setup(autograder, tmp_path, os_release, python3_version=None):
     """setup.sh with stand-ins for apt-get (which records its arguments) and, if given, python3."""
     with zipfile.ZipFile(autograder) as zf:
