@@ -115,19 +115,19 @@ def dot_source(result):
 
 
 def pictures(result, out):
-    """explain-NN.svg and .png in `out` with Graphviz; [] when dot is not installed."""
+    """explain-NN.svg and .png in `out`, from one layout by Graphviz; [] when dot is not installed."""
     dot = shutil.which("dot")
     if dot is None:
         return []
     out.mkdir(parents=True, exist_ok=True)
-    written, source = [], dot_source(result).encode()
-    for fmt in ("svg", "png"):
-        done = subprocess.run([dot, f"-T{fmt}"], input=source, capture_output=True)
-        if done.returncode == 0:  # a dot without PNG support still draws the SVG
-            path = out / f"explain-{result['check']}.{fmt}"
-            path.write_bytes(done.stdout)
-            written.append(path)
-    return written
+    paths = {fmt: out / f"explain-{result['check']}.{fmt}" for fmt in ("svg", "png")}
+    for path in paths.values():
+        path.unlink(missing_ok=True)
+    both = [f"-T{fmt}" if k == 0 else f"-o{path}" for fmt, path in paths.items() for k in (0, 1)]
+    if subprocess.run([dot, *both], input=dot_source(result).encode(), capture_output=True).returncode:
+        # A dot without PNG support draws nothing when asked for both: the SVG alone.
+        subprocess.run([dot, "-Tsvg", f"-o{paths['svg']}"], input=dot_source(result).encode(), capture_output=True)
+    return [path for path in paths.values() if path.exists()]
 
 
 def steps_text(result):
@@ -139,7 +139,7 @@ def steps_text(result):
     for k, (name, before, after) in enumerate(got["steps"], 1):
         outside = changes(names, previous, before)
         if outside:
-            lines.append(f"      (between calls: {outside})")
+            lines.append(f"      ({'before the first call' if k == 1 else 'between calls'}: {outside})")
         changed = changes(names, before, after)
         what = explain_blame.local_form(result["graph"], name)
         lines.append(f"{k:4d}. {name}._backward  ({what})  " + (changed or "changed no grad"))

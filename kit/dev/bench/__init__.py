@@ -1,7 +1,7 @@
 """Benchmarks: feedback latency, grading throughput, nbgrader beside the kit, and the engine.
 
     python -m kit bench                       every section; writes docs/benchmarks.md (make bench)
-    python -m kit bench --sections latency    some of: latency, watch, grading, nbgrader, engine
+    python -m kit bench --sections latency    some of: latency, watch, grading, nbgrader, engine, explain
     python -m kit bench --grade               grading throughput of correct submissions (make bench-grade)
 
 Every figure is a median over repeated runs measured in this one run, ratios included, and the
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.dev.bench.engine import engine
+from kit.dev.bench.explain import explain
 from kit.dev.bench.grading import grading, pool_and_cluster
 from kit.dev.bench.latency import latency, watch
 from kit.dev.bench.nbgrader_route import nbgrader_vs_kit
@@ -48,7 +49,7 @@ def speed_line(before, after):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sections", default="latency,watch,grading,nbgrader,engine", help="which sections to run")
+    parser.add_argument("--sections", default="latency,watch,grading,nbgrader,engine,explain", help="which sections to run")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100], help="class sizes for grading")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="jobs for grading")
@@ -74,6 +75,7 @@ def main(argv=None):
         "grading": ("Grading throughput", lambda: grading(args.sizes, args.jobs)[0]),
         "nbgrader": ("nbgrader beside the kit's grader", lambda: nbgrader_vs_kit(max(1, args.runs // 2))),
         "engine": ("The reference engine against PyPI micrograd", lambda: engine(args.runs)),
+        "explain": ("kit explain", lambda: explain(args.runs)),
     }
     chosen = [s.strip() for s in args.sections.split(",")]
     lines = [

@@ -1,0 +1,65 @@
+"""kit explain: how long a learner waits for the explanation of a failing graph, and for none."""
+
+import sys
+import tempfile
+from pathlib import Path
+
+from kit import ROOT
+from kit.dev.bench.timing import med, wall
+from kit.regions import build_tree
+
+EXPLAIN_TARGET = 1.0  # seconds: about a second on the lessons' graphs
+# One classic mistake for each check that `kit explain` shows (the zoo's, tests/zoo), as (old, new) in engine.py.
+TANH_1_MINUS_T = ("self.grad += (1 - t**2) * out.grad", "self.grad += (1 - t) * out.grad")
+MISTAKES = {
+    "03": (
+        "mul's _backward assigns (=) the grad",
+        ("self.grad += other.data * out.grad", "self.grad = other.data * out.grad"),
+    ),
+    "04": (
+        "backward() walks leaves first",
+        ("for v in reversed(topological_order(self)):", "for v in topological_order(self):"),
+    ),
+    "05": ("tanh's local derivative 1 - t", TANH_1_MINUS_T),
+    "06": ("tanh's local derivative 1 - t", TANH_1_MINUS_T),
+}
+
+
+def mistaken(folder, old, new):
+    """The reference with one mistake in engine.py."""
+    tree = build_tree(ROOT / "solutions", folder, 7)
+    engine = tree / "micrograd" / "engine.py"
+    text = engine.read_text()
+    if old not in text:
+        raise RuntimeError(f"the reference's engine.py no longer holds {old!r}")
+    engine.write_text(text.replace(old, new, 1))
+    return tree
+
+
+def explain(runs):
+    rows = [
+        f"`python -m kit explain NN --impl DIR` (what `make explain-NN` runs), a fresh process each time: the "
+        "check's graphs until one fails, that graph rebuilt and backpropagated step by step, and its shrink; "
+        f"median (min-max) of {runs} runs, wall seconds.",
+        "",
+        "| check | the mistake | with it | with --steps | solutions/ (nothing to explain) |",
+        "|---|---|---|---|---|",
+    ]
+    slow = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pictures"
+        for ex, (what, (old, new)) in MISTAKES.items():
+            tree = mistaken(Path(tmp) / ex, old, new)
+            cells = []
+            for impl, extra, status in ((tree, [], {1}), (tree, ["--steps"], {1}), (ROOT / "solutions", [], {0})):
+                cmd = [sys.executable, "-m", "kit", "explain", ex, "--impl", str(impl), "--out", str(out), *extra]
+                t = wall(cmd, runs, expect=status)
+                cells.append(f"{med(t):.2f} ({min(t):.2f}-{max(t):.2f})")
+                slow += [ex] if med(t) > EXPLAIN_TARGET and ex not in slow else []
+            rows.append(f"| explain {ex} | {what} | {' | '.join(cells)} |")
+    rows += [
+        "",
+        f"Target, about {EXPLAIN_TARGET:g} s for each: "
+        + ("met." if not slow else f"missed for explain {', '.join(slow)}."),
+    ]
+    return rows
