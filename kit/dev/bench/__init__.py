@@ -49,7 +49,9 @@ def speed_line(before, after):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sections", default="latency,watch,grading,nbgrader,engine,explain", help="which sections to run")
+    parser.add_argument(
+        "--sections", default="latency,watch,grading,nbgrader,engine,explain", help="which sections to run"
+    )
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100], help="class sizes for grading")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="jobs for grading")
