@@ -13,19 +13,23 @@ from pathlib import Path
 from kit import ROOT
 
 NAME = "micrograd-kit"
+WINDOWS = os.name == "nt"
 
 
 def writable(path):
     """Whether files can be made at `path`: the nearest folder that exists on the way up is writable."""
     path = Path(path).absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+    try:
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+    except OSError:  # a folder on the way that this user may not enter
+        return False
 
 
 def cache_home():
     """The user's cache folder for the kit, by the platform's convention."""
-    if os.name == "nt":
+    if WINDOWS:
         base = os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local"
     elif sys.platform == "darwin":
         base = Path.home() / "Library" / "Caches"
@@ -40,14 +44,16 @@ def place(name):
     if writable(own):
         return own
     cache = cache_home()
-    if not cache.exists():
-        try:
-            cache.mkdir(parents=True)
-        except OSError:
-            return own  # nowhere to write: the caller's own error handling says so
+    try:
+        cache.mkdir(parents=True)
+    except FileExistsError:
+        pass
+    except OSError:
+        return own  # nowhere to write: the caller's own error handling says so
+    else:
         print(
             f"note: the kit's folder {ROOT} is read-only here, so what the kit keeps for you "
-            f"(hints seen, checks passed, the demo's picture) goes to {cache}",
+            f"(the hints seen, the demo's picture) goes to {cache}",
             file=sys.stderr,
         )
     return cache / name.lstrip(".")

@@ -13,6 +13,7 @@ from kit.term import shown
 
 # The import names of pyproject.toml's `dependencies` (tests/test_install.py keeps them in step).
 REQUIRED = ("pytest", "pytest_timeout")
+WINDOWS = os.name == "nt"
 
 
 class MissingDependency(ModuleNotFoundError):
@@ -28,7 +29,7 @@ def require():
 
 def venv_python():
     """The kit's .venv's interpreter, as a path from the kit's folder."""
-    return os.path.join(".venv", "Scripts", "python") if os.name == "nt" else os.path.join(".venv", "bin", "python")
+    return ".venv\\Scripts\\python" if WINDOWS else ".venv/bin/python"
 
 
 def advice(missing, argv):
@@ -46,7 +47,7 @@ def advice(missing, argv):
         lines.append(f"  {venv} -m kit {args}")
     else:
         lines.append(f"Set up the kit's environment once{where}:")
-        if os.name == "nt":
+        if WINDOWS:
             lines += ["  py -m venv .venv", f"  {venv} -m pip install -e ."]
         else:
             lines += ["  make setup", f"or without make: python3 -m venv .venv && {venv} -m pip install -e ."]
