@@ -20,6 +20,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -252,17 +253,18 @@ class Grader:
     # --- the run ------------------------------------------------------------------------------
 
     def cached(self, sid, fp):
-        """The kept result of this student, when it was graded from the same bytes with the same settings."""
-        f = self.out / ".results" / f"{sid}.json"
+        """The kept result of this student, when it was graded from the same bytes with the same settings;
+        one that is missing, damaged or not of the shape the grader keeps is graded again, never trusted."""
         force = sid == self.args.student if self.args.student else self.args.force  # --student: that id only
-        if force or fp is None or not f.exists():
+        if force or fp is None:
             return None
         try:
-            r = json.loads(f.read_text())
-        except ValueError:
+            r = gradebook.read_kept(self.out / ".results" / f"{sid}.json")
+        except (OSError, ValueError):
             return None
         same = all(r.get(k) == v for k, v in self.settings.items()) and r.get("fingerprint") == fp
-        return r if same and r.get("status") != "error" else None  # a grader error is graded again
+        whole = r["id"] == sid and set(r["checks"]) == set(self.only)
+        return r if same and whole and r["status"] != "error" else None  # a grader error is graded again
 
     def run(self):
         results, todo = {}, []
@@ -274,6 +276,7 @@ class Grader:
         except BaseException:
             self.close()
             raise
+        interrupted, interrupts = False, Interrupts()
         try:
             with contextlib.ExitStack() as stack:
                 # Here each student is graded as soon as it is staged: the slots start while the rest
@@ -281,6 +284,7 @@ class Grader:
                 threads = None if self.cluster else ThreadPoolExecutor(self.args.jobs)
                 if threads is not None:  # on Ctrl-C, the students not started yet are dropped, not graded unseen
                     stack.callback(threads.shutdown, wait=True, cancel_futures=True)
+                    stack.callback(self.judges.close)  # first: a judge still busy ends, so that wait is short
                 running, began = {}, time.monotonic()
                 for sid, path in students:
                     tree, staged, fp = self.stage(sid, path)
@@ -297,9 +301,21 @@ class Grader:
                             running[threads.submit(self.grade_one, sid, tree, seed, staged)] = (sid, fp)
                 self.announce(len(todo), len(students))
                 self.grade_all(todo, results, running, began)
+        except KeyboardInterrupt:  # Ctrl-C: what finished is kept and written; the rest is graded on a re-run
+            interrupted = True
         finally:
-            gradebook.write(self.out, list(results.values()), self.settings)
-            self.close()
+            interrupts.armed = False  # from here on, the gradebook and the clean-up are done whole
+            try:
+                gradebook.write(self.out, list(results.values()), self.settings)
+            finally:
+                self.close()
+                interrupts.restore()
+        if interrupted:
+            self.log(
+                f"interrupted: {len(results)} of {len(students)} students graded; "
+                f"results kept in {self.out / '.results'}, run again to resume"
+            )
+            return 130
         self.log(f"wrote {self.out / 'grades.csv'}, grades.json and feedback/ for {len(results)} students")
         return 0
 
@@ -435,6 +451,27 @@ def parser():
     return parser
 
 
+class Interrupts:
+    """Ctrl-C during a grading, from now until restore(): the first raises KeyboardInterrupt while
+    `armed`; any other is ignored, so that the gradebook and the clean-up after it are done whole.
+    Only the main thread receives signals; a SIGINT ignored by whoever started the grading stays so."""
+
+    def __init__(self):
+        self.armed, self.previous = True, None
+        current = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread() and current not in (signal.SIG_IGN, None):
+            self.previous = signal.signal(signal.SIGINT, self.interrupt)
+
+    def interrupt(self, signum, frame):
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+
+    def restore(self):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def main(argv=None):
     parser_ = parser()
     args = parser_.parse_args(argv)
@@ -442,7 +479,11 @@ def main(argv=None):
         parser_.error(f"{args.submissions}: no such folder")
     if args.jobs < 1:
         parser_.error("--jobs must be at least 1")
-    return Grader(args).run()
+    try:
+        return Grader(args).run()
+    except KeyboardInterrupt:  # before the students were graded: run() ends a grading interrupted later itself
+        print("interrupted: nothing was graded", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

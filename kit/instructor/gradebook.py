@@ -1,18 +1,118 @@
-"""Write the gradebook: grades.csv, grades.json and one feedback file per student, atomically."""
+"""The gradebook: grades.csv, grades.json and one feedback file per student, written atomically; and
+the one check of what a tool reads back (grades.json, a shard's, a kept result) against what
+`kit grade` writes.
+"""
 
 import csv
 import io
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
-from kit.escape import cell, escape
-from kit.exercises import EXERCISES
+from kit.escape import cell, escape, escape_line
+from kit.exercises import EXERCISES, POINTS
 from kit.version import code_hash
 
 HEADER = ["student", *(f"check-{ex}" for ex in EXERCISES), "total"]
+STATUSES = ("graded", "ungradable", "error")
+KEPT_MAX = 16 << 20  # bytes of one kept result (a student's is some tens of KB)
+
+
+class Invalid(ValueError):
+    """A gradebook or a kept result that is not as `kit grade` writes one; says what is wrong."""
+
+
+def shown(value, width=60):
+    """A value read from a gradebook, as an error message may quote it."""
+    return escape_line(repr(value))[:width]
+
+
+def loads(text):
+    """JSON as a gradebook holds it: NaN and Infinity are refused, as no grade is either."""
+
+    def refuse(name):
+        raise Invalid(f"{name} is not a number a gradebook holds")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except RecursionError:
+        raise Invalid("its JSON is nested too deeply") from None
+    except Invalid:
+        raise
+    except ValueError as e:
+        raise Invalid(f"not JSON ({e})") from None
+
+
+def read(path):
+    """grades.json at `path`, checked (see `checked`); Invalid says what is wrong."""
+    return checked(loads(Path(path).read_text(encoding="utf-8")))
+
+
+def read_kept(path):
+    """The result kept at `path` (OUT/.results/<id>.json), checked (see `checked_result`): read from the
+    file itself, never through a link or from a pipe, at most KEPT_MAX bytes; OSError or Invalid else."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Invalid("not a file")
+        data = f.read(KEPT_MAX + 1)
+    if len(data) > KEPT_MAX:
+        raise Invalid(f"larger than {KEPT_MAX >> 20} MB")
+    try:
+        return checked_result(loads(data.decode("utf-8")))
+    except UnicodeDecodeError:
+        raise Invalid("not UTF-8 text") from None
+
+
+def checked(data):
+    """`data` if it is a gradebook as `kit grade` writes it: a list of students, each a valid result."""
+    if not isinstance(data, dict) or not isinstance(data.get("students"), list):
+        raise Invalid("no list of students")
+    for i, r in enumerate(data["students"]):
+        checked_result(r, f"student #{i + 1}")
+    return data
+
+
+def checked_result(r, where="the result"):
+    """`r` if it is one student's result as `kit grade` writes it: an id, every check within its
+    maximum, a known status, and tests, notes and review of the types feedback and reports read."""
+    if not isinstance(r, dict) or not isinstance(r.get("id"), str):
+        raise Invalid(f"{where} has no id")
+    who = f"student {shown(r['id'], 120)}"
+    checks = r.get("checks")
+    if not isinstance(checks, dict) or not checks:
+        raise Invalid(f"{who} has no checks")
+    for ex, c in checks.items():
+        earned, most = (c.get("earned"), c.get("max")) if isinstance(c, dict) else (None, None)
+        if ex not in POINTS or most != POINTS[ex] or type(earned) is not int or not 0 <= earned <= most:
+            raise Invalid(f"{who} has a malformed check {shown(ex, 20)}: out of its bounds ({shown(c)})")
+    if r.get("status") not in STATUSES:
+        raise Invalid(f"{who} has the status {shown(r.get('status'))}")
+    if not isinstance(r.get("reason", ""), str):
+        raise Invalid(f"{who} has a reason that is not text")
+    tests = r.get("tests", [])
+    if not isinstance(tests, list) or not all(valid_test(t, checks) for t in tests):
+        raise Invalid(f"{who} has malformed tests")
+    for key, kind in (("notes", str), ("review", dict)):
+        if not isinstance(r.get(key, []), list) or not all(isinstance(x, kind) for x in r.get(key, [])):
+            raise Invalid(f"{who} has malformed {key}")
+    return r
+
+
+def valid_test(t, checks):
+    """Whether `t` is one test's result as the judge reports it, of one of `checks`, within its maximum."""
+    if not isinstance(t, dict) or not isinstance(t.get("check"), str) or t["check"] not in checks:
+        return False
+    points, most = t.get("points"), t.get("max")
+    if type(points) is not int or type(most) is not int or not 0 <= points <= most:
+        return False
+    texts = (t.get("test"), t.get("status"))
+    return all(isinstance(x, str) for x in texts) and all(
+        isinstance(t.get(k), (str, type(None))) for k in ("message", "mistake")
+    )
 
 
 def write_atomic(path, text):

@@ -12,12 +12,10 @@ a check's bounds; an unknown status), before anything is written.
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
 from kit.escape import escape_line
-from kit.exercises import POINTS
 from kit.instructor import collect, gradebook
 
 
@@ -25,34 +23,23 @@ class Conflict(Exception):
     pass
 
 
-STATUSES = ("graded", "ungradable", "error")
-
-
 def checked(shard, data):
-    """`data` (a shard's grades.json) where every student is as `kit grade` writes one: an id by the
-    grader's rule, a known status, and every check's points within its maximum; else Conflict."""
-    if not isinstance(data, dict) or not isinstance(data.get("students"), list):
-        raise Conflict(f"{shard}: grades.json has no list of students")
+    """`data` (a shard's grades.json) where every student is as `kit grade` writes one (gradebook.checked)
+    and has an id by the grader's rule; else Conflict."""
+    try:
+        gradebook.checked(data)
+    except gradebook.Invalid as e:
+        raise Conflict(f"{shard}: {e}") from None
     for r in data["students"]:
-        sid = r.get("id") if isinstance(r, dict) else None
-        if not isinstance(sid, str) or not collect.SAFE_ID.fullmatch(sid):
-            raise Conflict(f"{shard}: student id {escape_line(repr(sid))[:120]} is not one the grader gives")
-        if r.get("status") not in STATUSES:
-            raise Conflict(f"{shard}: student {sid} has the status {escape_line(repr(r.get('status')))[:60]}")
-        checks = r.get("checks")
-        if not isinstance(checks, dict) or not checks:
-            raise Conflict(f"{shard}: student {sid} has no checks")
-        for ex, c in checks.items():
-            earned, most = (c.get("earned"), c.get("max")) if isinstance(c, dict) else (None, None)
-            if ex not in POINTS or most != POINTS[ex] or type(earned) is not int or not 0 <= earned <= most:
-                raise Conflict(f"{shard}: student {sid} has check {escape_line(repr(ex))[:20]} out of its bounds")
+        if not collect.SAFE_ID.fullmatch(r["id"]):
+            raise Conflict(f"{shard}: student id {gradebook.shown(r['id'], 120)} is not one the grader gives")
     return data
 
 
 def load(shard):
     shard = Path(shard)
     try:
-        data = checked(shard, json.loads((shard / "grades.json").read_text()))
+        data = checked(shard, gradebook.loads((shard / "grades.json").read_text()))
         with open(shard / "grades.csv", newline="") as f:
             rows = {row["student"]: row for row in csv.DictReader(f)}
     except (OSError, ValueError, KeyError) as e:

@@ -14,14 +14,20 @@ variables, its umask 077, and its exit status is returned. Once `timeout` second
 judge is interrupted (SIGINT: it writes the tests it finished) and killed `grace` seconds later.
 A judge that dies (its child killed by a signal, or the server itself gone) is replaced and the
 job run once more; a second death is returned as the exit status (negative: the signal).
+
+Each judge server has a temporary folder of its own (its TMPDIR), removed once it has ended, however
+it ended. Closing the pool (at the end of a grading, or on Ctrl-C) ends every judge, a busy one
+too: its server kills the job it runs and leaves, and the pool starts no judge after that.
 """
 
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -41,10 +47,13 @@ class Judge:
     """One judge server, started at once: `python -m kit.instructor.judge_server` over a pair of pipes."""
 
     def __init__(self, env=None):
+        # The server's temporary files (and its jobs') go in here, removed in close(): a server killed,
+        # or ended mid-job, cannot remove its own.
+        self.tmp = tempfile.mkdtemp(prefix="kit-judge-")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kit.instructor.judge_server"],
             cwd=ROOT,
-            env=env,
+            env={**(os.environ if env is None else env), "TMPDIR": self.tmp},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -97,6 +106,7 @@ class Judge:
                 f.close()
             except OSError:
                 pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class Pool:
@@ -104,38 +114,65 @@ class Pool:
 
     def __init__(self, env=None):
         self.env = env
-        self.idle = []
+        self.idle, self.busy = [], set()
         self.lock = threading.Lock()
         self.started = 0  # judges started, replacements included
+        self.closed = False
 
     def _take(self):
+        """An idle judge or a new one, now busy; None once the pool is closed."""
         with self.lock:
+            if self.closed:
+                return None
             if self.idle:
-                return self.idle.pop()
+                judge = self.idle.pop()
+                self.busy.add(judge)
+                return judge
             self.started += 1
-        return Judge(self.env)
+        judge = Judge(self.env)  # started outside the lock: the other threads need not wait for it
+        with self.lock:
+            self.busy.add(judge)
+            if not self.closed:
+                return judge
+        self._give_back(judge, lost=True)  # closed meanwhile
+        return None
+
+    def _give_back(self, judge, lost):
+        with self.lock:
+            self.busy.discard(judge)
+            keep = not lost and not self.closed
+            if keep:
+                self.idle.append(judge)
+        if not keep:
+            judge.close()
 
     def run(self, argv, env=None, timeout=None, grace=0.0):
         """(exit status, whether the time ran out) of `python -m kit check ARGV` in a warm judge."""
+        status, timed_out = -signal.SIGKILL, False  # as a judge that died: the pool was closed
         for _ in range(2):
             judge = self._take()
+            if judge is None:
+                break
             try:
                 reply = judge.run(argv, env, timeout, grace)
             except (JudgeLost, ValueError):
-                judge.close()
+                self._give_back(judge, lost=True)
                 status, timed_out = -signal.SIGKILL, False
                 continue
-            with self.lock:
-                self.idle.append(judge)
+            self._give_back(judge, lost=False)
             status, timed_out = int(reply["status"]), bool(reply["timed_out"])
             if status >= 0 or timed_out:
                 break
         return status, timed_out
 
     def close(self):
+        """End every judge: the idle ones leave, a busy one's server kills its job and leaves (the thread
+        that waits on it then closes it); no judge is started after this."""
         with self.lock:
+            self.closed = True
             judges, self.idle = self.idle, []
-        for judge in judges:
+            busy = list(self.busy)
+        for judge in judges + busy:
             judge.end()  # all at once: each ends in a few milliseconds
         for judge in judges:
             judge.close()

@@ -14,7 +14,6 @@ copydetect measures them. The report also (re)writes OUT/grades-canvas.csv (kit/
 import argparse
 import html
 import io
-import json
 import re
 import sys
 import time
@@ -41,7 +40,7 @@ def load(out):
     """grades.json of `out`, checked for the shape the report reads; BadGradebook says what is wrong."""
     path = Path(out) / "grades.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = gradebook.read(path)  # checked as every reader of a gradebook checks it (NaN, types, bounds)
     except FileNotFoundError:
         raise BadGradebook(f"{path}: no such file; grade the class first (make grade)") from None
     except (OSError, UnicodeDecodeError, ValueError) as e:

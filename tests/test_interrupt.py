@@ -1,0 +1,118 @@
+"""An interrupted grading: Ctrl-C ends it with one line, and a re-run resumes from what was kept,
+trusting no kept result that is not as the grader keeps one."""
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import hostile
+
+from kit import ROOT
+
+FAST = ["--probe-timeout", "2.5", "--check-timeout", "60", "--jobs", "2", "--seed", "1", "--only", "01"]
+LOOP = ("derivatives.py", "    return (f(x + h) - f(x)) / h\n", "    while True:\n        pass\n")
+
+
+def rows(out):
+    with open(out / "grades.csv", newline="") as f:
+        return {r["student"]: r["total"] for r in csv.DictReader(f)}
+
+
+def alive_with(path):
+    """The processes whose command line or environment names `path`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and proc.name != str(os.getpid()):
+            try:
+                if any(str(path).encode() in (proc / f).read_bytes() for f in ("cmdline", "environ")):
+                    found.append(proc.name)
+            except OSError:
+                pass
+    return found
+
+
+def test_ctrl_c_ends_a_grading_with_one_line_status_130_the_gradebook_of_what_finished_and_no_leftovers(tmp_path):
+    """A student in an endless loop is being graded when Ctrl-C comes: the grading ends within seconds."""
+    subs, out, tmp = tmp_path / "subs", tmp_path / "out", tmp_path / "tmp"
+    hostile.tree(subs / "a-loops", upto=1, patches=[LOOP])
+    for sid in ("b", "c"):
+        hostile.tree(subs / sid, upto=1)
+    tmp.mkdir()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST, "--student-timeout", "300"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1"},
+        # Ctrl-C reaches it as in a terminal, even where these tests were started with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    lines = []
+    for line in run.stdout:
+        lines.append(line)
+        if line.startswith("[1/"):
+            break
+    os.killpg(run.pid, signal.SIGINT)  # the instructor's Ctrl-C, with a-loops still in its loop
+    interrupted = time.monotonic()
+    rest, err = run.communicate(timeout=60)
+    lines += rest.splitlines(keepends=True)
+    said = "".join(lines) + err
+    assert time.monotonic() - interrupted < 15, said
+    assert run.returncode == 130, said
+    assert "Traceback" not in said and err == "", said
+    kept_in = re.escape(str(out / ".results"))
+    last = re.fullmatch(
+        rf"interrupted: (\d) of 3 students graded; results kept in {kept_in}, run again to resume", lines[-1].rstrip()
+    )
+    assert last, said
+    kept = {p.stem for p in (out / ".results").glob("*.json")}
+    assert int(last[1]) == len(kept) and "b" in kept and "a-loops" not in kept, said
+    assert rows(out) == {sid: "14" for sid in kept}  # the gradebook of what finished
+    assert sorted(tmp.iterdir()) == [], "a folder of the grading's was left in its temp directory"
+    assert alive_with(tmp) == [], "a process of the grading outlived it"
+
+
+def test_a_kept_result_that_is_not_as_the_grader_keeps_one_is_graded_again_and_not_trusted(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    damage = {
+        "a-list": lambda r: "[1, 2]",
+        "no-checks": lambda r: json.dumps({k: v for k, v in r.items() if k != "checks"}),
+        "above-maximum": lambda r: json.dumps(r | {"checks": {"01": {"earned": 99, "max": 14}}}),
+        "text-points": lambda r: json.dumps(r | {"checks": {"01": {"earned": "14", "max": 14}}}),
+        "nan": lambda r: json.dumps(r).replace('"earned": 14', '"earned": NaN'),
+        "test-above-maximum": lambda r: json.dumps(r | {"tests": [dict(r["tests"][0], points=5, max=1)]}),
+        "tests-not-a-list": lambda r: json.dumps(r | {"tests": {"a": 1}}),
+        "another-id": lambda r: json.dumps(r | {"id": "intact"}),
+        "fewer-checks": lambda r: json.dumps(r | {"checks": {}}),
+        "truncated": lambda r: json.dumps(r)[:40],
+        "not-utf-8": lambda r: json.dumps(r).replace('"status"', '"st\udcffatus"'),
+    }
+    for sid in ("intact", "a-link", *damage):
+        hostile.tree(subs / sid, upto=1)
+    first = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST], cwd=ROOT, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    kept = out / ".results"
+    for sid, change in damage.items():
+        r = json.loads((kept / f"{sid}.json").read_text())
+        assert r["checks"]["01"]["earned"] == 14
+        (kept / f"{sid}.json").write_bytes(change(r).encode("utf-8", "surrogateescape"))
+    (kept / "a-link.json").unlink()
+    (kept / "a-link.json").symlink_to(kept / "intact.json")
+    again = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST], cwd=ROOT, capture_output=True, text=True
+    )
+    said = again.stdout + again.stderr
+    assert again.returncode == 0 and "Traceback" not in said, said
+    assert f"grading {len(damage) + 1} of {len(damage) + 2} submissions" in said, said  # all but intact
+    assert rows(out) == {sid: "14" for sid in ("intact", "a-link", *damage)}
+    assert not (kept / "a-link.json").is_symlink() and (kept / "intact.json").is_file()
