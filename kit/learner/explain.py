@@ -98,17 +98,21 @@ class Session:
 
 
 def first_failing(session, ex, seed):
-    """(test title, graph, the check's message, its mistake id) of the first test of check `ex` that
-    fails on a graph, or None when every graph of it passes."""
+    """(test title, the graphs it probed, the one whose probe raised or None, the check's message, its
+    mistake id) of the first test of check `ex` that fails on a graph, or None when none does."""
     for fn in check_tests(ex):
-        seen = []
+        seen, raised = [], []
 
         def probe(name, **args):
             graph = args.get("graph") or (GRAPH_OF[name](**args) if name in GRAPH_OF else None)
             if graph is None:
                 raise NotAGraph(name)
             seen.append(graph)
-            return session.call(name, **args)
+            try:
+                return session.call(name, **args)
+            except (LearnerError, ProbeFailure):
+                raised.append(graph)
+                raise
 
         wanted = inspect.signature(fn).parameters
         kwargs = {"probe": probe, "rng": random.Random(f"{seed}:{fn.__name__}")}
@@ -118,20 +122,31 @@ def first_failing(session, ex, seed):
             continue
         except (AssertionError, LearnerError, ProbeFailure, ArithmeticError, LookupError, TypeError, ValueError) as e:
             if seen:
-                return title(fn), seen[-1], str(e), getattr(e, "mistake", None)
+                return title(fn), seen, raised[0] if raised else None, str(e), getattr(e, "mistake", None)
     return None
 
 
-def explain(impl, ex, seed=plugin.DEFAULT_SEED, steps=True, shrunk=True):
+def failing_graph(session, seen, raised, mode):
+    """The graph to explain, and the learner's run of it: the one whose probe raised, else the first
+    of the test's graphs that fails when backpropagated (a test may probe more graphs to word its
+    verdict), else the last it probed."""
+    for graph in [raised] if raised else seen:
+        got = session.call("explain_graph", graph=graph, mode=mode)
+        if raised or failure(graph, got):
+            return graph, got
+    return graph, got
+
+
+def explain(impl, ex, seed=plugin.DEFAULT_SEED, shrunk=True):
     """Everything `kit explain` shows, as plain data; None when no graph of the check fails."""
     session = Session(impl)
     try:
         found = first_failing(session, ex, seed)
         if found is None:
             return None
-        test, graph, message, mistake = found
+        test, seen, raised, message, mistake = found
         mode = MODES[ex]
-        got = session.call("explain_graph", graph=graph, mode=mode)
+        graph, got = failing_graph(session, seen, raised, mode)
         small, kind = None, failure(graph, got)
         if shrunk and kind:
             # A smaller graph counts when it fails the same way (the same error, or wrong numbers).

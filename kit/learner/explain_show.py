@@ -48,12 +48,12 @@ def nodes_of(result):
 def cells(result, name):
     """(data, true data, grad, true grad) of a node, as text; a true value only where it differs."""
     got = result["got"]
-    data, grad = got["data"].get(name, "?"), got["grad"].get(name, "?")
+    data, grad = got["data"].get(name), got["grad"].get(name)
     true_data, true_grad = result["data"][name], result["grads"][name]
     return (
-        _number(data),
+        "-" if name not in got["data"] else _number(data),  # "-": never made, or never backpropagated
         "" if numerics.close(data, true_data) else f"(true {_number(true_data)})",
-        _number(grad),
+        "-" if name not in got["grad"] else _number(grad),
         "" if numerics.close(grad, true_grad, 1e-7) else f"(true {_number(true_grad)})",
     )
 
