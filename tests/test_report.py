@@ -23,6 +23,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FAST = ["--probe-timeout", "2.5", "--check-timeout", "10", "--jobs", "2"]
 SEED = "48151623"
 HOSTILE = '<script>alert("x")</script>\x07\x1b[31m\u202egpj.exe'
+LONG = "a-student-whose-id-is-" + "very-" * 20 + "long"
+SYNTAX = (
+    "While the check adds two Values, your code raised SyntaxError: invalid syntax (engine.py, line 3)\n"
+    "  at micrograd/engine.py, line 3:\n    def __add__(self, other:\nPython could not read the file."
+)
 
 
 def kit(*args, env=None, timeout=600):
@@ -84,7 +89,8 @@ class Tables(HTMLParser):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A mixed class graded for real: correct, partly solved, a classic mistake, the untouched stubs,
-    a folder without the tree, and a copy of a partly solved tree with its names changed."""
+    a folder without the tree, a copy of a partly solved tree with its names changed, a syntax error
+    in train.py, and a student who sent only micrograd/."""
     base = tmp_path_factory.mktemp("class")
     subs = base / "subs"
     hostile.tree(subs / "ann")
@@ -96,6 +102,9 @@ def graded(tmp_path_factory):
     hostile.tree(subs / "gus", upto=3)
     engine = subs / "gus" / "micrograd" / "engine.py"
     engine.write_text(engine.read_text().replace("other", "rhs").replace("out", "result"))
+    hostile.tree(subs / "hal", patches=[hostile.top("train.py", "def broken(:")])
+    hostile.tree(base / "ida")
+    shutil.copytree(base / "ida" / "micrograd", subs / "ida" / "micrograd")  # sent only micrograd/
     proc = kit("-m", "kit", "grade", str(subs), str(base / "out"), *FAST, "--seed", SEED)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return base
@@ -170,6 +179,25 @@ def synthetic_class():
     ]
     people += [student(f"s{i}", {**FULL, "03": 5}, [("03", "assigns-grad")]) for i in range(6)]
     people[-1]["review"] = [{"check": "", "test": "", "reason": HOSTILE}]
+    people.append(student("mo", {**FULL, "06": 0}, [("06", None)]))  # a failure the checks cannot name
+    people.append(student("zed", {ex: 0 for ex in FULL}))
+    people.append(student(LONG, {**FULL, "01": 0}, [("01", None)]))
+    tim = student("tim", {**FULL, "04": 0, "05": 0}, reason="the grading time of 8 s per student ran out")
+    tim["tests"] = [
+        {
+            "check": "04" if i < 5 else "05",
+            "test": f"t{i}",
+            "status": "timeout",
+            "points": 0,
+            "max": 1,
+            "message": "Not run: this submission used up its 8 s of grading time.",
+            "mistake": None,
+        }
+        for i in range(11)
+    ]
+    sam = student("sam", {**FULL, "02": 0}, [("02", None)])
+    sam["tests"][0].update(status="error", message=SYNTAX)
+    people += [tim, sam]
     return {"seed": 987654321, "secret": "hunter2-never-shown", "only": list(FULL), "students": people}
 
 
@@ -261,23 +289,30 @@ def test_the_page_of_a_graded_class_renders_in_chromium_with_its_histograms_and_
     page = class_report["out"] / "report.html"
     dom = chromium(page, tmp_path, "--dump-dom")
     rendered = Tables(dom)
-    assert rendered.svgs == len(EXERCISES) and dom.count('<figure class="histogram"') == len(EXERCISES)
+    # One figure per check, and the totals'.
+    assert rendered.svgs == len(EXERCISES) + 1 and dom.count('<figure class="histogram"') == len(EXERCISES)
     assert "mistakes-table" in rendered.tables and "tanh-derivative" in dom
     shot = tmp_path / "report.png"
-    chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1280,2600", "--hide-scrollbars")
+    chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1280,7000", "--hide-scrollbars")
     # The bars (both colours) and the mistake table's header are on screen, not only in the source.
     assert pixels(shot, report.BAR) > 500 and pixels(shot, report.FULL_BAR) > 500
     assert pixels(shot, "#f6dede") > 500
 
 
+def look(page):
+    """{(student, why): [where, detail]} of the page's table of who needs a look."""
+    return {(row[0], row[1]): row[2:] for row in Tables(page).tables["look-table"][1:]}
+
+
 def test_counts_in_the_page_of_a_graded_class_equal_counts_recomputed_from_its_grades(class_report):
     assert_counts_match(class_report["page"], class_report["data"])
-    review = Tables(class_report["page"]).tables["review-table"][1:]
-    students = class_report["data"]["students"]
-    flagged = [r["id"] for r in students if r["status"] != "graded" or r.get("review") or r.get("leftovers")]
-    assert sorted({row[0] for row in review}) == sorted(flagged) and "eve" in flagged
-    assert ["eve", "ungradable"] == next(row[:2] for row in review if row[0] == "eve")
-    assert "no exercise tree was found" in next(row[3] for row in review if row[0] == "eve")
+    rows = look(class_report["page"])
+    assert "no exercise tree was found" in rows[("eve", "ungradable")][1]
+    assert ("dan", "zero score") in rows, "the untouched stubs score zero: a look"
+    where, detail = rows[("hal", "syntax or import error")]
+    assert where == "check-07" and "SyntaxError" in detail
+    assert ("ida", "syntax or import error") in rows, "only micrograd/: derivatives.py and train.py are missing"
+    assert not {sid for sid, _ in rows} & {"ann", "ben", "gus"}, "solved or partly solved: no look needed"
 
 
 def test_the_page_reaches_for_nothing_outside_itself(class_report):
@@ -295,7 +330,7 @@ def test_the_seed_never_reaches_the_page(class_report):
     assert SEED not in class_report["page"]
     settings = dict(Tables(class_report["page"]).tables["settings-table"])
     assert settings["checks"] == ", ".join(f"check-{ex}" for ex in EXERCISES)
-    assert settings["students"] == "6" and settings["kit version"] and settings["graded"]
+    assert settings["students"] == "8" and settings["kit version"] and settings["graded"]
 
 
 def test_the_page_says_which_kit_graded_the_class_and_when_as_grades_json_records_it(class_report):
@@ -341,7 +376,8 @@ def test_without_matplotlib_the_page_has_the_same_tables_and_no_figures(class_re
     assert proc.returncode == 0, proc.stderr
     bare = (tmp_path / "report.html").read_text(encoding="utf-8")
     with_plots = make_report(tmp_path)
-    assert "<svg" not in bare and Tables(bare).svgs == 0 and Tables(with_plots).svgs == len(EXERCISES)
+    # The totals' figure is the kit's own drawing: it needs no matplotlib.
+    assert Tables(bare).svgs == 1 and '<svg id="totals-svg"' in bare and Tables(with_plots).svgs == len(EXERCISES) + 1
     assert Tables(bare).tables == Tables(with_plots).tables
     assert_counts_match(bare, class_report["data"])
 
@@ -366,13 +402,52 @@ def test_each_mistake_has_its_catalogue_message_and_links_to_a_few_students_feed
     assert "feedback/ben.md" in Tables(synthetic["page"]).links
 
 
-def test_review_lists_ungradable_submissions_grader_errors_and_flags_with_their_reasons(synthetic):
-    rows = Tables(synthetic["page"]).tables["review-table"][1:]
-    got = {(row[0], row[1]): row for row in rows}
-    assert got[("cat", "review")][2:] == ["03 · test_grads", "a reply the judge did not ask for"]
-    assert got[("dan", "ungradable")][3] == "train.py has a syntax error on line 1"
-    assert got[("eve", "error")][3] == "grading did not finish (TimeoutExpired)"
-    assert ("ann", "graded") not in got and not any(row[0] == "ann" for row in rows)
+def test_who_needs_a_look_lists_every_kind_of_trouble_with_its_reason(synthetic):
+    rows = look(synthetic["page"])
+    assert rows[("cat", "tampering")] == ["03 · test_grads", "a reply the judge did not ask for"]
+    assert rows[("dan", "ungradable")][1] == "train.py has a syntax error on line 1"
+    assert rows[("eve", "grader error")][1] == "grading did not finish (TimeoutExpired)"
+    where, detail = rows[("tim", "timeout")]
+    assert where == "check-04, check-05" and detail.startswith("the grading time of 8 s per student ran out; 11 tests")
+    assert rows[("sam", "syntax or import error")] == [
+        "check-02",
+        "1 test: While the check adds two Values, your code raised SyntaxError: invalid syntax (engine.py, line 3)",
+    ]
+    assert rows[("zed", "zero score")] == ["", "no check earned a point"]
+    assert not any(sid in ("ann", "ben", "mo") for sid, _ in rows), "points lost to mistakes alone: no look"
+
+
+def test_failures_without_a_mistake_id_are_counted_per_test_and_their_students_are_on_the_page(synthetic):
+    tests = {(row[0], row[1]): row for row in Tables(synthetic["page"]).tables["tests-table"][1:]}
+    head = Tables(synthetic["page"]).tables["tests-table"][0]
+    assert head[:7] == ["check", "test", "students", "failed", "share", "not done", "without an id"]
+    unnamed = tests[("check-06", "test 0")]
+    assert unnamed[2:7] == ["1", "1", "100%", "0", "1"] and unnamed[7] == ""
+    named = tests[("check-03", "test 0")]
+    assert named[3] == named[2] and named[6] == "0" and named[7].startswith("assigns-grad")
+    everyone = {row[0] for row in Tables(synthetic["page"]).tables["students-table"][1:]}
+    assert everyone == {html.unescape(report.text(r["id"])) for r in synthetic["data"]["students"]}
+
+
+def test_every_student_has_a_row_with_total_each_check_flags_and_a_link_to_feedback(synthetic):
+    table = Tables(synthetic["page"]).tables["students-table"]
+    assert table[0] == ["student", "total", *EXERCISES, "flags"]
+    rows = {row[0]: row for row in table[1:]}
+    assert rows["mo"][1:] == [str(sum(FULL.values()) - 10), *(str(p) for p in {**FULL, "06": 0}.values()), ""]
+    assert rows["cat"][-1] == "tampering" and rows["tim"][-1] == "timeout"
+    assert "feedback/mo.md" in Tables(synthetic["page"]).links
+
+
+def test_the_totals_have_the_median_and_quartiles_numpy_gives_and_a_figure_of_their_spread(synthetic):
+    numpy = pytest.importorskip("numpy")
+    totals = [
+        sum(c["earned"] for c in r["checks"].values()) for r in synthetic["data"]["students"] if r["status"] != "error"
+    ]
+    (_, row) = Tables(synthetic["page"]).tables["totals-table"]
+    assert row[0] == str(len(totals)) and float(row[1]) == min(totals) and float(row[5]) == max(totals)
+    assert [float(x) for x in row[2:5]] == [float(q) for q in numpy.percentile(totals, [25, 50, 75])]
+    assert '<svg id="totals-svg"' in synthetic["page"] and ">median</text>" in synthetic["page"]
+    assert "(1 grader error left out: not the students' scores)" in synthetic["page"]
 
 
 def test_no_learner_text_appears_unescaped(synthetic):
@@ -463,3 +538,130 @@ def test_the_cli_and_make_know_the_report_command(tmp_path):
     if shutil.which("make"):
         dry = subprocess.run(["make", "-n", "report", f"OUT={tmp_path}"], cwd=ROOT, capture_output=True, text=True)
         assert f'-m kit report "{tmp_path}"' in dry.stdout, dry.stdout + dry.stderr
+
+
+@pytest.mark.parametrize(
+    "specs, header, possible, ann",
+    [
+        (
+            ["03=Week 3: backward (81234)"],
+            ["Week 3: backward (81234)", "micrograd check-04: "],
+            ["10", "10"],
+            ["10", "7"],
+        ),
+        (["total=micrograd (777)"], ["micrograd (777)"], ["20"], ["17"]),
+        (["total=micrograd", "4=Backward"], ["micrograd", "Backward"], ["20", "10"], ["17", "7"]),
+    ],
+)
+def test_canvas_columns_go_into_the_existing_assignments_named(tmp_path, specs, header, possible, ann):
+    data = {"only": ["03", "04"], "students": [student("ann", {"03": 10, "04": 7}), student("bo", {"03": 0, "04": 0})]}
+    (tmp_path / "grades.json").write_text(json.dumps(data))
+    assert report.main([str(tmp_path), *(f"--canvas-assignment={s}" for s in specs)]) == 0
+    rows = canvas_rows(tmp_path)
+    assert_canvas_layout(rows)
+    assert [h if h.startswith(header[i]) else h for i, h in enumerate(rows[0][5:])] == rows[0][5:]
+    assert all(h.startswith(want) for h, want in zip(rows[0][5:], header)) and len(rows[0][5:]) == len(header)
+    assert rows[1][5:] == possible and rows[2][5:] == ann
+
+
+@pytest.mark.parametrize(
+    "specs, words",
+    [
+        (["Week 3"], "say which check (NN=NAME) or total=NAME"),
+        (["07=Week 7"], "check 07 is not graded"),
+        (["03="], "no assignment name"),
+        (["03=A", "3=B"], "03 is given twice"),
+    ],
+)
+def test_a_canvas_assignment_that_names_no_graded_check_is_refused_before_anything_is_written(tmp_path, specs, words):
+    data = {"only": ["03", "04"], "students": [student("ann", {"03": 10, "04": 7})]}
+    (tmp_path / "grades.json").write_text(json.dumps(data))
+    proc = kit("-m", "kit", "report", str(tmp_path), *(f"--canvas-assignment={s}" for s in specs))
+    assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+    assert not (tmp_path / "report.html").exists() and not (tmp_path / "grades-canvas.csv").exists()
+
+
+def test_a_bare_canvas_assignment_name_fits_a_gradebook_of_one_check(tmp_path):
+    data = {"only": ["05"], "students": [student("ann", {"05": 12})]}
+    (tmp_path / "grades.json").write_text(json.dumps(data))
+    assert report.main([str(tmp_path), "--canvas-assignment", "Week 5 (4242)"]) == 0
+    assert canvas_rows(tmp_path)[0][5:] == ["Week 5 (4242)"] and canvas_rows(tmp_path)[2][5:] == ["12"]
+
+
+# --- similar groups ---------------------------------------------------------------------------------
+
+
+def test_pairs_that_share_enough_both_ways_join_into_connected_groups():
+    from kit.instructor.report_counts import groups
+
+    pairs = [("a", "b", 0.9, 0.95), ("b", "c", 0.85, 0.8), ("d", "e", 0.99, 0.5), ("f", "g", 0.81, 0.82)]
+    pairs += [("x", "y", 0.2, 0.3), ("c", "x", 0.79, 0.99)]
+    assert groups(pairs, 0.8) == [["a", "b", "c"], ["f", "g"]], "a chain is one group; a one-sided share joins none"
+    assert groups(pairs, 0.5) == [["a", "b", "c", "x"], ["d", "e"], ["f", "g"]]
+    assert groups([], 0.8) == []
+
+
+def test_the_copied_pair_forms_a_group_on_the_page(class_report):
+    rows = Tables(class_report["page"]).tables["groups-table"][1:]
+    members = [set(row[2].split(", ")) for row in rows]
+    assert {"ben", "gus"} <= set().union(*members) and any({"ben", "gus"} <= m for m in members)
+    assert not any("dan" in m or "eve" in m for m in members)
+
+
+# --- the page at a phone's width and a desktop's ------------------------------------------------------
+
+MEASURE = """<script>
+const within = (e) => e.getBoundingClientRect().right <= innerWidth + 0.5;
+const ids = [...document.querySelectorAll('.id')];
+const wide = [...document.querySelectorAll('.wide, figure, h1, h2, h3, p')];
+const outside = [...document.querySelectorAll('body *')].filter((e) => !e.closest('.wide') && !within(e));
+parent.postMessage(JSON.stringify({
+  inner: innerWidth, scroll: document.documentElement.scrollWidth,
+  ids: ids.length, broken: ids.filter((e) => e.getClientRects().length > 1).map((e) => e.textContent),
+  boxes: wide.filter((e) => !within(e)).map((e) => e.tagName + '#' + e.id),
+  outside: outside.slice(0, 5).map((e) => e.tagName + '.' + e.className),
+}), '*');
+</script>"""
+# Chromium's window is at least 500 px wide: the phone is an <iframe> of the width asked for.
+FRAME = """<!DOCTYPE html><html><body style="margin:0">
+<iframe src="{src}" style="width:{width}px;height:{height}px;border:0"></iframe>
+<script>addEventListener('message', (e) => document.body.setAttribute('data-layout', e.data));</script>
+</body></html>"""
+
+
+def framed(page_path, tmp_path, width, height, measure):
+    """A page that shows `page_path` in a frame `width` px wide (with the measuring script let in)."""
+    text = page_path.read_text(encoding="utf-8")
+    if measure:
+        text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text)
+        text = text.replace("</body>", MEASURE + "</body>")
+    inner = tmp_path / f"page-{width}-{measure}.html"
+    inner.write_text(text, encoding="utf-8")
+    outer = tmp_path / f"frame-{width}-{measure}.html"
+    outer.write_text(FRAME.format(src=inner.name, width=width, height=height), encoding="utf-8")
+    return outer
+
+
+def layout(page_path, tmp_path, width):
+    """What MEASURE finds in Chromium at `width` px: the page's scroll width, ids broken across lines,
+    boxes wider than the screen."""
+    frame = framed(page_path, tmp_path, width, 900, measure=True)
+    dom = chromium(frame, tmp_path, "--dump-dom", "--window-size=1400,1000", "--virtual-time-budget=5000")
+    found = re.search(r"data-layout=\"([^\"]*)\"", dom)
+    assert found, dom[-2000:]
+    return json.loads(html.unescape(found[1]))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_page_fits_a_phone_and_a_desktop_without_overflow_or_ids_broken_mid_word(synthetic, tmp_path, width):
+    """The synthetic class holds a hostile id and one of 120 characters; the page still fits."""
+    got = layout(synthetic["out"] / "report.html", tmp_path, width)
+    assert got["inner"] == width, got
+    assert got["scroll"] <= width, f"the page scrolls sideways at {width} px: {got}"
+    assert got["boxes"] == [] and got["outside"] == [], got
+    assert got["ids"] > 40 and got["broken"] == [], got
+    shot = tmp_path / f"report-{width}.png"
+    frame = framed(synthetic["out"] / "report.html", tmp_path, width, 2400, measure=False)
+    chromium(frame, tmp_path, f"--screenshot={shot}", f"--window-size={max(width, 500)},2400", "--hide-scrollbars")
+    assert pixels(shot, report.BAR) > 200, "the totals' bars are on screen"

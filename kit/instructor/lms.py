@@ -5,9 +5,15 @@ then one column per assignment; a row whose first cell holds "Points Possible" s
 assignment's maximum; every other row is a student. Canvas finds a student by ID (its own
 numeric user id), else by SIS User ID, else by SIS Login ID, else by name. The kit knows a
 student only by the id the submission is named after, so that id goes into the SIS column the
-instructor names (SIS Login ID unless told otherwise) and into Student, and ID stays empty. A
-column whose title matches no assignment becomes a new assignment. Moodle takes grades.csv itself
-(docs/instructor/report.md). `kit report` writes this file from grades.json; `kit grade` does not.
+instructor names (SIS Login ID unless told otherwise) and into Student, and ID stays empty.
+
+Canvas's own export titles an assignment's column `Name (id)`, and its import matches a column to
+an existing assignment by that id, else by the name; a column that matches none becomes a new
+assignment. So by default each check gets a new assignment of its own title, and
+`kit report --canvas-assignment NN=NAME` (or `total=NAME`, the total of the graded checks) puts the
+points into the assignment the instructor already made, titled as Canvas's export titles it.
+Moodle takes grades.csv itself (docs/instructor/report.md). `kit report` writes this file from
+grades.json; `kit grade` does not.
 """
 
 import csv
@@ -18,6 +24,10 @@ from kit.exercises import EXERCISES
 
 STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 KEYS = {"sis-login-id": "SIS Login ID", "sis-user-id": "SIS User ID"}
+
+
+class BadAssignment(ValueError):
+    """A --canvas-assignment that names no graded check, or is ambiguous."""
 
 
 def assignment(ex):
@@ -34,18 +44,46 @@ def graded_checks(results, settings):
     return [ex for ex in EXERCISES if ex in seen]
 
 
-def canvas_csv(results, settings, key="sis-login-id"):
-    """grades-canvas.csv: the header, the Points Possible row, one row per student sorted by id.
+def assignments(specs, checks):
+    """[(column title, [checks summed into it])] from --canvas-assignment's `NN=NAME`, `total=NAME` or
+    a bare NAME (when one check is graded): with a total, that column and the checks named; else every
+    graded check, under the name given or the kit's own title."""
+    named, whole = {}, None
+    for spec in specs:
+        where, sep, name = spec.partition("=")
+        where, name = (where.strip(), name.strip()) if sep else ("", spec.strip())
+        if not sep and len(checks) != 1:
+            raise BadAssignment(f"--canvas-assignment {spec}: say which check (NN=NAME) or total=NAME")
+        where = checks[0] if not sep else where if where == "total" else where.zfill(2)
+        if not name:
+            raise BadAssignment(f"--canvas-assignment {spec}: no assignment name")
+        if where != "total" and where not in checks:
+            raise BadAssignment(f"--canvas-assignment {spec}: check {where} is not graded in this gradebook")
+        if where in named or (where == "total" and whole):
+            raise BadAssignment(f"--canvas-assignment {spec}: {where} is given twice")
+        if where == "total":
+            whole = name
+        else:
+            named[where] = name
+    if whole:
+        return [(whole, list(checks)), *((named[ex], [ex]) for ex in checks if ex in named)]
+    return [(named.get(ex, assignment(ex)), [ex]) for ex in checks]
 
-    Every student gets a number in every graded check (0 for a submission that could not be
-    graded, as in grades.csv), so an import never leaves an old score standing by accident."""
-    checks = graded_checks(results, settings)
+
+def canvas_csv(results, settings, key="sis-login-id", columns=None):
+    """grades-canvas.csv: the header, the Points Possible row, one row per student sorted by id;
+    `columns` as assignments() gives them (default: one new assignment per graded check).
+
+    Every student gets a number in every column (0 for a submission that could not be graded, as
+    in grades.csv), so an import never leaves an old score standing by accident."""
+    columns = columns or assignments([], graded_checks(results, settings))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*STUDENT_COLUMNS, *(assignment(ex) for ex in checks)])
-    writer.writerow(["Points Possible", "", "", "", "", *(EXERCISES[ex].points for ex in checks)])
+    writer.writerow([*STUDENT_COLUMNS, *(title for title, _ in columns)])
+    writer.writerow(["Points Possible", "", "", "", "", *(sum(EXERCISES[ex].points for ex in c) for _, c in columns)])
     for r in sorted(results, key=lambda r: r["id"]):
         ids = {"Student": cell(r["id"]), KEYS[key]: cell(r["id"])}
         cells = [ids.get(column, "") for column in STUDENT_COLUMNS]
-        writer.writerow([*cells, *(r["checks"].get(ex, {}).get("earned", 0) for ex in checks)])
+        earned = [sum(r["checks"].get(ex, {}).get("earned", 0) for ex in c) for _, c in columns]
+        writer.writerow([*cells, *earned])
     return out.getvalue()
