@@ -1,5 +1,6 @@
-"""An interrupted grading: Ctrl-C ends it with one line, and a re-run resumes from what was kept,
-trusting no kept result that is not as the grader keeps one."""
+"""An interrupted grading, and what the kit reads back: Ctrl-C ends a grading with one line, a re-run
+resumes from what was kept, trusting no kept result that is not as the grader keeps one, and the
+tools that read a gradebook refuse one that is not as the grader writes one."""
 
 import csv
 import json
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import hostile
+import pytest
 
 from kit import ROOT
 
@@ -116,3 +118,62 @@ def test_a_kept_result_that_is_not_as_the_grader_keeps_one_is_graded_again_and_n
     assert f"grading {len(damage) + 1} of {len(damage) + 2} submissions" in said, said  # all but intact
     assert rows(out) == {sid: "14" for sid in ("intact", "a-link", *damage)}
     assert not (kept / "a-link.json").is_symlink() and (kept / "intact.json").is_file()
+
+
+def judged(**change):
+    """One test's result as the judge reports it, with `change`."""
+    result = {"check": "01", "test": "t", "status": "pass", "points": 1, "max": 1, "message": "", "mistake": None}
+    return result | change
+
+
+def gradebook_with(**change):
+    """grades.json of one graded student, with `change` made to that student (or "text": the whole file)."""
+    student = {
+        "id": "ann",
+        "status": "graded",
+        "reason": "",
+        "notes": [],
+        "checks": {"01": {"earned": 14, "max": 14}},
+        "tests": [judged(points=14, max=14)],
+        "review": [],
+    }
+    return change.get("text") or json.dumps({"only": ["01"], "students": [{**student, **change}]})
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[]", "no list of students"),
+        ('"grades"', "no list of students"),
+        (gradebook_with().replace('"earned": 14', '"earned": NaN'), "NaN is not a number"),
+        (gradebook_with().replace('"earned": 14', '"earned": -Infinity'), "-Infinity is not a number"),
+        (gradebook_with(checks={"01": {"earned": 15, "max": 14}}), "malformed check '01'"),
+        (gradebook_with(checks={"01": {"earned": 14.0, "max": 14}}), "malformed check '01'"),
+        (gradebook_with(checks={"01": {"earned": True, "max": 14}}), "malformed check '01'"),
+        (gradebook_with(checks={"01": {"earned": 2, "max": 2}}), "malformed check '01'"),
+        (gradebook_with(checks={"99": {"earned": 0, "max": 0}}), "malformed check '99'"),
+        (gradebook_with(checks=[]), "has no checks"),
+        (gradebook_with(id=7), "student #1 has no id"),
+        (gradebook_with(status="passed"), "has the status 'passed'"),
+        (gradebook_with(reason=["x"]), "reason that is not text"),
+        (gradebook_with(tests=[judged(points=3, max=1)]), "malformed tests"),
+        (gradebook_with(tests=[judged(check="02")]), "malformed tests"),
+        (gradebook_with(tests=[judged(message=["x"])]), "malformed tests"),
+        (gradebook_with(tests="all"), "malformed tests"),
+        (gradebook_with(review=["x"]), "malformed review"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"students": [', "not JSON"),
+    ],
+)
+def test_report_and_merge_refuse_a_gradebook_not_as_the_grader_writes_one_in_one_line(tmp_path, text, words):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "grades.json").write_text(text)
+    for command in (["report", str(tmp_path / "out")], ["merge", str(tmp_path / "merged"), str(tmp_path / "out")]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "kit", *command], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        said = proc.stdout + proc.stderr
+        assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in said, said
+        assert len(proc.stderr.splitlines()) == 1 and words in proc.stderr, said
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["grades.json"]  # no page, no Canvas file
+    assert not (tmp_path / "merged").exists()
