@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from kit.instructor import collect
+from kit.instructor import collect, ids
 
 
 def test_find_takes_folders_and_zips_by_id_and_skips_the_rest(tmp_path):
@@ -13,21 +13,23 @@ def test_find_takes_folders_and_zips_by_id_and_skips_the_rest(tmp_path):
     (tmp_path / ".hidden").mkdir()
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "link").symlink_to(tmp_path / "b")
-    assert [sid for sid, _ in collect.find(tmp_path)] == ["a", "b"]
+    assert [sid for sid, _, _ in ids.find(tmp_path)] == ["a", "b"]
 
 
-@pytest.mark.parametrize("name", ["bad id", "-flag", "a;b", "alice\n", "bob\x1b[2J"])
-def test_find_refuses_an_id_that_is_unsafe_as_a_file_name(tmp_path, name):
+@pytest.mark.parametrize("name", ["bad id", "-flag", "a;b", "alice\n", "bob\x1b[2J", "=HYPERLINK(1)"])
+def test_an_id_unsafe_as_a_file_name_or_a_cell_is_graded_under_a_safe_name_and_kept_as_it_was(tmp_path, name):
     (tmp_path / name).mkdir()
-    with pytest.raises(SystemExit, match="student id"):
-        collect.find(tmp_path)
+    ((sid, path, submitted),) = ids.find(tmp_path)
+    assert path == tmp_path / name and submitted == name
+    assert "~" in sid and (sid[0].isalnum() or sid[0] == "_")
+    assert not set(sid) & set(" ;\n\x1b=()/") and sid.isprintable()
 
 
 def test_find_refuses_a_student_with_both_a_folder_and_a_zip(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a.zip").write_bytes(b"")
     with pytest.raises(SystemExit, match="both a folder and a zip"):
-        collect.find(tmp_path)
+        ids.find(tmp_path)
 
 
 @pytest.mark.parametrize("layout", ["", "exercises/", "my-work/", "my-work/exercises/"])
@@ -51,7 +53,7 @@ def test_unzip_skips_members_that_escape_by_backslash_or_drive_letter(tmp_path):
         zf.writestr("ok/derivatives.py", "x = 1\n")
     (tmp_path / "dest").mkdir()
     notes = collect.unzip(archive, tmp_path / "dest")
-    assert len(notes) == 2 and all("points outside" in n for n in notes)
+    assert notes == ["skipped, as they point outside the submission: '..\\\\evil.py', 'C:/evil.py'"]
     assert [p.name for p in (tmp_path / "dest").rglob("*.py")] == ["derivatives.py"]
     assert not (tmp_path / "evil.py").exists()
 
@@ -87,17 +89,16 @@ def test_stage_copies_every_python_file_but_conftest_and_names_what_it_leaves_ou
         (b"x = 1\0\n", "train.py cannot be read as Python"),
         (b"x = '\xff'\n", "train.py is not UTF-8 text (line 1)"),
         (b"def f(:\n", "train.py has a syntax error on line 1"),
-        (b"#" * (collect.MAX_FILE + 1), "train.py is larger than 1024 KB, so it was left out"),
+        (b"#" * (collect.MAX_FILE + 1), "larger than 1024 KB, so left out: train.py"),
     ],
 )
 def test_a_file_that_will_not_import_is_staged_with_a_note_and_costs_only_its_checks(tmp_path, content, note):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "derivatives.py").write_text("x = 1\n")
     (tmp_path / "src" / "train.py").write_bytes(content)
-    (tmp_path / "dst").mkdir()
-    notes = collect.stage(tmp_path / "src", tmp_path / "dst")
+    notes = collect.collect(tmp_path / "src", tmp_path)
     assert any(n.startswith(note) for n in notes), notes
-    assert (tmp_path / "dst" / "derivatives.py").is_file()
+    assert (tmp_path / "tree" / "derivatives.py").is_file()
 
 
 def test_a_huge_sparse_file_is_never_read(tmp_path):
@@ -107,7 +108,7 @@ def test_a_huge_sparse_file_is_never_read(tmp_path):
         f.truncate(32 << 30)
     (tmp_path / "dst").mkdir()
     notes = collect.stage(tmp_path / "src", tmp_path / "dst")
-    assert "big.py is larger than 1024 KB, so it was left out" in notes
+    assert "larger than 1024 KB, so left out: big.py" in notes
     assert collect.fingerprint(tmp_path / "dst") == collect.fingerprint(tmp_path / "dst")
 
 

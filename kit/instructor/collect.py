@@ -1,112 +1,137 @@
-"""Collect submissions: find them, unpack them safely, and stage the learner's tree.
+"""Collect a submission: unpack it safely, and stage the learner's tree.
 
-A submission is a folder or a `.zip` named by the student's id, holding the learner's tree at
-its top, under `exercises/`, or under one single top folder. Every Python file of the tree is
-staged as it is (within size caps, checked before a byte is read), so the checks see what
-`make check` would import: a file that does not compile costs only the checks that need it. A
-conftest.py and every file that is not Python are left behind and named in the notes. A
-submission that cannot be graded gets a reason a student can act on.
+A submission is a folder or a `.zip` named by the student's id (found by kit/instructor/ids.py), holding the
+learner's tree at its top, under `exercises/`, or under one single top folder. Every Python file of
+the tree is staged as it is (within bounds, sizes checked before a byte is read), so the checks see
+what `make check` would import: a file that does not compile costs only the checks that need it.
+The contract's files come first, then what they import, then the rest, so no cap ever pushes them
+out; folders that cannot be the tree (virtualenvs, .git, node_modules) are never entered. A
+conftest.py and every file that is not Python are left behind and named in the notes. Whatever
+one upload holds costs that student alone: a submission that cannot be graded gets a reason a
+student can act on, never an exception of the grader.
 """
 
+import errno
 import hashlib
+import os
 import re
 import shutil
 import stat
 import zipfile
+import zlib
+from collections import deque
 from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
 
 from kit.escape import escape_line
 from kit.exercises import TREE
-from kit.instructor import scan
+from kit.instructor import ids, scan
 
 MAX_MEMBERS = 2000  # entries in one zip
 MAX_UNPACKED = 50 << 20  # bytes unpacked from one zip
 MAX_FILE = 1 << 20  # bytes in one file of the tree
 MAX_FILES = 200  # Python files staged from one tree
 MAX_TREE = 8 << 20  # bytes staged from one tree
-SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
-SKIPPED_DIRS = {"__pycache__", "__MACOSX", "node_modules"}  # and every folder whose name starts with "."
-LEFT_OUT_SHOWN = 20  # names of left-out files listed in the notes
-NEWLINE = b"\n"
+MAX_SEEN = 20_000  # entries looked at in one submission
+MAX_DEPTH = 16  # folders below the submission's top
+MAX_PATH = 240  # bytes of a file's path inside the tree (a file name holds 255)
+SKIPPED_DIRS = {"__pycache__", "__MACOSX", "node_modules", "site-packages"}  # and every ".name"
+ENVIRONMENT = ("pyvenv.cfg", "conda-meta")  # a folder holding one of these is a Python environment
+LEFT_OUT_SHOWN = 20  # names listed in one note
+# The grader's own trouble (its disk, its memory): graded again on a re-run, never the student's fault.
+GRADER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
+
+
+# kit merge checks a shard's ids with SAFE_ID.fullmatch: the names of kit/instructor/ids.py's rule.
+SAFE_ID = SimpleNamespace(fullmatch=ids.is_name)
 
 
 class Ungradable(Exception):
     """The reason a submission cannot be graded, in words for the student."""
 
 
-def find(submissions):
-    """[(student id, path)] sorted by id: every folder and .zip in `submissions`. A folder that cannot
-    be graded as it is stops the grading before anything is touched, with every problem listed."""
-    found, problems = {}, []
-    for entry in sorted(Path(submissions).iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_symlink():
-            continue  # never follow a link out of the submissions folder
-        if entry.is_dir():
-            sid = entry.name
-        elif entry.is_file() and entry.suffix.lower() == ".zip":
-            sid = entry.name[:-4]
-        else:
-            continue
-        if not SAFE_ID.fullmatch(sid):
-            problems.append(
-                f"{escape_line(entry)}: a student id may hold letters, digits and . _ @ + - only "
-                "(no spaces, no control characters); rename it"
-            )
-        elif sid in found:
-            problems.append(f"{escape_line(entry)}: student {sid} has both a folder and a zip; keep one")
-        else:
-            found[sid] = entry
-    if problems:
-        raise SystemExit("nothing was graded or written:\n" + "\n".join(problems))
-    return sorted(found.items())
+def listed(sentence, names):
+    """One note naming at most LEFT_OUT_SHOWN of `names`, and how many more."""
+    more = f" and {len(names) - LEFT_OUT_SHOWN} more" if len(names) > LEFT_OUT_SHOWN else ""
+    return f"{sentence}: {', '.join(names[:LEFT_OUT_SHOWN])}{more}"
+
+
+def shortened(text, most=80):
+    """A name cut in its middle to at most about `most` characters."""
+    return text if len(text) <= most else f"{text[: most - 25]}...{text[-20:]}"
+
+
+def grouped(skipped):
+    """{sentence: [names]} as notes, in the order the sentences were first met."""
+    return [listed(sentence, names) for sentence, names in skipped.items() if names]
+
+
+def open_zip(archive):
+    try:
+        return zipfile.ZipFile(archive)
+    except UnicodeDecodeError:
+        raise Ungradable("the zip's file names are not readable (marked UTF-8, but not); zip it again") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
+        if isinstance(e, OSError) and e.errno in GRADER_ERRNOS:
+            raise
+        raise Ungradable(f"the zip file could not be opened ({escape_line(e)}); upload it again") from None
 
 
 def unzip(archive, dest):
     """Extract `archive` into `dest`, refusing what could escape or explode; returns notes."""
-    notes = []
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise Ungradable(f"the zip file could not be opened ({escape_line(e)}); upload it again") from None
-    with zf:
+    skipped = {}
+
+    def skip(why, shown):
+        skipped.setdefault(why, []).append(shown)
+
+    with open_zip(archive) as zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS:
-            raise Ungradable(f"the zip holds {len(members)} entries, more than the {MAX_MEMBERS} allowed")
+            raise Ungradable(
+                f"the zip holds {len(members)} entries, more than the {MAX_MEMBERS} allowed "
+                "(leave out virtualenvs, .git and node_modules)"
+            )
         if sum(m.file_size for m in members) > MAX_UNPACKED:
             raise Ungradable(f"the zip unpacks to more than {MAX_UNPACKED >> 20} MB")
         unpacked = 0
         for m in members:
             name = PurePosixPath(m.filename.replace("\\", "/"))
-            mode = m.external_attr >> 16
-            shown = repr(m.filename)  # repr escapes control characters
+            shown = escape_line(shortened(repr(m.filename)))  # repr escapes control characters
             if name.is_absolute() or ".." in name.parts or re.match(r"^[A-Za-z]:", m.filename):
-                notes.append(f"skipped {shown}: it points outside the submission")
-                continue
-            if stat.S_ISLNK(mode):
-                notes.append(f"skipped {shown}: links are not followed")
-                continue
-            if m.is_dir():
-                continue
-            target = dest.joinpath(*name.parts)
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(m) as src, open(target, "wb") as out:
-                    while chunk := src.read(1 << 16):
-                        unpacked += len(chunk)
-                        if unpacked > MAX_UNPACKED:  # the sizes in the directory can lie
-                            raise Ungradable(f"the zip unpacks to more than {MAX_UNPACKED >> 20} MB")
-                        out.write(chunk)
-            except (zipfile.BadZipFile, EOFError, NotImplementedError, ValueError) as e:
-                raise Ungradable(f"the zip file is damaged ({shown}: {escape_line(e)}); upload it again") from None
-            except (FileExistsError, NotADirectoryError, IsADirectoryError):
-                notes.append(f"skipped {shown}: a file and a folder of the same name")
-    return notes
+                skip("skipped, as they point outside the submission", shown)
+            elif stat.S_ISLNK(m.external_attr >> 16):
+                skip("skipped, as links are not followed", shown)
+            elif len(name.parts) > MAX_DEPTH + 1 or len(m.filename.encode("utf-8", "replace")) > MAX_PATH:
+                skip(f"skipped, as they lie over {MAX_DEPTH} folders deep or their names pass {MAX_PATH} bytes", shown)
+            elif not m.is_dir():
+                try:
+                    unpacked += extract(zf, m, dest.joinpath(*name.parts), MAX_UNPACKED - unpacked)
+                except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                    skip("skipped, as a file and a folder have the same name", shown)
+                except RuntimeError as e:  # zipfile's word for an encrypted member
+                    raise Ungradable(
+                        f"{shown} is encrypted ({escape_line(e)}); zip it again without a password"
+                    ) from None
+                except (zipfile.BadZipFile, EOFError, NotImplementedError, ValueError, zlib.error) as e:
+                    raise Ungradable(f"the zip file is damaged ({shown}: {escape_line(e)}); upload it again") from None
+    return grouped(skipped)
 
 
-def locate(root):
-    """The folder holding the learner's tree: the top, exercises/, or one single top folder."""
+def extract(zf, member, target, room):
+    """Write one member to `target`, at most `room` bytes whatever its header says; returns the bytes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with zf.open(member) as src, open(target, "wb") as out:
+        while chunk := src.read(1 << 16):
+            written += len(chunk)
+            if written > room:  # the sizes in the directory can lie
+                raise Ungradable(f"the zip unpacks to more than {MAX_UNPACKED >> 20} MB")
+            out.write(chunk)
+    return written
+
+
+def locate(root, depth=0):
+    """The folder holding the learner's tree: the top, exercises/, or one single top folder (a few deep)."""
 
     def holds_tree(d):
         return (d / "derivatives.py").exists() or (d / "micrograd").is_dir() or (d / "train.py").exists()
@@ -115,93 +140,135 @@ def locate(root):
         if candidate.is_dir() and not candidate.is_symlink() and holds_tree(candidate):
             return candidate
     tops = [p for p in root.iterdir() if not p.name.startswith((".", "__MACOSX"))] if root.is_dir() else []
-    if len(tops) == 1 and tops[0].is_dir() and not tops[0].is_symlink():
-        return locate(tops[0])
+    if depth < 3 and len(tops) == 1 and tops[0].is_dir() and not tops[0].is_symlink():
+        return locate(tops[0], depth + 1)
     return None
+
+
+def environment(folder):
+    """Whether `folder` cannot be the learner's tree: hidden, a cache, or a Python environment."""
+    if folder.name.startswith(".") or folder.name in SKIPPED_DIRS:
+        return True
+    return any(os.path.lexists(os.path.join(folder.path, marker)) for marker in ENVIRONMENT)
 
 
 def walk(source):
-    """Every file under `source` as (relative posix path, path, lstat), links included and never
-    followed, sorted; skipped folders are not entered."""
-    found, stack = [], [source]
-    while stack:
-        folder = stack.pop()
-        for entry in folder.iterdir():
-            st = entry.lstat()
+    """([(relative posix path, path, lstat)] in path order, notes): every file under `source`, links
+    included and never followed; folders that cannot be the tree are not entered, and the walk stops
+    at MAX_DEPTH folders down and after MAX_SEEN entries."""
+    found, todo, seen, skipped = [], deque([(source, 0)]), 0, {}
+    while todo and seen <= MAX_SEEN:  # the shallowest folders first
+        folder, depth = todo.popleft()
+        with os.scandir(folder) as it:
+            entries = sorted((e for _, e in zip(range(MAX_SEEN + 1 - seen), it)), key=lambda e: e.name)
+        seen += len(entries)
+        for entry in entries:
+            rel = Path(entry.path).relative_to(source).as_posix()
+            st = entry.stat(follow_symlinks=False)
             if stat.S_ISDIR(st.st_mode):
-                if not (entry.name.startswith(".") or entry.name in SKIPPED_DIRS):
-                    stack.append(entry)
+                if environment(entry):
+                    continue
+                if depth >= MAX_DEPTH:
+                    skipped.setdefault(f"not looked into, as they lie deeper than {MAX_DEPTH} folders", []).append(rel)
+                else:
+                    todo.append((Path(entry.path), depth + 1))
             else:
-                found.append((entry.relative_to(source).as_posix(), entry, st))
-    return sorted(found, key=lambda f: f[0])
+                found.append((rel, Path(entry.path), st))
+    notes = [listed(s, [escape_line(shortened(n)) for n in names]) for s, names in skipped.items()]
+    if seen > MAX_SEEN:
+        notes.append(f"the submission holds more than {MAX_SEEN} entries; the rest were not looked at")
+    return sorted(found, key=lambda f: f[0]), notes
 
 
-def problem(rel, data):
-    """What `make check` would stumble on when importing this file, or None."""
+def lookup(source, rel):
+    """(path, lstat) of the file `rel` under `source`, through real folders only; None where there is none."""
+    path = source
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(NEWLINE) + 1
-        return f"{rel} is not UTF-8 text (line {line}); save it as UTF-8"
-    try:
-        compile(text, rel, "exec", dont_inherit=True)
-    except SyntaxError as e:
-        if e.lineno is None:
-            return f"{rel} cannot be read as Python ({escape_line(e.msg)})"
-        return f"{rel} has a syntax error on line {e.lineno}: {escape_line(e.msg)}"
-    except ValueError as e:  # a null byte, in the Pythons that call it a ValueError
-        return f"{rel} cannot be read as Python ({escape_line(e)})"
-    return None
+        for part in rel.split("/")[:-1]:
+            path = path / part
+            if not stat.S_ISDIR(path.lstat().st_mode):
+                return None
+        path = path / rel.rsplit("/", 1)[-1]
+        return path, path.lstat()
+    except OSError:
+        return None
 
 
 def stage(source, dest):
-    """Copy every Python file of the tree at `source` into `dest` (sizes checked before any byte is
-    read); returns notes: what was left out, and which files will not import. Raises Ungradable
-    when no file of the exercise tree is there."""
-    notes, left_out, staged, size = [], [], 0, 0
-    for rel, src, st in walk(source):
-        shown = escape_line(rel)
+    """Copy the Python files of the tree at `source` into `dest` (sizes checked before any byte is
+    read): the contract's files first, then what they import, then the rest in path order; returns
+    notes (what was left out). Raises Ungradable when no file of the exercise tree is there."""
+    files, notes = walk(source)
+    by_rel = {rel: (src, st) for rel, src, st in files}
+    by_rel.update((rel, found) for rel in TREE if rel not in by_rel and (found := lookup(source, rel)))
+    queue, rest = deque(rel for rel in TREE if rel in by_rel), iter(sorted(by_rel))
+    done, staged, size, skipped = set(queue), 0, 0, {}
+
+    def skip(why, rel):
+        skipped.setdefault(why, []).append(escape_line(shortened(rel)))
+
+    while (rel := queue.popleft() if queue else next((r for r in rest if r not in done), None)) is not None:
+        done.add(rel)
+        src, st = by_rel[rel]
         if stat.S_ISLNK(st.st_mode):
-            notes.append(f"{shown} is a link; links are not followed, so it was left out")
-            continue
-        if not stat.S_ISREG(st.st_mode) or not rel.endswith(".py") or rel.rsplit("/", 1)[-1] == "conftest.py":
-            left_out.append(shown)
-            continue
-        if st.st_size > MAX_FILE:
-            notes.append(f"{shown} is larger than {MAX_FILE >> 10} KB, so it was left out")
-            continue
-        if staged >= MAX_FILES or size + st.st_size > MAX_TREE:
-            notes.append(f"{shown} was left out: a tree holds at most {MAX_FILES} files, {MAX_TREE >> 20} MB")
-            continue
-        with open(src, "rb") as f:
-            data = f.read(MAX_FILE + 1)[:MAX_FILE]  # the file may have grown since it was measured
-        if (why := problem(shown, data)) is not None:
-            notes.append(why)
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        staged, size = staged + 1, size + len(data)
+            skip("links, left out as links are not followed", rel)
+        elif not stat.S_ISREG(st.st_mode) or not rel.endswith(".py") or rel.rsplit("/", 1)[-1] == "conftest.py":
+            skip("left out, as the checks never import them", rel)
+        elif len(rel.encode("utf-8", "surrogateescape")) > MAX_PATH:
+            skip(f"left out, as their paths are longer than {MAX_PATH} bytes", rel)
+        elif st.st_size > MAX_FILE:
+            skip(f"larger than {MAX_FILE >> 10} KB, so left out", rel)
+        elif staged >= MAX_FILES or size + st.st_size > MAX_TREE:
+            skip(f"left out, as a tree holds at most {MAX_FILES} Python files, {MAX_TREE >> 20} MB", rel)
+        else:
+            with open(src, "rb") as f:
+                data = f.read(MAX_FILE + 1)[:MAX_FILE]  # the file may have grown since it was measured
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            staged, size = staged + 1, size + len(data)
+            wanted = scan.imports(rel, data.decode("utf-8", "replace"))
+            for w in dict.fromkeys(wanted):  # found even where the walk stopped short of it
+                if w not in done and (found := by_rel.get(w) or lookup(source, w)):
+                    by_rel[w] = found
+                    queue.append(w)
+                    done.add(w)
     if not any((dest / rel).is_file() for rel in TREE):
         raise Ungradable("no file of the exercise tree was found (derivatives.py, micrograd/, train.py)")
     notes += [f"{rel} is missing" for rel in TREE if rel != "micrograd/__init__.py" and not (dest / rel).exists()]
-    if left_out:
-        more = f" and {len(left_out) - LEFT_OUT_SHOWN} more" if len(left_out) > LEFT_OUT_SHOWN else ""
-        notes.append(f"left out, as the checks never import them: {', '.join(left_out[:LEFT_OUT_SHOWN])}{more}")
     (dest / "micrograd").mkdir(exist_ok=True)
     (dest / "micrograd" / "__init__.py").touch()
-    return notes
+    return notes + grouped(skipped)
 
 
 def fingerprint(tree):
     """A hash of a staged tree (its files' names and bytes): what decides whether a submission changed."""
     h = hashlib.sha256()
-    for rel, path, _ in walk(Path(tree)):
+    for rel, path, _ in walk(Path(tree))[0]:
         h.update(rel.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
 
 def collect(path, scratch):
-    """Stage the submission at `path` into `scratch`/tree; returns notes for the student."""
+    """Stage the submission at `path` into `scratch`/tree; returns notes for the student. Whatever
+    the upload holds, the outcome is notes or Ungradable; only the grader's own trouble (its disk
+    full) is an OSError."""
+    try:
+        return _collect(path, scratch)
+    except Ungradable:
+        raise
+    except OSError as e:
+        if e.errno in GRADER_ERRNOS:
+            raise
+        name = escape_line(ids.shown(os.fsdecode(e.filename)))[-120:] if e.filename else ""
+        raise Ungradable(f"the submission could not be read ({escape_line(e.strerror or e)}: {name})") from None
+    except Exception as e:  # noqa: BLE001 - one upload never stops the class
+        raise Ungradable(
+            f"the submission could not be read ({type(e).__name__}: {escape_line(str(e)[:200])})"
+        ) from None
+
+
+def _collect(path, scratch):
     notes = []
     if path.is_dir():
         source = locate(path)
@@ -218,7 +285,10 @@ def collect(path, scratch):
     tree = scratch / "tree"
     tree.mkdir()
     notes += stage(source, tree)
-    notes += scan.notes(tree)  # reasons for review, never a score
+    try:
+        notes += scan.inspect(tree)  # files that will not import, and reasons for review (never a score)
+    except scan.Unreadable as e:
+        raise Ungradable(str(e)) from None
     if not path.is_dir():
         shutil.rmtree(scratch / "unpacked")
     return notes

@@ -2,7 +2,7 @@
 
     python -m kit grade SUBMISSIONS OUT [--jobs N] [--secret FILE] [--only 03,04] [--force] ...
 
-A pipeline of small steps per student: collect (kit/instructor/collect.py: find, unpack, stage the tree),
+A pipeline of small steps per student: collect (kit/instructor/ids.py: find; collect.py: unpack, stage),
 run (the checks in a judge process of their own, whose worker kit/instructor/sandbox.py fences in),
 score (the judge's JSON report), report (kit/instructor/gradebook.py). Each student's inputs are
 seeded by HMAC(secret, id and the staged tree's hash): the same bytes get the same grade on every
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from kit.escape import escape_line
 from kit.exercises import EXERCISES, POINTS, parse_ids
-from kit.instructor import cgroups, collect, gradebook, host, pool, sandbox
+from kit.instructor import cgroups, collect, gradebook, host, ids, pool, sandbox
 from kit.instructor.secret import SECRET_BYTES, derive_seed, load_secret, secret_id
 
 PROBE_TIMEOUT = 5.0  # seconds per test, as for a learner
@@ -102,15 +102,16 @@ class Grader:
         scratch.mkdir()
         try:
             notes = collect.collect(path, scratch)
+            return scratch / "tree", notes, collect.fingerprint(scratch / "tree")
         except collect.Ungradable as e:
             return (
                 None,
                 self.empty(sid, "ungradable", str(e)),
                 "ungradable:" + hashlib.sha256(str(e).encode()).hexdigest(),
             )
-        except OSError as e:  # the grader's disk, not the student's doing
-            return None, self.empty(sid, "error", f"the grader could not stage this submission ({e.strerror})"), None
-        return scratch / "tree", notes, collect.fingerprint(scratch / "tree")
+        except (OSError, MemoryError) as e:  # the grader's disk or memory, not the student's doing
+            why = escape_line(getattr(e, "strerror", None) or type(e).__name__)
+            return None, self.empty(sid, "error", f"the grader could not stage this submission ({why})"), None
 
     def grade_one(self, sid, tree, seed, notes):
         """Grade one student: copy `tree`, which a grader staged (and checked) already, with its `notes`,
@@ -270,9 +271,13 @@ class Grader:
         results, todo = {}, []
         try:
             # Refusals come first, before the gradebook is touched: it is never rewritten emptied.
-            students = collect.find(self.submissions)
-            if self.args.student and self.args.student not in dict(students):
-                raise SystemExit(f"--student {self.args.student}: no submission of that id in {self.submissions}")
+            found = ids.find(self.submissions)
+            students = [(sid, path) for sid, path, _ in found]
+            names = {sid: name for sid, _, name in found if not ids.is_valid(sid)}  # graded under a safe name
+            if self.args.student and self.args.student not in dict(students):  # an id, or the name it grades under
+                asked, self.args.student = self.args.student, ids.graded_name(self.args.student)
+                if self.args.student not in dict(students):
+                    raise SystemExit(f"--student {escape_line(asked)}: no submission of that id in {self.submissions}")
         except BaseException:
             self.close()
             raise
@@ -305,8 +310,10 @@ class Grader:
             interrupted = True
         finally:
             interrupts.armed = False  # from here on, the gradebook and the clean-up are done whole
+            # The id as it was submitted, beside the safe name it was graded under.
+            named = [dict(r, **({"name": names[s]} if s in names else {})) for s, r in results.items()]
             try:
-                gradebook.write(self.out, list(results.values()), self.settings)
+                gradebook.write(self.out, named, self.settings)
             finally:
                 self.close()
                 interrupts.restore()

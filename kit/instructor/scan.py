@@ -8,9 +8,15 @@ lecture's `import sys; sys.setrecursionlimit(...)` included, is not flagged.
 import ast
 import difflib
 import functools
+import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 from kit import ROOT, regions
+from kit.escape import escape_line
 
 MODULES = {
     "ctypes": "imports ctypes (raw memory access)",
@@ -58,7 +64,7 @@ def findings(path, rel):
     """[(line, reason)] for one Python file; nothing for a file that does not parse."""
     try:
         tree = ast.parse(Path(path).read_bytes(), filename=rel)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     found = []
     for node in ast.walk(tree):
@@ -143,3 +149,108 @@ def notes(tree, most=20):
     if len(found) > most:
         lines.append(f"for review: {len(found) - most} more lines of the same kind")
     return lines
+
+
+IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.MULTILINE)
+FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)(\w[\w.]*)?[ \t]+import[ \t]+\(?([\w \t,]+)", re.MULTILINE)
+
+
+def imports(rel, text):
+    """The files of a tree that the module `rel` may import, read from its import lines (never parsed)."""
+    names = [m.strip().split(" ")[0] for found in IMPORT.findall(text) for m in found.split(",")]
+    for dots, module, what in FROM.findall(text):
+        base = rel.split("/")[:-1]
+        if dots:  # relative: . is the module's own package, each further dot one folder up
+            base = base[: len(base) - len(dots) + 1] if len(dots) <= len(base) + 1 else []
+            prefix = ".".join([*base, module]) if module else ".".join(base)
+        else:
+            prefix = module
+        names.append(prefix)
+        names += [f"{prefix}.{w.strip().split(' ')[0]}" for w in what.split(",") if w.strip()]
+    files = []
+    for name in names:
+        parts = [p for p in name.split(".") if p]
+        for i in range(1, len(parts) + 1):
+            files += ["/".join(parts[:i]) + ".py", "/".join(parts[:i]) + "/__init__.py"]
+    return files
+
+
+# Compiling hostile code can exhaust memory or recursion (or crash an older Python): the compile
+# check and the scan run in a process of their own, with limits.
+MEMORY = 768 << 20  # bytes of address space
+SECONDS = 60  # of CPU, and of the clock
+
+
+class Unreadable(Exception):
+    """A file of the tree that the grader could not even compile within its limits."""
+
+
+def problem(rel, data):
+    """What `make check` would stumble on when importing this file, or None."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        return f"{rel} is not UTF-8 text (line {line}); save it as UTF-8"
+    try:
+        compile(text, rel, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        if e.lineno is None:
+            return f"{rel} cannot be read as Python ({escape_line(e.msg)})"
+        return f"{rel} has a syntax error on line {e.lineno}: {escape_line(e.msg)}"
+    except ValueError as e:  # a null byte, in the Pythons that call it a ValueError
+        return f"{rel} cannot be read as Python ({escape_line(e)})"
+    except RecursionError:
+        return f"{rel} is nested too deeply for Python to compile"
+    except MemoryError:
+        return f"{rel} needs more memory to compile than a student's code gets"
+    return None
+
+
+def inspect(tree):
+    """Notes on a staged tree: each file that will not import, then the reasons for review; worked
+    out by `python -m kit.instructor.scan TREE` under limits. Raises Unreadable when that process
+    dies, naming the file it was compiling."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kit.instructor.scan", str(tree), str(MEMORY)],
+            cwd=ROOT,  # the kit of this process, whichever is installed
+            capture_output=True,
+            timeout=SECONDS,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"},
+        )
+        lines = proc.stdout.decode("utf-8", "replace").splitlines()
+        return json.loads(lines[-1])["notes"] if proc.returncode == 0 else unreadable(lines, proc.returncode)
+    except subprocess.TimeoutExpired as e:
+        unreadable((e.stdout or b"").decode("utf-8", "replace").splitlines(), None)
+    except (ValueError, IndexError, KeyError, TypeError):
+        unreadable([], proc.returncode)
+
+
+def unreadable(lines, code):
+    started = [line[len("compiling ") :] for line in lines if line.startswith("compiling ")]
+    what = started[-1] if started else "a file of the tree"
+    why = "it took too long" if code is None else f"it ended with exit status {code}"
+    raise Unreadable(f"{what} could not be compiled within the grader's limits ({why}); simplify it")
+
+
+def main(argv=None):
+    """The child of inspect(): limits first, then each file compiled and scanned; one JSON line of notes."""
+    import resource
+
+    tree, memory = (argv or sys.argv[1:])[:2]
+    resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
+    resource.setrlimit(resource.RLIMIT_CPU, (SECONDS, SECONDS))
+    tree = Path(tree)
+    found = []
+    for path in sorted(tree.rglob("*.py")):
+        rel = escape_line(path.relative_to(tree).as_posix())
+        print("compiling", rel, flush=True)
+        if (why := problem(rel, path.read_bytes())) is not None:
+            found.append(why)
+    print(json.dumps({"notes": found + notes(tree)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Student ids: finding each student's submission, and the name each is graded (and filed) under.
+
+One rule for every route (kit grade, kit merge, nbgrader, Gradescope). After NFC normalisation, an id
+of Unicode letters and digits and `. _ @ + -`, starting with a letter or a digit (at most 100
+characters, 200 bytes), is graded under itself: `zoë`, `bob.smith@uni.edu`. Any other id (a space, other
+punctuation, a control character, bytes that are not UTF-8, a leading `-` or `=`) is graded under a
+safe name: its allowed characters kept (the rest become `_`), then `~` and 16 hex digits of a hash of
+the id, `José_García~3f9c...`. No id holds a `~`, so a safe name never equals a real id; grades.json
+keeps the id as it was submitted. Two ids that are equal after NFC and case-folding name one student
+twice: they are refused together.
+"""
+
+import hashlib
+import unicodedata
+from pathlib import Path
+
+from kit.escape import escape_line
+
+PUNCTUATION = "._@+-"
+WORD = frozenset(("Lu", "Ll", "Lt", "Lm", "Lo", "Nd"))  # Unicode letters and decimal digits
+MAX_CHARS, MAX_BYTES = 100, 200  # a file name holds 255 bytes: room for .json, .md and temporary names
+READABLE = 32  # characters of the id kept in a safe name
+MARK = "~"
+
+
+def _word(c):
+    return unicodedata.category(c) in WORD
+
+
+def _allowed(c):
+    return c in PUNCTUATION or _word(c)
+
+
+def _bytes(text):
+    """`text` as bytes, one to one: a file name's undecodable bytes (lone surrogates) included."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def shown(text):
+    """An id as a person reads it: bytes that are not UTF-8 written as \\xNN (escape it for a terminal)."""
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = _bytes(text)
+    return data.decode("utf-8", "backslashreplace")
+
+
+def is_valid(text):
+    """Whether `text` is an id graded under itself: NFC, the allowed characters, within the bounds."""
+    return (
+        isinstance(text, str)
+        and 0 < len(text) <= MAX_CHARS
+        and _word(text[0])
+        and all(map(_allowed, text))
+        and len(text.encode("utf-8")) <= MAX_BYTES
+        and unicodedata.is_normalized("NFC", text)
+    )
+
+
+def safe_name(text):
+    """The name an id that is not valid is graded under: deterministic, and no valid id's."""
+    readable = "".join(c if _allowed(c) else "_" for c in text[:READABLE])
+    if not readable or not _word(readable[0]):
+        readable = "_" + readable[1:]  # never a leading . (hidden), - (an option) or a formula's start
+    return f"{readable}{MARK}{hashlib.sha256(_bytes(text)).hexdigest()[:16]}"
+
+
+def graded_name(raw):
+    """The name the student whose folder or zip is named `raw` is graded (and filed) under."""
+    text = unicodedata.normalize("NFC", raw)
+    return text if is_valid(text) else safe_name(text)
+
+
+def is_name(text):
+    """Whether `text` is a name the grader gives: a valid id, or a safe name (kit merge checks shards so)."""
+    if is_valid(text):
+        return True
+    if not isinstance(text, str) or text.count(MARK) != 1:
+        return False
+    readable, digest = text.split(MARK)
+    return (
+        0 < len(readable) <= READABLE
+        and (readable[0] == "_" or _word(readable[0]))
+        and all(map(_allowed, readable))
+        and len(digest) == 16
+        and all(c in "0123456789abcdef" for c in digest)
+    )
+
+
+def key(raw):
+    """What two ids that name one student share: the id after NFC and case-folding."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", raw).casefold())
+
+
+def find(submissions):
+    """[(graded name, path, id as submitted)] sorted by graded name: every folder and .zip in
+    `submissions`. Two entries for one student (a folder and a zip, or ids equal after NFC and
+    case-folding) stop the grading before anything is touched, with every problem listed."""
+    found, problems, first = {}, [], {}
+    for entry in sorted(Path(submissions).iterdir()):
+        if entry.name.startswith(".") or entry.is_symlink():
+            continue  # hidden, or a link: never followed out of the submissions folder
+        if entry.is_dir():
+            raw = entry.name
+        elif entry.is_file() and entry.suffix.lower() == ".zip":
+            raw = entry.name[:-4]
+        else:
+            continue
+        other, other_raw = first.setdefault(key(raw), (entry, raw))
+        if other is not entry:
+            a, b = (escape_line(shown(str(p))) for p in (other, entry))
+            problems.append(
+                f"{b}: student {escape_line(shown(raw))} has both a folder and a zip; keep one"
+                if other_raw == raw
+                else f"{a} and {b}: one student under two ids (compared with accents composed and case "
+                "ignored); rename or remove one"
+            )
+            continue
+        found[graded_name(raw)] = (entry, shown(raw))
+    if problems:
+        raise SystemExit("nothing was graded or written:\n" + "\n".join(problems))
+    return [(sid, path, raw) for sid, (path, raw) in sorted(found.items())]
