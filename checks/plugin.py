@@ -16,10 +16,11 @@ from _pytest.outcomes import Failed
 from pytest_timeout import PYTEST_FAILURE_MESSAGE
 
 from checks import history, messages
-from checks.base import OWN, base_for
+from checks.base import OWN, UNWRAPPED, base_for
 from checks.calls import Calls, SameTimeout
 from checks.client import Fence, ProbeFailure
 from checks.gates import GATES
+from checks.inputs import LECTURE_L
 from checks.judge import LearnerError
 from checks.report import Report, totals
 from kit.exercises import EXERCISES, HELP_IMPL, POINTS, default_impl
@@ -122,6 +123,7 @@ class Kit:
         # A learner's own runs remember which checks passed, for "no longer passes"; a grader's do not.
         self.learner_run = fence is None
         self.passed_before = history.passed(self.impl) if self.learner_run else set()
+        self.wraps = False  # whether the learner's + and * wrap a Value in a Value (05's line)
         self.stopped = None  # why the rest of the run is passed over (--kit-until-unfinished)
 
     # --- collection -----------------------------------------------------------------------
@@ -154,8 +156,11 @@ class Kit:
         # The gates of everything these checks build on, looked at once, before any test (and so
         # outside every test's timeout).
         wanted = {exercise_of(item) for item in session.items} - {None}
+        looked_at = wanted | {d for ex in wanted for d in EXERCISES[ex].builds_on}
+        self.wraps = bool(looked_at & set(UNWRAPPED)) and self.wraps_values()
         for dep in sorted({d for ex in wanted for d in EXERCISES[ex].builds_on}):
-            self.calls.base = base_for(dep, self.closed())  # a gate looks at its exercise where its check would
+            # A gate looks at its exercise on the base its check would run on.
+            self.calls.base = base_for(dep, self.closed(), self.wraps)
             self.gates[dep] = self.gate(dep)
         self.calls.base = OWN
 
@@ -163,20 +168,33 @@ class Kit:
         """The exercises whose gates are closed."""
         return {ex for ex, gate in self.gates.items() if gate}
 
-    def gate(self, ex):
-        """A quick look at whether exercise `ex` works, through its gate probes."""
+    def wraps_values(self):
+        """Whether the learner's + and * wrap an operand that is already a Value in another Value
+        (05's line, inside 02's code): then 02-04 run with the kit's line (checks/base/)."""
+        try:
+            return self.look("02", lambda call: bool(call("forward", graph=LECTURE_L)["wraps"]))
+        except (LearnerError, ProbeFailure, KeyError, TypeError):
+            return False
+
+    def look(self, ex, look):
+        """Run a first look at exercise `ex` (a gate) through its probes, outside any test."""
 
         def call(probe, **args):
             return self.calls.call(probe, args, timeout=min(GATE_TIMEOUT, self.timeout))
 
         try:
-            return GATES[ex](call)
-        except (LearnerError, ProbeFailure, AssertionError, KeyError, TypeError, ValueError, IndexError):
-            return None, messages.GATE_FAILED[ex]
+            return look(call)
         finally:
             for reason in self.calls.tampered:
                 self.report.review.append({"check": ex, "test": f"the first look at check-{ex}", "reason": reason})
             self.calls.new_test()
+
+    def gate(self, ex):
+        """A quick look at whether exercise `ex` works, through its gate probes."""
+        try:
+            return self.look(ex, GATES[ex])
+        except (LearnerError, ProbeFailure, AssertionError, KeyError, TypeError, ValueError, IndexError):
+            return None, messages.GATE_FAILED[ex]
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
@@ -200,8 +218,11 @@ class Kit:
         if ex is not None and ex != self.report.current:
             builds = EXERCISES[ex].builds_on
             missing = {dep: self.gates[dep] for dep in builds if self.gates.get(dep)}
-            base = base_for(ex, self.closed())
-            banner = messages.builds_on(ex, builds, missing, self.passed_before, base) if missing else None
+            base = base_for(ex, self.closed(), self.wraps)
+            if missing:
+                banner = messages.builds_on(ex, builds, missing, self.passed_before, base)
+            else:
+                banner = messages.unwrapped(ex) if base else None
             self.report.start_check(ex, banner, base.kit)
             self.calls.new_check(ex, base)
         self.calls.new_test()
@@ -216,9 +237,8 @@ class Kit:
         status, message = self.classify(call.excinfo)
         mistake = getattr(call.excinfo.value, "mistake", None) if call.excinfo and status != "todo" else None
         closed = [(dep, self.gates[dep]) for dep in EXERCISES[ex].builds_on if self.gates.get(dep)]
-        # 03 is judged at the values the learner's + and * gave, unless they wrap a Value (05's line)
-        wrapped = (self.gates.get("02") or (None,))[0] == "wraps-value"
-        own_fault = self.calls.base or (ex == "03" and status == "fail" and not wrapped)
+        # 03 is judged at the values the learner's + and * gave
+        own_fault = self.calls.base or (ex == "03" and status == "fail")
         foundation = None
         if status not in ("pass", "todo") and closed and not own_fault:
             # A foundation is broken and nothing could stand in for it: say so first, and name it.

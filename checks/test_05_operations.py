@@ -3,8 +3,9 @@
 import math
 
 from checks import numerics
-from checks.inputs import LECTURE_NEURON, every_operation, leaf_value, random_graph
-from checks.judge import LearnerError, blame, diagnose, expect, expect_close, expect_grads, fmt, points
+from checks.inputs import LECTURE_L, LECTURE_NEURON, every_operation, leaf_value, random_graph
+from checks.judge import LearnerError, Wrong, blame, diagnose, expect, expect_close, expect_grads, fmt, points
+from checks.mistakes import advice
 from checks.predictions import backprop_predictions, variants_of
 
 
@@ -19,7 +20,27 @@ def in_use(graph, rng):
 def expect_op(probe, graph, variants=(), data_predictions=None, names=None):
     """The value of every node and the gradient of every leaf (calling the learner's _backward from
     the root down) against floats; a mistake is named when the learner's numbers are what one of
-    `variants` predicts, or (for a wrong value) one of `data_predictions` ({node: {id: value}})."""
+    `variants` predicts, or (for a wrong value) one of `data_predictions` ({node: {id: value}}), or
+    when + or * wrap an operand that is already a Value (this lesson's line, which 02-04 do not grade)."""
+    try:
+        return judge_op(probe, graph, variants, data_predictions, names)
+    except (Wrong, LearnerError) as e:
+        if e.mistake is None and wraps_values(probe):
+            if isinstance(e, Wrong):
+                raise Wrong(f"{e} {advice('wraps-value')}", "wraps-value") from None
+            e.mistake = "wraps-value"
+        raise
+
+
+def wraps_values(probe):
+    """Whether the learner's + and * wrap an operand that is already a Value in another Value."""
+    try:
+        return bool(probe("forward", graph=LECTURE_L)["wraps"])
+    except LearnerError:
+        return False
+
+
+def judge_op(probe, graph, variants, data_predictions, names):
     what = (
         numerics.expression(graph) + " with " + ", ".join(f"{n} = {fmt(a[0])}" for n, op, *a in graph if op == "leaf")
     )

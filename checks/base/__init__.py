@@ -11,6 +11,9 @@ that runs on the kit's code for that exercise instead of the learner's:
   in for the learner's; for 07, where 06 is broken, the kit's nn.py too.
 - 03 needs no base: its tests judge the learner's _backward against the data the learner's own
   + and * gave (checks/numerics.py, `backprop` with `values`).
+- 05's line that wraps plain numbers (`other = other if isinstance(other, Value) else Value(other)`)
+  sits inside 02's + and *: where it wraps a Value too (`wraps-value`), checks 02-04 run with the
+  kit's (ops.py, `unwrap`), and check-05, on the learner's own, charges it.
 
 engine.py and nn.py here are the reference, written by `python -m kit stubs` from solutions/ (do
 not edit them by hand). The judge sends their text to a base worker in its handshake, so no
@@ -32,7 +35,7 @@ MODULES = {"micrograd.engine": "engine.py", "micrograd.nn": "nn.py"}
 class Base:
     """The kit's code a check runs on: `kit` the exercises it stands in for (as the report says),
     `modules` the learner modules replaced whole, `patch` the exercises whose + and * go onto the
-    learner's own Value."""
+    learner's own Value ("05": only the line that wraps plain numbers)."""
 
     kit: tuple = ()
     modules: tuple = ()
@@ -53,14 +56,19 @@ class Base:
 OWN = Base()
 
 
-def base_for(ex, closed):
-    """The base check `ex` runs on, given the exercises whose gates are `closed`."""
+UNWRAPPED = ("02", "03", "04")  # the checks that run with the kit's wrapping line where the learner's wraps Values
+
+
+def base_for(ex, closed, wraps=False):
+    """The base check `ex` runs on, given the exercises whose gates are `closed`, and whether the
+    learner's + and * wrap a Value in a Value (05's line)."""
     broken = tuple(d for d in EXERCISES[ex].builds_on if d in closed)
-    if not broken or ex == "03":
-        return OWN
+    unwrap = ("05",) if wraps and ex in UNWRAPPED else ()
     if ex in ENGINE:
-        patch = tuple(d for d in broken if d in ("02", "03"))
-        return Base(kit=patch, patch=patch) if patch else OWN
+        patch = tuple(d for d in broken if d in ("02", "03")) if ex != "03" else ()
+        return Base(kit=patch + unwrap, patch=patch + unwrap) if patch or unwrap else OWN
+    if not broken:
+        return OWN
     modules = ("micrograd.engine",) if any(d in ENGINE for d in broken) else ()
     modules += ("micrograd.nn",) if "06" in broken else ()
     return Base(kit=broken, modules=modules)
@@ -69,6 +77,8 @@ def base_for(ex, closed):
 def describe(base):
     """'the kit's engine.py', 'the kit's + and *', for the report and the banners."""
     parts = [f"the kit's {MODULES[name]}" for name in base.modules]
-    if base.patch:
+    if set(base.patch) & {"02", "03"}:
         parts.append("the kit's + and *")
+    if "05" in base.patch:
+        parts.append("the kit's line that wraps plain numbers in a Value")
     return " and ".join(parts)

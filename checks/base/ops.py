@@ -10,8 +10,32 @@ checks that grade + and * never run on it.
 
 def patch(Value, exercises):
     """Give Value the kit's + and * (02, or 03 whose _backward lives in them), and for 03 also a grad
-    that starts at 0.0 and a leaf _backward that does nothing."""
+    that starts at 0.0 and a leaf _backward that does nothing; for 05, only the line that wraps plain
+    numbers (`Value(other)` on a Value is that Value), where the learner's wraps Values too."""
+    if "05" in exercises:
+        unwrap(Value)
+    if "02" in exercises or "03" in exercises:
+        plus_and_times(Value, exercises)
 
+
+def unwrap(Value):
+    """Value(v) of a Value v is v itself, as `other if isinstance(other, Value) else Value(other)` makes it."""
+    new, init = Value.__new__, Value.__init__
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and isinstance(args[0], Value):
+            return args[0]
+        return new(cls) if new is object.__new__ else new(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        if len(args) == 1 and not kwargs and args[0] is self:
+            return  # the Value handed back by __new__: left as it is
+        init(self, *args, **kwargs)
+
+    Value.__new__, Value.__init__ = __new__, __init__
+
+
+def plus_and_times(Value, exercises):
     def __add__(self, other):
         other = other if isinstance(other, Value) else Value(other)
         out = Value(self.data + other.data, (self, other), '+')
