@@ -2,7 +2,9 @@
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import types
@@ -63,6 +65,9 @@ def mixed(tmp_path_factory):
 def test_a_local_cluster_grades_a_mixed_class_exactly_as_local_grading(mixed):
     proc = grade(mixed.subs, mixed.base / "cluster", mixed.secret, "--cluster", "local:2")
     assert "cluster local:2: 2 of 2 workers grade" in proc.stdout
+    # Each worker's machine and sandbox, as the worker itself found them.
+    said = re.findall(r"worker tcp://[\d.:]+ on ([^:]+): (\w+) sandbox", proc.stdout)
+    assert len(said) == 2 and all(host == socket.gethostname() and mode in ("bwrap", "unshare") for host, mode in said)
     assert "grading 6 of 6" in proc.stdout and "/min" in proc.stdout and "min left" in proc.stdout
     assert gradebook(mixed.base / "cluster") == mixed.local
     csv, _ = mixed.local

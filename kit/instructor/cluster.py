@@ -20,6 +20,7 @@ Dask (`distributed`, the `cluster` extra) is imported only here, and only with -
 
 import re
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -67,14 +68,16 @@ def _grader(settings):
 
 
 def ready(settings, version):
-    """What this worker can do, checked once at start: {"mode", "warning", "refused"}."""
+    """What this worker can do, checked once at start: {"host", "mode", "warning", "refused"}."""
+    host = socket.gethostname()  # the log names each worker's machine, not the coordinator's
     if version != code_hash():  # every worker must grade with the same checks
-        return {"mode": None, "warning": None, "refused": "its kit differs from the grader's (copy the same kit)"}
+        refused = "its kit differs from the grader's (copy the same kit)"
+        return {"host": host, "mode": None, "warning": None, "refused": refused}
     try:
         grader, _ = _grader(settings)
     except SystemExit as e:  # sandbox.Unavailable among them: the reason, in words
-        return {"mode": None, "warning": None, "refused": str(e)}
-    return {"mode": grader.choice.mode, "warning": grader.choice.warning, "refused": None}
+        return {"host": host, "mode": None, "warning": None, "refused": str(e)}
+    return {"host": host, "mode": grader.choice.mode, "warning": grader.choice.warning, "refused": None}
 
 
 def grade_task(sid, files, notes, seed, settings):
@@ -128,7 +131,9 @@ class Cluster:
             self.client.wait_for_workers(1, timeout=120)
         said = self.client.run(ready, self.settings, code_hash())
         refused = [
-            f"REFUSED: worker {w} will not grade: {r['refused']}" for w, r in sorted(said.items()) if r["refused"]
+            f"REFUSED: worker {w} on {r.get('host', '?')} will not grade: {r['refused']}"
+            for w, r in sorted(said.items())
+            if r["refused"]
         ]
         kept = {w: r for w, r in said.items() if not r["refused"]}
         if not kept:
@@ -138,6 +143,11 @@ class Cluster:
             self.client.retire_workers([w for w in said if w not in kept], close_workers=True)
         weakest = max(kept.values(), key=lambda r: sandbox.STRENGTH.index(r["mode"]))
         lines = [f"cluster {self.address}: {len(kept)} of {len(said)} workers grade", *refused]
+        fence = {"none": "no sandbox (--sandbox none)"}
+        lines += [
+            f"worker {w} on {r.get('host', '?')}: {fence.get(r['mode'], r['mode'] + ' sandbox')}"
+            for w, r in sorted(kept.items())
+        ]
         lines += sorted({r["warning"] for r in kept.values() if r["warning"]})
         # Said loudly at start, on one line, with the grader's other warnings (grade.py logs choice.warning).
         return sandbox.Choice(weakest["mode"], sys.executable, " · ".join(lines))
