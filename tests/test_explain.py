@@ -210,3 +210,30 @@ def test_the_steps_page_steps_in_headless_chromium_and_loads_nothing(variant, tm
         changed = re.findall(r'<tr class="[^"]*changed[^"]*"><td>([^<]+)</td>', dom)
         want = [n for (n, *_), b, a in zip(result["graph"], before, after) if a != b]
         assert changed == want, (k, changed, want)
+
+
+def test_a_backward_that_raises_is_named_and_ends_the_steps_there(variant):
+    impl = variant([("            self.grad += other.data * out.grad\n", "            raise RuntimeError('boom')\n")])
+    result = explain(impl, "03")
+    raised = result["blame"]["node"]
+    assert result["blame"]["by"] == raised and dict((n, op) for n, op, *_ in result["graph"])[raised] == "mul"
+    assert "RuntimeError: boom" in result["blame"]["why"]
+    assert explain_show.steps_text(result).splitlines()[-1].endswith(f"({raised} = d * f)  raised RuntimeError")
+
+
+def test_a_backward_that_writes_into_the_kits_log_of_steps_loses_the_steps_not_the_explanation(variant):
+    """The log is the one record learner code can reach (through the wrapped _backward's closure)."""
+    tamper = (
+        "        for v in reversed(topological_order(self)):\n"
+        "            for cell in getattr(v._backward, '__closure__', None) or ():\n"
+        "                if type(cell.cell_contents) is list and all(type(e) is list for e in cell.cell_contents):\n"
+        "                    cell.cell_contents.append(['<b>', 1, 2])\n"
+        "            v._backward()\n"
+    )
+    unseeded = ("        self.grad = 1.0\n", "")  # and a mistake, for a graph to fail
+    walk = "        for v in reversed(topological_order(self)):\n            v._backward()\n"
+    impl = variant([unseeded, (walk, tamper)])
+    result = explain(impl, "04")
+    assert result["got"]["steps"] is None and result["blame"]["mistake"] == "root-grad-not-one"
+    assert "could not follow" in explain_show.steps_text(result)
+    assert "<b>" not in explain_html.page(result)

@@ -52,6 +52,20 @@ def record_steps(nodes, uncallable):
     return log
 
 
+def read_log(log):
+    """The steps as plain data; None when the log is not all the wrapper's own entries (learner code
+    can reach it through the wrapper's closure, and may have written into it)."""
+    steps = []
+    for entry in list(log):
+        if type(entry) is not list or len(entry) != 3:
+            return None
+        name, before, after = entry
+        if type(name) is not str or type(before) is not list or not (after is None or type(after) is list):
+            return None
+        steps.append([name, [number(g) for g in before], None if after is None else [number(g) for g in after]])
+    return steps
+
+
 def failure(where, e):
     """An error of learner code as plain data: where it happened, the exception's type and message."""
     try:
@@ -90,10 +104,7 @@ def run_graph(graph, mode, steps):
         out["error"] = failure(["backward", None], e)
     out["grad"] = {n: number(getattr(v, "grad", None)) for n, v in nodes.items()}
     if log is not None:
-        out["steps"] = [
-            [name, [number(g) for g in before], None if after is None else [number(g) for g in after]]
-            for name, before, after in log
-        ]
+        out["steps"] = read_log(log)
     return out
 
 

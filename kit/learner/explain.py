@@ -126,12 +126,33 @@ def first_failing(session, ex, seed):
     return None
 
 
+def run(session, graph, mode):
+    """The learner's run of `graph` (probes_explain.explain_graph). Its log of steps is the one record
+    learner code can reach while it runs (through the wrapped _backward): an entry that is not
+    [a node's name, its grads before, after or None] drops the log, never the explanation."""
+    got = session.call("explain_graph", graph=graph, mode=mode)
+    names = {name for name, *_ in graph}
+
+    def entry(step):
+        return (
+            isinstance(step, list)
+            and len(step) == 3
+            and step[0] in names
+            and all(isinstance(g, list) and len(g) == len(graph) for g in step[1:] if g is not None)
+            and isinstance(step[1], list)
+        )
+
+    if not (isinstance(got.get("steps"), list) and all(map(entry, got["steps"]))):
+        got["steps"] = None
+    return got
+
+
 def failing_graph(session, seen, raised, mode):
     """The graph to explain, and the learner's run of it: the one whose probe raised, else the first
     of the test's graphs that fails when backpropagated (a test may probe more graphs to word its
     verdict), else the last it probed."""
     for graph in [raised] if raised else seen:
-        got = session.call("explain_graph", graph=graph, mode=mode)
+        got = run(session, graph, mode)
         if raised or failure(graph, got):
             return graph, got
     return graph, got

@@ -99,7 +99,7 @@ def steps_data(result):
                 "call": name,
                 "what": local_form(graph, name),
                 "before": row(before),
-                "after": row(after),
+                "after": row(before if after is None else after),  # None: the call raised
             }
             for name, before, after in got["steps"] or []
         ],

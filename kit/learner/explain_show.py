@@ -134,14 +134,19 @@ def steps_text(result):
     """Each _backward call of the backward pass, in order, with the grads it changed."""
     got, names = result["got"], [n for n, *_ in result["graph"]]
     if got["steps"] is None:
-        return "Your Value does not let its _backward be replaced, so its calls cannot be followed one by one."
+        return (
+            "The kit could not follow the _backward calls one by one (your Value does not let _backward be replaced)."
+        )
     lines, previous = [], [got["initial"].get(n) for n in names]
     for k, (name, before, after) in enumerate(got["steps"], 1):
         outside = changes(names, previous, before)
         if outside:
             lines.append(f"      ({'before the first call' if k == 1 else 'between calls'}: {outside})")
-        changed = changes(names, before, after)
         what = explain_blame.local_form(result["graph"], name)
+        if after is None:
+            lines.append(f"{k:4d}. {name}._backward  ({what})  raised {result['got']['error']['type']}")
+            break
+        changed = changes(names, before, after)
         lines.append(f"{k:4d}. {name}._backward  ({what})  " + (changed or "changed no grad"))
         previous = after
     return "\n".join(lines)
