@@ -4,19 +4,13 @@
 import math
 
 
-def _leaf_backward():
-    """A leaf has no children to pass its gradient on to."""
-
-
 class Value:
     """A scalar, the Values it was computed from, and the gradient of the output with respect to it."""
-
-    __slots__ = ('data', 'grad', '_backward', '_prev', '_op', 'label')
 
     def __init__(self, data, _children=(), _op='', label=''):
         self.data = data
         self.grad = 0.0
-        self._backward = _leaf_backward
+        self._backward = lambda: None
         self._prev = set(_children)
         self._op = _op
         self.label = label
