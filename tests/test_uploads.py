@@ -294,3 +294,17 @@ def test_the_similarity_report_survives_the_same_uploads(graded):
     )
     compared = {a for a, b, *_ in pairs} | {b for a, b, *_ in pairs}
     assert compared == {"honest", "zoë", ids.graded_name("José García"), "committed-venv"}
+
+
+def test_a_gradescope_submission_holding_a_named_pipe_or_a_socket_is_staged_without_them(tmp_path):
+    from kit.platforms import gradescope
+
+    submission = hostile.tree(tmp_path / "submission", upto=1)
+    os.mkfifo(submission / "pipe")
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(submission / "micrograd" / "sock"))
+        (tmp_path / "subs").mkdir()
+        gradescope.stage_submission(submission, tmp_path / "subs")
+    copied = tmp_path / "subs" / "submission"
+    assert (copied / "derivatives.py").read_bytes() == (submission / "derivatives.py").read_bytes()
+    assert not (copied / "pipe").exists() and not (copied / "micrograd" / "sock").exists()
