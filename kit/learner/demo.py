@@ -51,7 +51,8 @@ class Progress:
 
 
 def choose(impl):
-    """(tree to train with, whose it is): the learner's when all checks pass, else the reference."""
+    """(tree to train with, whose it is): the learner's when all checks pass, else the reference, or
+    (None, None) where there is no reference to fall back on."""
     try:
         report = grade(impl)
     except GradingError:
@@ -61,6 +62,10 @@ def choose(impl):
     if len(passing) == len(EXERCISES):
         print(paint(f"All seven checks pass: this runs on your micrograd in {shown(impl)}/.", "green"))
         return impl, "your micrograd"
+    if not (ROOT / "solutions").is_dir():  # a learner's copy (a Classroom template) holds no reference
+        print(f"{shown(impl)}/ passes {len(passing)} of the {len(EXERCISES)} checks: finish the checks first.")
+        print(f"({command('progress', None, impl)} shows what is next.) Then the demo trains your micrograd.")
+        return None, None
     print(
         f"{shown(impl)}/ passes {len(passing)} of the {len(EXERCISES)} checks, so this demo runs on the "
         f"reference micrograd in {shown(ROOT / 'solutions')}/."
@@ -94,6 +99,8 @@ def main(argv=None):
         return 1
     require()
     tree, whose = choose(args.impl)
+    if tree is None:
+        return 1
     lib = library(tree)
     xs, ys = two_moons()
     print(f"\nTraining MLP(2, {SIZES}) on {len(xs)} points of two moons for {args.steps} steps ...")
