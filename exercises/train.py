@@ -15,5 +15,5 @@ def sgd_step(parameters, lr):
 
 def train(model, xs, ys, steps, lr):
     """Gradient descent on mse_loss; returns each step's loss, measured before that step's update."""
-    # TODO(ex07): For each step: forward pass, loss, zero_grad, backward, update; record the loss.
+    # TODO(ex07): Repeat for each step: forward pass, loss, zero_grad, backward, update; record the loss.
     raise NotImplementedError("ex07: train - see docs/07_training.md")

@@ -18,7 +18,7 @@ def sgd_step(parameters, lr):
 
 def train(model, xs, ys, steps, lr):
     """Gradient descent on mse_loss; returns each step's loss, measured before that step's update."""
-    ### BEGIN ex07: For each step: forward pass, loss, zero_grad, backward, update; record the loss.
+    ### BEGIN ex07: Repeat for each step: forward pass, loss, zero_grad, backward, update; record the loss.
     losses = []
     for k in range(steps):
         ypred = [model(x) for x in xs]

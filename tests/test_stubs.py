@@ -77,10 +77,38 @@ def test_every_exercise_has_a_todo_in_the_stubs(tree):
     assert found == set(EXERCISES)
 
 
-def test_every_region_todo_is_one_imperative_sentence():
+# The verbs the TODOs open with. A TODO that opens with another word fails: a description ("Returns
+# ...", "This ...", "The ...") is no task; a new imperative verb is added here.
+IMPERATIVE = {"Add", "Feed", "Let", "Make", "Nudge", "Raise", "Repeat", "Return", "Seed", "Set", "Show"}
+
+
+@pytest.mark.parametrize(
+    "todo, ok",
+    [
+        ("Return the slope of f at x.", True),
+        ("Returns the slope of f at x.", False),
+        ("This returns the slope.", False),
+        ("Return the slope. Then print it.", False),
+        ("Return the slope", False),
+        ("Return the slope!", False),
+        ("Show the Value as Value(data=...).", True),
+    ],
+)
+def test_an_imperative_sentence_is_told_from_a_description_two_sentences_or_none(todo, ok):
+    assert is_one_imperative_sentence(todo) == ok
+
+
+def is_one_imperative_sentence(todo):
+    """Opens with a verb of IMPERATIVE, ends with its only full stop that a space follows or ends."""
+    return todo.split()[0] in IMPERATIVE and todo.endswith(".") and not re.search(r"[.!?](\s|$)", todo[:-1])
+
+
+def test_every_region_todo_is_one_imperative_sentence_and_the_stub_says_it_word_for_word():
     for rel in TREE:
+        stub = (ROOT / "exercises" / rel).read_text()
         for ex, todo in regions((ROOT / "solutions" / rel).read_text()):
-            assert todo[0].isupper() and todo.endswith("."), (rel, ex, todo)
+            assert is_one_imperative_sentence(todo), (rel, ex, todo)
+            assert f"# TODO(ex{ex}): {todo}\n" in stub, (rel, ex, todo)
 
 
 def signatures(path):
