@@ -157,3 +157,47 @@ def test_an_existing_template_is_kept_unless_forced(tmp_path, capsys):
     assert (out / "exercises" / "derivatives.py").read_text() == "# the instructor's edit\n"
     assert main(["--out", str(out), "--force"]) == 0
     assert (out / "exercises" / "derivatives.py").read_text() == (ROOT / "exercises" / "derivatives.py").read_text()
+
+
+# --- a learner's repository -----------------------------------------------------------------------
+
+
+def make_targets(makefile):
+    """The targets a Makefile defines, as `make -pn` reads it."""
+    proc = subprocess.run(
+        ["make", "-pRrqn", "-f", str(makefile), "PYTHON=" + sys.executable],
+        cwd=makefile.parent,
+        capture_output=True,
+        text=True,
+    )
+    return {line.split(":")[0] for line in proc.stdout.splitlines() if line and line[0].isalnum() and ":" in line}
+
+
+def test_the_templates_makefile_has_the_learners_targets_and_no_instructor_or_solution_target(template):
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    targets = make_targets(template / "Makefile")
+    learner = {"setup", "check", "progress", "watch", "demo", "check-01", "check-07", "hint-03", "explain-04"}
+    assert learner <= targets, learner - targets
+    instructor = {"grade", "report", "gradescope", "classroom", "nbgrader", "merge-grades", "test", "lint", "bench"}
+    assert not (instructor | {"solution-01", "stubs", "mutation", "soak"}) & targets
+    text = (template / "Makefile").read_text()
+    assert "solution" not in text and "instructor" not in text.replace("dev, instructor, watch", "")
+    for rule in ("check-%: $(STAMP)", "hints $*", "demo --impl $(IMPL)"):  # the kit's own rules, not copies
+        assert rule in text and rule in (ROOT / "Makefile").read_text()
+
+
+def test_the_templates_readme_is_the_learners_with_the_path_of_the_seven_checks(template):
+    readme = (template / "README.md").read_text()
+    assert readme != (ROOT / "README.md").read_text() and "@PATH@" not in readme
+    for ex in POINTS:
+        assert f"`make check-{ex}`" in readme
+    assert not [w for w in ("make grade", "make test", "For instructors", "solution-", "make report") if w in readme]
+    assert "Your grade" in readme and "exercises/" in readme
+
+
+def test_make_demo_on_an_unfinished_template_says_to_finish_the_checks_first(template):
+    proc = in_template(template, "make", "--no-print-directory", "demo", "STEPS=1", f"PY={sys.executable}", "STAMP=")
+    said = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "finish the checks first" in said, said
+    assert "Traceback" not in said and "solutions" not in said

@@ -4,7 +4,9 @@
 
 Writes a folder ready to push as the template repository: the learner's part of the kit
 (exercises/, the checks, the lessons, the learner's commands) without solutions/, the kit's own
-tests, kit/dev/ or the instructor's tools, and .github/workflows/classroom.yml, in which each
+tests, kit/dev/ or the instructor's tools, a learner's README (kit/platforms/template/README.md,
+its path written from kit/exercises.py) and Makefile (the kit's own, its learner targets only:
+no solution-NN, no instructor target), and .github/workflows/classroom.yml, in which each
 check is one step of GitHub Classroom's command grader, worth that check's maximum when
 `make check-NN` earns full marks. The learner owns the repository and can edit the workflow and
 the checks, so this is practice feedback, not an exam: grade for marks with `kit grade` or
@@ -12,6 +14,7 @@ Gradescope.
 """
 
 import argparse
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -32,7 +35,12 @@ LEFT_OUT = (
     "kit/platforms/classroom.py",
     "kit/platforms/gradescope.py",
     "kit/platforms/schemas",
+    "kit/platforms/template",
 )
+# The Makefile's rules a learner's copy keeps (by the name of their targets): setting up, and the
+# learner's commands. The solutions are not in the copy, and the instructor's tools are not either.
+NOT_HERE = re.compile(r"solution|the reference")
+LEARNER_TARGETS = ("setup", "$(STAMP)", ".extra", "check", "progress", "hint", "explain", "watch", "demo")
 # Of the nbgrader course, only what the notebooks import (a hub may install this copy for them).
 NBGRADER = ("kit/platforms/nbgrader/__init__.py", "kit/platforms/nbgrader/notebook.py")
 
@@ -93,6 +101,43 @@ def workflow_yaml():
     return HEADER + yaml.safe_dump(workflow(), sort_keys=False, width=120)
 
 
+def _rule(block):
+    """The name of the rule a Makefile paragraph defines (`hint` for `$(addprefix hint-,...): ...`), or None."""
+    for line in block.splitlines():
+        if line and not line.startswith(("#", "\t")) and re.match(r"^[^=]*[^:=]:([^=]|$)", line):
+            target = line.split(":")[0].strip()
+            m = re.fullmatch(r"\$\(addprefix (\w+)-,.*", target) or re.fullmatch(r"\$\(VENV\)/(\.extra)-.*", target)
+            return (m[1] if m else target), target
+    return None
+
+
+def learner_makefile(root=ROOT):
+    """The learner's Makefile: the kit's own, with its settings and its learner rules only (LEARNER_TARGETS)."""
+    blocks = (root / "Makefile").read_text(encoding="utf-8").split("\n\n")
+    header = [b for b in blocks[: next(i for i, b in enumerate(blocks) if b.startswith(".PHONY"))]]
+    kept = [b for b in blocks if (r := _rule(b)) and r[0] in LEARNER_TARGETS]
+    # A comment about the solutions or the reference speaks of what this copy does not hold.
+    kept = [
+        "\n".join(line for line in b.splitlines() if not (line.startswith("#") and NOT_HERE.search(line))) for b in kept
+    ]
+    phony = [r[1] for b in kept if (r := _rule(b))[0] not in ("$(STAMP)", ".extra")]
+    first = "# micrograd: your copy of the kit. Every target calls its one CLI, python -m kit COMMAND (README.md)."
+    header[0] = "\n".join([first, *header[0].splitlines()[1:]])
+    return "\n\n".join([*header, ".PHONY: " + " ".join(phony), *kept]).rstrip("\n") + "\n"
+
+
+def learner_readme():
+    """The learner's README: kit/platforms/template/README.md with the path of exercises written in."""
+    rows = ["| step | lesson | grade it |", "|---|---|---|"]
+    rows += [f"| {ex} {e.title} | `docs/{ex}_{e.slug}.md` | `make check-{ex}` |" for ex, e in EXERCISES.items()]
+    text = (ROOT / "kit" / "platforms" / "template" / "README.md").read_text(encoding="utf-8")
+    return text.replace("@PATH@", "\n".join(rows))
+
+
+# The files of the learner's copy written for it rather than copied from the kit.
+WRITTEN = {"Makefile": learner_makefile, "README.md": learner_readme}
+
+
 def shipped_files(root=ROOT):
     """The files of the learner's copy, relative to `root`, sorted."""
     files = []
@@ -117,7 +162,10 @@ def write_template(out, force=False):
         shutil.rmtree(out)
     for rel in shipped_files():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, out / rel)
+        if rel in WRITTEN:
+            (out / rel).write_text(WRITTEN[rel](), encoding="utf-8")
+        else:
+            shutil.copy2(ROOT / rel, out / rel)
     (out / WORKFLOW).parent.mkdir(parents=True, exist_ok=True)
     (out / WORKFLOW).write_text(workflow_yaml(), encoding="utf-8")
     return out
