@@ -15,11 +15,12 @@ import random
 import sys
 from pathlib import Path
 
-from checks import numerics, plugin
+from checks import numerics, options
 from checks.client import ProbeFailure, Worker
 from checks.judge import LearnerError
 from checks.shrink import shrink
 from kit import ROOT
+from kit.escape import escape_line
 from kit.exercises import EXERCISES, HELP_IMPL, argument, check_file, default_impl, parse_id
 from kit.learner.explain_blame import blame, failure
 from kit.term import pipe_safe
@@ -120,7 +121,7 @@ def first_failing(session, ex, seed):
             fn(**{k: v for k, v in kwargs.items() if k in wanted})
         except NotAGraph:
             continue
-        except (AssertionError, LearnerError, ProbeFailure, ArithmeticError, LookupError, TypeError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - any failure of the test is what is looked for
             if seen:
                 return title(fn), seen, raised[0] if raised else None, str(e), getattr(e, "mistake", None)
     return None
@@ -158,7 +159,7 @@ def failing_graph(session, seen, raised, mode):
     return graph, got
 
 
-def explain(impl, ex, seed=plugin.DEFAULT_SEED, shrunk=True):
+def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True):
     """Everything `kit explain` shows, as plain data; None when no graph of the check fails."""
     session = Session(impl)
     try:
@@ -201,7 +202,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit explain", description=__doc__.split("\n\n")[0])
     parser.add_argument("exercise", type=argument(parse_id), help="03, 04, 05 or 06")
     parser.add_argument("--impl", default=str(default_impl()), help=HELP_IMPL)
-    parser.add_argument("--seed", type=int, default=None, help=plugin.HELP_SEED)
+    parser.add_argument("--seed", type=int, default=None, help=options.HELP_SEED)
     parser.add_argument(
         "--steps", action="store_true", help="each _backward call in order, and a page that steps through them"
     )
@@ -209,11 +210,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.exercise not in MODES:
         parser.error(f"check-{args.exercise} has no graph to explain: choose one of {', '.join(MODES)}")
-    seed = args.seed if args.seed is not None else int(os.environ.get("KIT_SEED") or plugin.DEFAULT_SEED)
+    try:
+        seed = args.seed if args.seed is not None else int(os.environ.get("KIT_SEED") or options.DEFAULT_SEED)
+    except ValueError:
+        parser.error(f"KIT_SEED={os.environ['KIT_SEED']!r} is not a whole number")
+    if not (Path(args.impl) / "micrograd").is_dir():
+        print(f"{escape_line(args.impl)} does not hold the learner's tree (micrograd/engine.py): see --impl")
+        return 2
     try:
         result = explain(Path(args.impl), args.exercise, seed)
     except (LearnerError, ProbeFailure) as e:
-        print(f"kit explain could not rebuild check-{args.exercise}'s graph with your code: {e}")
+        print(f"kit explain could not rebuild check-{args.exercise}'s graph with your code: {escape_line(e)}")
         return 1
     if result is None:
         print(

@@ -161,7 +161,7 @@ def show(result, out, steps=False):
     from kit.learner.explain_html import page
 
     ex, blame = result["check"], result["blame"]
-    print(f"check-{ex}: the first test whose graph fails on your code is {escape_line(result['test'])!r}.")
+    print(f"check-{ex}: the first test whose graph fails with your own Value is {escape_line(result['test'])!r}.")
     said = result["message"].strip().splitlines() or ["(nothing)"]
     print("The check says: " + "\n  ".join(escape_line(line) for line in said[:MESSAGE_LINES]))
     if result["mistake"] in MISTAKES:
