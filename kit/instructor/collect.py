@@ -260,7 +260,11 @@ def collect(path, scratch):
     except OSError as e:
         if e.errno in GRADER_ERRNOS:
             raise
-        name = escape_line(ids.shown(os.fsdecode(e.filename)))[-120:] if e.filename else ""
+        name = (
+            escape_line(shortened(ids.shown(os.path.basename(os.fsdecode(e.filename)))))
+            if isinstance(e.filename, (str, bytes))
+            else ""
+        )
         raise Ungradable(f"the submission could not be read ({escape_line(e.strerror or e)}: {name})") from None
     except Exception as e:  # noqa: BLE001 - one upload never stops the class
         raise Ungradable(
