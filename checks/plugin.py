@@ -1,15 +1,10 @@
-"""The pytest plugin that turns checks/test_NN_*.py into graded exercises.
+"""The pytest plugin that turns checks/test_NN_*.py into graded exercises: it marks every test with
+its exercise (`exNN`), points and timeout, looks through the gates at what each check builds on,
+words every outcome for a learner, and ends with `check-NN: E/M points`. Run it as
+`python -m kit check NN`, or `pytest -p checks.plugin FILE`. Its options: checks/options.py; the
+probe calls and their worker: checks/calls.py."""
 
-It picks the implementation to grade (`--impl DIR`, or `IMPL`; default exercises/), starts the
-worker that runs its code, marks every test with its exercise (`exNN`) and points, applies a
-per-test timeout through pytest-timeout, words every failure for a learner, and ends with
-`check-NN: E/M points`. Run it as `python -m kit check NN`, or `pytest -p checks.plugin FILE`.
-"""
-
-import os
-import re
 import sys
-from pathlib import Path
 
 import pytest
 from _pytest.outcomes import Failed
@@ -22,37 +17,21 @@ from checks.client import Fence, ProbeFailure
 from checks.gates import GATES
 from checks.inputs import LECTURE_L
 from checks.judge import LearnerError
+from checks.options import add_options, exercise_of, exercise_of_nodeid, sentence, settings
 from checks.report import Report, totals
-from kit.exercises import EXERCISES, HELP_IMPL, POINTS, default_impl
+from kit.exercises import EXERCISES, POINTS
 
-DEFAULT_SEED = 1
-DEFAULT_TIMEOUT = 5.0
 GATE_TIMEOUT = 10.0
 # Where the report goes (default: stdout): `python -m kit check` sets it, and silences pytest's own output.
 OUT = pytest.StashKey()
 KIT = pytest.StashKey()  # the run's Kit
 
-HELP_SEED = f"seed of every random input (default: $KIT_SEED or {DEFAULT_SEED})"
-HELP_TIMEOUT = f"seconds each test may take (default: $KIT_TIMEOUT or {DEFAULT_TIMEOUT:g})"
-HELP_REPORT = "also write every test's result as JSON to this file"
-HELP_CHECK_TIMEOUT = "seconds one whole check may take; its later tests then fail at once (default: none)"
-HELP_UNTIL_UNFINISHED = "stop after the first check that is not at full marks (watch mode)"
-HELP_FENCE = "a JSON file of the grader's sandbox settings for the worker (kit/instructor/sandbox.py)"
 # What pytest-timeout's failure message starts with, from the message it exports.
 TIMED_OUT = PYTEST_FAILURE_MESSAGE.split("%")[0]
 
-CHECK_FILE = re.compile(r"^test_(\d\d)_\w+\.py$")
-
 
 def pytest_addoption(parser):
-    group = parser.getgroup("micrograd-kit", "micrograd-kit checks")
-    group.addoption("--impl", default=None, help=HELP_IMPL)
-    group.addoption("--kit-seed", type=int, default=None, help=HELP_SEED)
-    group.addoption("--kit-timeout", type=float, default=None, help=HELP_TIMEOUT)
-    group.addoption("--kit-report", default=None, help=HELP_REPORT)
-    group.addoption("--kit-check-timeout", type=float, default=None, help=HELP_CHECK_TIMEOUT)
-    group.addoption("--kit-fence", default=None, help=HELP_FENCE)
-    group.addoption("--kit-until-unfinished", action="store_true", help=HELP_UNTIL_UNFINISHED)
+    add_options(parser)
 
 
 def pytest_configure(config):
@@ -73,40 +52,6 @@ class Output:
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config):
         config.stash[OUT] = self.stream
-
-
-def exercise_of(item):
-    m = CHECK_FILE.match(item.path.name)
-    return m and m[1]
-
-
-def sentence(item):
-    """The test's title: the first line of its docstring, as written ('14.03 with h = 0.01'), or
-    else its name read as words (test_mul_backward_sends -> 'mul backward sends')."""
-    name = item.originalname if hasattr(item, "originalname") else item.name
-    doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
-    text = doc.splitlines()[0].rstrip(".") if doc else name.removeprefix("test_").replace("_", " ")
-    param = item.name[len(name) :]
-    return text + (f" {param}" if param else "")
-
-
-def settings(config):
-    impl = config.getoption("impl") or default_impl()
-    seed = config.getoption("kit_seed")
-    seed = seed if seed is not None else from_environment("KIT_SEED", DEFAULT_SEED, int, "a whole number, e.g. 7")
-    timeout = config.getoption("kit_timeout") or from_environment(
-        "KIT_TIMEOUT", DEFAULT_TIMEOUT, float, "a number of seconds, e.g. 5"
-    )
-    return Path(impl), seed, timeout
-
-
-def from_environment(name, default, kind, what):
-    """$name read as `kind`; a clear one-line usage error (not a traceback) when it is not one."""
-    text = os.environ.get(name, "").strip()
-    try:
-        return kind(text) if text else default
-    except ValueError:
-        raise pytest.UsageError(f"{name}={text!r} is not {what}") from None
 
 
 class Kit:
@@ -334,11 +279,6 @@ def restart(config):
     judge keeps."""
     kit = config.stash[KIT]
     kit.__init__(config, kit.report.out)
-
-
-def exercise_of_nodeid(nodeid):
-    m = CHECK_FILE.match(nodeid.split("::")[0].rsplit("/", 1)[-1])
-    return m and m[1]
 
 
 # --- fixtures for the checks ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from checks import plugin
+from checks import options as kit_options
 from kit import runner
 from kit.exercises import HELP_IMPL, argument, parse_ids
 
@@ -17,11 +17,11 @@ def parser():
     parser = argparse.ArgumentParser(prog="python -m kit check", description=__doc__.split("\n\n")[0])
     parser.add_argument("exercise", type=argument(parse_ids), help="01 ... 07, several as 03,04, or all")
     parser.add_argument("--impl", default=os.environ.get("IMPL") or None, help=HELP_IMPL)
-    parser.add_argument("--seed", type=int, default=None, help=plugin.HELP_SEED)
-    parser.add_argument("--timeout", type=float, default=None, help=plugin.HELP_TIMEOUT)
-    parser.add_argument("--report", default=None, help=plugin.HELP_REPORT)
-    parser.add_argument("--check-timeout", type=float, default=None, help=plugin.HELP_CHECK_TIMEOUT)
-    parser.add_argument("--fence", default=None, help=plugin.HELP_FENCE)
+    parser.add_argument("--seed", type=int, default=None, help=kit_options.HELP_SEED)
+    parser.add_argument("--timeout", type=float, default=None, help=kit_options.HELP_TIMEOUT)
+    parser.add_argument("--report", default=None, help=kit_options.HELP_REPORT)
+    parser.add_argument("--check-timeout", type=float, default=None, help=kit_options.HELP_CHECK_TIMEOUT)
+    parser.add_argument("--fence", default=None, help=kit_options.HELP_FENCE)
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first test that fails")
     return parser
 
