@@ -308,3 +308,21 @@ def test_a_gradescope_submission_holding_a_named_pipe_or_a_socket_is_staged_with
     copied = tmp_path / "subs" / "submission"
     assert (copied / "derivatives.py").read_bytes() == (submission / "derivatives.py").read_bytes()
     assert not (copied / "pipe").exists() and not (copied / "micrograd" / "sock").exists()
+
+
+def test_student_takes_an_id_as_submitted_and_a_mistyped_one_is_refused_before_anything_is_written(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hostile.tree(subs / "José García", upto=1)
+    hostile.tree(subs / "other", upto=1)
+
+    def run(*extra):
+        cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST, "--only", "01", *extra]
+        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    proc = run("--student", "José García")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert list(students(out)) == [ids.graded_name("José García")] and "grading 1 of 2" in proc.stdout
+    before = (out / "grades.json").read_bytes()
+    proc = run("--student", "José Garcia")
+    assert proc.returncode != 0 and "--student José Garcia: no submission of that id" in proc.stderr
+    assert (out / "grades.json").read_bytes() == before
