@@ -460,12 +460,30 @@ def test_export_writes_a_row_per_student_and_assignment_with_the_checks_maximum(
 
 
 @pytest.mark.slow
-def test_grading_again_records_the_same_scores_and_a_damaged_notebook_costs_no_one_else(course, env, graded, tmp_path):
+def test_plain_autograde_with_force_is_refused_before_it_removes_any_autograded_copy(course, env, graded):
     _, scores, _ = graded
-    broken = course / "submitted" / "broken" / "ex03"
-    broken.mkdir(parents=True)
-    (broken / "ex03.ipynb").write_text('{"cells": [')
-    (broken / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
+    before = {p: p.read_bytes() for p in (course / "autograded").rglob("*") if p.is_file()}
+    assert {p.parts[-2] for p in before if p.suffix == ".ipynb"} == {f"ex{ex}" for ex in EXERCISES}
+    proc = nbgrader("autograde", "ex03", "--force", cwd=course, env=env, ok=False)
+    assert "python -m kit nbgrader grade ex03" in proc.stdout + proc.stderr
+    assert "Removing" not in proc.stdout + proc.stderr
+    assert {p: p.read_bytes() for p in (course / "autograded").rglob("*") if p.is_file()} == before
+    nbgrader("export", "--to", "grades.csv", cwd=course, env=env)
+    assert {k: v for k, v in export(course).items() if k[0] in STUDENTS} == scores
+
+
+@pytest.mark.slow
+def test_grading_again_records_the_same_scores_and_odd_notebooks_cost_only_their_students(
+    course, env, graded, collected, tmp_path
+):
+    """Each odd notebook is its student's "could not be graded"; the honest neighbours keep their scores."""
+    submitted, scores, _ = graded
+    cases = odd(json.loads(nbformat.writes(submitted["solved", "03"])))
+    for name, (data, _) in cases.items():
+        folder = course / "submitted" / name / "ex03"
+        folder.mkdir(parents=True)
+        (folder / "ex03.ipynb").write_bytes(data)
+        (folder / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
     (tmp_path / "secret").write_text(SECRET)
     proc = subprocess.run(
         [sys.executable, "-m", "kit", "nbgrader", "grade", "ex03", "--course", str(course)]
@@ -476,10 +494,16 @@ def test_grading_again_records_the_same_scores_and_a_damaged_notebook_costs_no_o
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 1 and "broken" in proc.stdout
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    for name, (_, words) in cases.items():
+        assert f"ex03 {name}: could not be graded: " in proc.stdout and words in proc.stdout, (name, proc.stdout)
+    kit_gradebook = json.loads((course / "kit-grades" / "ex03" / "grades.json").read_text())
+    assert {r["id"] for r in kit_gradebook["students"]} == set(STUDENTS)  # no part of an odd tree was graded
     nbgrader("export", "--to", "grades.csv", cwd=course, env=env)
     again = export(course)
-    assert {k: v for k, v in again.items() if k[0] != "broken"} == scores
+    assert {k: v for k, v in again.items() if k[0] in STUDENTS} == scores
+    recorded = {k[0]: v for k, v in again.items() if k[1] == "ex03" and k[0] in cases}
+    assert all(score == 0 for score, _ in recorded.values()), recorded
 
 
 def test_the_grade_step_refuses_an_assignment_the_course_does_not_have(tmp_path):

@@ -31,7 +31,7 @@ CONFIG = '''\
 
 Kept as it is when the course is written again: edit it freely.
 """
-from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS, VerdictsRequired
+from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS, VerdictsExporter
 
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
@@ -45,7 +45,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Plain `nbgrader autograde` (or formgrader's button) stops with a message saying so.
 c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
 # Checked as autograde starts: plain autograde stops before it removes any autograded/ copy (--force).
-c.Autograde.preprocessors = [VerdictsRequired]
+c.Autograde.exporter_class = VerdictsExporter
 
 # For learners' own runs and `nbgrader validate`: the first test cell runs the whole check, which
 # stops itself after {check_timeout} s.

@@ -24,7 +24,7 @@ from kit.exercises import parse_id
 from kit.instructor import ids
 from kit.platforms.nbgrader import extract
 from kit.platforms.nbgrader.notebook import grade_id
-from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS, VerdictsRequired
+from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS, VerdictsExporter
 
 KIT_GRADES = "kit-grades"  # beside the course's gradebook: the kit's gradebook and secret per assignment
 
@@ -44,7 +44,7 @@ def config_of(course):
         config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
     config.CourseDirectory.root = str(course)
     config.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
-    config.Autograde.preprocessors = [VerdictsRequired]  # also where the course's file predates it
+    config.Autograde.exporter_class = VerdictsExporter  # also where the course's file predates it
     return config
 
 
@@ -79,7 +79,7 @@ def verdicts(students, report, unreadable):
 
 
 def grade_assignment(course, assignment, grade_args, only=None, log=print):
-    """Grade one assignment; returns the students nbgrader could not record (with why)."""
+    """Grade one assignment; returns the students the kit could not grade or nbgrader could not record (with why)."""
     import nbformat
     from nbgrader.apps import NbGraderAPI
 
@@ -124,7 +124,7 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print):
                 failed[student] = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
                 log(f"{assignment} {student}: nbgrader could not record the grade: {' '.join(failed[student])}")
     log(f"{assignment}: recorded {len(found) - len(failed)} of {len(found)} in nbgrader's gradebook")
-    return failed
+    return {**{s: [why] for s, why in unreadable.items()}, **failed}
 
 
 def main(argv=None):

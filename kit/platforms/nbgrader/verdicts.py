@@ -5,13 +5,14 @@
 notebook) and gives each test cell the output nbgrader scores: `PASS ...` for full points, an
 error with the kit's message for none, the points as the cell's result for part of them. The rest
 of nbgrader's pipeline is kept, so the gradebook, late penalties, formgrader, feedback and export
-work as usual. With no verdicts (plain `nbgrader autograde`), `VerdictsRequired` stops autograde
+work as usual. With no verdicts (plain `nbgrader autograde`), `VerdictsExporter` stops autograde
 with a message as it starts, before nbgrader removes any student's autograded/ copy (which it does
 first with --force), so a refused autograde leaves everything as it was.
 """
 
 import json
 
+from nbconvert.exporters import NotebookExporter
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader import utils
 from nbgrader.converters.base import NbGraderException
@@ -55,24 +56,18 @@ class KitVerdicts(NbGraderPreprocessor):
         return cell, resources
 
 
-class VerdictsRequired(NbGraderPreprocessor):
-    """Set as `Autograde.preprocessors`, which nbgrader builds as autograde starts, before its first
-    step for any student (with --force: removing the student's autograded/ copy). It is made only
-    where the kit's verdicts are given, else it stops autograde there with a message; it never runs
-    on a notebook (autograde replaces it with its own lists before converting one)."""
+class VerdictsExporter(NotebookExporter):
+    """autograde's exporter (`Autograde.exporter_class`): nbgrader makes it as autograde starts, before
+    its first step for any student (with --force: removing the student's autograded/ copy). Where
+    the kit's verdicts are not given, it stops autograde there with a message, so nothing is touched."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        if not KitVerdicts(parent=self.parent).verdicts:
-            owner = self.parent
-            while owner is not None and not hasattr(owner, "coursedir"):
-                owner = owner.parent
-            message = PLAIN_AUTOGRADE.format(assignment=owner.coursedir.assignment_id if owner else "exNN")
+        if not KitVerdicts(parent=self).verdicts:
+            coursedir = getattr(self.parent, "coursedir", None)
+            message = PLAIN_AUTOGRADE.format(assignment=coursedir.assignment_id if coursedir else "exNN")
             self.log.error(message)
             raise NbGraderException(message)
-
-    def preprocess(self, nb, resources):
-        return nb, resources
 
 
 def outputs(result, grade_id):
