@@ -11,6 +11,10 @@ Where: cgroup v2 when the grader's own cgroup can have children with the memory 
 root cgroup, or a subtree delegated to the grader); else cgroup v1's memory (and pids) hierarchies,
 where the grader may write them (root, as on many VMs and CI machines); else none, and memory is bounded
 by rlimits and tmpfs sizes alone. kit/instructor/sandbox.py's limits_line says which in the log.
+
+What the kernel says of a student's memory (how many processes it ended for want of it, and the
+limit) is read here too, by the judge (checks/client.py), which so tells a worker the memory limit
+ended from a crash.
 """
 
 import os
