@@ -133,8 +133,8 @@ def test_the_shrink_is_deterministic_and_stops_at_the_smallest_graph_that_still_
     assert shrink(graph, fails) == small and asked
 
 
-def kit_explain(*args, path=None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)} | ({"PATH": path} if path is not None else {})
+def kit_explain(*args, path=None, env=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})} | ({"PATH": path} if path is not None else {})
     return subprocess.run(
         [sys.executable, "-m", "kit", "explain", *map(str, args)],
         cwd=ROOT,
@@ -237,3 +237,26 @@ def test_a_backward_that_writes_into_the_kits_log_of_steps_loses_the_steps_not_t
     assert result["got"]["steps"] is None and result["blame"]["mistake"] == "root-grad-not-one"
     assert "could not follow" in explain_show.steps_text(result)
     assert "<b>" not in explain_html.page(result)
+
+
+@pytest.mark.parametrize(
+    "lesson, member, args",
+    [
+        ("docs/03_chain_rule.md", "mul backward without * out.grad", ["03"]),
+        ("docs/04_backward.md", "calling _backward leaves-first", ["04", "--steps"]),
+    ],
+)
+def test_the_lessons_show_the_real_output_of_kit_explain(lesson, member, args, variant, tmp_path):
+    """Where the files went (and whether Graphviz drew them) is the machine's, and so is the order of the
+    steps among a node's children (the learner's walk iterates the set `_prev`); every other line is the kit's."""
+    _, file, patch, *_ = ZOO[member]
+    done = kit_explain(*args, "--impl", variant(patch, file), "--out", tmp_path, env={"NO_COLOR": "1"})
+
+    def kept(text):
+        lines = [line for line in text.splitlines() if not line.startswith(("picture:", "page:", "(Graphviz"))]
+        steps = sorted(re.sub(r"^ *\d+\. ", "", line) for line in lines if re.match(r"^ *\d+\. ", line))
+        return [line for line in lines if not re.match(r"^ *\d+\. ", line)], steps
+
+    text = (ROOT / lesson).read_text()
+    shown = text[text.index("```\n", text.index("kit explain")) + 4 :]
+    assert kept(shown[: shown.index("\n```\n")]) == kept(done.stdout)
