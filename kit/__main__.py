@@ -18,7 +18,7 @@ COMMANDS = {
     "solution": ("kit.learner.solution", "the reference solution, once its check passes (make solution-03)"),
     "demo": ("kit.learner.demo", "train on two moons with your micrograd (make demo)"),
     "draw": ("kit.learner.draw", "draw a lesson's graph with your own Value"),
-    "explain": ("kit.learner.explain", "your graph of a failing check, explained: explain 03 [--steps] (make explain-03)"),
+    "explain": ("kit.learner.explain", "the first failing graph of a check, explained (make explain-03)"),
     # the instructor's
     "grade": ("kit.instructor.grade", "grade a folder of submissions into a gradebook (make grade)"),
     "merge": ("kit.instructor.merge", "merge the gradebooks of shards graded apart (make merge-grades)"),
