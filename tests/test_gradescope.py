@@ -118,37 +118,17 @@ def test_setup_on_a_supported_image_installs_the_kit_into_its_venv_and_locks_the
     with zipfile.ZipFile(autograder) as zf:
         zf.extractall(tmp_path / "source")
     (tmp_path / "source" / SECRET).chmod(0o644)  # as an unzip that keeps no modes leaves it
-    log, bin_ = tmp_path / "calls.log", tmp_path / "bin"
-    bin_.mkdir()
+    log = tmp_path / "calls.log"
     pip = f'#!/bin/sh\necho "pip $*" >> {log}\n'
-    stand_ins = {
-        "apt-get": f'#!/bin/sh\necho "apt-get $*" >> {log}\n',
-        "python3": (
-            f'#!/bin/sh\nif [ "$1 $2" = "-m venv" ]; then\n  echo "venv $3" >> {log}\n  mkdir -p "$3/bin"\n'
-            f"  printf '%s' {shlex.quote(pip)} > \"$3/bin/pip\" && chmod 755 \"$3/bin/pip\"\n"
-            f'  exit 0\nfi\nexec {shlex.quote(sys.executable)} "$@"\n'
-        ),
-    }
-    for name, text in stand_ins.items():
-        (bin_ / name).write_text(text)
-        (bin_ / name).chmod(0o755)
-    (tmp_path / "os-release").write_text('ID=ubuntu\nVERSION_ID="24.04"\n')
-    proc = subprocess.run(
-        ["bash", str(tmp_path / "source" / "setup.sh")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **os.environ,
-            "PATH": f"{bin_}{os.pathsep}{os.environ['PATH']}",
-            "KIT_AUTOGRADER_ROOT": str(tmp_path),
-            "KIT_OS_RELEASE": str(tmp_path / "os-release"),
-        },
+    python3 = (
+        f'#!/bin/sh\nif [ "$1 $2" = "-m venv" ]; then\n  echo "venv $3" >> {log}\n  mkdir -p "$3/bin"\n'
+        f"  printf '%s' {shlex.quote(pip)} > \"$3/bin/pip\" && chmod 755 \"$3/bin/pip\"\n"
+        f'  exit 0\nfi\nexec {shlex.quote(sys.executable)} "$@"\n'
     )
+    proc, apt = run_setup(autograder, tmp_path, 'ID=ubuntu\nVERSION_ID="24.04"\n', stand_ins={"python3": python3})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    calls = log.read_text().splitlines()
-    assert calls[0] == "apt-get update -qq" and calls[1].startswith("apt-get install -y"), calls
-    assert calls[2:] == [f"venv {tmp_path}/venv", f"pip install --quiet -e {tmp_path}/source"], calls
+    assert apt.splitlines()[0] == "update -qq" and apt.splitlines()[1].startswith("install -y"), apt
+    assert log.read_text().splitlines() == [f"venv {tmp_path}/venv", f"pip install --quiet -e {tmp_path}/source"]
     assert stat.S_IMODE((tmp_path / "source" / SECRET).stat().st_mode) == 0o600
 
 
@@ -167,15 +147,19 @@ def test_run_autograder_runs_the_kit_of_its_venv_from_the_source_folder_and_keep
     assert (tmp_path / "ran").read_text() == f"{tmp_path / 'source'} -m kit gradescope --run\n"
 
 
-def run_setup(autograder, tmp_path, os_release, python3_version=None):
-    """setup.sh with stand-ins for apt-get (which records its arguments) and, if given, python3."""
-    with zipfile.ZipFile(autograder) as zf:
-        zf.extractall(tmp_path / "source")
+def run_setup(autograder, tmp_path, os_release, python3_version=None, stand_ins=None):
+    """setup.sh with stand-ins for apt-get (which records its arguments) and, if given, python3 and
+    any other program ({name: script}); the zip is unpacked unless a test unpacked it already."""
+    if not (tmp_path / "source").exists():
+        with zipfile.ZipFile(autograder) as zf:
+            zf.extractall(tmp_path / "source")
     bin_ = tmp_path / "bin"
     bin_.mkdir()
     (bin_ / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "apt.log"}\n')
     if python3_version:
         (bin_ / "python3").write_text(f"#!/bin/sh\n[ \"$1\" = -V ] && echo 'Python {python3_version}'\nexit 1\n")
+    for name, text in (stand_ins or {}).items():
+        (bin_ / name).write_text(text)
     for f in bin_.iterdir():
         f.chmod(0o755)
     (tmp_path / "os-release").write_text(os_release)
