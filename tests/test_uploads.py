@@ -127,7 +127,7 @@ def test_a_helper_whose_compile_exhausts_recursion_or_memory_is_a_note_and_a_dea
     (tmp_path / "a").mkdir()
     notes = collect.collect(src, tmp_path / "a")
     assert "deep.py is nested too deeply for Python to compile" in notes
-    assert "wide.py needs more memory to compile than a student's code gets" in notes
+    assert "wide.py needs more memory to compile than the grader's check of it may use" in notes
     monkeypatch.setattr(scan, "MEMORY", 8 << 20)  # too little to start: the checking process dies
     (tmp_path / "b").mkdir()
     with pytest.raises(collect.Ungradable, match="could not be compiled within the grader's limits"):

@@ -2,7 +2,10 @@
 
 The checks never score from this: a flagged line costs nothing by itself (the worker's audit hook
 decides what is refused). It tells the instructor where to read. Honest micrograd code, the
-lecture's `import sys; sys.setrecursionlimit(...)` included, is not flagged.
+lecture's `import sys; sys.setrecursionlimit(...)` included, is not flagged. The same look notes
+each file that will not compile, as `make check` would stumble on it; as compiling hostile code
+can exhaust memory or recursion, all of it runs in a process of its own, with limits (inspect).
+The staging order reads each module's import lines (imports), never parsing them.
 """
 
 import ast
@@ -203,7 +206,7 @@ def problem(rel, data):
     except RecursionError:
         return f"{rel} is nested too deeply for Python to compile"
     except MemoryError:
-        return f"{rel} needs more memory to compile than a student's code gets"
+        return f"{rel} needs more memory to compile than the grader's check of it may use"
     return None
 
 
