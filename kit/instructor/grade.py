@@ -31,7 +31,7 @@ from pathlib import Path
 
 from kit.escape import escape_line
 from kit.exercises import EXERCISES, POINTS, parse_ids
-from kit.instructor import cgroups, collect, gradebook, host, ids, pool, sandbox
+from kit.instructor import adjust, cgroups, collect, gradebook, host, ids, pool, sandbox
 from kit.instructor.secret import SECRET_BYTES, derive_seed, load_secret, secret_id
 
 PROBE_TIMEOUT = 5.0  # seconds per test, as for a learner
@@ -278,6 +278,10 @@ class Grader:
                 asked, self.args.student = self.args.student, ids.graded_name(self.args.student)
                 if self.args.student not in dict(students):
                     raise SystemExit(f"--student {escape_line(asked)}: no submission of that id in {self.submissions}")
+            try:  # every bad line of the instructor's files is said before anyone is graded
+                self.plan = adjust.plan(self.args, {sid for sid, _ in students}, self.only)
+            except adjust.Invalid as e:
+                raise SystemExit(f"error: {e}") from None
         except BaseException:
             self.close()
             raise
@@ -313,7 +317,7 @@ class Grader:
             # The id as it was submitted, beside the safe name it was graded under.
             named = [dict(r, **({"name": names[s]} if s in names else {})) for s, r in results.items()]
             try:
-                gradebook.write(self.out, named, self.settings)
+                gradebook.write(self.out, named, self.settings, self.plan)
             finally:
                 self.close()
                 interrupts.restore()
@@ -449,6 +453,7 @@ def parser():
         help=f"seconds of one student's whole grading; the remaining tests then score 0 (default {STUDENT_TIMEOUT:g})",
     )
     parser.add_argument("--memory", type=int, default=MEMORY_MB, help="megabytes of memory per worker (default 1024)")
+    adjust.options(parser)
     parser.add_argument(
         "--sandbox",
         default="auto",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kit.escape import cell, escape, escape_line
 from kit.exercises import EXERCISES, POINTS
+from kit.instructor import adjust
 from kit.version import code_hash
 
 HEADER = ["student", *(f"check-{ex}" for ex in EXERCISES), "total"]
@@ -96,10 +97,23 @@ def checked_result(r, where="the result"):
     tests = r.get("tests", [])
     if not isinstance(tests, list) or not all(valid_test(t, checks) for t in tests):
         raise Invalid(f"{who} has malformed tests")
-    for key, kind in (("notes", str), ("review", dict)):
+    for key, kind in (("notes", str), ("review", dict), ("adjustments", dict)):
         if not isinstance(r.get(key, []), list) or not all(isinstance(x, kind) for x in r.get(key, [])):
             raise Invalid(f"{who} has malformed {key}")
+    if not all(valid_adjustment(a, checks) for a in r.get("adjustments", [])) or not valid_total(r):
+        raise Invalid(f"{who} has malformed adjustments or an adjusted total out of its bounds")
     return r
+
+
+def valid_adjustment(a, checks):
+    """Whether `a` is one adjustment as kit/instructor/adjust.py applies it, to one of `checks` or the total."""
+    number = type(a.get("points")) in (int, float) and abs(a["points"]) <= 1e6
+    return number and (a.get("check") == "total" or a.get("check") in checks) and isinstance(a.get("reason"), str)
+
+
+def valid_total(r):
+    most = sum(c["max"] for c in r["checks"].values())
+    return "total" not in r or (type(r["total"]) in (int, float) and 0 <= r["total"] <= most)
 
 
 def valid_test(t, checks):
@@ -129,7 +143,8 @@ def write_atomic(path, text):
 
 
 def total(result):
-    return sum(c["earned"] for c in result["checks"].values())
+    """The student's total: after the adjustments where they were applied (kit/instructor/adjust.py)."""
+    return result["total"] if "total" in result else sum(c["earned"] for c in result["checks"].values())
 
 
 def csv_text(results):
@@ -141,7 +156,8 @@ def csv_text(results):
         if r["status"] == "error":
             writer.writerow([cell(r["id"]), *("" for _ in EXERCISES), ""])
             continue
-        writer.writerow([cell(r["id"]), *(r["checks"].get(ex, {}).get("earned", "") for ex in EXERCISES), total(r)])
+        points = adjust.adjusted_checks(r)  # the raw points where nothing was adjusted
+        writer.writerow([cell(r["id"]), *(points.get(ex, "") for ex in EXERCISES), total(r)])
     return out.getvalue()
 
 
@@ -180,6 +196,7 @@ def feedback(result, titles):
         f"| check-{ex} {titles[ex]}{on_base(c)} | {c['earned']}/{c['max']} |"
         for ex, c in sorted(result["checks"].items())
     ]
+    lines += adjust_lines(result)
     if result.get("notes"):
         lines += ["", "Notes on the files:", "", *fenced("\n".join(f"- {n}" for n in result["notes"]))]
     if result.get("review"):
@@ -212,10 +229,33 @@ def on_base(check):
     return f" (on the kit's code for {', '.join(base)})" if base else ""
 
 
-def write(out, results, settings):
+def adjust_lines(result):
+    """The feedback's account of the adjustments and the lateness applied (kit/instructor/adjust.py)."""
+    lines, late = [], result.get("lateness")
+    if result.get("adjustments"):
+        raw = sum(c["earned"] for c in result["checks"].values())
+        lines += ["", f"Adjusted by your instructor: {raw} points from the checks, {total(result)} after these:", ""]
+        lines += fenced(
+            "\n".join(
+                f"- {'the total' if a['check'] == 'total' else 'check-' + a['check']}: {a['points']:+g} "
+                f"(asked {a['asked']}{', kept within bounds' if a.get('clipped') else ''}): {a['reason']}"
+                for a in result["adjustments"]
+            )
+        )
+    if late:
+        due = f"{'your extended' if late['extended'] else 'the'} deadline {late['deadline']}"
+        said = late.get("note") or f"submitted {late['submitted']}, {'after' if late['late_seconds'] else 'by'} {due}"
+        lines += ["", *fenced(f"Deadline: {said}" + (f" ({due})" if late.get("note") else ""))]
+    return lines
+
+
+def write(out, results, settings, plan=None):
     """grades.csv, grades.json and feedback/<id>.md for every result; grades.json also says which
-    kit graded them and when the last of them was graded."""
+    kit graded them and when the last of them was graded. With a `plan` (kit/instructor/adjust.py),
+    its adjustments and late penalty are applied afresh to the raw results and recorded."""
     out = Path(out)
+    if plan is not None:
+        results, settings = [adjust.apply(r, plan) for r in results], {**settings, **plan.settings()}
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     titles = {ex: e.title for ex, e in EXERCISES.items()}
     results = sorted(results, key=lambda r: r["id"])
