@@ -181,3 +181,14 @@ def test_the_cache_folder_follows_each_platforms_convention(monkeypatch, platfor
     monkeypatch.setattr(state.sys, "platform", platform)
     monkeypatch.setattr(state, "WINDOWS", name == "nt")
     assert state.cache_home() == Path(os.path.expanduser(expected))
+
+
+@pytest.mark.parametrize("via_make", ["1", ""])
+def test_a_checks_banner_names_the_check_to_finish_first_the_way_the_learner_ran_it(monkeypatch, via_make):
+    from checks import messages
+    from kit.commands import interpreter
+
+    monkeypatch.setenv("KIT_VIA_MAKE", via_make)
+    banner = messages.builds_on("04", ("02", "03"), {"02": ("fail", "a + b is not a Value")})
+    said = "make check-02" if via_make else f"{interpreter()} -m kit check 02"
+    assert f"Finish it first ({said}): failures below may come from there." in banner

@@ -92,7 +92,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if args.exercise is None and not args.reset:
-        parser.error("which exercise? e.g. python -m kit hints 03")
+        parser.error(f"which exercise? e.g. {command('hint', '03')}")
     try:
         ex = parse_id(args.exercise) if args.exercise else None
     except ValueError as e:
