@@ -1,0 +1,179 @@
+"""Adjustments and deadlines: an instructor's decisions applied on every run, within bounds, with reasons."""
+
+import json
+import subprocess
+import sys
+from argparse import Namespace
+from datetime import datetime, timedelta, timezone
+
+import hostile
+import pytest
+from test_grading import grade, rows
+
+from kit import ROOT
+from kit.instructor import adjust, gradebook, ids
+
+DEADLINE = "2026-12-01T23:59+00:00"
+DUE = datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc)
+
+
+def result(sid, **earned):
+    """A graded result as `kit grade` keeps it, with these raw points per check."""
+    checks = {ex: {"earned": e, "max": hostile.FULL[ex]} for ex, e in earned.items()}
+    return {"id": sid, "status": "graded", "reason": "", "checks": checks, "tests": [], "notes": [], "review": []}
+
+
+def options(**kw):
+    keys = ("adjustments", "deadline", "late_penalty", "late_cap", "extensions", "times")
+    return Namespace(**{k: kw.get(k) for k in keys})
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+# --- the pure rules -------------------------------------------------------------------------------
+
+
+def test_a_check_adjustment_is_clipped_to_its_bounds_and_a_total_one_is_shown_as_the_totals(tmp_path):
+    f = write(tmp_path / "a.csv", "id,check,points,reason\na,01,+5,regraded\na,02,-3,copied\na,total,10%,bonus\n")
+    plan = adjust.plan(options(adjustments=f), {"a"}, ["01", "02"])
+    r = adjust.apply(result("a", **{"01": 12, "02": 1}), plan)
+    assert r["checks"]["01"]["earned"] == 12 and r["checks"]["02"]["earned"] == 1  # the raw points are kept
+    by = {a["check"]: a for a in r["adjustments"]}
+    assert by["01"]["points"] == 2 and by["01"]["clipped"]  # 12 + 5 is held at the check's 14
+    assert by["02"]["points"] == -1 and by["02"]["clipped"]  # never below 0
+    assert by["total"]["points"] == 2.4 and by["total"]["asked"] == "+10%"  # 10% of the 24 graded
+    assert r["total"] == 14 + 0 + 2.4 and adjust.adjusted_checks(r) == {"01": 14, "02": 0}
+
+
+def test_every_bad_line_is_listed_before_anything_is_applied(tmp_path):
+    f = write(
+        tmp_path / "a.csv",
+        "id,check,points,reason\nzed,01,+1,x\na,09,+1,x\na,01,1e3,x\na,01,+1,\na,01,nan,x\n\x1b[2Jevil,total,+1,x\n",
+    )
+    with pytest.raises(adjust.Invalid) as e:
+        adjust.plan(options(adjustments=f), {"a"}, ["01"])
+    said = str(e.value)
+    assert "6 bad lines" in said and all(f"line {n}:" in said for n in range(2, 8))
+    assert "'zed'" in said and "check '09'" in said and "no reason" in said and "\x1b" not in said
+
+
+def test_a_time_without_a_zone_is_refused_and_z_means_utc(tmp_path):
+    assert adjust.when("2026-12-01T23:59Z") == DUE
+    with pytest.raises(ValueError, match="no time zone"):
+        adjust.when("2026-12-01T23:59")
+    f = write(tmp_path / "t.csv", "id,time\na,2026-12-02T10:00\n")
+    with pytest.raises(adjust.Invalid, match="line 2: .*no time zone"):
+        adjust.plan(options(deadline=DEADLINE, times=f), {"a"}, ["01"])
+    with pytest.raises(adjust.Invalid, match="--deadline"):
+        adjust.plan(options(deadline="tomorrow"), {"a"}, ["01"])
+    with pytest.raises(adjust.Invalid, match="need --deadline"):
+        adjust.plan(options(late_penalty="10%/day"), {"a"}, ["01"])
+
+
+@pytest.mark.parametrize(
+    ("late", "rule", "cap", "taken"),
+    [
+        (timedelta(minutes=1), "10%/day", None, 2.4),  # a started day is a day
+        (timedelta(days=1, seconds=1), "10%/day", None, 4.8),
+        (timedelta(days=9), "10%/day", "50%", 12),  # at most half of the 24
+        (timedelta(hours=3), "1/hour", None, 3),
+        (timedelta(days=30), "10%/day", None, 20),  # never below 0
+        (-timedelta(hours=1), "10%/day", None, 0),  # early
+    ],
+)
+def test_the_late_penalty_counts_started_periods_up_to_its_cap(tmp_path, late, rule, cap, taken):
+    f = write(tmp_path / "t.csv", f"id,time\na,{(DUE + late).isoformat()}\n")
+    plan = adjust.plan(options(deadline=DEADLINE, late_penalty=rule, late_cap=cap, times=f), {"a"}, ["01", "02"])
+    r = adjust.apply(result("a", **{"01": 14, "02": 6}), plan)
+    assert r["total"] == 20 - taken and r["lateness"]["late_seconds"] == max(0, late.total_seconds())
+    assert [a["points"] for a in r["adjustments"]] == ([-taken] if taken else [])
+    assert adjust.apply(r, plan) == r  # applied to what it wrote, it gives the same: never twice
+
+
+def test_an_extension_moves_one_students_deadline_and_a_student_without_a_time_is_not_penalised(tmp_path):
+    t = write(tmp_path / "t.csv", "id,time\na,2026-12-03T12:00+01:00\nb,2026-12-03T12:00+01:00\n")
+    e = write(tmp_path / "e.csv", "id,deadline\na,2026-12-04T00:00+00:00\n")
+    given = options(deadline=DEADLINE, late_penalty="10%/day", times=t, extensions=e)
+    plan = adjust.plan(given, {"a", "b", "c"}, ["01"])
+    a, b, c = (adjust.apply(result(s, **{"01": 14}), plan) for s in "abc")
+    assert a["total"] == 14 and a["lateness"]["extended"] and a["lateness"]["late_seconds"] == 0
+    assert b["total"] == 14 - 2 * 1.4 and not b["lateness"]["extended"]  # 1 day 11 hours late: two started days
+    assert c["total"] == 14 and "no submission time" in c["lateness"]["note"] and not c["adjustments"]
+
+
+def test_an_applied_result_passes_the_gradebook_check_and_its_feedback_escapes_the_reason(tmp_path):
+    f = write(tmp_path / "a.csv", 'id,check,points,reason\na,01,-1.5,"```\n# forged \x1b[31m"\n')
+    plan = adjust.plan(options(adjustments=f), {"a"}, ["01"])
+    r = gradebook.checked_result(adjust.apply(result("a", **{"01": 14}), plan))
+    text = gradebook.feedback(r, {"01": "numeric derivatives"})
+    assert "**Total: 12.5/14 points**" in text and "check-01: -1.5 (asked -1.5): ```" in text
+    assert "\x1b" not in text and "````text" in text  # the reason cannot close its fence
+    with pytest.raises(gradebook.Invalid):
+        gradebook.checked_result(dict(r, total=99))
+
+
+# --- on `kit grade` -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Three students of check-01 (one id hostile) graded with adjustments, a deadline, extensions and times."""
+    tmp = tmp_path_factory.mktemp("adjust")
+    subs = tmp / "subs"
+    for sid in ("alice", "bob", "=cmd|x"):
+        hostile.tree(subs / sid, upto=1 if sid != "bob" else 0)
+    files = {
+        "adjustments": "id,check,points,reason\nalice,01,-2,shared code with bob\n=cmd|x,total,+1,<b>regrade</b>\n",
+        "times": "id,time\nalice,2026-12-02T05:00+00:00\nbob,2026-12-03T00:30+00:00\n",
+        "extensions": "id,deadline\nbob,2026-12-03T00:00+00:00\n",
+    }
+    flags = [x for name, text in files.items() for x in (f"--{name}", write(tmp / f"{name}.csv", text))]
+    flags += ["--deadline", DEADLINE, "--late-penalty", "10%/day", "--late-cap", "50%", "--only", "01"]
+    grade(subs, tmp / "out", *flags)
+    return tmp, flags
+
+
+def test_kit_grade_records_raw_points_the_adjustments_and_the_total_after_them(graded):
+    tmp, _ = graded
+    data = json.loads((tmp / "out" / "grades.json").read_text())
+    assert data["deadline"] == "2026-12-01T23:59:00+00:00" and data["late_penalty"] == "10%/day, at most 50%"
+    s = {r["id"]: r for r in data["students"]}
+    assert s["alice"]["checks"]["01"]["earned"] == 14  # raw
+    assert [a["points"] for a in s["alice"]["adjustments"]] == [-2, -1.4] and s["alice"]["total"] == 10.6
+    assert s["bob"]["total"] == 0 and s["bob"]["lateness"]["extended"]  # nothing to take from 0
+    odd = s[ids.graded_name("=cmd|x")]  # found by the name it is graded under
+    assert odd["total"] == 14 and odd["lateness"]["submitted"] is None and odd["adjustments"][0]["clipped"]
+    table = {r["student"]: r for r in rows(tmp / "out")}
+    assert table["alice"]["check-01"] == "12" and table["alice"]["total"] == "10.6"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in table.values() for cell in row.values())
+    feedback = (tmp / "out" / "feedback" / "alice.md").read_text()
+    assert "shared code with bob" in feedback and "late penalty: submitted 5.0 hours after" in feedback
+
+
+def test_a_rerun_keeps_the_adjustments_and_without_the_file_they_are_gone(graded):
+    tmp, flags = graded
+    before = (tmp / "out" / "grades.csv").read_text()
+    proc = grade(tmp / "subs", tmp / "out", *flags)
+    assert "grading 0 of 3" in proc.stdout and (tmp / "out" / "grades.csv").read_text() == before
+    grade(tmp / "subs", tmp / "out", "--only", "01")
+    assert {r["student"]: r["total"] for r in rows(tmp / "out")}["alice"] == "14"
+    grade(tmp / "subs", tmp / "out", *flags)
+    assert (tmp / "out" / "grades.csv").read_text() == before
+
+
+def test_an_adjustment_for_an_unknown_id_stops_kit_grade_before_anyone_is_graded(tmp_path):
+    hostile.tree(tmp_path / "subs" / "alice", upto=0)
+    f = write(tmp_path / "a.csv", "alice,01,+1,ok\nmallory,01,+1,x\nalice,01,lots,x\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(tmp_path / "subs"), str(tmp_path / "out"), "--adjustments", f],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1 and "2 bad lines" in proc.stderr and "line 2:" in proc.stderr
+    assert "line 3:" in proc.stderr and "mallory" in proc.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists() and not list((tmp_path / "out" / ".results").iterdir())
