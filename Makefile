@@ -12,11 +12,13 @@ IMPL   ?= exercises
 LEARN  := KIT_VIA_MAKE=1 $(PY) -m kit
 # The exercise ids come from kit/exercises.py, the one place that names them.
 CHECKS := $(shell $(PYTHON) -m kit exercises 2>/dev/null || echo 01 02 03 04 05 06 07)
+# The checks whose graphs kit explain shows.
+EXPLAINED := 03 04 05 06
 
 .PHONY: setup check test test-python lint fix soak mutation grade report bench-grade gradescope classroom merge-grades nbgrader nbgrader-grade \
         progress watch demo stubs stubs-check figures bench \
         $(addprefix check-,$(CHECKS)) $(addprefix hint-,$(CHECKS)) $(addprefix solution-,$(CHECKS)) \
-        $(addprefix explain-,03 04 05 06)
+        $(addprefix explain-,$(EXPLAINED))
 
 setup: $(STAMP)
 
@@ -93,7 +95,7 @@ $(addprefix hint-,$(CHECKS)): hint-%: $(STAMP)
 	@$(LEARN) hints $* $(if $(filter 1 yes true,$(RESET)),--reset)
 
 # make explain-03: the first graph of check-03 that fails on your code, explained; STEPS=1 adds backward step by step.
-$(addprefix explain-,03 04 05 06): explain-%: $(STAMP)
+$(addprefix explain-,$(EXPLAINED)): explain-%: $(STAMP)
 	@$(LEARN) explain $* --impl $(IMPL) $(if $(filter 1 yes true,$(STEPS)),--steps)
 
 # Re-run the first unfinished check on every save (KIT_WATCH_POLL=1 forces polling).

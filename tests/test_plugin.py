@@ -123,7 +123,7 @@ def phony_targets(makefile):
     """The Makefile's .PHONY targets, a per-exercise pattern spelled for exercise 03 (check-03, ...)."""
     text = re.sub(r"\\\n", " ", makefile)
     line = re.search(r"^\.PHONY:(.*)$", text, re.M)[1]
-    return re.sub(r"\$\(addprefix (\S+),\$\(CHECKS\)\)", r"\g<1>03", line).split()
+    return re.sub(r"\$\(addprefix (\S+),\$\((CHECKS|EXPLAINED)\)\)", r"\g<1>03", line).split()
 
 
 def readme_commands(readme):
