@@ -1,6 +1,7 @@
 """Adjustments and deadlines: an instructor's decisions applied on every run, within bounds, with reasons."""
 
 import json
+import os
 import subprocess
 import sys
 from argparse import Namespace
@@ -12,6 +13,7 @@ from test_grading import grade, rows
 
 from kit import ROOT
 from kit.instructor import adjust, gradebook, ids
+from kit.platforms import lateness
 
 DEADLINE = "2026-12-01T23:59+00:00"
 DUE = datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc)
@@ -177,3 +179,51 @@ def test_an_adjustment_for_an_unknown_id_stops_kit_grade_before_anyone_is_graded
     assert proc.returncode == 1 and "2 bad lines" in proc.stderr and "line 2:" in proc.stderr
     assert "line 3:" in proc.stderr and "mallory" in proc.stderr
     assert not (tmp_path / "out" / "grades.csv").exists() and not list((tmp_path / "out" / ".results").iterdir())
+
+
+# --- on Gradescope and nbgrader -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root; so must this test")
+def test_gradescope_takes_the_submission_time_and_due_date_from_its_metadata_and_its_students_rows(tmp_path):
+    from test_gradescope import run_autograder
+
+    from kit.platforms.gradescope import build
+
+    rows_ = "id,check,points,reason\nann@uni.edu,01,-4,pair work\nother@uni.edu,01,-9,not this student's\n"
+    late, text = lateness.checked("10%/day", "50%", write(tmp_path / "a.csv", rows_), ["01"])
+    zip_path = build(tmp_path / "autograder.zip", only=["01"], late=late, adjustments=text)
+    meta = {
+        "created_at": "2026-12-03T01:00:00.000000-08:00",  # 2 days and 2 hours after the due date below
+        "assignment": {"due_date": "2026-11-30T23:00:00.000000-08:00", "late_due_date": None},
+        "users": [{"email": "ann@uni.edu", "id": 1234, "name": "Ann"}],
+    }
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "submission_metadata.json").write_text(json.dumps(meta))
+    results, _ = run_autograder(zip_path, tmp_path / "root", hostile.tree(tmp_path / "sub", upto=1))
+    assert results["score"] == 5.8  # 14, her row only (-4), then three started days of 10% of 14
+    assert "pair work" in results["output"] and "not this student" not in results["output"]
+    assert "late penalty: submitted 50.0 hours after the deadline (10%/day, at most 50%)" in results["output"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root; so must this test")
+def test_gradescope_without_a_submission_time_penalises_nothing_and_says_so(tmp_path):
+    from test_gradescope import run_autograder
+
+    from kit.platforms.gradescope import build
+
+    zip_path = build(tmp_path / "autograder.zip", only=["01"], late={"late_penalty": "1/hour", "late_cap": None})
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "submission_metadata.json").write_text(json.dumps({"assignment": {"due_date": DEADLINE}}))
+    results, _ = run_autograder(zip_path, tmp_path / "root", hostile.tree(tmp_path / "sub", upto=1))
+    assert results["score"] == 14 and "no submission time was recorded: no late penalty" in results["output"]
+
+
+def test_kit_gradescope_refuses_a_bad_rule_or_adjustments_file_before_building(tmp_path, capsys):
+    from kit.platforms.gradescope import main
+
+    for flags in (["--late-penalty", "10%"], ["--late-cap", "5"], ["--adjustments", write(tmp_path / "a", "x,01,+\n")]):
+        with pytest.raises(SystemExit):
+            main(["--out", str(tmp_path / "z.zip"), *flags])
+        assert not (tmp_path / "z.zip").exists()
+    assert "line 1:" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
     python -m kit gradescope [--out autograder.zip] [--secret FILE] [--only NN[,NN]]
                              [--visibility visible|hidden|after_due_date|after_published]
-                             [--allow-unsandboxed]                (make gradescope)
+                             [--allow-unsandboxed] [--late-penalty RULE] [--adjustments FILE]  (make gradescope)
     python -m kit gradescope --run                                grade /autograder/submission
 
 The zip follows Gradescope's autograder specification: `setup.sh` installs the kit (without
@@ -31,7 +31,9 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, POINTS
+from kit.instructor import adjust, gradebook
 from kit.instructor.secret import SECRET_BYTES
+from kit.platforms import lateness
 
 # What the zip carries: the kit's code, never solutions/, the kit's own tests or its maintainers' tools.
 PACKED = ("checks", "kit", "pyproject.toml", "README.md")
@@ -85,21 +87,23 @@ def parse_only(text):
     return [ex for ex in EXERCISES if ex in wanted]
 
 
-def build(out, secret=None, allow_unsandboxed=False, only=None, visibility="visible"):
-    """Write autograder.zip: setup.sh and run_autograder at its root, the kit beside them."""
+def build(out, secret=None, allow_unsandboxed=False, only=None, visibility="visible", late=None, adjustments=None):
+    """Write autograder.zip: setup.sh and run_autograder at its root, the kit beside them (lateness.checked: `late`)."""
     secret = secret if secret is not None else secrets.token_hex(32).encode()
     if len(secret.strip()) < SECRET_BYTES:
         raise ValueError(f"a secret needs at least {SECRET_BYTES} bytes (128 bits)")
     if visibility not in VISIBILITY:
         raise ValueError(f"visibility {visibility!r} is not one of {', '.join(VISIBILITY)}")
     only = [ex for ex in EXERCISES if ex in (only or EXERCISES)]
-    chosen = {"allow_unsandboxed": bool(allow_unsandboxed), "only": only, "visibility": visibility}
+    chosen = {"allow_unsandboxed": bool(allow_unsandboxed), "only": only, "visibility": visibility, **(late or {})}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text, mode in (("setup.sh", SETUP, 0o755), ("run_autograder", RUN, 0o755), (SECRET, secret, 0o600)):
             info = zipfile.ZipInfo(name)
             info.external_attr = (0o100000 | mode) << 16
             zf.writestr(info, text)
         zf.writestr(SETTINGS, json.dumps(chosen) + "\n")
+        if adjustments is not None:
+            zf.writestr(lateness.ADJUSTMENTS, adjustments)
         for part in PACKED:
             path = ROOT / part
             files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
@@ -144,10 +148,11 @@ def results_json(result, seconds, visibility="visible"):
                 }
             )
     summary = [f"check-{ex} {titles[ex]}: {c['earned']}/{c['max']}" for ex, c in sorted(result["checks"].items())]
+    summary += [line for line in gradebook.adjust_lines(result) if not line.startswith("```")]
     if result.get("notes"):
         summary += ["", "Notes on the files:", *(f"- {n}" for n in result["notes"])]
     return {
-        "score": sum(c["earned"] for c in result["checks"].values()),
+        "score": gradebook.total(result),  # after the adjustments and the late penalty, where there are any
         "execution_time": round(seconds),
         "output": "\n".join(summary),
         "visibility": visibility,
@@ -227,6 +232,7 @@ def run():
         if (ROOT / SECRET).is_file():
             os.chmod(ROOT / SECRET, 0o600)  # whatever the unzip did: root's alone
             cmd += ["--secret", str(ROOT / SECRET)]
+        cmd += lateness.gradescope(settings, ROOT / lateness.ADJUSTMENTS, root / lateness.METADATA, Path(tmp))
         # The grade step returns once every process of the student's is gone; only then is results.json written.
         proc = subprocess.run(cmd, cwd=ROOT)
         grades = out / "grades.json"
@@ -261,6 +267,7 @@ def main(argv=None):
         default="visible",
         help="when students see each test's result (Gradescope's visibility; default visible)",
     )
+    lateness.options(parser)
     parser.add_argument("--run", action="store_true", help="grade /autograder/submission (inside Gradescope)")
     args = parser.parse_args(argv)
     if args.run:
@@ -275,8 +282,12 @@ def main(argv=None):
         only = parse_only(args.only) if args.only is not None else None
     except ValueError as e:
         parser.error(f"--only {args.only}: {e}")
+    try:  # as kit grade checks them: a zip never carries a rule or a line that fails every run
+        late, text = lateness.checked(args.late_penalty, args.late_cap, args.adjustments, only or list(EXERCISES))
+    except adjust.Invalid as e:
+        parser.error(str(e))
     try:
-        out = build(Path(args.out), secret, args.allow_unsandboxed, only, args.visibility)
+        out = build(Path(args.out), secret, args.allow_unsandboxed, only, args.visibility, late, text)
     except ValueError as e:
         parser.error(f"--secret {args.secret}: {e}")
     checks = ", ".join(f"check-{ex}" for ex in only or EXERCISES)
