@@ -13,7 +13,7 @@ from pathlib import Path
 from kit import ROOT
 from kit.exercises import TREE
 
-MAX_TEXT = 200_000
+MAX_TEXT = 100_000
 
 
 def similar_pairs(submissions, top):
