@@ -121,7 +121,7 @@ def test_a_helper_whose_compile_exhausts_recursion_or_memory_is_a_note_and_a_dea
     tmp_path, monkeypatch
 ):
     src = small_tree(tmp_path / "src")
-    (src / "deep.py").write_text("x = " + "1+" * 300_000 + "1\n")
+    (src / "deep.py").write_text("x = " + "1+" * 50_000 + "1\n")
     (src / "wide.py").write_text("x = [" + "[1]," * 250_000 + "]\n")
     monkeypatch.setattr(scan, "MEMORY", 256 << 20)  # the checking process's limit, not the grader's
     (tmp_path / "a").mkdir()
@@ -219,7 +219,7 @@ def graded(tmp_path_factory):
     hostile.tree(subs / "honest")
     zoe = hostile.tree(subs / "zoe\u0308")  # NFD: graded as zoë
     os.mkfifo(zoe / "pipe")
-    (zoe / "deep.py").write_text("x = " + "1+" * 300_000 + "1\n")
+    (zoe / "deep.py").write_text("x = " + "1+" * 50_000 + "1\n")
     zipped(subs / "José García.zip", correct, [("a/" * 40 + "x.py", "x = 1\n"), ("x" * 300 + ".py", "")])
     virtualenv_beside(hostile.tree(subs / "committed-venv"), 3000)
     with_flag(zipped(subs / "encrypted.zip", correct), 0x1)
