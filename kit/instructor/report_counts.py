@@ -18,6 +18,7 @@ from kit.version import code_hash
 UNREADABLE = re.compile(
     r"raised (SyntaxError|IndentationError|TabError|ModuleNotFoundError|ImportError)\b|could not find them there"
 )
+REVIEW_NOTE = "for review: "  # how kit/instructor/scan.py marks a note that asks for a look
 # Why a student needs a look, in the order the page lists them.
 KINDS = (
     "ungradable",
@@ -26,6 +27,7 @@ KINDS = (
     "crash",
     "syntax or import error",
     "tampering",
+    "for review",
     "processes left running",
     "zero score",
 )
@@ -79,7 +81,8 @@ def _where(tests):
 def needs_look(data):
     """[(student, kind, where, detail)], one row per student and reason (KINDS), sorted by student:
     every ungradable submission, grader error, timeout, crash, file Python could not read or import,
-    tampering flag, process left running and zero score."""
+    tampering the worker refused, note of the grader's scan for review, process left running and zero
+    score."""
     rows = []
     for r in data["students"]:
         sid, status, reason = r["id"], str(r.get("status", "graded")), str(r.get("reason") or "")
@@ -108,6 +111,9 @@ def needs_look(data):
                 rows.append((sid, "tampering", where, str(flag.get("reason", ""))))
             else:
                 rows.append((sid, "tampering", "", str(flag)))
+        for note in r.get("notes") or []:  # the grader's static scan: code that reaches for the grader, a copy
+            if isinstance(note, str) and note.startswith(REVIEW_NOTE):
+                rows.append((sid, "for review", "", note[len(REVIEW_NOTE) :]))
         if r.get("leftovers"):
             rows.append((sid, "processes left running", "", f"killed after grading: {r['leftovers']}"))
         if status == "graded" and total(r) == 0:

@@ -73,7 +73,8 @@ def look_section(data):
         ]
     out.append(
         f"<p>{len({r[0] for r in rows})} students: submissions that could not be graded, grader errors, timeouts, "
-        "crashes, files Python could not read or import, tampering the worker refused, and zero scores.</p>"
+        "crashes, files Python could not read or import, tampering the worker refused, code the grader's scan "
+        "marked for review, and zero scores.</p>"
     )
     cells = [[sid_link(s), f'<span class="nw">{text(k)}</span>', text(w), text(d)] for s, k, w, d in rows]
     return out + [table("look-table", ["student", "why", "where", "detail"], cells, prose={3})]
