@@ -28,7 +28,7 @@ th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical
 th { background: #eef2f7; } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 td { overflow-wrap: break-word; } td.text { min-width: 12em; max-width: 32em; }
 #mistakes-table th { background: #f6dede; } #look-table th { background: #fbeed5; }
-.id { white-space: nowrap; } .nw { white-space: nowrap; }
+.id, .nw, td.n { white-space: nowrap; }
 .checks { display: flex; flex-wrap: wrap; gap: 1em; }
 .check { border: 1px solid #ddd; border-radius: 6px; padding: .5em .8em; max-width: 100%; }
 .check h3 { margin: .2em 0; font-size: 1.05em; } .dist td, .dist th { padding: .1em .35em; font-size: .85em; }
