@@ -146,10 +146,11 @@ def locate(root, depth=0):
 
 
 def environment(folder):
-    """Whether `folder` cannot be the learner's tree: hidden, a cache, or a Python environment."""
-    if folder.name.startswith(".") or folder.name in SKIPPED_DIRS:
+    """Whether the folder at `folder` cannot be the learner's tree: hidden, a cache, or a Python environment."""
+    name = os.path.basename(folder)
+    if name.startswith(".") or name in SKIPPED_DIRS:
         return True
-    return any(os.path.lexists(os.path.join(folder.path, marker)) for marker in ENVIRONMENT)
+    return any(os.path.lexists(os.path.join(folder, marker)) for marker in ENVIRONMENT)
 
 
 def walk(source):
@@ -166,7 +167,7 @@ def walk(source):
             rel = Path(entry.path).relative_to(source).as_posix()
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISDIR(st.st_mode):
-                if environment(entry):
+                if environment(entry.path):
                     continue
                 if depth >= MAX_DEPTH:
                     skipped.setdefault(f"not looked into, as they lie deeper than {MAX_DEPTH} folders", []).append(rel)
@@ -186,8 +187,8 @@ def lookup(source, rel):
     try:
         for part in rel.split("/")[:-1]:
             path = path / part
-            if not stat.S_ISDIR(path.lstat().st_mode):
-                return None
+            if not stat.S_ISDIR(path.lstat().st_mode) or environment(path):
+                return None  # where the walk would not go either
         path = path / rel.rsplit("/", 1)[-1]
         return path, path.lstat()
     except OSError:
