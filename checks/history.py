@@ -1,6 +1,7 @@
 """Which checks have passed on a learner's tree before, so that a banner can say "no longer passes".
 
-Kept in the kit's .kit/passed.json (beside the hints' state), keyed by the tree's resolved path.
+Kept in the kit's .kit/passed.json (beside the hints' state; in the user's cache folder where the
+kit's folder is read-only: kit/state.py), keyed by the tree's resolved path.
 Only a learner's own runs read or write it: a grader's fenced run depends on nothing but the tree.
 """
 
@@ -16,9 +17,11 @@ except ImportError:  # Windows
     fcntl = None
     import msvcrt
 
-from kit import ROOT
+from kit import state as places
 
-STATE = ROOT / ".kit" / "passed.json"
+
+def state_file():
+    return places.place(".kit") / "passed.json"
 
 
 def _read(state):
@@ -29,14 +32,15 @@ def _read(state):
     return data if isinstance(data, dict) else {}
 
 
-def passed(impl, state=STATE):
+def passed(impl, state=None):
     """The exercises whose check has earned full marks on `impl` before."""
-    return set(_read(state).get(str(Path(impl).resolve()), []))
+    return set(_read(state or state_file()).get(str(Path(impl).resolve()), []))
 
 
-def record(impl, full_marks, state=STATE):
+def record(impl, full_marks, state=None):
     """Remember that the checks of `full_marks` earned full marks on `impl`; never fails a check."""
     key = str(Path(impl).resolve())
+    state = state or state_file()
     if set(full_marks) <= set(_read(state).get(key, [])):
         return
     try:
