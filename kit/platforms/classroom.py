@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from kit import ROOT
-from kit.exercises import EXERCISES, POINTS
+from kit.exercises import EXERCISES, POINTS, doc_path
 
 WORKFLOW = ".github/workflows/classroom.yml"
 # What the learner's copy holds, relative to the kit's root; folders are copied whole but for LEFT_OUT.
@@ -129,7 +129,7 @@ def learner_makefile(root=ROOT):
 def learner_readme():
     """The learner's README: kit/platforms/template/README.md with the path of exercises written in."""
     rows = ["| step | lesson | grade it |", "|---|---|---|"]
-    rows += [f"| {ex} {e.title} | `docs/{ex}_{e.slug}.md` | `make check-{ex}` |" for ex, e in EXERCISES.items()]
+    rows += [f"| {ex} {e.title} | `{doc_path(ex)}` | `make check-{ex}` |" for ex, e in EXERCISES.items()]
     text = (ROOT / "kit" / "platforms" / "template" / "README.md").read_text(encoding="utf-8")
     return text.replace("@PATH@", "\n".join(rows))
 

@@ -30,7 +30,7 @@ import zipfile
 from pathlib import Path
 
 from kit import ROOT
-from kit.exercises import EXERCISES, POINTS
+from kit.exercises import EXERCISES, POINTS, argument, parse_ids
 from kit.instructor import adjust, gradebook
 from kit.instructor.secret import SECRET_BYTES
 from kit.platforms import lateness
@@ -75,16 +75,6 @@ ROOT="${KIT_AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${KIT_PYTHON:-$ROOT/venv/bin/python}"
 cd "$ROOT/source" && exec "$PYTHON" -m kit gradescope --run
 """
-
-
-def parse_only(text):
-    """The check ids of --only (\"03,04\"), in the path's order; ValueError names an unknown one."""
-    wanted = [part.strip().zfill(2) for part in text.split(",") if part.strip()]
-    unknown = [w for w in wanted if w not in EXERCISES]
-    if unknown or not wanted:
-        named = ", ".join(unknown) if unknown else repr(text)
-        raise ValueError(f"not a check: {named} (the checks are {', '.join(EXERCISES)})")
-    return [ex for ex in EXERCISES if ex in wanted]
 
 
 def build(out, secret=None, allow_unsandboxed=False, only=None, visibility="visible", late=None, adjustments=None):
@@ -259,7 +249,7 @@ def main(argv=None):
         help="where no sandbox works, grade anyway with resource limits only (never as root); off by default",
     )
     parser.add_argument(
-        "--only", default=None, metavar="NN[,NN]", help="grade these checks only, for their points only (e.g. 03,04)"
+        "--only", type=argument(parse_ids), metavar="NN[,NN]", help="grade these checks only, for their points only"
     )
     parser.add_argument(
         "--visibility",
@@ -278,10 +268,7 @@ def main(argv=None):
             secret = Path(args.secret).read_bytes()
         except OSError as e:
             parser.error(f"--secret {args.secret}: {e.strerror}")
-    try:
-        only = parse_only(args.only) if args.only is not None else None
-    except ValueError as e:
-        parser.error(f"--only {args.only}: {e}")
+    only = [ex for ex in EXERCISES if ex in (args.only or EXERCISES)]
     try:  # as kit grade checks them: a zip never carries a rule or a line that fails every run
         late, text = lateness.checked(args.late_penalty, args.late_cap, args.adjustments, only or list(EXERCISES))
     except adjust.Invalid as e:
@@ -290,8 +277,8 @@ def main(argv=None):
         out = build(Path(args.out), secret, args.allow_unsandboxed, only, args.visibility, late, text)
     except ValueError as e:
         parser.error(f"--secret {args.secret}: {e}")
-    checks = ", ".join(f"check-{ex}" for ex in only or EXERCISES)
-    print(f"wrote {out}: {checks}, {sum(POINTS[ex] for ex in only or EXERCISES)} points, tests {args.visibility}")
+    checks = ", ".join(f"check-{ex}" for ex in only)
+    print(f"wrote {out}: {checks}, {sum(POINTS[ex] for ex in only)} points, tests {args.visibility}")
     print("upload it as the assignment's autograder (keep it private: it holds the secret)")
     return 0
 
