@@ -1,5 +1,6 @@
 """Adjustments and deadlines: an instructor's decisions applied on every run, within bounds, with reasons."""
 
+import csv
 import json
 import os
 import subprocess
@@ -48,6 +49,7 @@ def test_a_check_adjustment_is_clipped_to_its_bounds_and_a_total_one_is_shown_as
     assert by["02"]["points"] == -1 and by["02"]["clipped"]  # never below 0
     assert by["total"]["points"] == 2.4 and by["total"]["asked"] == "+10%"  # 10% of the 24 graded
     assert r["total"] == 14 + 0 + 2.4 and adjust.adjusted_checks(r) == {"01": 14, "02": 0}
+    assert plan.settings() == {"adjustments": True}  # what grades.json says beside the settings
 
 
 def test_every_bad_line_is_listed_before_anything_is_applied(tmp_path):
@@ -227,3 +229,53 @@ def test_kit_gradescope_refuses_a_bad_rule_or_adjustments_file_before_building(t
             main(["--out", str(tmp_path / "z.zip"), *flags])
         assert not (tmp_path / "z.zip").exists()
     assert "line 1:" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # a real course through nbgrader's CLI, graded three times: about two minutes
+def test_on_nbgrader_one_late_penalty_applies_the_courses_or_the_kits_and_adjustments_are_extra_credit(tmp_path):
+    """A course whose own plugin zeroes a late notebook: without the kit's rule that plugin applies; with it,
+    the kit's rule alone (never both), from nbgrader's due date and the exchange's timestamp.txt."""
+    pytest.importorskip("nbgrader", reason="nbgrader is not installed: pip install -e '.[instructor]'")
+    import nbformat
+
+    from kit.platforms.nbgrader.course import write_course
+    from kit.platforms.nbgrader.local import kernel_env, solve
+
+    course, env = tmp_path / "course", kernel_env(tmp_path / "jupyter")  # nbgrader's own tools on its PATH
+    write_course(course, "mg101")
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write("\nc.LateSubmissionPlugin.penalty_method = 'zero'\n")
+
+    def nbgrader(*args):
+        cmd = [sys.executable, "-m", "nbgrader", *args]
+        proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    def grade_ex01(*flags, ok=True):
+        cmd = [sys.executable, "-m", "kit", "nbgrader", "grade", "ex01", "--course", str(course), "--", *flags]
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+        if not ok:
+            return proc
+        nbgrader("export", "--to", "grades.csv")
+        return {r["student_id"]: float(r["score"]) for r in rows_of(course / "grades.csv")}
+
+    nbgrader("generate_assignment", "ex01")
+    nbgrader("db", "assignment", "add", "ex01", "--duedate=2026-12-01 23:59:00 UTC")
+    for student, when in (("late", "2026-12-02 10:00:00.000000 UTC"), ("early", "2026-12-01 09:00:00.000000 UTC")):
+        nb = solve(nbformat.read(course / "release" / "ex01" / "ex01.ipynb", as_version=4), "01")
+        (course / "submitted" / student / "ex01").mkdir(parents=True)
+        nbformat.write(nb, course / "submitted" / student / "ex01" / "ex01.ipynb")
+        (course / "submitted" / student / "ex01" / "timestamp.txt").write_text(when)
+    f = write(tmp_path / "a.csv", "id,check,points,reason\nlate,01,-2,pair work\nearly,03,+5,another week's\n")
+    assert grade_ex01("--jobs", "2") == {"late": 0, "early": 14}  # the course's own plugin: zero
+    rule = ["--late-penalty", "10%/day", "--late-cap", "50%", "--adjustments", f]
+    assert grade_ex01("--jobs", "2", *rule) == {"late": 10.6, "early": 14}  # 14 - 2 - one started day of 1.4
+    assert grade_ex01("--jobs", "2", *rule) == {"late": 10.6, "early": 14}  # again: nothing applied twice
+    refused = grade_ex01("--deadline", DEADLINE, ok=False)  # the due dates and times are nbgrader's here
+    assert refused.returncode == 2 and "nbgrader db assignment add --duedate" in refused.stderr
+
+
+def rows_of(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))

@@ -188,8 +188,10 @@ class Plan:
         """What grades.json says of the plan (the files' contents are in each student's result)."""
         if self.deadline is None and not self.adjustments:
             return {}
+        if self.deadline is None:
+            return {"adjustments": bool(self.adjustments)}
         late = {"deadline": self.deadline.isoformat(), "late_penalty": str(self.rule) if self.rule else None}
-        return {"adjustments": bool(self.adjustments), **(late if self.deadline else {})}
+        return {"adjustments": bool(self.adjustments), **late}
 
 
 def plan(args, students, checks):

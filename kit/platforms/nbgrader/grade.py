@@ -8,9 +8,16 @@ student, `--only NN`), then run nbgrader's own autograde with the kit's verdicts
 executing the notebook (verdicts.py). The kit's gradebook and its secret stay in
 DIR/kit-grades/exNN/, so a re-run grades only changed submissions and gives the same bytes the
 same score; nbgrader's gradebook, formgrader, `generate_feedback` and `export` work as usual.
+
+Lateness is nbgrader's on this route: its due date, its extensions and the exchange's timestamp.txt
+say how late a notebook is, and one late-penalty plugin turns that into points: the course's own
+(nbgrader_config.py), or, with `-- --late-penalty 10%/day`, the kit's rule in its place
+(KitLatePenalty), never both. `-- --adjustments FILE` lands in nbgrader's gradebook as the extra
+credit of each notebook's first test cell (docs/instructor/adjustments.md).
 """
 
 import argparse
+import csv
 import json
 import shutil
 import subprocess
@@ -18,15 +25,75 @@ import sys
 import tempfile
 from pathlib import Path
 
+from nbgrader.api import Gradebook
+from nbgrader.plugins import BasePlugin
+from traitlets import Float, Unicode
+
 from kit import ROOT
 from kit.escape import escape_line
-from kit.exercises import parse_id
-from kit.instructor import ids
+from kit.exercises import POINTS, parse_id
+from kit.instructor import adjust, ids
 from kit.platforms.nbgrader import extract
 from kit.platforms.nbgrader.notebook import grade_id
 from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS, VerdictsExporter
 
 KIT_GRADES = "kit-grades"  # beside the course's gradebook: the kit's gradebook and secret per assignment
+
+
+class KitLatePenalty(BasePlugin):
+    """nbgrader's late-penalty plugin with the kit's rule (kit/instructor/adjust.py), in place of the course's."""
+
+    rule = Unicode("", help="the kit's --late-penalty, e.g. 10%/day").tag(config=True)
+    cap = Unicode("", help="the kit's --late-cap, e.g. 50%").tag(config=True)
+    most = Float(0.0, help="the assignment's maximum, of which a percentage is taken").tag(config=True)
+
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        return adjust.number(adjust.rule(self.rule, self.cap or None).penalty(total_seconds_late, self.most))
+
+
+def late_options(grade_args):
+    """(kit grade's options without the lateness ones, --late-penalty, --late-cap); Invalid for the times and
+    due dates that are nbgrader's on this route, or a rule that is not one."""
+    parser = argparse.ArgumentParser(add_help=False)
+    adjust.options(parser)
+    given, rest = parser.parse_known_args(grade_args)
+    if given.deadline or given.extensions or given.times:
+        raise adjust.Invalid(
+            "on the nbgrader route the due date, extensions and submission times are nbgrader's "
+            "(nbgrader db assignment add --duedate, the exchange's timestamp.txt): leave out --deadline, "
+            "--extensions and --times"
+        )
+    if given.late_cap and not given.late_penalty:
+        raise adjust.Invalid("--late-cap needs --late-penalty")
+    if given.late_penalty:
+        adjust.rule(given.late_penalty, given.late_cap)
+    return rest + (["--adjustments", given.adjustments] if given.adjustments else []), given
+
+
+def own_adjustments(grade_args, ex, tmp):
+    """kit grade's options with the adjustments file cut to the rows of check `ex` and of the total: each
+    other row left empty, so that an error names the line of the instructor's file."""
+    if "--adjustments" not in grade_args:
+        return grade_args
+    at = grade_args.index("--adjustments") + 1
+    with open(grade_args[at], newline="", encoding="utf-8-sig") as f:
+        records = list(csv.reader(f))
+    mine = [r if len(r) < 2 or r[1].strip().lower() in ("total", "check", ex, ex.lstrip("0")) else [] for r in records]
+    with open(tmp / "adjustments.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(mine)
+    return [*grade_args[:at], str(tmp / "adjustments.csv"), *grade_args[at + 1 :]]
+
+
+def extra_credit(api, assignment, student, result):
+    """Put the kit's adjustments of `result` into nbgrader's gradebook as the extra credit of the notebook's
+    first test cell by grade id (None where there are none), so nbgrader's score, feedback and export hold them."""
+    points = sum(a["points"] for a in (result or {}).get("adjustments", []))
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        notebook = gb.find_submission_notebook(assignment, assignment, student)
+        tests = sorted((g for g in notebook.grades if g.auto_score is not None), key=lambda g: g.name)
+        if tests:
+            tests[0].extra_credit = adjust.number(points) if points else None
+            gb.db.commit()
 
 
 def kit_id(student):
@@ -78,13 +145,18 @@ def verdicts(students, report, unreadable):
     return out
 
 
-def grade_assignment(course, assignment, grade_args, only=None, log=print):
-    """Grade one assignment; returns the students the kit could not grade or nbgrader could not record (with why)."""
+def grade_assignment(course, assignment, grade_args, only=None, log=print, late=None):
+    """Grade one assignment; returns the students the kit could not grade or nbgrader could not record (with
+    why). `late` holds late_penalty and late_cap: the kit's rule in place of the course's plugin."""
     import nbformat
     from nbgrader.apps import NbGraderAPI
 
     ex = parse_id(assignment)
     config = config_of(course)
+    if late is not None and late.late_penalty:  # the one plugin: nbgrader's AssignLatePenalties calls it alone
+        config.AssignLatePenalties.plugin_class = KitLatePenalty
+        config.KitLatePenalty.rule, config.KitLatePenalty.most = late.late_penalty, float(POINTS[ex])
+        config.KitLatePenalty.cap = late.late_cap or ""
     api = NbGraderAPI(config=config)
     source_path = Path(api.coursedir.format_path(api.coursedir.source_directory, ".", assignment))
     source = nbformat.read(str(source_path / f"{assignment}.ipynb"), as_version=4)
@@ -108,7 +180,8 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print):
                 log(escape_line(f"{assignment} {student}: could not be graded: {unreadable[student]}"))
         students = [s for s, p in found if p.is_file()]
         log(f"{assignment}: grading {len(students)} submitted notebooks with the kit's grader (check-{ex})")
-        cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", ex, *grade_args]
+        own = own_adjustments(grade_args, ex, Path(tmp))
+        cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", ex, *own]
         proc = subprocess.run(cmd, cwd=ROOT)
         if proc.returncode != 0 or not (out / "grades.json").is_file():
             raise SystemExit(f"{assignment}: `kit grade` failed (exit status {proc.returncode}); nothing was recorded")
@@ -123,6 +196,8 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print):
             if not result["success"]:
                 failed[student] = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
                 log(f"{assignment} {student}: nbgrader could not record the grade: {' '.join(failed[student])}")
+            elif "--adjustments" in grade_args:  # the kit owns those cells' extra credit only when given some
+                extra_credit(api, assignment, student, {r["id"]: r for r in report["students"]}.get(kit_id(student)))
     log(f"{assignment}: recorded {len(found) - len(failed)} of {len(found)} in nbgrader's gradebook")
     return {**{s: [why] for s, why in unreadable.items()}, **failed}
 
@@ -136,6 +211,12 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     args, grade_args = parser.parse_args(argv[:cut]), argv[cut + 1 :]
+    try:  # the whole file checked once, every check's rows; each assignment's kit grade checks its students
+        grade_args, late = late_options(grade_args)
+        if late.adjustments:
+            adjust.adjustments(late.adjustments, None, list(POINTS))
+    except adjust.Invalid as e:
+        parser.error(str(e))
     try:
         import nbgrader  # noqa: F401
     except ImportError:
@@ -151,7 +232,6 @@ def main(argv=None):
             parser.error(f"{course / 'source' / assignment}: no such assignment (is --course the course folder?)")
     failed = {}
     for assignment in args.assignments:
-        failed.update(
-            {(assignment, s): why for s, why in grade_assignment(course, assignment, grade_args, args.student).items()}
-        )
+        found = grade_assignment(course, assignment, grade_args, args.student, late=late)
+        failed.update({(assignment, s): why for s, why in found.items()})
     return 1 if failed else 0
