@@ -11,9 +11,8 @@ Unreadable, which costs its student alone.
 """
 
 import json
-import os
-import stat
 
+from kit import untrusted
 from kit.exercises import TREE
 
 MAX_NOTEBOOK = 20 << 20  # bytes of one submitted notebook (a solved one is about 100 KB)
@@ -49,22 +48,13 @@ def cells_by_grade_id(nb):
 
 
 def text_of(path):
-    """The text of the submitted notebook at `path`: a regular file (no link followed, no pipe waited
-    on) of at most MAX_NOTEBOOK bytes."""
+    """The text of the submitted notebook at `path`, read as a file from outside is (kit/untrusted.py)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        return untrusted.read_text(path, MAX_NOTEBOOK)
     except OSError as e:
         raise Unreadable(f"the notebook could not be opened ({e.strerror})") from None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise Unreadable("the notebook is not a file")
-        data = f.read(MAX_NOTEBOOK + 1)
-    if len(data) > MAX_NOTEBOOK:
-        raise Unreadable(f"the notebook is larger than {MAX_NOTEBOOK >> 20} MB")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Unreadable("the notebook is not UTF-8 text; submit it again") from None
+    except untrusted.NotText as e:
+        raise Unreadable(f"the notebook {e}; submit it again") from None
 
 
 def read(path):
