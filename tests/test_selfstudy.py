@@ -1,5 +1,6 @@
 """Self-study tools: progress, hints, watch mode, gated solutions, graph drawing and the demo."""
 
+import io
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from checks.report import Report
 from kit import ROOT, term
 from kit.dev.bench.latency import WatchSession
 from kit.exercises import EXERCISES, TREE, doc_path
@@ -384,38 +386,70 @@ def test_watch_polls_when_asked_and_says_so(tmp_path, tree):
     assert reaction < 10
 
 
-def processes_of(impl):
-    """{pid: command line} of the processes whose command line names impl: the watcher, its servers, their workers."""
+def processes_of(impl=None, parent=None):
+    """{pid: command line} of the processes whose command line names impl (the watcher, the workers),
+    or whose parent is `parent` (the watcher's servers)."""
     found = {}
     for entry in Path("/proc").iterdir():
         try:
             cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
-        except OSError:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) if parent else None
+        except (OSError, IndexError, ValueError):
             continue
-        if str(impl).encode() in cmdline:
+        if (impl and str(impl).encode() in cmdline) or (parent and ppid == parent):
             found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace")
     return found
 
 
-def test_a_share_that_could_still_report_a_lower_unfinished_check_is_waited_for():
-    def share(printed, **checks):
-        text = "".join(
-            f"check-{ex} · {EXERCISES[ex].title}\n{printed}\ncheck-{ex}: {e}/{m} points\n"
-            for ex, (e, m) in checks.items()
-        )
-        return {"checks": {ex: {"earned": e, "max": m} for ex, (e, m) in checks.items()}, "text": text}
+def share(**checks):
+    """(the JSON report, the printed text) of a share that ran `checks` {id: (earned, max)}, as the
+    plugin's report writes and prints them."""
+    report = Report(io.StringIO(), ROOT / "impl", 1)
+    for ex, (earned, most) in checks.items():
+        report.start_check(ex)
+        wrong = "" if earned == most else "a * b is ab"
+        result = {"check": ex, "test": "a test", "points": earned, "max": most, "message": wrong, "mistake": None}
+        report.add({**result, "status": "fail" if wrong else "pass"})
+    report.finish()
+    return report.as_json(), report.out.getvalue()
 
-    first = share("", **{"01": (14, 14), "03": (0, 10)})
+
+def block(printed, ex):
+    """Check ex's block of a run's printed text, from its header to its score line."""
+    end = re.search(rf"^check-{ex}: .*\n", printed, re.M).end()
+    return printed[printed.index(f"check-{ex} · ") : end]
+
+
+def test_a_share_that_could_still_report_a_lower_unfinished_check_is_waited_for():
+    first, printed = share(**{"01": (14, 14), "03": (0, 10)})
     assert answer([first], pending=1) is None, "02, in the other share, may be the one"
-    second = share("", **{"02": (10, 10), "04": (10, 10)})
-    assert answer([first, second]) == ("03", first["text"][first["text"].index("check-03 · ") :])
-    regressed = share("  FAIL  0/2  a * b is ab", **{"02": (8, 10)})
-    assert answer([first, regressed]) == ("02", regressed["text"])
-    assert answer([share("", **{"01": (0, 14)})], pending=1)[0] == "01", "nothing is lower than 01: no wait"
-    everything = [share("", **{ex: (EXERCISES[ex].points,) * 2 for ex in ("01", "03", "05", "06", "07")})]
-    assert answer(everything, pending=1) is None
-    done = answer(everything + [share("", **{"02": (10, 10), "04": (10, 10)})])
+    second, _ = share(**{"02": (10, 10), "04": (10, 10)})
+    assert answer([first, second]) == ("03", block(printed, "03")), "the block exactly as it was printed"
+    regressed, printed = share(**{"02": (8, 10)})
+    assert answer([first, regressed]) == ("02", block(printed, "02")) and "FAIL  8/10  a test" in printed
+    assert answer([share(**{"01": (0, 14)})[0]], pending=1)[0] == "01", "nothing is lower than 01: no wait"
+    everything, _ = share(**{ex: (EXERCISES[ex].points,) * 2 for ex in ("01", "03", "05", "06", "07")})
+    assert answer([everything], pending=1) is None
+    done = answer([everything, second])
     assert done == (None, "All seven checks pass. See your micrograd learn: make demo\n")
+    assert answer([first, None], pending=0) == (None, None), "a run without a report: what it printed says why"
+    assert answer([share(**{"01": (14, 14)})[0]]) == (None, None), "02 was left out: what it printed says why"
+
+
+def printed_of(report):
+    return "".join(check["text"] for check in report["printed"].values())
+
+
+def test_the_report_keeps_what_each_check_printed_and_how_long_it_took(monkeypatch):
+    clock = iter([10.0, 10.25, 11.0, 11.5])
+    monkeypatch.setattr("checks.report.time.monotonic", lambda: next(clock))
+    report, printed = share(**{"01": (14, 14), "02": (8, 10)})
+    assert printed_of(report) + "\n" in printed and printed.endswith("total: 22/24 points\n"), "no check's summary"
+    assert {ex: c["seconds"] for ex, c in report["printed"].items()} == {"01": 0.25, "02": 0.5}
+    assert json.loads(json.dumps(report))["checks"] == {
+        "01": {"earned": 14, "max": 14, "base": []},
+        "02": {"earned": 8, "max": 10, "base": []},
+    }, "the contract's fields as they were"
 
 
 def test_the_shares_keep_the_checks_in_order_and_give_the_long_check_04_a_core_of_its_own():
@@ -464,14 +498,19 @@ def test_stopping_watch_mid_run_ends_both_servers_and_their_workers(tmp_path, tr
     impl = shutil.copytree(tree(4), tmp_path / "impl")
     derivatives = impl / "derivatives.py"
     watch = WatchSession(impl, {"KIT_WATCH_POLL": ""})
+
+    def servers():
+        return {pid: p for pid, p in processes_of(parent=watch.proc.pid).items() if "watch_server" in p}
+
+    running = {}
     try:
         watch.wait_for("check-05: 0/", 30)
         watch.wait_for("for changes", 10)
         time.sleep(1.0)  # the watcher starts just after the announcement
         deadline = time.monotonic() + 10
-        while sum("--serve" in p for p in processes_of(impl).values()) < SERVERS and time.monotonic() < deadline:
+        while len(servers()) < SERVERS and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert sum("--serve" in p for p in processes_of(impl).values()) == SERVERS, processes_of(impl)
+        assert len(servers()) == SERVERS, processes_of(parent=watch.proc.pid)
         # A save whose derivative never returns: a worker is busy in it when Ctrl-C comes.
         derivatives.write_text(
             derivatives.read_text().replace("    return (f(x + h) - f(x)) / h", "    while True:\n        pass")
@@ -480,10 +519,11 @@ def test_stopping_watch_mid_run_ends_both_servers_and_their_workers(tmp_path, tr
             time.sleep(0.01)
         time.sleep(0.5)
         assert any("worker/main.py" in p for p in processes_of(impl).values()), "the run had started its workers"
+        running = servers()
     finally:
         status = watch.stop()
     assert status == 0 and "stopped watching" in watch.output() and "Traceback" not in watch.output()
-    left = processes_of(impl)
+    left = {pid: p for pid, p in running.items() if Path(f"/proc/{pid}").exists()} | processes_of(impl)
     for pid in left:  # not to leave them running if the test fails
         os.kill(pid, signal.SIGKILL)
     assert not left, f"left running after Ctrl-C: {left}"

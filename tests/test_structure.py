@@ -12,7 +12,6 @@ LIMIT = 300  # lines of a module, but for data tables
 LONG = {
     "checks/mistakes.py": "a data table: the catalogue of mistakes and their advice",
     "kit/instructor/grade.py": "the grading pipeline, not split yet into its steps (collect, run, score, report)",
-    "kit/learner/watch.py": "watch mode, waiting for its rewrite onto the JSON report",
     "checks/client.py": "the judge's side of the worker, not split yet (starting it, its limits, reading replies)",
 }
 

@@ -2,33 +2,27 @@
 
 It watches the learner's tree (exercises/ unless --impl) with watchfiles. Whenever a Python file
 there is saved, it runs the checks, quietly, and shows in full the first one not at full marks,
-exactly as `make check-NN` shows it. The checks run on two cores at once: two fresh processes,
-started ahead of time (pytest and the checks already imported), each take an ordered share of the
-seven, balanced by how long each check took last time, and stop after their first check not at
-full marks; the lowest of those is the answer. Some file systems send no change events (network
-mounts, some container and VM shares); there it polls instead. KIT_WATCH_POLL=1 or --poll asks
-for polling, and a self-test during the first run finds out on its own: it writes a temporary file
-into the tree and waits briefly for the event. Ctrl-C stops it.
+exactly as `make check-NN` shows it. The checks run on two cores at once: two processes, started
+ahead of time (pytest and the checks already imported), each take an ordered share of the seven,
+balanced by how long each check took last time, stop after their first check not at full marks and
+write the JSON report, which keeps what each check printed and its time; the lowest unfinished check
+of the reports is the answer. Some file systems send no change events (network mounts, some
+container and VM shares); there it polls instead. KIT_WATCH_POLL=1 or --poll asks for polling, and a
+self-test during the first run finds out on its own: it writes a temporary file into the tree and
+waits briefly for the event. Ctrl-C stops it.
 """
 
 import argparse
-import importlib
-import io
 import itertools
-import json
 import os
 import queue
-import re
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from kit import ROOT
 from kit.exercises import EXERCISES, HELP_IMPL, default_impl
+from kit.learner.watch_server import Server, end_all
 from kit.term import is_terminal, paint, shown
 
 POLL_SECONDS = 0.25
@@ -41,8 +35,7 @@ SERVERS = 2 if (os.cpu_count() or 1) > 1 else 1
 # Seconds a check is expected to take before it has been timed, and at least afterwards: 04 walks a
 # chain of 100,000 nodes, the others take some tens of milliseconds.
 EXPECTED, EXPECTED_OTHERWISE = {"04": 0.4}, 0.05
-END_SECONDS = 5  # how long a server has to end its session and its worker before it is killed
-HEADER, SCORE = re.compile(r"check-(\d\d) · "), re.compile(r"check-(\d\d): \d+/\d+ points$")
+ALL_PASS = "All seven checks pass. See your micrograd learn: make demo"
 
 
 def events_arrive(folder, wait=PROBE_SECONDS):
@@ -71,47 +64,6 @@ def events_arrive(folder, wait=PROBE_SECONDS):
     return False
 
 
-class Held(io.StringIO):
-    """A run's report held back until we know whether to show it, each check timed as it prints.
-
-    `terminal`: whether the stream it will be shown on is one, so that it is coloured as that would be."""
-
-    def __init__(self, terminal):
-        super().__init__()
-        self.terminal = terminal
-        self.started, self.seconds = {}, {}
-
-    def isatty(self):
-        return self.terminal
-
-    def write(self, text):
-        line = paint_free(text)
-        if m := HEADER.match(line):
-            self.started[m[1]] = time.monotonic()
-        elif (m := SCORE.match(line)) and m[1] in self.started:
-            self.seconds[m[1]] = time.monotonic() - self.started[m[1]]
-        return super().write(text)
-
-
-def run_share(impl, exercises, terminal):
-    """Run the checks of `exercises` in order in this process until one is not at full marks, quietly.
-
-    Returns {"checks": the report's {NN: {earned, max}}, or None when it wrote none; "text": what the
-    run printed; "seconds": how long each check took}."""
-    from kit import runner
-
-    out, held = sys.stdout, Held(terminal)
-    with tempfile.TemporaryDirectory(prefix="kit-watch-") as tmp:
-        path = Path(tmp) / "report.json"
-        sys.stdout = held
-        try:
-            runner.run(list(exercises), impl=str(impl), report=str(path), until_unfinished=True)
-        finally:
-            sys.stdout = out
-        checks = json.loads(path.read_text())["checks"] if path.exists() else None
-    return {"checks": checks, "text": held.getvalue(), "seconds": held.seconds}
-
-
 def split(seconds, n=SERVERS):
     """The checks in n ordered shares, balanced for whichever check turns out to be the answer: of all
     ways to share them, the first with the least sum over k of the time the slower share needs to
@@ -129,148 +81,28 @@ def split(seconds, n=SERVERS):
     return [[ex for ex, share in zip(order, best) if share == i] for i in range(n)]
 
 
-def answer(results, pending=0):
-    """(the first check not at full marks, what to show for it) from the reports of the shares so far;
-    None while the `pending` shares still running could change it.
+def answer(reports, pending=0):
+    """(the first check not at full marks, its block as `make check-NN` prints it) from the JSON
+    reports of the shares so far; (None, the line saying so) when all seven are at full marks;
+    (None, None) when the reports cannot tell (a run wrote none, or left a check out because it
+    could not be collected: what the runs printed says why); None while the `pending` shares still
+    running could change it.
 
     Each share runs in order and stops after its first check not at full marks, so the lowest such
     check among the reports is the one a single run of all seven in order stops at, once every check
     below it is reported: a lower check that no share reported would sit behind an unfinished check
-    of its share lower still. What is shown is that check's block, as `make check-NN` prints it;
-    with all seven at full marks, the id is None and the line says so; when a run wrote no report,
-    or left a check out (it could not be collected), what the runs printed says why.
+    of its share lower still.
     """
-    if any(r is None or r["checks"] is None for r in results):
-        printed = "".join(r["text"] for r in results if r is not None)
-        return None, printed or "the checks stopped without a report\n"
-    reports = {ex: r for r in results for ex in r["checks"]}
+    if None in reports:
+        return None, None
+    reported = {ex: report for report in reports for ex in report["checks"]}
     for ex in EXERCISES:
-        if ex not in reports:
-            return None if pending else (None, "".join(r["text"] for r in results))
-        checks = reports[ex]["checks"][ex]
-        if checks["earned"] < checks["max"]:
-            return ex, block_of(reports[ex]["text"], ex)
-    return None, paint("All seven checks pass. See your micrograd learn: make demo", "green") + "\n"
-
-
-def block_of(text, ex):
-    """Check ex's part of a run's printed report: from its header line to its score line."""
-    lines = text.splitlines(keepends=True)
-    plain = [paint_free(line) for line in lines]
-    start = next(i for i, line in enumerate(plain) if line.startswith(f"check-{ex} · "))
-    end = next(i for i in range(start, len(plain)) if plain[i].startswith(f"check-{ex}: "))
-    return "".join(lines[start : end + 1])
-
-
-def paint_free(line):
-    """A line without its colour codes, to find the report's own lines in it."""
-    return re.sub(r"\x1b\[[0-9;]*m", "", line)
-
-
-def serve(impl, terminal):
-    """A run started ahead of time: import what the checks need, then wait for its share of them.
-
-    Prints the result of run_share as one line of JSON. SIGTERM ends it as Ctrl-C would, so that
-    pytest finishes the session and ends the worker (which runs in a session of its own)."""
-    import pytest_timeout  # noqa: F401
-    from _pytest.config import default_plugins
-
-    from checks import plugin  # noqa: F401
-    from kit import runner  # noqa: F401
-
-    for name in default_plugins:  # what pytest.main would import first
-        importlib.import_module(f"_pytest.{name}")
-    stopping = []
-
-    def stop(signum, frame):
-        stopping.append(signum)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        share = sys.stdin.readline().split()
-        if not share:
-            return 0  # the watcher stopped before any change
-        result = run_share(impl, share, terminal)
-        if not stopping:
-            sys.stdout.write(json.dumps(result) + "\n")
-            sys.stdout.flush()
-    except (KeyboardInterrupt, BrokenPipeError):
-        pass  # ended by the watcher: nobody waits for the result
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the session is over: a SIGTERM now just ends it
-    return 0
-
-
-class Server:
-    """One run started ahead of time (`--serve`), in a session of its own: the terminal's Ctrl-C goes to
-    the watcher, which ends it (and so its worker)."""
-
-    def __init__(self, impl):
-        cmd = [sys.executable, "-m", "kit", "watch", "--impl", impl, "--serve"]
-        self.proc = subprocess.Popen(
-            cmd + (["--terminal"] if is_terminal() else []),
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            start_new_session=True,
-        )
-        self.reading = False
-        self.asked = False  # whether it was sent SIGTERM
-
-    def send(self, share):
-        """Let it run the checks of share; False when it died while waiting."""
-        try:
-            self.proc.stdin.write((" ".join(share) + "\n").encode())
-            self.proc.stdin.close()
-            return True
-        except (BrokenPipeError, OSError):
-            return False
-
-    def result(self):
-        """What run_share returned in it, or None when it ended without saying (read at once: its
-        interpreter may take its time to exit)."""
-        self.reading = True
-        try:
-            for line in self.proc.stdout:
-                try:
-                    result = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(result, dict) and "checks" in result:
-                    return result
-        except (OSError, ValueError):
-            pass
-        finally:
-            self.proc.stdout.close()
-        return None
-
-    def ask_to_end(self):
-        """SIGTERM, once: it ends its session (and its worker) as Ctrl-C would."""
-        if self.proc.poll() is None and not self.asked:
-            self.asked = True
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    def end(self):
-        self.ask_to_end()
-        if self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout=END_SECONDS)
-            except subprocess.TimeoutExpired:  # deaf to SIGTERM: its worker goes with its pipes
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        self.proc.wait()
-        # Its output pipe is the reader's to close, if result() was asked for.
-        for pipe in (self.proc.stdin,) if self.reading else (self.proc.stdin, self.proc.stdout):
-            try:
-                pipe.close()
-            except OSError:
-                pass
+        if ex not in reported:
+            return None if pending else (None, None)
+        check = reported[ex]["checks"][ex]
+        if check["earned"] < check["max"]:
+            return ex, reported[ex]["printed"][ex]["text"]
+    return None, paint(ALL_PASS, "green") + "\n"
 
 
 class Runs:
@@ -292,35 +124,25 @@ class Runs:
         with self.lock:
             if self.stopped:
                 return None
-            servers, self.next = self.next, []
-            self.running = list(servers)
+            servers, self.running, self.next = self.next, self.next, []
         try:
-            busy = []
+            ended, busy = queue.Queue(), []
             for server, share in zip(servers, split(self.seconds, len(servers))):
-                if not share:
-                    continue  # ended with the others below, unused
-                if not server.send(share):  # it died while waiting: start one now
-                    server.end()
-                    with self.lock:
-                        if self.stopped:
-                            return None
-                        server = Server(self.impl)
-                        self.running.append(server)
-                    server.send(share)
-                busy.append(server)
-            arrived = queue.Queue()
-            for server in busy:
-                threading.Thread(target=lambda s=server: arrived.put(s.result()), daemon=True).start()
-            results, decided = [], None
+                if share:  # one left without a share is ended below, unused
+                    server.run(share, ended)
+                    busy.append(server)
+            reports, decided = [], None
             while decided is None:  # the answer may be known before every share is done
-                results.append(arrived.get())
+                server, report = ended.get()
                 if self.stopped:
                     return None
-                decided = answer(results, pending=len(busy) - len(results))
-            for result in results:
-                for ex, seconds in ((result or {}).get("seconds") or {}).items():
-                    self.seconds[ex] = max(EXPECTED.get(ex, EXPECTED_OTHERWISE), seconds)
+                reports.append(report)
+                decided = answer(reports, pending=len(busy) - len(reports))
+                for ex, printed in (report or {}).get("printed", {}).items():
+                    self.seconds[ex] = max(EXPECTED.get(ex, EXPECTED_OTHERWISE), printed["seconds"])
             ex, text = decided
+            if text is None:
+                text = "".join(s.printed() for s in busy) or "the checks stopped without a report\n"
             if is_terminal():
                 print("\033[2J\033[H", end="")  # a clean screen: only the latest run matters
             sys.stdout.write(text)
@@ -334,18 +156,14 @@ class Runs:
                 done, self.running = self.running, []
                 if again and not self.stopped:
                     self.next = self.start()
-            for server in done:
-                server.end()
+            end_all(done)
 
     def stop(self):
         """End every server, running or waiting, and start no more."""
         with self.lock:
             self.stopped = True
             servers, self.running, self.next = self.running + self.next, [], []
-        for server in servers:  # all at once: ending them takes one server's time, not the sum
-            server.ask_to_end()
-        for server in servers:
-            server.end()
+        end_all(servers)
 
 
 def main(argv=None):
@@ -359,13 +177,9 @@ def main(argv=None):
         "or when a self-test sees no events)",
     )
     parser.add_argument("--once", action="store_true", help="show the first unfinished check once, and stop")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--terminal", action="store_true", help=argparse.SUPPRESS)  # the watcher's output is one
     args = parser.parse_args(argv)
     if not os.path.isdir(args.impl):
         parser.error(f"--impl {args.impl}: no such folder")
-    if args.serve:
-        return serve(args.impl, args.terminal)
     if args.once:
         runs = Runs(args.impl)
         try:

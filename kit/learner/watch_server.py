@@ -1,0 +1,149 @@
+"""A run of the checks started ahead of time, for watch mode (kit/learner/watch.py): the process,
+`python -m kit.learner.watch_server`, and the watcher's handle on it, `Server`.
+
+The process imports what the checks need (pytest, its plugins, the kit's plugin), then waits for
+one request, a JSON line {"impl": DIR, "checks": [ids], "report": FILE, "terminal": bool}, runs
+those checks in order until one is not at full marks (`--kit-until-unfinished`) and writes the JSON
+report to FILE, which keeps what each check printed and how long it took: the watcher reads nothing
+else. It runs in a session of its own, so that the terminal's Ctrl-C goes to the watcher alone,
+which ends it with SIGTERM: that ends its pytest session as Ctrl-C would, and so its worker.
+"""
+
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from kit import ROOT
+from kit.term import is_terminal
+
+END_SECONDS = 5  # how long a server has to end its session and its worker before it is killed
+
+
+class Coloured:
+    """The server's output, saying it is a terminal when the watcher's output is one, so that the
+    report is coloured as `make check-NN` would colour it there."""
+
+    def __init__(self, stream, terminal):
+        self.stream, self.terminal = stream, terminal
+
+    def isatty(self):
+        return self.terminal
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def serve():
+    """Import what the checks need, then run the one request read from stdin, if any."""
+    import pytest_timeout  # noqa: F401
+    from _pytest.config import default_plugins
+
+    from checks import plugin  # noqa: F401
+    from kit import runner
+
+    for name in default_plugins:  # what pytest.main would import first
+        importlib.import_module(f"_pytest.{name}")
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        line = sys.stdin.readline()
+        if not line:
+            return 0  # the watcher stopped before any change
+        request = json.loads(line)
+        sys.stdout = Coloured(sys.stdout, request["terminal"])
+        runner.run(request["checks"], impl=request["impl"], report=request["report"], until_unfinished=True)
+        # The run is over, its report written and its worker ended: the watcher waits for this
+        # process to end, and the interpreter's teardown of pytest would make it wait longer.
+        sys.stdout.flush()
+        os._exit(0)
+    except KeyboardInterrupt:
+        pass  # ended by the watcher: nobody waits for the report
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the session is over: a SIGTERM now just ends it
+    return 0
+
+
+class Server:
+    """One server process, with a folder for its report and for what it printed (read only where it
+    wrote no report, to say why)."""
+
+    def __init__(self, impl):
+        self.impl = impl
+        self.folder = tempfile.TemporaryDirectory(prefix="kit-watch-")
+        self.report = Path(self.folder.name) / "report.json"
+        self.spawn()
+
+    def spawn(self):
+        with open(Path(self.folder.name) / "printed.txt", "wb") as printed:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "kit.learner.watch_server"],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=printed,
+                start_new_session=True,
+            )
+        self.asked = False  # whether it was sent SIGTERM
+
+    def run(self, share, ended):
+        """Let it run the checks of share (started afresh if it died while waiting); `ended` is given
+        (this server, its report or None) once it is over."""
+        request = {"impl": self.impl, "checks": share, "report": str(self.report), "terminal": is_terminal()}
+        for _ in range(2):
+            try:
+                self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+                self.proc.stdin.close()
+                break
+            except OSError:
+                self.end()
+                self.spawn()
+        threading.Thread(target=lambda: ended.put((self, self.outcome())), daemon=True).start()
+
+    def outcome(self):
+        self.proc.wait()
+        try:
+            return json.loads(self.report.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def printed(self):
+        return (Path(self.folder.name) / "printed.txt").read_text(errors="replace")
+
+    def ask_to_end(self):
+        """SIGTERM, once (a second would interrupt its ending)."""
+        if not self.asked:
+            self.asked = True
+            self.proc.terminate()
+
+    def end(self):
+        self.ask_to_end()
+        try:
+            self.proc.wait(timeout=END_SECONDS)
+        except subprocess.TimeoutExpired:  # deaf to SIGTERM: its worker goes with its pipes
+            self.proc.kill()
+            self.proc.wait()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass  # what it was sent, it can no longer read
+
+
+def end_all(servers):
+    """End servers all at once (one server's time, not the sum) and remove their folders."""
+    for server in servers:
+        server.ask_to_end()
+    for server in servers:
+        server.end()
+        server.folder.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(serve())
