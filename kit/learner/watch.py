@@ -133,7 +133,7 @@ class Runs:
                     busy.append(server)
             reports, decided = [], None
             while decided is None:  # the answer may be known before every share is done
-                server, report = ended.get()
+                report = ended.get()
                 if self.stopped:
                     return None
                 reports.append(report)

@@ -95,7 +95,7 @@ class Server:
 
     def run(self, share, ended):
         """Let it run the checks of share (started afresh if it died while waiting); `ended` is given
-        (this server, its report or None) once it is over."""
+        its report, or None, once it is over."""
         request = {"impl": self.impl, "checks": share, "report": str(self.report), "terminal": is_terminal()}
         for _ in range(2):
             try:
@@ -105,7 +105,7 @@ class Server:
             except OSError:
                 self.end()
                 self.spawn()
-        threading.Thread(target=lambda: ended.put((self, self.outcome())), daemon=True).start()
+        threading.Thread(target=lambda: ended.put(self.outcome()), daemon=True).start()
 
     def outcome(self):
         self.proc.wait()
