@@ -671,3 +671,43 @@ def test_the_page_fits_a_phone_and_a_desktop_without_overflow_or_ids_broken_mid_
     frame = framed(synthetic["out"] / "report.html", tmp_path, width, 2400, measure=False)
     chromium(frame, tmp_path, f"--screenshot={shot}", f"--window-size={max(width, 500)},2400", "--hide-scrollbars")
     assert pixels(shot, report.BAR) > 200, "the totals' bars are on screen"
+
+
+# --- adjustments and lateness, as grades.json records them (kit/instructor/adjust.py) ----------------
+
+
+def adjusted_class():
+    """ann: check-03 raised by 2 and the total lowered by a late penalty; bo: a grader error."""
+    ann = student("ann", {"03": 6, "04": 7})
+    ann["adjustments"] = [
+        {"check": "03", "points": 2, "reason": "regrade request"},
+        {"check": "total", "points": -1.5, "reason": "late: 1 day at 10%"},
+    ]
+    ann["total"], ann["lateness"] = 13.5, {"late_seconds": 3600, "extended": False}
+    bo = student("bo", {"03": 0, "04": 0}, status="error", reason="the judge ended with exit status 1")
+    return {"only": ["03", "04"], "students": [ann, bo, student("cy", {"03": 10, "04": 10})]}
+
+
+def test_the_page_shows_the_points_of_grades_csv_after_adjustments_and_lateness(tmp_path):
+    (tmp_path / "grades.json").write_text(json.dumps(adjusted_class()))
+    assert report.main([str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    rows = {row[0]: row for row in Tables(page).tables["students-table"][1:]}
+    assert rows["ann"] == ["ann", "13.5", "8", "7", "adjusted, late"]
+    assert rows["cy"][1:4] == ["20", "10", "10"] and rows["bo"][-1] == "grader error"
+    (_, totals) = Tables(page).tables["totals-table"]
+    assert totals[:2] == ["2", "13.5"], "bo's grader error is no score of his"
+
+
+def test_the_canvas_file_has_the_adjusted_points_and_leaves_a_grader_error_blank(tmp_path):
+    (tmp_path / "grades.json").write_text(json.dumps(adjusted_class()))
+    assert report.main([str(tmp_path)]) == 0
+    rows = {row[0]: row[5:] for row in canvas_rows(tmp_path)[2:]}
+    assert rows == {"ann": ["8", "7"], "bo": ["", ""], "cy": ["10", "10"]}
+    assert report.main([str(tmp_path), "--canvas-assignment", "total=micrograd (9)"]) == 0
+    rows = canvas_rows(tmp_path)
+    assert rows[1][5:] == ["20"] and {row[0]: row[5:] for row in rows[2:]} == {
+        "ann": ["13.5"],
+        "bo": [""],
+        "cy": ["20"],
+    }

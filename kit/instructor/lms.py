@@ -21,9 +21,14 @@ import io
 
 from kit.escape import cell
 from kit.exercises import EXERCISES
+from kit.instructor import adjust, gradebook
+from kit.instructor.adjust import number
 
 STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 KEYS = {"sis-login-id": "SIS Login ID", "sis-user-id": "SIS User ID"}
+
+
+TOTAL = "total"  # a column of the total: every graded check, after the adjustments and late penalty
 
 
 class BadAssignment(ValueError):
@@ -66,7 +71,7 @@ def assignments(specs, checks):
         else:
             named[where] = name
     if whole:
-        return [(whole, list(checks)), *((named[ex], [ex]) for ex in checks if ex in named)]
+        return [(whole, TOTAL), *((named[ex], [ex]) for ex in checks if ex in named)]
     return [(named.get(ex, assignment(ex)), [ex]) for ex in checks]
 
 
@@ -74,16 +79,30 @@ def canvas_csv(results, settings, key="sis-login-id", columns=None):
     """grades-canvas.csv: the header, the Points Possible row, one row per student sorted by id;
     `columns` as assignments() gives them (default: one new assignment per graded check).
 
-    Every student gets a number in every column (0 for a submission that could not be graded, as
-    in grades.csv), so an import never leaves an old score standing by accident."""
-    columns = columns or assignments([], graded_checks(results, settings))
+    Every graded student gets a number in every column (0 for a submission that could not be
+    graded, as in grades.csv), so an import never leaves an old score standing by accident. A late
+    penalty or an adjustment of the total reaches Canvas only through a total column."""
+    checks = graded_checks(results, settings)
+    columns = columns or assignments([], checks)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*STUDENT_COLUMNS, *(title for title, _ in columns)])
-    writer.writerow(["Points Possible", "", "", "", "", *(sum(EXERCISES[ex].points for ex in c) for _, c in columns)])
+    most = [sum(EXERCISES[ex].points for ex in (checks if c == TOTAL else c)) for _, c in columns]
+    writer.writerow(["Points Possible", "", "", "", "", *most])
     for r in sorted(results, key=lambda r: r["id"]):
         ids = {"Student": cell(r["id"]), KEYS[key]: cell(r["id"])}
         cells = [ids.get(column, "") for column in STUDENT_COLUMNS]
-        earned = [sum(r["checks"].get(ex, {}).get("earned", 0) for ex in c) for _, c in columns]
-        writer.writerow([*cells, *earned])
+        writer.writerow([*cells, *(points(r, c) for _, c in columns)])
     return out.getvalue()
+
+
+def points(r, column):
+    """A student's cell of a column: the points of grades.csv (each check after its adjustments; the
+    total after every adjustment and the late penalty), or empty for a grader error, as grades.csv
+    leaves it, so that an import leaves Canvas's score standing until the student is graded."""
+    if r.get("status") == "error":
+        return ""
+    if column == TOTAL:
+        return gradebook.total(r)
+    earned = adjust.adjusted_checks(r)
+    return number(sum(earned.get(ex, 0) for ex in column))

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from kit.exercises import EXERCISES
-from kit.instructor import lms
+from kit.instructor import adjust, gradebook, lms
 from kit.version import code_hash
 
 # What a learner-facing message says when Python could not read or import a file (checks/messages.py).
@@ -37,7 +37,8 @@ def checks_of(data):
     return lms.graded_checks(data["students"], data)
 
 
-def total(r):
+def raw_total(r):
+    """What the checks gave, before any adjustment: a zero here is a submission that earned nothing."""
     return sum(c["earned"] for c in r["checks"].values())
 
 
@@ -116,7 +117,7 @@ def needs_look(data):
                 rows.append((sid, "for review", "", note[len(REVIEW_NOTE) :]))
         if r.get("leftovers"):
             rows.append((sid, "processes left running", "", f"killed after grading: {r['leftovers']}"))
-        if status == "graded" and total(r) == 0:
+        if status == "graded" and raw_total(r) == 0:
             rows.append((sid, "zero score", "", "no check earned a point"))
     return sorted(rows, key=lambda row: (row[0], KINDS.index(row[1])))
 
@@ -149,10 +150,11 @@ def test_failures(data):
 
 def totals(data):
     """{"scores" [total per student], "max", "n", "min", "q1", "median", "q3", "maximum", "mean", "left_out"}:
-    the class's totals and their quartiles (linear, as numpy's default); grader errors are left out,
-    their zeros are not the students' scores."""
+    the class's totals as grades.csv holds them (after adjustments and late penalties) and their
+    quartiles (linear, as numpy's default); grader errors are left out, their zeros are not the
+    students' scores."""
     checks = checks_of(data)
-    scores = sorted(total(r) for r in data["students"] if r.get("status", "graded") != "error")
+    scores = sorted(gradebook.total(r) for r in data["students"] if r.get("status", "graded") != "error")
     stats = {"scores": scores, "max": sum(EXERCISES[ex].points for ex in checks), "n": len(scores)}
     stats["left_out"] = len(data["students"]) - len(scores)
     if scores:
@@ -169,15 +171,18 @@ def bins(scores, most, count=20):
 
 
 def per_student(data):
-    """[(student, total, {check: earned}, [kinds])] sorted by id: every student, flagged or not."""
+    """[(student, total, {check: points}, [flags])] sorted by id: every student, flagged or not, with
+    the points of grades.csv (after adjustments and late penalties); the flags are the reasons for a
+    look, then "adjusted" and "late" where they apply."""
     kinds = defaultdict(list)
     for sid, kind, _, _ in needs_look(data):
         if kind not in kinds[sid]:
             kinds[sid].append(kind)
-    rows = [
-        (r["id"], total(r), {ex: c["earned"] for ex, c in r["checks"].items()}, kinds[r["id"]])
-        for r in data["students"]
-    ]
+    rows = []
+    for r in data["students"]:
+        flags = kinds[r["id"]] + ["adjusted"] * bool(r.get("adjustments"))
+        flags += ["late"] * bool((r.get("lateness") or {}).get("late_seconds"))
+        rows.append((r["id"], gradebook.total(r), adjust.adjusted_checks(r), flags))
     return sorted(rows, key=lambda row: row[0])
 
 

@@ -87,7 +87,10 @@ def totals_section(data):
         return out + ['<p class="none">No student has a total yet.</p>']
     errors = f"{stats['left_out']} grader error{'s' if stats['left_out'] > 1 else ''}"
     left = f" ({errors} left out: not the students' scores)" if stats["left_out"] else ""
-    out.append(f"<p>{stats['n']} students{left}, out of {stats['max']} points.</p>")
+    out.append(
+        f"<p>{stats['n']} students{left}, out of {stats['max']} points, as grades.csv holds them (after any "
+        "adjustments and late penalties).</p>"
+    )
     out.append(f'<figure class="totals">{totals_svg(stats)}</figure>')
     keys = ["n", "min", "q1", "median", "q3", "maximum", "mean"]
     head = ["students", "min", "Q1", "median", "Q3", "max", "mean"]
