@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from kit import ROOT
-from kit.dev.bench.timing import med, wall
+from kit.dev.bench.timing import med, spread, target, wall
 from kit.regions import build_tree
 
 EXPLAIN_TARGET = 1.0  # seconds: about a second on the lessons' graphs
@@ -54,12 +54,8 @@ def explain(runs):
             for impl, extra, status in ((tree, [], {1}), (tree, ["--steps"], {1}), (ROOT / "solutions", [], {0})):
                 cmd = [sys.executable, "-m", "kit", "explain", ex, "--impl", str(impl), "--out", str(out), *extra]
                 t = wall(cmd, runs, expect=status)
-                cells.append(f"{med(t):.2f} ({min(t):.2f}-{max(t):.2f})")
+                cells.append(spread(t))
                 slow += [ex] if med(t) > EXPLAIN_TARGET and ex not in slow else []
             rows.append(f"| explain {ex} | {what} | {' | '.join(cells)} |")
-    rows += [
-        "",
-        f"Target, about {EXPLAIN_TARGET:g} s for each: "
-        + ("met." if not slow else f"missed for explain {', '.join(slow)}."),
-    ]
+    rows += ["", target(f"about {EXPLAIN_TARGET:g} s for each", [f"explain {ex}" for ex in slow])]
     return rows

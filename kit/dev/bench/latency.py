@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from kit import ROOT
-from kit.dev.bench.timing import LATENCY_TARGET, WATCH_TARGET, med, wall
+from kit.dev.bench.timing import LATENCY_TARGET, WATCH_TARGET, med, spread, target, wall
 from kit.exercises import EXERCISES
 from kit.regions import build_tree
 
@@ -31,15 +31,11 @@ def latency(runs):
             cells = []
             for impl in (ROOT / "solutions", stubs):
                 t = wall([sys.executable, "-m", "kit", "check", ex, "--impl", str(impl)], runs)
-                cells.append(f"{med(t):.2f} ({min(t):.2f}-{max(t):.2f})")
+                cells.append(spread(t))
                 if impl != stubs and med(t) > LATENCY_TARGET:
                     slow.append(ex)
             rows.append(f"| check-{ex} | {cells[0]} | {cells[1]} |")
-    rows += [
-        "",
-        f"Target, every check under {LATENCY_TARGET} s against solutions/: "
-        + ("**met**." if not slow else f"**missed** by check-{', check-'.join(slow)}."),
-    ]
+    rows += ["", target(f"every check under {LATENCY_TARGET} s against solutions/", [f"check-{ex}" for ex in slow])]
     return rows
 
 
@@ -134,7 +130,7 @@ def watch(runs):
             starts.append(start)
             reactions.append(reaction)
         worst = [max(worst[0], med(starts)), max(worst[1], med(reactions))]
-        cells = [f"{med(t):.2f} ({min(t):.2f}-{max(t):.2f})" for t in (starts, reactions)]
+        cells = [spread(t) for t in (starts, reactions)]
         rows.append(f"| {what} | {cells[0]} | {cells[1]} |")
     rows += [
         "",

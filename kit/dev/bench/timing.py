@@ -26,6 +26,16 @@ def wall(cmd, runs=1, cwd=ROOT, expect=None, **kw):
     return times
 
 
+def spread(xs):
+    """'median (min-max)' of wall seconds, as every table of the benchmark shows them."""
+    return f"{med(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
+
+
+def target(what, missed):
+    """The line under a table: whether `what` was met, and where not."""
+    return f"Target, {what}: " + ("**met**." if not missed else f"**missed** by {', '.join(missed)}.")
+
+
 def med(xs):
     return statistics.median(xs)
 
