@@ -3,13 +3,12 @@
 One `Report` collects every test's result as a plain dict (check, test, status, points, max,
 message, mistake) and prints it as it comes: a header per check, a PASS/FAIL/TODO line per test,
 `check-NN: E/M points` at the end of each check, and a summary table when several ran. The JSON
-also keeps what each check printed and how long it took (`printed`), for watch mode to show.
+also keeps each check's lines as printed (`printed`), for watch mode to show.
 """
 
 import json
 import os
 import textwrap
-import time
 from pathlib import Path
 
 from kit.exercises import EXERCISES, doc_path
@@ -30,8 +29,7 @@ class Report:
         self.current = None  # the check being printed
         self.review = []  # [{check, test, reason}]: what a person should look at (tampering)
         self.bases = {}  # ex -> the exercises the kit's code stood in for (checks/base/), [] for none
-        self.printed = {}  # ex -> {"text": its lines as printed, header to score, "seconds": its time}
-        self.started = 0.0  # when the current check's header was printed
+        self.printed = {}  # ex -> its lines as printed, from its header to its score line
 
     def write(self, text=""):
         try:
@@ -40,15 +38,14 @@ class Report:
         except BrokenPipeError:  # the reader left (`| head`): stop writing, keep grading
             self.out = open(os.devnull, "w")
         if self.current is not None:
-            self.printed[self.current]["text"] += text + "\n"
+            self.printed[self.current] += text + "\n"
 
     def start_check(self, ex, banner=None, base=()):
         self.finish_check()
         self.current = ex
         self.results.setdefault(ex, [])
         self.bases[ex] = list(base)
-        self.printed.setdefault(ex, {"text": "", "seconds": 0.0})
-        self.started = time.monotonic()
+        self.printed.setdefault(ex, "")
         try:
             shown = self.impl.resolve().relative_to(Path.cwd().resolve())
         except ValueError:
@@ -73,7 +70,6 @@ class Report:
         earned, most = totals(self.results[self.current])
         self.write()
         self.write(f"check-{self.current}: {earned}/{most} points")
-        self.printed[self.current]["seconds"] += round(time.monotonic() - self.started, 4)
         self.current = None
 
     def everything(self):

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -21,6 +22,7 @@ from kit.exercises import EXERCISES, TREE, doc_path
 from kit.learner import boundary, draw, hints, moons, progress, solution
 from kit.learner.moons import two_moons
 from kit.learner.watch import POLL_SECONDS, SERVERS, answer, split
+from kit.learner.watch_server import Server, end_all
 
 ANSI = re.compile(r"\033\[")
 
@@ -436,20 +438,27 @@ def test_a_share_that_could_still_report_a_lower_unfinished_check_is_waited_for(
     assert answer([share(**{"01": (14, 14)})[0]]) == (None, None), "02 was left out: what it printed says why"
 
 
-def printed_of(report):
-    return "".join(check["text"] for check in report["printed"].values())
-
-
-def test_the_report_keeps_what_each_check_printed_and_how_long_it_took(monkeypatch):
-    clock = iter([10.0, 10.25, 11.0, 11.5])
-    monkeypatch.setattr("checks.report.time.monotonic", lambda: next(clock))
+def test_the_report_keeps_each_checks_lines_as_printed_and_the_contracts_fields_as_they_were():
     report, printed = share(**{"01": (14, 14), "02": (8, 10)})
-    assert printed_of(report) + "\n" in printed and printed.endswith("total: 22/24 points\n"), "no check's summary"
-    assert {ex: c["seconds"] for ex, c in report["printed"].items()} == {"01": 0.25, "02": 0.5}
+    summary = "\ncheck     points\ncheck-01  14/14\ncheck-02  8/10\ntotal: 22/24 points\n"
+    assert printed == "".join(report["printed"].values()) + summary, "the summary is no check's"
     assert json.loads(json.dumps(report))["checks"] == {
         "01": {"earned": 14, "max": 14, "base": []},
         "02": {"earned": 8, "max": 10, "base": []},
-    }, "the contract's fields as they were"
+    }
+
+
+def test_a_server_runs_its_share_up_to_the_first_unfinished_check_and_says_how_long_each_took(tree):
+    server, ended = Server(str(tree(4))), queue.Queue()
+    try:
+        server.run(["03", "04", "05", "06"], ended)
+        report, seconds = ended.get(timeout=120)
+    finally:
+        end_all([server])
+    assert list(report["checks"]) == ["03", "04", "05"], "06 is passed over: 05 is not at full marks"
+    assert report["printed"]["05"] == cli("check", "05", "--impl", tree(4)).stdout
+    assert set(seconds) == {"03", "04", "05"} and seconds["04"] > 0.1, f"04 walks 100,000 nodes: {seconds}"
+    assert not Path(server.folder.name).exists() and server.proc.returncode == 0
 
 
 def test_the_shares_keep_the_checks_in_order_and_give_the_long_check_04_a_core_of_its_own():

@@ -5,8 +5,8 @@ there is saved, it runs the checks, quietly, and shows in full the first one not
 exactly as `make check-NN` shows it. The checks run on two cores at once: two processes, started
 ahead of time (pytest and the checks already imported), each take an ordered share of the seven,
 balanced by how long each check took last time, stop after their first check not at full marks and
-write the JSON report, which keeps what each check printed and its time; the lowest unfinished check
-of the reports is the answer. Some file systems send no change events (network mounts, some
+write the JSON report, which keeps each check's lines as printed; the lowest unfinished check of the
+reports is the answer, shown as those lines. Some file systems send no change events (network mounts, some
 container and VM shares); there it polls instead. KIT_WATCH_POLL=1 or --poll asks for polling, and a
 self-test during the first run finds out on its own: it writes a temporary file into the tree and
 waits briefly for the event. Ctrl-C stops it.
@@ -101,7 +101,7 @@ def answer(reports, pending=0):
             return None if pending else (None, None)
         check = reported[ex]["checks"][ex]
         if check["earned"] < check["max"]:
-            return ex, reported[ex]["printed"][ex]["text"]
+            return ex, reported[ex]["printed"][ex]
     return None, paint(ALL_PASS, "green") + "\n"
 
 
@@ -133,13 +133,13 @@ class Runs:
                     busy.append(server)
             reports, decided = [], None
             while decided is None:  # the answer may be known before every share is done
-                report = ended.get()
+                report, seconds = ended.get()
                 if self.stopped:
                     return None
                 reports.append(report)
                 decided = answer(reports, pending=len(busy) - len(reports))
-                for ex, printed in (report or {}).get("printed", {}).items():
-                    self.seconds[ex] = max(EXPECTED.get(ex, EXPECTED_OTHERWISE), printed["seconds"])
+                for ex, took in (seconds or {}).items():
+                    self.seconds[ex] = max(EXPECTED.get(ex, EXPECTED_OTHERWISE), took)
             ex, text = decided
             if text is None:
                 text = "".join(s.printed() for s in busy) or "the checks stopped without a report\n"

@@ -2,11 +2,12 @@
 `python -m kit.learner.watch_server`, and the watcher's handle on it, `Server`.
 
 The process imports what the checks need (pytest, its plugins, the kit's plugin), then waits for
-one request, a JSON line {"impl": DIR, "checks": [ids], "report": FILE, "terminal": bool}, runs
-those checks in order until one is not at full marks (`--kit-until-unfinished`) and writes the JSON
-report to FILE, which keeps what each check printed and how long it took: the watcher reads nothing
-else. It runs in a session of its own, so that the terminal's Ctrl-C goes to the watcher alone,
-which ends it with SIGTERM: that ends its pytest session as Ctrl-C would, and so its worker.
+one request, a JSON line {"impl": DIR, "checks": [ids], "report": FILE, "seconds": FILE, "terminal":
+bool}. It runs those checks in order until one is not at full marks (`--kit-until-unfinished`),
+writes the JSON report (which keeps each check's lines as printed) and how long each check took, and
+ends: the watcher reads nothing else. It runs in a session of its own, so that the terminal's Ctrl-C
+goes to the watcher alone, which ends it with SIGTERM: that ends its pytest session as Ctrl-C would,
+and so its worker.
 """
 
 import importlib
@@ -19,10 +20,24 @@ import tempfile
 import threading
 from pathlib import Path
 
+from checks.options import exercise_of_nodeid
 from kit import ROOT
 from kit.term import is_terminal
 
 END_SECONDS = 5  # how long a server has to end its session and its worker before it is killed
+
+
+class Clock:
+    """How long each check took (pytest's durations of its tests' setup, call and teardown), which the
+    watcher shares the checks by: kept apart from the report, which is the same on every run."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    def pytest_runtest_logreport(self, report):
+        ex = exercise_of_nodeid(report.nodeid)
+        if ex is not None:
+            self.seconds[ex] = self.seconds.get(ex, 0.0) + report.duration
 
 
 class Coloured:
@@ -60,7 +75,9 @@ def serve():
             return 0  # the watcher stopped before any change
         request = json.loads(line)
         sys.stdout = Coloured(sys.stdout, request["terminal"])
-        runner.run(request["checks"], impl=request["impl"], report=request["report"], until_unfinished=True)
+        clock = Clock()
+        runner.run(request["checks"], [clock], impl=request["impl"], report=request["report"], until_unfinished=True)
+        Path(request["seconds"]).write_text(json.dumps(clock.seconds))
         # The run is over, its report written and its worker ended: the watcher waits for this
         # process to end, and the interpreter's teardown of pytest would make it wait longer.
         sys.stdout.flush()
@@ -73,17 +90,18 @@ def serve():
 
 
 class Server:
-    """One server process, with a folder for its report and for what it printed (read only where it
-    wrote no report, to say why)."""
+    """One server process, with a folder for its report, its checks' seconds and what it printed
+    (read only where it wrote no report, to say why)."""
 
     def __init__(self, impl):
         self.impl = impl
         self.folder = tempfile.TemporaryDirectory(prefix="kit-watch-")
-        self.report = Path(self.folder.name) / "report.json"
+        folder = Path(self.folder.name)
+        self.report, self.seconds, self.out = folder / "report.json", folder / "seconds.json", folder / "out.txt"
         self.spawn()
 
     def spawn(self):
-        with open(Path(self.folder.name) / "printed.txt", "wb") as printed:
+        with open(self.out, "wb") as printed:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "kit.learner.watch_server"],
                 cwd=ROOT,
@@ -95,8 +113,9 @@ class Server:
 
     def run(self, share, ended):
         """Let it run the checks of share (started afresh if it died while waiting); `ended` is given
-        its report, or None, once it is over."""
-        request = {"impl": self.impl, "checks": share, "report": str(self.report), "terminal": is_terminal()}
+        (its report or None, each check's seconds) once it is over."""
+        request = {"impl": self.impl, "checks": share, "terminal": is_terminal()}
+        request.update(report=str(self.report), seconds=str(self.seconds))
         for _ in range(2):
             try:
                 self.proc.stdin.write(json.dumps(request).encode() + b"\n")
@@ -109,13 +128,10 @@ class Server:
 
     def outcome(self):
         self.proc.wait()
-        try:
-            return json.loads(self.report.read_text())
-        except (OSError, ValueError):
-            return None
+        return tuple(read(path) for path in (self.report, self.seconds))
 
     def printed(self):
-        return (Path(self.folder.name) / "printed.txt").read_text(errors="replace")
+        return self.out.read_text(errors="replace")
 
     def ask_to_end(self):
         """SIGTERM, once (a second would interrupt its ending)."""
@@ -134,6 +150,14 @@ class Server:
             self.proc.stdin.close()
         except OSError:
             pass  # what it was sent, it can no longer read
+
+
+def read(path):
+    """The JSON in path, or None where the server wrote none (it was ended, or failed)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def end_all(servers):
