@@ -461,6 +461,13 @@ def test_a_server_runs_its_share_up_to_the_first_unfinished_check_and_says_how_l
     assert not Path(server.folder.name).exists() and server.proc.returncode == 0
 
 
+def test_the_watcher_starts_its_servers_without_importing_pytest_itself():
+    """The servers import pytest while the watcher starts them: the watcher doing so first would delay them."""
+    code = "import sys, kit.learner.watch; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pytest'))"
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.stdout == "[]\n", run.stdout + run.stderr
+
+
 def test_the_shares_keep_the_checks_in_order_and_give_the_long_check_04_a_core_of_its_own():
     shares = split({ex: 0.4 if ex == "04" else 0.05 for ex in EXERCISES}, 2)
     assert sorted(shares[0] + shares[1]) == list(EXERCISES) and all(s == sorted(s) for s in shares)

@@ -20,7 +20,6 @@ import tempfile
 import threading
 from pathlib import Path
 
-from checks.options import exercise_of_nodeid
 from kit import ROOT
 from kit.term import is_terminal
 
@@ -32,10 +31,12 @@ class Clock:
     watcher shares the checks by: kept apart from the report, which is the same on every run."""
 
     def __init__(self):
-        self.seconds = {}
+        from checks.options import exercise_of_nodeid  # here: the watcher, importing this module, needs no pytest
+
+        self.exercise_of, self.seconds = exercise_of_nodeid, {}
 
     def pytest_runtest_logreport(self, report):
-        ex = exercise_of_nodeid(report.nodeid)
+        ex = self.exercise_of(report.nodeid)
         if ex is not None:
             self.seconds[ex] = self.seconds.get(ex, 0.0) + report.duration
 
