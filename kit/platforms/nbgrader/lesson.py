@@ -34,7 +34,11 @@ def sections(ex):
 
 def lesson_cells(ex, nbf):
     """The lesson as markdown cells, one per section, without the kit-only sections."""
-    return [markdown_with_figures(text, nbf) for title, text in sections(ex) if title not in KIT_ONLY]
+    return [markdown_with_figures(text, nbf) for title, text in sections(ex) if not kit_only(title)]
+
+
+def kit_only(title):
+    return title in KIT_ONLY or "`kit explain" in title  # explain runs in the kit's folder only
 
 
 def markdown_with_figures(text, nbf):
