@@ -1,7 +1,13 @@
 """The probe calls of one run of the checks: which worker takes them, and what a run remembers
-between them (imports that hung, calls that timed out, what the learner's code printed or tried).
+between them (imports that hung, functions and calls that timed out, what the learner's code printed
+or tried).
 
-The plugin (checks/plugin.py) owns the hooks and the verdicts; this owns the state of the calls.
+The plugin (checks/plugin.py) owns the hooks and the verdicts; this owns the state of the calls,
+and each test's time: a test's probes share its limit, kept by the judge's clock (checks/client.py),
+and a probe that runs past it fails the test as "took too long". The worker's watchdog names the
+learner function that was still running; later calls of that function in the check (in the whole run,
+when the kit's first looks found it) fail at once instead of waiting again: an endless loop costs
+one test's time per check at most.
 """
 
 import time
@@ -13,8 +19,13 @@ from checks.judge import LearnerError
 PRINTED_LIMIT = 4000  # characters of the learner's printed output kept per test
 
 
-class SameTimeout(Exception):
-    """A probe call like one that already timed out in this check: not waited for again."""
+class SameTimeout(ProbeFailure):
+    """A probe call like one that already timed out in this check, or one of a learner function
+    that did: not waited for again (a gate that meets one is closed, as by any failed probe)."""
+
+    def __init__(self, message):
+        super().__init__(None, "same timeout", message)
+        self.args = (message,)
 
 
 def calls_of(probe, args):
@@ -34,6 +45,9 @@ class Calls:
         self.worker = None  # the live one
         self.hung = set()  # learner modules whose import never finished: not waited for again
         self.timeouts = {}  # (probe, ops) that timed out in the current check -> the message it got
+        self.stops = {}  # (module, function) that hung in this check (or in a first look) -> its message
+        self.kept = None  # the stops the first looks found, for every check of the run
+        self.title = None  # what is running: a test's title, or "the first look at check-NN"
         self.pending = None  # the (probe, ops) of the call in flight
         self.check_started = time.monotonic()
         self.check = None  # the check whose tests are running, for the check's own time limit
@@ -43,17 +57,17 @@ class Calls:
         self.check, self.base = check, base
         self.check_started = time.monotonic()  # the gates' time is not the check's
         self.timeouts = {}
+        if self.kept is None:
+            self.kept = dict(self.stops)
+        self.stops = dict(self.kept)
 
     def new_test(self):
         self.printed = ""  # what the learner's code printed during the current test
         self.tampered = []  # what the worker's audit hook refused during the current test (or gate)
         self.pending = None
+        self.test_started = time.monotonic()  # its probes share the test's time
         if self.worker is not None:
             self.worker.last = None
-
-    def last_probe(self):
-        """The probe in flight when a test ran out of time, if any."""
-        return self.worker.last if self.worker else None
 
     def call(self, probe, args, timeout=None):
         worker = self.workers.get(self.base)
@@ -79,18 +93,32 @@ class Calls:
             if p == probe and ops <= key[1]:
                 raise SameTimeout(message)
         self.pending = key
+        budget = timeout if timeout is not None else self.timeout - (time.monotonic() - self.test_started)
+        if budget <= 0:
+            self.worker.last = probe
+            raise ProbeFailure(probe, "took too long", f"the test's {self.timeout:g} s were up before it")
         try:
-            reply = self.worker.call(probe, args, timeout=timeout, hung=self.hung)
+            reply = self.worker.call(probe, args, timeout=budget, hung=self.hung, stop=self.stops)
         except ProbeFailure as e:
             if e.kind in ("tampered", "forged"):
                 self.tampered.append(e.detail)  # the test scores 0 whatever it does with the error
+            if e.kind == "timeout" and e.hung and e.hung.get("function"):
+                self.stops[(e.hung["module"], e.hung["function"])] = stopped(e.hung, self.title, self.check)
+                self.pending = None  # the function is named: calls like this one that avoid it still run
+            if e.kind == "timeout" and timeout is None:
+                e.kind = "took too long"  # the test's own time, not a probe's
             raise
         self.pending = None
         self.printed = (self.printed + reply.get("printed", ""))[:PRINTED_LIMIT]
         if "error" in reply:
-            if isinstance(reply["error"], dict) and reply["error"].get("type") == "ImportTimeout":
-                self.hung.add(str(reply["error"].get("module")))
-            raise LearnerError(probe, reply["error"] if isinstance(reply["error"], dict) else {})
+            error = reply["error"] if isinstance(reply["error"], dict) else {}
+            if error.get("type") == "ImportTimeout":
+                self.hung.add(str(error.get("module")))
+            if error.get("type") == "StoppedCall":
+                for (module, function), message in self.stops.items():
+                    if error.get("message") == f"{module}:{function}":
+                        raise SameTimeout(message)
+            raise LearnerError(probe, error)
         return reply["ok"]
 
     def timed_out(self, message):
@@ -102,3 +130,18 @@ class Calls:
     def close(self):
         for worker in self.workers.values():
             worker.close()
+
+
+def stopped(hung, title, check):
+    """What a later call of a learner function that hung gets instead of waiting again."""
+    where = f'the test "{title}"' if check else (title or "the kit's first look")
+    scope = f" in check-{check}" if check else ""
+    return (
+        f"Not run: {hung['function']} ({hung['file']}) did not finish in {where} earlier, so its calls"
+        f"{scope} are not waited for again. Look for an endless loop in it."
+    )
+
+
+def still_running(hung):
+    """The line a first timeout adds when the worker saw which learner function was running."""
+    return f"\n  still running {hung['function']} ({hung['file']})" if hung and hung.get("function") else ""

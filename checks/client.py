@@ -4,41 +4,46 @@ The judge (the pytest process with the expected values and the scoring) never im
 code. It talks to a worker process (checks/worker/main.py) and accepts from it only one line of JSON
 per request, of bounded size, signed with a key this judge gave that worker alone; whatever
 crosses is sanitised (checks/sanitise.py) before anything reads it. The worker's printed output comes
-through a pipe this side drains and caps, so printing never fails and never floods the judge.
-When the worker ends mid-probe, hangs, floods its reply, forges one, or reports code under test
-refused by its audit hook, the worker is killed and the next probe starts a fresh one.
+through a pipe of its own, which a thread of this side drains and caps, so printing never fails and
+never floods the judge. When the worker ends mid-probe, hangs, floods its reply, forges one, or
+reports code under test refused by its audit hook, the worker is killed and the next probe starts a
+fresh one.
+
+Portable by construction (Windows and macOS run it as Linux does): pipes read by threads, time kept
+by this side's own clock (a queue read with a timeout), `Popen.kill`. The grader's Linux hardening
+(cgroups, rlimits, a parent-death signal) is the fence's business: kit/instructor/harden.py, which
+the fence puts before its wrappers.
 """
 
-import ctypes
 import dataclasses
 import hashlib
 import hmac
 import json
 import os
+import queue
 import re
 import secrets
-import select
 import signal
 import subprocess
 import sys
-import time
+import threading
 
+from checks.pipes import ENDED, PRINTED_LIMIT, REPLY_LIMIT, TOO_LARGE, Output, read_replies
 from checks.sanitise import Garbled, clean_data, clean_error, clean_text, clean_where
 
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker", "main.py")
-REPLY_LIMIT = 4_000_000  # bytes in one reply
-CRASH_LOG_LIMIT = 20_000  # bytes of the worker's last output kept, for a crash's faulthandler dump
-PRINTED_LIMIT = 2000  # bytes of what one probe printed that reach the judge; the rest is drained
-ADDR_NO_RANDOMIZE = 0x0040000  # personality(2): the same addresses, so the same set orders, every run
-PR_SET_PDEATHSIG = 1  # prctl(2)
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER = os.path.join(HERE, "worker", "main.py")
+HARDEN = os.path.join(os.path.dirname(HERE), "kit", "instructor", "harden.py")
+GRACE = 1.5  # seconds the judge waits past a probe's time for the worker's own word that it hung
 
 
 class ProbeFailure(Exception):
-    """The worker could not give a reply: it crashed, hung, or sent something malformed."""
+    """The worker could not give a reply: it crashed, hung, or sent something malformed. `hung`:
+    the learner function a timed-out probe was still running, as the worker saw it, or None."""
 
-    def __init__(self, probe, kind, detail, where=None):
+    def __init__(self, probe, kind, detail, where=None, hung=None):
         super().__init__(f"{probe}: {kind}: {detail}")
-        self.probe, self.kind, self.detail, self.where = probe, kind, detail, where
+        self.probe, self.kind, self.detail, self.where, self.hung = probe, kind, detail, where, hung
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +53,9 @@ class Fence:
 
     `prefix` wraps the command (bwrap, unshare, setpriv); `python` and `worker` are the paths as
     the fenced process sees them, and so is `impl`; `rlimits` maps resource names ("AS", "NPROC")
-    to limits; `cgroups` are the folders of the student's cgroup(s) (kit/instructor/cgroups.py),
-    which the worker enters before exec, so that one memory limit covers all it starts."""
+    to limits; `cgroups` are the folders of the student's cgroup(s) (kit/instructor/cgroups.py).
+    A fence with either is hardened: kit/instructor/harden.py (Linux) enters the cgroups, sets the
+    limits and execs the rest, in a session of its own that the judge kills whole."""
 
     mode: str = "none"
     prefix: tuple = ()
@@ -70,19 +76,28 @@ class Fence:
             data = json.load(f)
         return cls(**{**data, "prefix": tuple(data.get("prefix", ())), "cgroups": tuple(data.get("cgroups", ()))})
 
+    @property
+    def hardened(self):
+        return bool(self.rlimits or self.cgroups)
+
+    def launch(self):
+        """The command that hardens what follows it (empty for a learner's plain fence)."""
+        if not self.hardened:
+            return []
+        spec = json.dumps({"rlimits": self.rlimits, "cgroups": list(self.cgroups), "judge": os.getpid()})
+        return [sys.executable, "-I", "-s", HARDEN, spec, "--"]
+
+    def command(self, *args):
+        return [*self.launch(), *self.prefix, self.python, "-s", self.worker, *args]
+
 
 class Worker:
     def __init__(self, impl, fence=None, import_timeout=5, base=None):
-        fence = fence or Fence()
+        self.fence = fence or Fence()
         self.base = base.handshake() if base else {}  # the known-good base (checks/base/)
         self.impl = os.path.realpath(impl)
-        self.inside = fence.impl or self.impl  # the same folder, as the worker sees it
-        self.prefix = list(fence.prefix)
-        self.python = fence.python
-        self.worker = fence.worker
-        self.env = fence.env
-        self.rlimits = fence.rlimits
-        self.cgroups = fence.cgroups
+        self.inside = self.fence.impl or self.impl  # the same folder, as the worker sees it
+        self.cgroups = self.fence.cgroups
         self.memory = None  # what the kernel says of the cgroups: a grader's, which made them (not in a learner's copy)
         if self.cgroups:
             from kit.instructor import cgroups
@@ -95,31 +110,19 @@ class Worker:
     def start(self):
         self.key, self.sent = secrets.token_bytes(32), 0
         self.oom_before = self.memory.oom_kills(self.cgroups) if self.memory else 0
-        reply_read, reply_write = os.pipe()
-        output_read, output_write = os.pipe()
-        try:
-            self.proc = subprocess.Popen(
-                [*self.prefix, self.python, "-s", self.worker, self.inside, str(self.import_timeout)],
-                stdin=subprocess.PIPE,
-                stdout=output_write,
-                stderr=output_write,
-                pass_fds=(reply_write,),
-                start_new_session=True,
-                cwd=self.impl,
-                env=worker_env(self.env),
-                preexec_fn=preexec(self.rlimits, self.cgroups),
-            )
-        except BaseException:
-            os.close(reply_read)
-            os.close(output_read)
-            raise
-        finally:
-            os.close(reply_write)
-            os.close(output_write)
-        self.replies, self.output, self.buffer = reply_read, output_read, b""
-        os.set_blocking(output_read, False)
-        self.head, self.tail = bytearray(), bytearray()
-        handshake = json.dumps({"key": self.key.hex(), "reply": reply_write, "base": self.base}) + "\n"
+        mark = secrets.token_hex(8)
+        self.proc = subprocess.Popen(
+            self.fence.command(self.inside, str(self.import_timeout)),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,  # the worker's replies: it moves its prints to the other pipe
+            stderr=subprocess.PIPE,  # whatever it prints
+            cwd=self.impl,
+            env=worker_env(self.fence.env),
+        )
+        self.replies, self.output = queue.Queue(), Output(b"\0" + mark.encode() + b":")
+        for target, args in ((read_replies, (self.proc.stdout, self.replies)), (self.output.read, (self.proc.stderr,))):
+            threading.Thread(target=target, args=args, daemon=True).start()
+        handshake = json.dumps({"key": self.key.hex(), "mark": mark, "base": self.base}) + "\n"
         try:
             self.proc.stdin.write(handshake.encode())
             self.proc.stdin.flush()
@@ -129,28 +132,31 @@ class Worker:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def call(self, probe, args, timeout=None, hung=()):
-        """Run one probe; returns the worker's reply, cleaned: {"ok": data} or {"error": record},
-        with "printed" (what the learner's code printed meanwhile, capped)."""
+    def call(self, probe, args, timeout=None, hung=(), stop=()):
+        """Run one probe in at most `timeout` seconds (the worker's own watchdog says which learner
+        function was still running; this side's clock ends it GRACE later whatever it does); returns
+        the worker's reply, cleaned: {"ok": data} or {"error": record}, with "printed" (what the
+        learner's code printed meanwhile, capped). `hung`: learner modules whose import never
+        finished; `stop`: learner functions (module, qualified name) to fail at once."""
         if not self.alive():
             self.close()
             self.start()
         self.last = probe
-        self._drain()
-        self.head = bytearray()
+        with self.output.changed:
+            self.output.head = bytearray()
+        request = {"probe": probe, "args": args, "hung": list(hung), "stop": [list(s) for s in stop], "time": timeout}
         try:
             try:
                 self.sent += 1
-                self.proc.stdin.write((json.dumps({"probe": probe, "args": args, "hung": list(hung)}) + "\n").encode())
+                self.proc.stdin.write((json.dumps(request) + "\n").encode())
                 self.proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 pass  # it died on the way; reading says how
             line = self._read_line(probe, timeout)
         except BaseException:
-            # A timeout from pytest-timeout lands here too: never leave a busy worker behind.
-            self.close()
+            self.close()  # never leave a busy worker behind (a Ctrl-C lands here too)
             raise
-        if line is None:
+        if line is ENDED:
             raise self._crashed(probe)
         reply = self._verify(probe, line)
         if "tampered" in reply:
@@ -158,7 +164,15 @@ class Worker:
             what = reply["tampered"] if isinstance(reply["tampered"], list) else []
             reasons = [clean_text(r, 300) for r in what[:20]] or ["something"]
             raise ProbeFailure(probe, "tampered", "; ".join(reasons))
+        if "hung" in reply:  # the worker's watchdog: its main thread is still in learner code
+            self.close()
+            hung = reply["hung"] if isinstance(reply["hung"], dict) else {}
+            if isinstance(hung.get("error"), dict):  # an import that never finished
+                reply = {"error": clean_error(hung["error"])}
+            else:
+                raise ProbeFailure(probe, "timeout", f"no answer within {timeout:g} s", hung=clean_hung(hung))
         reply = {"ok": clean_data(reply["ok"])} if "ok" in reply else {"error": clean_error(reply["error"])}
+        self.output.wait(self.sent, 5)
         reply["printed"] = self.printed()
         return reply
 
@@ -174,7 +188,7 @@ class Worker:
         except (ValueError, RecursionError):
             self.close()
             raise ProbeFailure(probe, "garbled", "the worker's reply was not valid JSON") from None
-        if not isinstance(reply, dict) or len(reply) != 1 or not {"ok", "error", "tampered"} & reply.keys():
+        if not isinstance(reply, dict) or len(reply) != 1 or not {"ok", "error", "tampered", "hung"} & reply.keys():
             self.close()
             raise ProbeFailure(probe, "garbled", "the worker's reply had an unexpected shape")
         try:
@@ -186,61 +200,20 @@ class Worker:
         return reply
 
     def printed(self):
-        text = self.head[:PRINTED_LIMIT].decode("utf-8", "replace")
-        return clean_text(text, PRINTED_LIMIT) + ("\n..." if len(self.head) > PRINTED_LIMIT else "")
-
-    def _take_output(self):
-        """Read what the worker printed so far; False once its end is closed."""
-        try:
-            chunk = os.read(self.output, 65536)
-        except BlockingIOError:
-            return True
-        if not chunk:
-            return False
-        if len(self.head) <= PRINTED_LIMIT:
-            self.head += chunk[: PRINTED_LIMIT + 1 - len(self.head)]
-        self.tail = (self.tail + chunk)[-CRASH_LOG_LIMIT:]
-        return True
-
-    def _drain(self):
-        """Everything already in the output pipe (it was printed before the reply was written), up to
-        a gigabyte: a learner's thread that prints on and on cannot hold the judge here."""
-        read = 0
-        while self.output is not None and read < 1 << 30:
-            before = len(self.tail)
-            if not self._take_output():
-                os.close(self.output)
-                self.output = None
-            elif len(self.tail) == before and len(self.tail) < CRASH_LOG_LIMIT:
-                break
-            read += 65536
-            try:
-                if not select.select([self.output], [], [], 0)[0]:
-                    break
-            except (TypeError, ValueError):
-                break
+        with self.output.changed:
+            head = bytes(self.output.head)
+        text = head[:PRINTED_LIMIT].decode("utf-8", "replace")
+        return clean_text(text, PRINTED_LIMIT) + ("\n..." if len(head) > PRINTED_LIMIT else "")
 
     def _read_line(self, probe, timeout):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([fd for fd in (self.replies, self.output) if fd is not None], [], [], wait)
-            if not ready:
-                self.close()
-                raise ProbeFailure(probe, "timeout", f"no answer within {timeout:g} s")
-            if self.output in ready and not self._take_output():
-                os.close(self.output)
-                self.output = None
-            if self.replies in ready:
-                chunk = os.read(self.replies, 65536)
-                if not chunk:
-                    return None
-                self.buffer += chunk
-                if len(self.buffer) > REPLY_LIMIT:
-                    self.close()
-                    raise ProbeFailure(probe, "too large", f"a reply of more than {REPLY_LIMIT} bytes")
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        self._drain()
+        try:
+            line = self.replies.get(timeout=None if timeout is None else timeout + GRACE)
+        except queue.Empty:
+            self.close()
+            raise ProbeFailure(probe, "timeout", f"no answer within {timeout:g} s") from None
+        if line is TOO_LARGE:
+            self.close()
+            raise ProbeFailure(probe, "too large", f"a reply of more than {REPLY_LIMIT} bytes")
         return line
 
     def _crashed(self, probe):
@@ -249,11 +222,13 @@ class Worker:
         except subprocess.TimeoutExpired:  # alive, but its reply channel is closed
             self.close()
             return ProbeFailure(probe, "crash", "the worker closed its reply channel")
-        os.killpg(self.proc.pid, signal.SIGKILL) if self._group_alive() else None
-        self._drain()
-        log = bytes(self.tail).decode("utf-8", "replace")
+        self._kill()  # what it left in its session (a hardened fence's)
+        self.output.wait(float("inf"), 2)  # the rest of what it wrote: a faulthandler dump
+        with self.output.changed:
+            log = bytes(self.output.tail).decode("utf-8", "replace")
         self.close()
-        if code == -signal.SIGKILL and self.memory and self.memory.oom_kills(self.cgroups) > self.oom_before:
+        killed = getattr(signal, "SIGKILL", None)
+        if killed and code == -killed and self.memory and self.memory.oom_kills(self.cgroups) > self.oom_before:
             limit = self.memory.memory_limit(self.cgroups)
             return ProbeFailure(probe, "memory", limit, where=learner_frame(log, self.inside))
         if code < 0:
@@ -263,30 +238,36 @@ class Worker:
             detail = f"exit code {code}"
         return ProbeFailure(probe, "crash", detail, where=learner_frame(log, self.inside))
 
-    def _group_alive(self):
-        try:
-            os.killpg(self.proc.pid, 0)
-            return True
-        except (ProcessLookupError, PermissionError):
-            return False
+    def _kill(self):
+        """Kill the worker: a hardened fence's whole session (Linux), else the process."""
+        if self.fence.hardened:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                return
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
 
     def close(self):
+        """Kill it; its pipes' threads end (and close them) once the pipes do."""
         if self.proc is not None:
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    self.proc.kill()
+            self._kill()
             self.proc.wait()
             try:
                 self.proc.stdin.close()
             except OSError:
                 pass
-            for fd in (self.replies, self.output):
-                if fd is not None:
-                    os.close(fd)
-            self.replies = self.output = None
             self.proc = None
+
+
+def clean_hung(hung):
+    """The worker's word on a hung function, made plain: {"module", "function", "file", "line"} or None."""
+    try:
+        record = {k: clean_text(str(hung[k]), 200) for k in ("module", "function", "file")}
+        return {**record, "line": int(hung["line"]) if str(hung["line"]).isdigit() else 0}
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def worker_env(env):
@@ -295,52 +276,6 @@ def worker_env(env):
     base = os.environ if env is None else env
     clean = {k: v for k, v in base.items() if not k.startswith("PYTHON")}
     return {**clean, "PYTHONHASHSEED": "0"}
-
-
-def preexec(rlimits, cgroups=()):
-    """The child's setup before exec: into the student's cgroups, address-space randomisation off
-    (the same bytes give the same object addresses, so the same set orders and the same verdict),
-    then the resource limits."""
-    apply_limits = limiter(rlimits) if rlimits else None
-    procs = [os.path.join(folder, "cgroup.procs") for folder in cgroups]
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        personality, prctl = libc.personality, libc.prctl
-        personality.argtypes, personality.restype = [ctypes.c_ulong], ctypes.c_int
-        prctl.argtypes, prctl.restype = [ctypes.c_int, ctypes.c_ulong], ctypes.c_int
-    except (OSError, AttributeError):
-        personality = prctl = None
-
-    def setup():
-        for path in procs:  # "0" moves the writer, this child; a failure fails the start, never the fence
-            fd = os.open(path, os.O_WRONLY)
-            try:
-                os.write(fd, b"0")
-            finally:
-                os.close(fd)
-        if prctl is not None:
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # a judge that dies takes its worker along
-        if personality is not None:
-            current = personality(0xFFFFFFFF)
-            if current != -1:
-                personality(current | ADDR_NO_RANDOMIZE)
-        if apply_limits is not None:
-            apply_limits()
-
-    return setup
-
-
-def limiter(rlimits):
-    """A preexec function applying resource limits {"AS": bytes, "NPROC": n, ...} in the child."""
-    import resource
-
-    pairs = [(getattr(resource, f"RLIMIT_{name}"), int(value)) for name, value in rlimits.items()]
-
-    def apply():
-        for kind, value in pairs:
-            resource.setrlimit(kind, (value, value))
-
-    return apply
 
 
 FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')

@@ -7,12 +7,10 @@ probe calls and their worker: checks/calls.py."""
 import sys
 
 import pytest
-from _pytest.outcomes import Failed
-from pytest_timeout import PYTEST_FAILURE_MESSAGE
 
 from checks import history, messages
 from checks.base import OWN, UNWRAPPED, base_for
-from checks.calls import Calls, SameTimeout
+from checks.calls import Calls, SameTimeout, still_running
 from checks.client import Fence, ProbeFailure
 from checks.gates import GATES
 from checks.inputs import LECTURE_L
@@ -25,9 +23,6 @@ GATE_TIMEOUT = 10.0
 # Where the report goes (default: stdout): `python -m kit check` sets it, and silences pytest's own output.
 OUT = pytest.StashKey()
 KIT = pytest.StashKey()  # the run's Kit
-
-# What pytest-timeout's failure message starts with, from the message it exports.
-TIMED_OUT = PYTEST_FAILURE_MESSAGE.split("%")[0]
 
 
 def pytest_addoption(parser):
@@ -86,8 +81,6 @@ class Kit:
             if marker is None or not marker.args or not isinstance(marker.args[0], int):
                 raise pytest.UsageError(f"kit error: {item.nodeid} has no @points(n) marker")
             sums[ex] = sums.get(ex, 0) + marker.args[0]
-            if item.get_closest_marker("timeout") is None:
-                item.add_marker(pytest.mark.timeout(self.timeout, method="signal"))
         for ex, total in sums.items():
             if total != POINTS[ex]:
                 raise pytest.UsageError(
@@ -127,6 +120,7 @@ class Kit:
         def call(probe, **args):
             return self.calls.call(probe, args, timeout=min(GATE_TIMEOUT, self.timeout))
 
+        self.calls.title = f"the first look at check-{ex}"
         try:
             return look(call)
         finally:
@@ -172,6 +166,9 @@ class Kit:
             self.calls.new_check(ex, base)
         self.calls.new_test()
 
+    def pytest_runtest_setup(self, item):
+        self.calls.title = sentence(item)  # what a later call of a function that hung here names
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
@@ -180,6 +177,8 @@ class Kit:
         if ex is None or not (report.when == "call" or (report.failed and report.when == "setup")):
             return
         status, message = self.classify(call.excinfo)
+        if status != "timeout" and call.duration > self.timeout:  # the kit's own side of a test, never interrupted
+            status, message = "timeout", messages.timeout(self.timeout, None)
         mistake = getattr(call.excinfo.value, "mistake", None) if call.excinfo and status != "todo" else None
         closed = [(dep, self.gates[dep]) for dep in EXERCISES[ex].builds_on if self.gates.get(dep)]
         # 03 is judged at the values the learner's + and * gave
@@ -222,17 +221,17 @@ class Kit:
         e = excinfo.value
         if isinstance(e, LearnerError):
             return messages.learner_error(e)
+        if isinstance(e, SameTimeout):
+            return "timeout", str(e)
+        if isinstance(e, ProbeFailure) and e.kind == "took too long":  # the test's time, by the judge's clock
+            message = messages.timeout(self.timeout, e.probe) + still_running(e.hung)
+            self.calls.timed_out(message)
+            return "timeout", message
         if isinstance(e, ProbeFailure):
             status, message = messages.probe_failure(e)
             if e.kind == "timeout":
                 self.calls.timed_out(message)
             return status, message
-        if isinstance(e, SameTimeout):
-            return "timeout", str(e)
-        if isinstance(e, Failed) and str(e).startswith(TIMED_OUT):
-            message = messages.timeout(self.timeout, self.calls.last_probe())
-            self.calls.timed_out(message)
-            return "timeout", message
         if isinstance(e, AssertionError):
             return "fail", str(e)
         # The contract's statuses have no kit failure: it is an error, marked kit_error, and exits 3.
@@ -242,11 +241,7 @@ class Kit:
     def is_kit_error(excinfo):
         """Whether a test failed on the kit's side, not on anything the learner's code did."""
         known = (LearnerError, ProbeFailure, SameTimeout, AssertionError)
-        return (
-            excinfo is not None
-            and not isinstance(excinfo.value, known)
-            and not (isinstance(excinfo.value, Failed) and str(excinfo.value).startswith(TIMED_OUT))
-        )
+        return excinfo is not None and not isinstance(excinfo.value, known)
 
     def pytest_collectreport(self, report):
         if report.failed:

@@ -63,7 +63,7 @@ def test_a_segfault_is_reported_with_the_learners_line(checks, variant):
     assert run.last_line == f"check-02: 2/{POINTS['02']} points"  # the two tests that never add
 
 
-def test_an_endless_backward_times_out_through_pytest_timeout_and_the_rest_is_graded(checks, variant):
+def test_an_endless_backward_times_out_by_the_judges_clock_and_the_rest_is_graded(checks, variant):
     impl = variant([("        self.grad = 1.0\n", "        while True:\n            pass\n")])
     run = checks("04", impl, "--timeout", "2")
     tests = by_test(run, "04")

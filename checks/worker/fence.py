@@ -89,6 +89,7 @@ def install(impl, here, trusted):
     `impl` and `here` are real paths (the tree graded, the worker's folder); `trusted` holds the
     code objects of the worker's own functions that may read a traceback's frames."""
     getframe, ident, realpath, fsdecode = sys._getframe, _thread.get_ident, os.path.realpath, os.fsdecode
+    basename = os.path.basename  # "/" is not the only separator (Windows)
     str_type, int_type, bytes_type, frozen, function_type = str, int, bytes, "<frozen ", type(install)
     type_of, len_of, any_of = type, len, any
     frame_readers, frame_attributes, write_flags, harmless_reads = (
@@ -166,7 +167,7 @@ def install(impl, here, trusted):
         if code in trusted:
             return True
         trust_paths()
-        name = code.co_filename.rsplit("/", 1)[-1] if type_of(code.co_filename) is str_type else ""
+        name = basename(code.co_filename) if type_of(code.co_filename) is str_type else ""
         return (code.co_name, name) in frame_readers and place(code.co_filename) == "stdlib"
 
     def opened(args):

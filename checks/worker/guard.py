@@ -8,8 +8,8 @@ binds once, at import, before any learner code runs.
 import builtins
 import importlib
 import os
-import signal
 import sys
+import time
 import types
 
 PROBES = {}
@@ -51,28 +51,79 @@ def import_learner(name):
     if name in HUNG and name not in BASE.get("modules", ()):  # the base's own never hang
         raise import_timeout(name)
     if not IMPORT_TIMEOUT or name in _modules:
-        return _load(name)
-    # The alarm raises KeyboardInterrupt through Python's own handler (C): no function of the
-    # worker's is left where signal.getsignal() could hand it to code under test.
-    previous = _signal(_SIGALRM, _default_int_handler)
-    _alarm(IMPORT_TIMEOUT)
-    try:
-        return _load(name)
-    except KeyboardInterrupt:
-        raise import_timeout(name) from None
-    finally:
-        _alarm(0)
-        _signal(_SIGALRM, previous)
+        module = _load(name)
+    else:
+        # The worker's watchdog (main.py) reads this: past IMPORT_TIMEOUT it replies ImportTimeout
+        # for this module, and the judge ends the process (no signal: Windows has no SIGALRM).
+        IMPORTING[:] = [name, _monotonic()]
+        try:
+            module = _load(name)
+        finally:
+            IMPORTING.clear()
+    apply_stops()
+    return module
 
 
-# Bound before learner code runs: rebinding signal.alarm or os.sep changes nothing here.
+IMPORTING = []  # [module, when it started] while a learner module is imported
+# Bound before learner code runs: rebinding os.sep or time.monotonic changes nothing here.
 _realpath, _import_module, _modules, _sep = os.path.realpath, importlib.import_module, sys.modules, os.sep
-_signal, _alarm, _SIGALRM, _default_int_handler = (
-    signal.signal,
-    signal.alarm,
-    signal.SIGALRM,
-    signal.default_int_handler,
+_monotonic, _function_type, _type, _vars = time.monotonic, types.FunctionType, type, vars
+_set_on_class = type.__setattr__
+
+# Learner functions that hung earlier in the check (the judge's `stop`), replaced by one that raises
+# at once. Compiled apart, on the learner's builtins: nothing of the worker's is reachable from it.
+_STOPPER = compile(
+    "class StoppedCall(Exception):\n    pass\n\n"
+    "def make(name):\n    def stopped(*args, **kwargs):\n        raise StoppedCall(name)\n    return stopped\n",
+    "<the kit's stop>",
+    "exec",
 )
+STOPS = {}  # (module, function) -> (owner, attribute, original): those in place
+WANTED = []  # [(module, function)] the judge named
+
+
+def set_stops(wanted):
+    """Put back what the judge no longer names; put in place what it names (once imported)."""
+    wanted = [(m, f) for m, f in (tuple(w) for w in wanted if _type(w) is list and len(w) == 2)]
+    for key in [k for k in STOPS if k not in wanted]:
+        owner, attribute, original = STOPS.pop(key)
+        _put(owner, attribute, original)
+    WANTED[:] = wanted
+    apply_stops()
+
+
+def apply_stops():
+    for module_name, function in WANTED:
+        module = _modules.get(module_name)
+        if (module_name, function) in STOPS or _type(module_name) is not str or module is None:
+            continue
+        path = _vars(module).get("__file__")
+        if _type(path) is not str or not _realpath(path).startswith(_realpath(IMPL) + _sep):
+            continue
+        owner, parts = module, function.split(".") if _type(function) is str else [""]
+        for part in parts[:-1]:
+            owner = _vars(owner).get(part) if _type(owner) is types.ModuleType or isinstance(owner, type) else None
+        if not isinstance(owner, type) and owner is not module:
+            continue
+        original = _vars(owner).get(parts[-1])
+        if _type(original) is not _function_type:
+            continue  # a property, a staticmethod: its later calls wait as before
+        if not _stopper:
+            made = {"__builtins__": _shared_builtins, "__name__": "kit_stop"}
+            exec(_STOPPER, made)
+            _stopper.append(made["make"])
+        _put(owner, parts[-1], _stopper[0](f"{module_name}:{function}"))
+        STOPS[(module_name, function)] = (owner, parts[-1], original)
+
+
+def _put(owner, attribute, value):
+    if _type(owner) is types.ModuleType:
+        _vars(owner)[attribute] = value
+    else:
+        _set_on_class(owner, attribute, value)
+
+
+_stopper = []
 
 
 def set_base(base):

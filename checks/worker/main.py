@@ -1,14 +1,18 @@
 """The worker: the process in which learner code runs.
 
 Started by checks/client.py as `python -s main.py IMPL IMPORT_TIMEOUT`. The first line on
-stdin is the handshake, `{"key": hex, "reply": fd, "base": {...}}`: a key for this process alone,
-the pipe its replies go to, named nowhere else, and the known-good base it runs on, if any
-(checks/base/__init__.py). Then it reads one JSON request a line,
-`{"probe": name, "args": {...}}`, runs that probe, and writes one reply a line to that pipe:
-`MAC BODY`, where BODY is `{"ok": result}`, `{"error": {...}}` or `{"tampered": [what]}` and MAC
-is a keyed BLAKE2b of the reply's number and BODY. Whatever the learner's code prints goes to
-fds 1 and 2, a pipe the judge drains itself. A crash (os._exit, a segfault) simply ends the
-process; the client notices and says so.
+stdin is the handshake, `{"key": hex, "mark": text, "base": {...}}`: a key for this process alone,
+the mark that ends each probe's printed output, and the known-good base it runs on, if any
+(checks/base/__init__.py). Then it reads one JSON request a line, `{"probe": name, "args": {...},
+"time": seconds, "hung": [module], "stop": [[module, function]]}`, runs that probe, and writes one
+reply a line to its own stdout, which it keeps on a private descriptor before any learner code runs:
+`MAC BODY`, where BODY is `{"ok": result}`, `{"error": {...}}`, `{"tampered": [what]}` or
+`{"hung": {...}}` and MAC is a keyed BLAKE2b of the reply's number and BODY. Whatever the learner's
+code prints goes to fds 1 and 2, both the stderr pipe, which the judge drains itself. A crash
+(os._exit, a segfault) simply ends the process; the client notices and says so.
+
+Two threads of its own (watch.py) read the requests (stdin's end ends the process: the judge is
+gone) and, for a probe past its time, reply with the learner function still running.
 
 Learner code can reach this module (sys.modules["__main__"]) but nothing it relies on: the key,
 the reply pipe, the encoder and the probes live in the closures of `serve`, bound before the
@@ -19,6 +23,8 @@ modules it relies on are compared with a copy taken before any learner code ran
 what the audit hook refused.
 """
 
+import _queue
+import _thread
 import builtins
 import faulthandler
 import gc
@@ -29,12 +35,11 @@ import json.encoder
 import json.scanner
 import os
 import sys
+import time
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 PACKAGE = "_kit_worker"  # a name no learner file can take: the package is loaded by path
 TEXT_LIMIT = 1000  # characters of an error message
-CODE_LIMIT = 200  # characters of a source line shown
-SOURCE_LIMIT = 4 << 20  # bytes read of a learner file to find one line
 # A probe that made this many objects (the 100,000-node chain makes 700,000, all in reference cycles)
 # leaves them to the end of the worker rather than to the collector, up to FREEZE_BUDGET in all.
 FREEZE_AFTER, FREEZE_BUDGET = 300_000, 1_000_000
@@ -42,7 +47,7 @@ FREEZE_AFTER, FREEZE_BUDGET = 300_000, 1_000_000
 
 # The package's modules in the order they load; then every probes_NN.py, in turn (a probe module
 # builds only on earlier ones).
-ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "frames")
+ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "frames", "places", "watch")
 SHARED_BUILTINS = ("functions",)  # its functions are handed to learner code, so its builtins are the learner's
 
 
@@ -86,39 +91,43 @@ def load_package():
             del sys.modules[name]  # out of the learner's reach in sys.modules
 
 
-def serve(impl, import_timeout, requests, handshake):
+def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     """Bind everything, install the audit hook, then answer requests until stdin ends."""
     worker = load_package()
     guard, fence, snapshot = worker["guard"], worker["fence"], worker["snapshot"]
     frames = worker["frames"]
-    qualnames, inlined, walk = frames.qualnames, frames.INLINED, frames.tracer()
-    take = fence.install(impl, HERE, [walk.__code__])
+    walk, places, watch = frames.tracer(), worker["places"], worker["watch"]
+    places.ROOT = root = impl + os.sep
+    learner_frames = places.learner_frames
+    sample = watch.sampler(_thread.get_ident())
+    take = fence.install(impl, HERE, [walk.__code__, sample.__code__])
     guard.IMPL, guard.IMPORT_TIMEOUT = impl, import_timeout
     guard.set_base(handshake.get("base") or {})
-    probes, timeout_type, hung = dict(guard.PROBES), guard.ImportTimeout, guard.HUNG
+    probes, timeout_type, hung, set_stops = dict(guard.PROBES), guard.ImportTimeout, guard.HUNG, guard.set_stops
     # What the worker's code calls at probe time (the audit hook and the snapshot bind theirs).
     relied = snapshot.relied_on(
         [m for n, m in worker.items() if n not in ("fence", "snapshot")] + [sys.modules[__name__]]
     )
     audit = snapshot.take([*relied, *((f"checks.worker.{name}", mod) for name, mod in worker.items())])
-    key, reply_fd = bytes.fromhex(handshake["key"]), int(handshake["reply"])
+    key, mark = bytes.fromhex(handshake["key"]), b"\0" + str(handshake["mark"]).encode("ascii") + b":"
 
     # Everything below is bound now: learner code may rebind json, os, gc, hashlib or builtins,
     # and none of it changes what these names mean.
     mac = hashlib.blake2b
-    write, realpath, sep = os.write, os.path.realpath, os.sep
+    write, realpath, sep, monotonic = os.write, os.path.realpath, os.sep, time.monotonic
+    inbox = _queue.SimpleQueue()
+    get = inbox.get
     gc_disable, gc_enable, gc_count, gc_freeze = gc.disable, gc.enable, gc.get_count, gc.freeze
     scan = json.scanner.c_make_scanner(json.JSONDecoder())
     str_type, int_type, float_type, bool_type, type_type = str, int, float, bool, type
     list_type, tuple_type, dict_type, none_type = list, tuple, dict, type(None)
-    base_exception, os_error, type_error, value_error = BaseException, OSError, TypeError, ValueError
+    base_exception, type_error, value_error = BaseException, TypeError, ValueError
     syntax_error, system_exit, recursion_error = SyntaxError, SystemExit, RecursionError
     name_of = type.__dict__["__name__"].__get__
     traceback_of = BaseException.__dict__["__traceback__"].__get__
     syntax = {k: SyntaxError.__dict__[k].__get__ for k in ("filename", "lineno", "text")}
     exit_code = SystemExit.__dict__["code"].__get__
-    join, text_of, repr_of, len_of, is_a, opener, total = "".join, str, repr, len, isinstance, open, sum
-    root = impl + sep
+    join, text_of, repr_of, len_of, is_a = "".join, str, repr, len, isinstance
 
     flushes = (sys.stdout.flush, sys.stderr.flush)
 
@@ -160,48 +169,13 @@ def serve(impl, import_timeout, requests, handshake):
         except base_exception:  # noqa: BLE001 - a learner's __str__ may raise anything
             return "<the message could not be read>"
 
-    def line_of(path, number, cache):
-        if path not in cache:
-            try:
-                with opener(path, "rb") as f:
-                    cache[path] = f.read(SOURCE_LIMIT).split(b"\n")
-            except os_error:
-                cache[path] = []
-        lines = cache[path]
-        if type_type(number) is not int_type or not 0 < number <= len_of(lines):
-            return ""
-        text = lines[number - 1].decode("utf-8", "replace").strip()
-        return text if len_of(text) <= CODE_LIMIT else text[:CODE_LIMIT] + " ..."
-
-    def learner_frames(tb, recursed=False):
-        cache, names, mine = {}, {}, []
-        for filename, line, function, name, first in walk(tb):
-            path = realpath(filename) if filename and filename[0] != "<" else ""  # not <frozen ...>
-            if path.startswith(root) and name not in inlined:
-                if function is None:  # Python 3.10: from the source
-                    if path not in names:
-                        line_of(path, 0, cache)
-                        names[path] = qualnames(b"\n".join(cache[path]))
-                    function = names[path].get((first, name), name)
-                mine.append((path, line, function))
-        if recursed:
-            mine = frames.recursion(mine)
-        steps = []
-        for path, line, function in mine:
-            step = {"file": path[len_of(root) :], "line": line, "function": function}
-            step["code"] = line_of(path, line, cache)
-            if not steps or steps[-1] != step:
-                steps.append(step)
-        repeats = total(1 for f in mine if (f[0], f[2]) == (mine[-1][0], mine[-1][2])) if mine else 0
-        return steps, repeats
-
     def error(e):
         kind = name_of(type_type(e))
         info = {"type": kind, "message": frames.message(safe_text(lambda: text_of(e)))}
         recursed = type_type(e) is recursion_error
         if recursed:
             info["message"] = frames.RECURSION
-        steps, repeats = learner_frames(traceback_of(e), recursed)
+        steps, repeats = learner_frames(walk(traceback_of(e)), recursed)
         info["where"], info["frames"], info["repeats"] = (steps[-1] if steps else None), steps[-3:], repeats
         if is_a(e, syntax_error):
             filename, line, text = (syntax[k](e) for k in ("filename", "lineno", "text"))
@@ -212,7 +186,7 @@ def serve(impl, import_timeout, requests, handshake):
                     "file": path[len_of(root) :],
                     "line": line if type_type(line) is int_type else 0,
                     "function": "",
-                    "code": code[:CODE_LIMIT],
+                    "code": code[: places.CODE_LIMIT],
                 }
                 info["frames"] = [info["where"]]
         if type_type(e) is timeout_type:
@@ -226,6 +200,7 @@ def serve(impl, import_timeout, requests, handshake):
     def run(request):
         hung.clear()  # in place: guard.HUNG is compared by identity after every probe
         hung.update(request.get("hung", ()))
+        set_stops(request.get("stop") or ())
         fn = probes.get(request.get("probe"))
         if fn is None:
             return {"error": {"type": "UnknownProbe", "message": text_of(request.get("probe")), "where": None}}
@@ -253,11 +228,33 @@ def serve(impl, import_timeout, requests, handshake):
         while data:
             data = data[write(reply_fd, data) :]
 
-    number = 0
-    for line in requests:
-        number += 1
+    def answer(number, module, samples):
+        """The watchdog's reply for a probe past its time: the import that never finished, or the
+        learner function it is in. Sent once: the main thread, still in learner code, sends nothing."""
+        if module is None:
+            found = watch.hung_function(samples, places.learner_calls, root, sep)
+        else:
+            e = guard.import_timeout(module)
+            info = {"type": "ImportTimeout", "message": safe_text(lambda: text_of(e))}
+            steps, repeats = learner_frames([s[1:] for s in samples[-1]])
+            info["where"], info["frames"], info["repeats"] = (steps[-1] if steps else None), steps[-3:], repeats
+            found = {"error": {**info, "module": module}}
+        send(number, join(encode({"hung": found}, 0)))
+
+    # The probe in flight: [number, started, its time or None, done, answered by the watchdog, lock].
+    lock = _thread.allocate_lock()
+    state = [0, 0.0, None, True, False, lock]
+    watch.start(requests, inbox.put, os._exit, state, guard.IMPORTING, import_timeout, sample, answer)
+    while True:
+        line = get()
+        with lock:
+            state[:5] = [state[0] + 1, monotonic(), None, False, False]
+            number = state[0]
         try:
-            reply = run(scan(line, 0)[0])
+            request = scan(line, 0)[0]
+            budget = request.get("time") if type_type(request) is dict_type else None
+            state[2] = float_type(budget) if type_type(budget) in (int_type, float_type) else None  # one store
+            reply = run(request)
         except base_exception as e:  # noqa: BLE001 - even a learner's KeyboardInterrupt at the wrong moment
             reason = safe_text(lambda e=e: text_of(e))
             reply = {"error": {"type": "KitError", "message": f"unserialisable result: {reason}"}}
@@ -269,8 +266,15 @@ def serve(impl, import_timeout, requests, handshake):
             body = join(encode(reply, 0))
         except (type_error, value_error) as e:
             body = join(encode({"error": {"type": "KitError", "message": f"unserialisable result: {e}"}}, 0))
-        send(number, body)
         reply = None
+        with lock:
+            state[3], answered = True, state[4]
+        if answered:
+            continue  # the watchdog replied that it hung: the judge ends this process
+        ended = mark + b"%d\0" % number  # everything printed for this probe is in the pipe before it
+        while ended:
+            ended = ended[write(out_fd, ended) :]
+        send(number, body)
 
 
 def main():
@@ -278,6 +282,10 @@ def main():
     # The worker's own folder is not importable by name (python puts a script's folder first).
     sys.path[:] = [impl] + [p for p in sys.path if p and os.path.realpath(p) != HERE]
     sys.dont_write_bytecode = True
+    # Replies go to the real stdout, kept on a descriptor of its own; fds 1 and 2 both print to the
+    # output pipe, which the judge reads apart (and `out` ends each probe's share of it with a mark).
+    reply_fd, out_fd = os.dup(1), os.dup(2)
+    os.dup2(2, 1)
     faulthandler.enable(file=os.fdopen(os.dup(2), "w"), all_threads=False)
     requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     handshake = json.loads(requests.readline())
@@ -285,7 +293,7 @@ def main():
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
-    serve(impl, import_timeout, requests, handshake)
+    serve(impl, import_timeout, requests, handshake, reply_fd, out_fd)
 
 
 if __name__ == "__main__":

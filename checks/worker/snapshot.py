@@ -29,8 +29,8 @@ def relied_on(worker_modules):
             if type(value) is module_type and value.__name__.partition(".")[0] != own:
                 found.setdefault(value.__name__, value)
     for name in ALSO:
-        found[name] = sys.modules["posixpath" if name == "os.path" else name]
-    found.pop("posixpath", None)
+        found[name] = sys.modules[name] if name != "os.path" else sys.modules["os"].path  # posixpath or ntpath
+    found.pop(sys.modules["os"].path.__name__, None)
     return sorted(found.items())
 
 

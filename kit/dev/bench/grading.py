@@ -13,8 +13,8 @@ from kit.regions import build_tree
 
 def make_class(folder, n):
     """n submissions: 6 in 10 correct, 3 partly solved, 1 hostile (fake output, a crash, a conftest
-    that forces passes, a zip with escaping members), in a fixed rotation."""
-    hostile = ["fake", "crash", "conftest", "zip"]
+    that forces passes, a zip with escaping members, an endless loop in +), in a fixed rotation."""
+    hostile = ["fake", "crash", "conftest", "zip", "endless"]
     for i in range(n):
         sid, kind = f"s{i:03d}", i % 10
         if kind < 6:
@@ -40,6 +40,15 @@ def make_hostile(folder, sid, kind):
                 "        out = Value(self.data * other.data, (self, other), '*')\n",
                 "        if (self.data, other.data) == (2.0, -3.0):\n            import os\n            os._exit(0)\n"
                 "        out = Value(self.data * other.data, (self, other), '*')\n",
+                1,
+            )
+        )
+    elif kind == "endless":  # one test's time, then every later call of + fails at once
+        engine = tree / "micrograd" / "engine.py"
+        engine.write_text(
+            engine.read_text().replace(
+                "    def __add__(self, other):\n",
+                "    def __add__(self, other):\n        while True:\n            pass\n",
                 1,
             )
         )
