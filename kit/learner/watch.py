@@ -2,14 +2,14 @@
 
 It watches the learner's tree (exercises/ unless --impl) with watchfiles. Whenever a Python file
 there is saved, it runs the checks, quietly, and shows in full the first one not at full marks,
-exactly as `make check-NN` shows it. The checks run on two cores at once: two processes, started
-ahead of time (pytest and the checks already imported), each take an ordered share of the seven,
-balanced by how long each check took last time, stop after their first check not at full marks and
-write the JSON report, which keeps each check's lines as printed; the lowest unfinished check of the
-reports is the answer, shown as those lines. Some file systems send no change events (network mounts, some
-container and VM shares); there it polls instead. KIT_WATCH_POLL=1 or --poll asks for polling, and a
-self-test during the first run finds out on its own: it writes a temporary file into the tree and
-waits briefly for the event. Ctrl-C stops it.
+exactly as `make check-NN` shows it. The checks run on two cores at once: two processes started
+ahead of time (kit/learner/watch_server.py: pytest and the checks already imported) each take an
+ordered share of the seven, balanced by how long each check took last time, stop after their first
+check not at full marks and write the JSON report, which keeps each check's lines as printed. The
+lowest unfinished check of the reports is the answer, shown as those lines. Some file systems send
+no change events (network mounts, some container and VM shares); there it polls instead.
+KIT_WATCH_POLL=1 or --poll asks for polling, and a self-test during the first run finds out on its
+own: it writes a temporary file into the tree and waits briefly for the event. Ctrl-C stops it.
 """
 
 import argparse
