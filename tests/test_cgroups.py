@@ -18,7 +18,7 @@ import hostile
 import pytest
 
 from checks import messages
-from checks.client import Fence, ProbeFailure, Worker, preexec
+from checks.client import Fence, ProbeFailure, Worker
 from kit import ROOT
 from kit.instructor import cgroups, host, sandbox, wrappers
 
@@ -36,9 +36,8 @@ def group():
 
 
 def run_in(group, code, timeout=60):
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        preexec_fn=preexec({}, tuple(map(str, group.folders))),
+    return subprocess.run(  # entered by the grader's launcher, as a fenced worker is
+        [*Fence(cgroups=tuple(map(str, group.folders))).launch(), sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         timeout=timeout,
     )
