@@ -12,7 +12,6 @@ LIMIT = 300  # lines of a module, but for data tables
 LONG = {
     "checks/mistakes.py": "a data table: the catalogue of mistakes and their advice",
     "kit/instructor/grade.py": "the grading pipeline, not split yet into its steps (collect, run, score, report)",
-    "checks/client.py": "the judge's side of the worker, not split yet (starting it, its limits, reading replies)",
 }
 
 # Import circles not broken yet, each with the reason; a new one fails.
