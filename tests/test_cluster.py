@@ -121,32 +121,35 @@ def test_student_regrades_that_student_only_locally_and_on_a_cluster(mixed):
     assert proc.returncode != 0 and b"--student nobody: no submission of that id" in proc.stderr
 
 
-def kills_its_worker(sid, files, notes, seed, settings):
-    """A task standing in for a student whose grading takes its worker down, every time."""
-    if sid == "killer":
+def kills_its_worker(job):
+    """A grade_one standing in for a student whose grading takes its worker down, every time."""
+    if job.sid == "killer":
         os._exit(1)
-    return {"id": sid, "status": "graded", "reason": "", "checks": {}, "tests": [], "seed": seed}
+    files = sorted(p.name for p in job.tree.rglob("*"))
+    return {
+        "id": job.sid,
+        "status": "graded",
+        "reason": "",
+        "checks": {},
+        "tests": [],
+        "seed": job.seed,
+        "files": files,
+    }
 
 
-def test_a_student_whose_task_keeps_killing_workers_gets_a_grader_error_row_naming_it(tmp_path):
+def test_a_student_whose_task_keeps_killing_workers_is_an_error_of_its_own_and_the_others_are_graded(tmp_path):
     from kit.instructor import cluster
+    from kit.instructor.dispatch import Job
 
     for sid in ("honest", "killer"):
         (tmp_path / sid / "tree").mkdir(parents=True)
         (tmp_path / sid / "tree" / "derivatives.py").write_text("x = 1\n")
-    grader = types.SimpleNamespace(
-        secret=b"s" * 16,
-        settings={"secret": "id", "only": ["01"]},
-        empty=lambda sid, status, reason: {"id": sid, "status": status, "reason": reason, "checks": {}, "tests": []},
-    )
-    args = types.SimpleNamespace(**{k: None for k in cluster.WORKER_SETTINGS})
-    c = cluster.Cluster("local:2", args)
+    c = cluster.Cluster("local:2", {"only": ["01"]})
     try:
-        todo = [(sid, tmp_path / sid / "tree", [], "f" * 64) for sid in ("honest", "killer")]
-        got = {sid: r for sid, _, r in c.dispatch(grader, todo, task=kills_its_worker)}
+        jobs = [Job(sid, tmp_path / sid / "tree", (), 1 << 100, "f" * 64) for sid in ("honest", "killer")]
+        got = {job.sid: r for job, r in cluster.dispatch_dask(iter(jobs), kills_its_worker, c)}
     finally:
         c.close()
-    assert got["honest"]["status"] == "graded" and got["honest"]["secret"] == "id"
-    assert got["killer"]["status"] == "error" and "KilledWorker" in got["killer"]["reason"]
-    assert "grade-killer" in got["killer"]["reason"]
-    assert isinstance(got["honest"]["seed"], int) and got["honest"]["seed"] > 1 << 64  # derived, not the secret
+    assert got["honest"]["status"] == "graded" and got["honest"]["seed"] == 1 << 100
+    assert got["honest"]["files"] == ["derivatives.py"]  # the staged tree, unpacked on the worker
+    assert type(got["killer"]).__name__ == "KilledWorker" and "grade-killer" in str(got["killer"])

@@ -1,5 +1,6 @@
 """The warm judges (kit/instructor/pool.py, kit/instructor/judge_server.py): each job's report is
-the one a fresh `python -m kit check` writes, whichever way the server starts it."""
+the one a fresh `python -m kit check` writes, whichever way the server starts it, and collection
+reads none of a request's own settings, so a judge forked after it is a fresh judge."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import time
 import hostile
 import pytest
 
+from checks.client import Fence
 from kit import ROOT
 from kit.instructor import pool
 
@@ -20,46 +22,96 @@ from kit.instructor import judge_server
 
 fresh = judge_server.job
 
-def job(argv, env):
+def job(request):
     with open(sys.argv[1], "a") as f:
-        f.write(" ".join(argv[:1]) + "\\n")
-    fresh(argv, env)
+        f.write(",".join(request.checks) + "\\n")
+    fresh(request)
 
 judge_server.job = job
 judge_server.serve()
 """
 
+# The server, with every option the kit's plugin reads before a job is forked recorded, with where:
+# during collection, or while configuring outside Kit.__init__ (which plugin.restart re-runs in the job).
+RECORDING_SERVER = """
+import json, sys
+import pytest
+from _pytest.config import Config
+from kit import runner
+from kit.instructor import judge_server
 
-def fresh_check(argv, env, report):
-    """Exit status and report of `python -m kit check ARGV --report REPORT`, run on its own."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "kit", "check", *argv, "--report", str(report)],
+reads, phase = [], ["configure"]
+getoption = Config.getoption
+
+def recorded(self, name, *args, **kwargs):
+    frame, in_init = sys._getframe(1), False
+    while frame is not None:
+        code = frame.f_code
+        in_init = in_init or (code.co_name == "__init__" and frame.f_globals.get("__name__") == "checks.plugin")
+        frame = frame.f_back
+    reads.append([name, phase[0], in_init])
+    return getoption(self, name, *args, **kwargs)
+
+Config.getoption = recorded
+
+class Phases:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_collection(self, session):
+        phase[0] = "collection"
+        yield
+        phase[0] = "after"
+        with open(sys.argv[1], "w") as f:
+            json.dump(reads, f)
+
+run = runner.run
+runner.run = lambda exercises, plugins=(), **options: run(exercises, plugins=[*plugins, Phases()], **options)
+judge_server.serve()
+"""
+
+LOOP = ("derivatives.py", "    return (f(x + h) - f(x)) / h\n", "    while True:\n        pass\n")
+OWN = {"impl", "kit_seed", "kit_report", "kit_fence"}  # the request's own settings, set in each forked job
+
+
+def request(impl, report, fence, seed=3, checks=("01", "02", "03", "04", "05", "06", "07"), timeout=5.0):
+    return pool.Request(tuple(checks), str(impl), seed, str(report), str(fence), timeout, 60.0)
+
+
+def fresh_check(req):
+    """The report of `python -m kit check` with the request's settings, run on its own."""
+    report = f"{req.report}.fresh.json"
+    argv = [",".join(req.checks), "--impl", req.impl, "--seed", str(req.seed), "--timeout", str(req.timeout)]
+    argv += ["--check-timeout", str(req.check_timeout), "--fence", req.fence, "--report", report]
+    subprocess.run(
+        [sys.executable, "-m", "kit", "check", *argv],
         cwd=ROOT,
-        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         timeout=300,
         check=False,
     )
-    return proc.returncode, json.loads(report.read_text()) if report.exists() else None
+    return json.loads(open(report).read()) if os.path.exists(report) else None
 
 
-class CountedServer:
-    def __init__(self, log):
+class Server:
+    def __init__(self, script, log):
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", COUNTED_SERVER, str(log)],
+            [sys.executable, "-c", script, str(log)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
 
-    def run(self, argv, env, report, timeout=120):
-        job = {"argv": [*argv, "--report", str(report)], "env": env, "timeout": timeout, "grace": 5}
-        self.proc.stdin.write((json.dumps(job) + "\n").encode())
+    def send(self, line):
+        self.proc.stdin.write((line + "\n").encode())
         self.proc.stdin.flush()
-        reply = json.loads(self.proc.stdout.readline())
-        return reply["status"], json.loads(report.read_text()) if report.exists() else None
+        return json.loads(self.proc.stdout.readline())
+
+    def run(self, req, timeout=120):
+        """The report of one request (None: none written), once the server said the job ended."""
+        reply = self.send(json.dumps({"request": json.loads(req.to_json()), "timeout": timeout, "grace": 5}))
+        assert reply == {"timed_out": False}
+        return json.loads(open(req.report).read()) if os.path.exists(req.report) else None
 
     def close(self):
         self.proc.stdin.close()
@@ -67,71 +119,88 @@ class CountedServer:
 
 
 @pytest.fixture
+def fence(tmp_path):
+    path = tmp_path / "fence.json"
+    Fence().save(path)
+    return path
+
+
+@pytest.fixture
 def server(tmp_path):
     log = tmp_path / "fresh.log"
     log.touch()
-    s = CountedServer(log)
+    s = Server(COUNTED_SERVER, log)
     s.log = log
     yield s
     s.close()
 
 
-def test_jobs_of_one_shape_skip_the_start_and_each_report_is_the_fresh_check_s(tmp_path, tree, server):
+def test_jobs_of_one_shape_skip_the_start_and_each_report_is_the_fresh_check_s(tmp_path, tree, server, fence):
     exits = ("micrograd/engine.py", "        return out\n", "        import os\n        os._exit(0)\n")
     crash = hostile.tree(tmp_path / "crash", patches=[exits])
-    jobs = [  # trees from the stubs to the reference, one that ends the worker, seeds by variable and option
-        (tree(0), {"KIT_SEED": "3"}, []),
-        (tree(7), {"KIT_SEED": "3"}, []),
-        (tree(4), {"KIT_SEED": "77"}, []),
-        (crash, {"KIT_SEED": "5"}, []),
-        (tree(2), {}, ["--seed", "11"]),
-        (tree(7), {}, []),
-    ]
-    for i, (impl, env, options) in enumerate(jobs):
-        argv = ["all", "--impl", str(impl), "--timeout", "5", *options]
-        want = fresh_check(argv, env, tmp_path / f"fresh{i}.json")
-        assert server.run(argv, env, tmp_path / f"pooled{i}.json") == want, impl
+    jobs = [(tree(0), 3), (tree(7), 3), (tree(4), 77), (crash, 5), (tree(2), 11)]  # stubs to the reference
+    for i, (impl, seed) in enumerate(jobs):
+        req = request(impl, tmp_path / f"pooled{i}.json", fence, seed)
+        want = fresh_check(req)
+        assert want is not None and server.run(req) == want, impl
     assert server.log.read_text() == ""  # every job was forked from the one prepared session
 
 
-def test_a_job_of_another_shape_is_prepared_anew_and_one_that_cannot_be_prepared_runs_from_the_start(
-    tmp_path, tree, server
+def test_a_job_of_another_shape_is_prepared_anew_and_a_line_that_is_no_request_writes_no_report(
+    tmp_path, tree, server, fence
 ):
     impl = tree(3)
-    jobs = [
-        (["01", "--impl", str(impl)], {}),
-        (["all", "--impl", str(impl)], {"KIT_SEED": "9"}),
-        (["01", "--impl", str(impl), "--fail-fast"], {}),
-        (["02,03", "--impl", str(impl)], {"KIT_TIMEOUT": "2"}),
-        (["all", "--impl", str(tmp_path / "nowhere")], {}),  # refused options: exit status 2
-        (["all", "--impl", str(impl)], {"KIT_TIMEOUT": "soon"}),  # a usage error while pytest configures
-        (["01", "--impl", str(impl)], {}),
-    ]
-    statuses = []
-    for i, (argv, env) in enumerate(jobs):
-        want = fresh_check(argv, env, tmp_path / f"fresh{i}.json")
-        assert server.run(argv, env, tmp_path / f"pooled{i}.json") == want, argv
-        statuses.append(want[0])
-    assert statuses == [0, 1, 0, 0, 2, 4, 0]
-    assert server.log.read_text() == "all\nall\n"  # only those two ran from the start
+    shapes = [(("01",), 5.0), (("01",), 2.0), (("02", "03"), 5.0), (("01",), 5.0)]
+    for i, (checks, timeout) in enumerate(shapes):
+        req = request(impl, tmp_path / f"pooled{i}.json", fence, checks=checks, timeout=timeout)
+        assert server.run(req) == fresh_check(req), checks
+    for i, bad in enumerate([{"checks": ["99"]}, {"seed": "7"}, {"impl": None}, {"timeout": -1}]):
+        line = json.loads(request(impl, tmp_path / f"bad{i}.json", fence).to_json()) | bad
+        assert server.send(json.dumps({"request": line, "timeout": 60, "grace": 5})) == {"timed_out": False}
+        assert not (tmp_path / f"bad{i}.json").exists(), bad
+    assert server.send("not json") == {"timed_out": False}
+    req = request(impl, tmp_path / "after.json", fence, checks=("01",))
+    assert server.run(req)["checks"]["01"]["earned"] == 14  # the server goes on after them
+    assert server.log.read_text() == ""
 
 
-def test_a_pooled_judge_gives_the_report_of_a_fresh_check_and_survives_its_own_death(tmp_path, tree):
+def test_collection_reads_none_of_a_request_s_own_settings_and_configure_reads_them_only_where_restart_does(
+    tmp_path, tree, fence
+):
+    """The warm judge's contract with checks/plugin.py: a plugin edit that reads --impl, the seed, the
+    report or the fence while collecting, or while configuring outside Kit.__init__, fails here."""
+    reads = tmp_path / "reads.json"
+    s = Server(RECORDING_SERVER, reads)
+    try:
+        assert s.run(request(tree(1), tmp_path / "r.json", fence, checks=("01", "02")))["checks"]["01"]["earned"] == 14
+    finally:
+        s.close()
+    recorded = json.loads(reads.read_text())
+    collecting = {name for name, phase, _ in recorded if phase == "collection"}
+    assert collecting, "no option read during collection was recorded: the recording is broken"
+    kit_options = {"impl", "kit_seed", "kit_timeout", "kit_report", "kit_check_timeout", "kit_fence"}
+    assert collecting & kit_options <= {"kit_timeout"}, sorted(collecting & kit_options)
+    configuring = {(name, in_init) for name, phase, in_init in recorded if phase == "configure" and name in OWN}
+    assert {"impl", "kit_seed", "kit_fence"} <= {name for name, _ in configuring}  # read at configure ...
+    assert all(in_init for _, in_init in configuring), sorted(configuring)  # ... only where restart reads them again
+
+
+def test_a_pooled_judge_writes_the_report_of_a_fresh_check_survives_its_own_death_and_is_interrupted_in_time(
+    tmp_path, tree, fence
+):
     impl = tree(4)
-    code, fresh = fresh_check(["all", "--impl", str(impl)], {"KIT_SEED": "77"}, tmp_path / "fresh.json")
-    assert code == 1
+    fresh = fresh_check(request(impl, tmp_path / "fresh", fence, seed=77))
     with pool.Pool() as judges:
         for i in range(2):  # the second job starts from the same warm state as the first
-            report = tmp_path / f"pooled{i}.json"
-            code, late = judges.run(["all", "--impl", str(impl), "--report", str(report)], {"KIT_SEED": "77"}, 120, 5)
-            assert (code, late) == (1, False)
-            assert json.loads(report.read_text()) == fresh
+            req = request(impl, tmp_path / f"pooled{i}.json", fence, seed=77)
+            assert judges.run(req, 120, 5) is False
+            assert json.loads(open(req.report).read()) == fresh
         (judge,) = judges.idle
         judge.proc.kill()  # a judge server lost between students is replaced, and the job still runs
-        code, late = judges.run(["01", "--impl", str(impl)], {}, 60, 5)
-        assert (code, late, judges.started) == (0, False, 2)
+        req = request(impl, tmp_path / "after-death.json", fence, checks=("01",))
+        assert judges.run(req, 60, 5) is False and os.path.exists(req.report) and judges.started == 2
+        loops = hostile.tree(tmp_path / "loops", upto=1, patches=[LOOP])
         started = time.monotonic()
-        report = tmp_path / "late.json"
-        code, late = judges.run(["all", "--impl", str(impl), "--report", str(report)], {}, 0.2, 0.5)
-        assert late and time.monotonic() - started < 10
-        assert json.loads(report.read_text())["checks"]  # interrupted, it still wrote what it finished
+        req = request(loops, tmp_path / "late.json", fence, checks=("01",))
+        assert judges.run(req, 1.0, 5) is True and time.monotonic() - started < 10
+        assert "01" in json.loads(open(req.report).read())["checks"]  # interrupted, it still wrote what it finished

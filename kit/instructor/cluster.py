@@ -4,10 +4,12 @@
     python -m kit grade SUBMISSIONS OUT --cluster tcp://host:8786  a running scheduler (SSH, Slurm, Kubernetes)
 
 The instructor's machine finds and stages every submission and derives each student's inputs seed
-from the secret (kit/instructor/grade.py), as for local grading; a task carries only the staged
-tree, its notes and that derived seed, never the secret. On the worker, one Grader per worker
-process (its own sandbox choice, user ids, scratch and warm judge) grades the tree with the same
-`Grader.grade_one` local grading uses, and the result streams back into the same gradebook.
+from the secret (kit/instructor/pipeline.py), as for local grading; a task carries only the job
+(kit/instructor/dispatch.py): the staged tree, its notes and that derived seed, never the secret.
+`dispatch_dask` has the signature of dispatch.dispatch_local: on the worker, one Machine per worker
+process and settings (kit/instructor/machine.py: its own sandbox choice, user ids, scratch and warm
+judges) grades the tree with the same `Machine.grade_one` local grading uses, and the result
+streams back into the same gradebook.
 
 At start every worker is asked what it can do: a worker whose kit differs from this one, or whose
 sandbox cannot be built as asked (`--sandbox bwrap` where only unshare works, `auto` where neither
@@ -18,6 +20,8 @@ a grader-error row naming the cause, which a re-run grades again.
 Dask (`distributed`, the `cluster` extra) is imported only here, and only with --cluster.
 """
 
+import dataclasses
+import functools
 import re
 import shutil
 import socket
@@ -25,12 +29,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kit.errors import KitError
 from kit.instructor import sandbox
+from kit.instructor.machine import Machine
 from kit.version import code_hash
 
 LOCAL = re.compile(r"local:(\d+)")
 ALLOWED_FAILURES = 2  # workers a student's task may take down before it is a grader error
-WORKER_SETTINGS = ("only", "sandbox", "memory", "probe_timeout", "check_timeout", "student_timeout")
 
 
 def pack(tree):
@@ -51,20 +56,14 @@ def unpack(files, dest):
 
 # --- on each worker ---------------------------------------------------------------------------------
 
-_graders = {}  # one Grader per worker process and settings: its sandbox, user ids and warm judge
+_machines = {}  # one Machine per worker process and settings: its sandbox, user ids and warm judges
 
 
-def _grader(settings):
-    from kit.instructor import grade
-
-    key = tuple(sorted((k, str(v)) for k, v in settings.items()))
-    if key not in _graders:
-        base = Path(tempfile.mkdtemp(prefix="kit-cluster-"))
-        (base / "submissions").mkdir()
-        args = grade.options(base / "submissions", base / "out", **settings, jobs=1, force=True)
-        args.only = ",".join(settings["only"])
-        _graders[key] = (grade.Grader(args), base)
-    return _graders[key]
+def _machine(settings):
+    key = repr(sorted(settings.items()))
+    if key not in _machines:
+        _machines[key] = Machine(dict(settings, jobs=1))  # one student at a time per worker process
+    return _machines[key]
 
 
 def ready(settings, version):
@@ -74,37 +73,62 @@ def ready(settings, version):
         refused = "its kit differs from the grader's (copy the same kit)"
         return {"host": host, "mode": None, "warning": None, "refused": refused}
     try:
-        grader, _ = _grader(settings)
-    except SystemExit as e:  # sandbox.Unavailable among them: the reason, in words
+        machine = _machine(settings)
+    except KitError as e:  # sandbox.Unavailable among them: the reason, in words
         return {"host": host, "mode": None, "warning": None, "refused": str(e)}
-    return {"host": host, "mode": grader.choice.mode, "warning": grader.choice.warning, "refused": None}
+    return {"host": host, "mode": machine.choice.mode, "warning": machine.choice.warning, "refused": None}
 
 
-def grade_task(sid, files, notes, seed, settings):
-    """Grade one student's staged tree on this worker; returns the result dict."""
-    grader, base = _grader(settings)
-    staged = base / "staged" / sid
+def grade_on_worker(settings, job):
+    """Grade one job on this worker's Machine for `settings` (the grade_one a cluster is sent)."""
+    return _machine(settings).grade_one(job)
+
+
+def run_packed(grade_one, job):
+    """On the worker: unpack the job's tree into a scratch folder, grade it, remove the folder."""
+    scratch = Path(tempfile.mkdtemp(prefix="kit-cluster-"))
     try:
-        tree = unpack(files, staged / "tree")
-        return grader.grade_one(sid, tree, seed, notes)
+        return grade_one(dataclasses.replace(job, tree=unpack(job.tree, scratch / "tree")))
     finally:
-        shutil.rmtree(staged, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # --- on the instructor's machine -------------------------------------------------------------------
 
 
+def dispatch_dask(jobs, grade_one, cluster):
+    """Grade `jobs` on the cluster's workers (`grade_one` is sent to them); yields (job, result or
+    exception) as each task completes, in any order: dispatch.dispatch_local's signature."""
+    from distributed import as_completed
+
+    futures = {}
+    for job in jobs:
+        packed = dataclasses.replace(job, tree=pack(job.tree))
+        key = f"grade-{job.sid}-{job.fingerprint[:16]}"
+        futures[cluster.client.submit(run_packed, grade_one, packed, key=key, pure=False)] = job
+    try:
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as e:  # KilledWorker among them: a grader error, never a zero
+                result = e
+            yield futures[future], result
+            future.release()
+    finally:
+        cluster.client.cancel([f for f in futures if not f.done()])
+
+
 class Cluster:
     """A connection to the scheduler (or a LocalCluster of our own) with its workers checked."""
 
-    def __init__(self, address, args):
+    def __init__(self, address, settings):
+        """`settings`: what every worker's Machine is built with (machine.SETTINGS but `jobs`)."""
         try:
             import dask
             from distributed import Client, LocalCluster
         except ImportError:
-            raise SystemExit("--cluster needs Dask: pip install -e '.[cluster]'") from None
-        self.settings = {k: getattr(args, k) for k in WORKER_SETTINGS}
-        self.settings["only"] = None  # set by the Grader, once it has parsed --only
+            raise KitError("--cluster needs Dask: pip install -e '.[cluster]'") from None
+        self.settings = {k: v for k, v in settings.items() if k != "jobs"}
         dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
         self.local = None
         if m := LOCAL.fullmatch(address):
@@ -120,13 +144,16 @@ class Cluster:
             try:
                 self.client = Client(address, timeout="30s")
             except (OSError, TimeoutError) as e:
-                raise SystemExit(f"--cluster {address}: no scheduler answered ({e})") from None
+                raise KitError(f"--cluster {address}: no scheduler answered ({e})") from None
         self.address = address
 
-    def check_workers(self, only):
+    def grade_one(self):
+        """What each task runs on its worker: grade_on_worker with this cluster's settings."""
+        return functools.partial(grade_on_worker, self.settings)
+
+    def check_workers(self):
         """Ask every worker what it can do; retire those that cannot grade as asked. Returns the
         sandbox.Choice to report: the weakest mode among the workers kept."""
-        self.settings["only"] = list(only)
         if self.local is None:
             self.client.wait_for_workers(1, timeout=120)
         said = self.client.run(ready, self.settings, code_hash())
@@ -138,7 +165,7 @@ class Cluster:
         kept = {w: r for w, r in said.items() if not r["refused"]}
         if not kept:
             self.close()
-            raise SystemExit(f"--cluster {self.address}: no worker can grade as asked:\n" + "\n".join(refused))
+            raise KitError(f"--cluster {self.address}: no worker can grade as asked:\n" + "\n".join(refused))
         if refused:
             self.client.retire_workers([w for w in said if w not in kept], close_workers=True)
         weakest = max(kept.values(), key=lambda r: sandbox.STRENGTH.index(r["mode"]))
@@ -151,29 +178,6 @@ class Cluster:
         lines += sorted({r["warning"] for r in kept.values() if r["warning"]})
         # Said loudly at start, on one line, with the grader's other warnings (grade.py logs choice.warning).
         return sandbox.Choice(weakest["mode"], sys.executable, " · ".join(lines))
-
-    def dispatch(self, grader, todo, task=grade_task):
-        """Yield (sid, fingerprint, result) as each student's task completes, in any order."""
-        from distributed import as_completed
-
-        from kit.instructor.secret import derive_seed
-
-        futures = {}
-        for sid, tree, notes, fp in todo:
-            seed = derive_seed(grader.secret, sid, fp)  # the secret itself stays here
-            future = self.client.submit(
-                task, sid, pack(tree), list(notes), seed, self.settings, key=f"grade-{sid}-{fp[:16]}", pure=False
-            )
-            futures[future] = (sid, fp)
-        for future in as_completed(futures):
-            sid, fp = futures[future]
-            try:
-                r = future.result()
-            except Exception as e:  # KilledWorker among them: a grader error, never a zero
-                r = grader.empty(sid, "error", f"the grading task failed on the cluster ({type(e).__name__}: {e})")
-            r.update(grader.settings)  # the instructor's settings, not the worker's
-            yield sid, fp, r
-            future.release()
 
     def close(self):
         self.client.close()

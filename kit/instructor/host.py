@@ -14,13 +14,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from kit.errors import KitError
+
 UID_BASE, UID_BLOCK, UID_BLOCKS = 61000, 256, 64  # grading k takes uids UID_BASE + k * UID_BLOCK + slot
 LOCKS = Path("/run/kit-grade") if os.path.isdir("/run") else Path(tempfile.gettempdir()) / "kit-grade"
 DISK = 64 << 20  # bytes of a student's scratch tmpfs (as root: the tree, the worker's files, /tmp; else /tmp)
 INODES = 4096  # files and folders in it
 
 
-class Unavailable(SystemExit):
+class Unavailable(KitError):
     """A sandbox (or the user ids it needs) that cannot be had here, in words for the instructor."""
 
 

@@ -1,12 +1,13 @@
 """The judge server: `python -m kit.instructor.judge_server`, the process behind each warm judge of
 kit/instructor/pool.py.
 
-It reads one job a line on stdin, `{"argv": ARGV, "env": {...}, "timeout": T, "grace": G}`, runs
-`python -m kit check ARGV` for it in a forked child, and writes `{"status": S, "timed_out": B}`
-when the child has ended. The judge is imported once, here. A job that names its tree (--impl) is
-forked from a pytest session already configured and collected for jobs like it (Prepared, below),
-which collects the checks as a fresh run does; any other job runs `kit check` from the start in
-its child.
+It reads one job a line on stdin, `{"request": REQUEST, "timeout": T, "grace": G}` (REQUEST: a
+pool.Request, as JSON), judges it in a forked child, which writes the request's report, and writes
+`{"timed_out": B}` when the child has ended. pytest and the checks are imported once, here. A job is
+forked from a pytest session already configured and collected for jobs of its shape (Prepared,
+below): up to the first test, a judge of that request would have done the same, since collection
+reads none of a request's own settings (tests/test_judge_server.py keeps it so). A job whose
+session could not be prepared, or whose request is not one, is judged from the start in its child.
 """
 
 import dataclasses
@@ -22,68 +23,65 @@ import pytest
 
 from checks import plugin
 from kit import runner
-from kit.learner import check
+from kit.instructor.pool import Request
 
 
-def start_job(env):
-    """First thing in a forked job: a process group, umask and environment of its own, nothing on
-    its standard streams, and an interrupt that ends the run with a report."""
+def start_job():
+    """First thing in a forked job: a process group and umask of its own, nothing on its standard
+    streams, and an interrupt that ends the run with a report."""
     os.setpgid(0, 0)
     os.umask(0o077)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    os.environ.update(env)
 
 
-def job(argv, env):
-    """In the forked child: run `python -m kit check ARGV` from the start and leave with its exit status."""
+def job(request):
+    """In the forked child: judge `request` from the start and leave (its verdict is its report)."""
     code = 70
     try:
-        start_job(env)
-        code = check.main(argv)
-    except SystemExit as e:  # argparse refusing the options, as a fresh process would
-        code = e.code if isinstance(e.code, int) else 2
+        start_job()
+        code = runner.run(
+            list(request.checks), **own(request), timeout=request.timeout, check_timeout=request.check_timeout
+        )
     except BaseException:
         code = 70
     finally:
         os._exit(code if isinstance(code, int) else 70)
 
 
+def own(request):
+    """The settings of the run that are the request's own: what a forked judge sets after collection."""
+    return {"impl": request.impl, "seed": request.seed, "report": request.report, "fence": request.fence}
+
+
+def parse(job_):
+    """The Request of a job line, or None where it is not one (the job then writes no report)."""
+    try:
+        return Request.from_json(job_["request"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Shape:
-    """What a job's judge does before its first test: the checks it collects, the timeouts it marks
-    them with, the other options and the environment (the seed aside). Two jobs of one shape differ
-    only in the run's own settings: --impl, the seed, --report and --fence."""
+    """What a job's judge does before its first test: the checks it collects and the timeouts it
+    marks them with. Two jobs of one shape differ only in their request's own settings (`own`)."""
 
-    exercises: tuple
-    timeout: float | None
-    check_timeout: float | None
-    fail_fast: bool
-    env: tuple
+    checks: tuple
+    timeout: float
+    check_timeout: float
 
     @classmethod
     def of(cls, request):
-        """The shape of a job, or None for one served from the start (refused options, no --impl)."""
-        env = {k: v for k, v in request["env"].items() if k != "KIT_SEED"}
-        if "IMPL" in env:  # it would change what --impl means
-            return None
-        try:
-            args = check.options(request["argv"])
-        except SystemExit:
-            return None
-        if not args.impl:
-            return None
-        return cls(tuple(args.exercise), args.timeout, args.check_timeout, args.fail_fast, tuple(sorted(env.items())))
+        return None if request is None else cls(request.checks, request.timeout, request.check_timeout)
 
 
 class Prepared:
     """A pytest session of the checks configured and collected once in the server, from which each
-    job of its shape is forked just before the first test. Up to there a fresh judge of that job
-    would have done the same (collection reads no setting of the run's own), so the child sets the
-    job's --impl, seed, --report and --fence and goes on exactly as the fresh judge would, minus
-    the tenth of a second of starting pytest and collecting."""
+    job of its shape is forked just before the first test. The child sets the request's own settings
+    (`own`) and goes on exactly as a judge started afresh would, minus starting pytest and collecting."""
 
     def __init__(self, shape, jobs):
         self.shape, self.jobs = shape, jobs
@@ -91,35 +89,30 @@ class Prepared:
         self.reached = False  # whether the session got to its tests (else the first job is run from the start)
         self.child = False
 
-    def serve(self, request):
-        """Serve `request` and the jobs after it of the same shape; returns the first job of
+    def serve(self, first):
+        """Serve the job `first` and the jobs after it of the same shape; returns the first job of
         another shape (None: stdin ended)."""
-        self.first = request
-        saved = dict(os.environ)
-        os.environ.update(dict(self.shape.env))
+        self.first = first
         empty = tempfile.mkdtemp(prefix="kit-judge-")  # the server's own --impl: it runs no test
         try:
             code = runner.run(
-                list(self.shape.exercises),
+                list(self.shape.checks),
                 impl=empty,
                 timeout=self.shape.timeout,
                 check_timeout=self.shape.check_timeout,
-                fail_fast=self.shape.fail_fast,
                 plugins=[self],
             )
             if self.child:
-                os._exit(code)  # the job's exit status, as `python -m kit check` leaves with it
+                os._exit(code)
         except BaseException:
             if self.child:
                 os._exit(70)
             raise
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
             shutil.rmtree(empty, ignore_errors=True)
         if not self.reached:  # pytest stopped before the tests (a broken check): as a fresh judge would
-            if self.jobs.fork(request):
-                job(request["argv"], request["env"])
+            if self.jobs.fork(first):
+                job(parse(first))
             return self.jobs.next()
         return self.next
 
@@ -129,27 +122,27 @@ class Prepared:
             yield
             return
         self.reached = True
-        request = self.first
-        while request is not None and Shape.of(request) == self.shape:
-            if self.jobs.fork(request):
+        line = self.first
+        while line is not None and Shape.of(parse(line)) == self.shape:
+            if self.jobs.fork(line):
                 self.child = True
                 try:
-                    start_job(request["env"])
-                    args = check.options(request["argv"])
+                    start_job()
                     option = session.config.option
+                    settings = own(parse(line))
                     option.impl, option.kit_seed, option.kit_report, option.kit_fence = (
-                        args.impl,
-                        args.seed,
-                        args.report,
-                        args.fence,
+                        settings["impl"],
+                        settings["seed"],
+                        settings["report"],
+                        settings["fence"],
                     )
                     plugin.restart(session.config)
                 except BaseException:
                     os._exit(70)
                 yield  # the job's tests, in the child
                 return
-            request = self.jobs.next()
-        self.next = request
+            line = self.jobs.next()
+        self.next = line
         session.items = []  # the server's own session runs nothing
         yield
 
@@ -166,10 +159,17 @@ class Jobs:
         os.dup2(devnull, 2)
 
     def next(self):
+        """The next job line as a dict (None: stdin ended); a line that is not a job is one that judges nothing."""
         line = self.requests.readline()
-        return json.loads(line) if line else None
+        if not line:
+            return None
+        try:
+            job_ = json.loads(line)
+        except ValueError:
+            job_ = None
+        return job_ if isinstance(job_, dict) else {}
 
-    def fork(self, request):
+    def fork(self, line):
         """Fork the job's process: True in the child, which goes on to run it; here, once it has
         ended, the reply is written and False returned."""
         pid = os.fork()
@@ -177,29 +177,27 @@ class Jobs:
             self.requests.close()
             self.replies.close()
             return True
-        status, timed_out = wait(pid, request["timeout"], request["grace"], self.requests.fileno())
-        self.replies.write((json.dumps({"status": status, "timed_out": timed_out}) + "\n").encode())
+        timed_out = wait(pid, line.get("timeout"), line.get("grace", 0.0), self.requests.fileno())
+        self.replies.write((json.dumps({"timed_out": timed_out}) + "\n").encode())
         self.replies.flush()
         return False
 
 
 def wait(pid, timeout, grace, grader):
-    """(exit status, timed out) of child `pid`: interrupted once `timeout` has passed, killed `grace` later;
-    `grader` is the pipe the jobs come on."""
+    """Whether child `pid` ran out of time: it is interrupted once `timeout` has passed, killed `grace`
+    later; `grader` is the pipe the jobs come on."""
     try:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
     try:
-        status = _reap(pid, pidfd, timeout, grader)
-        if status is not None:
-            return status, False
+        if _reap(pid, pidfd, timeout, grader) is not None:
+            return False
         _signal(pid, signal.SIGINT)
-        status = _reap(pid, pidfd, grace, grader)
-        if status is None:
+        if _reap(pid, pidfd, grace, grader) is None:
             _signal(pid, signal.SIGKILL)
-            status = _reap(pid, pidfd, None, grader)
-        return status, True
+            _reap(pid, pidfd, None, grader)
+        return True
     finally:
         if pidfd is not None:
             os.close(pidfd)
@@ -241,15 +239,15 @@ def _signal(pid, sig):
 
 def serve():
     jobs = Jobs()
-    request = jobs.next()
-    while request is not None:
-        shape = Shape.of(request)
+    line = jobs.next()
+    while line is not None:
+        shape = Shape.of(parse(line))
         if shape is not None:
-            request = Prepared(shape, jobs).serve(request)
+            line = Prepared(shape, jobs).serve(line)
             continue
-        if jobs.fork(request):
-            job(request["argv"], request["env"])
-        request = jobs.next()
+        if jobs.fork(line):  # not a request: the child leaves at once, and writes no report
+            os._exit(2)
+        line = jobs.next()
 
 
 if __name__ == "__main__":

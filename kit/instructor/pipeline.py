@@ -1,0 +1,235 @@
+"""The class pipeline of `python -m kit grade`: every submission of a folder into a gradebook, in steps.
+
+    refuse   every problem of the class and the instructor's files, before anything is touched
+    stage    collect each submission into a staged tree (kit/instructor/ids.py, collect.py)
+    seed     HMAC(secret, id and the staged tree's hash) (kit/instructor/secret.py)
+    judge    each job on a Machine: here (dispatch.dispatch_local) or on a cluster (cluster.dispatch_dask)
+    score    the judge's report into a result (kit/instructor/score.py), on the machine that judged it
+    record   keep each result as it comes, then write the gradebook (kit/instructor/gradebook.py)
+
+The same bytes get the same grade on every run and machine, a changed submission gets new inputs,
+and the secret itself never leaves this process. Each result is kept in OUT/.results as soon as it
+is known, so an interrupted run resumes where it stopped; a grader-side failure is retried once,
+then kept as status "error", which a re-run grades again.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from kit.errors import KitError
+from kit.escape import escape_line
+from kit.exercises import EXERCISES, parse_ids
+from kit.instructor import adjust, cluster, collect, gradebook, ids, score
+from kit.instructor.dispatch import Job, dispatch_local
+from kit.instructor.interrupts import Interrupts
+from kit.instructor.machine import Machine
+from kit.instructor.secret import derive_seed, load_secret, secret_id
+
+MACHINE = ("sandbox", "memory", "probe_timeout", "check_timeout", "student_timeout", "jobs")  # args a Machine takes
+
+
+class Grader:
+    def __init__(self, args):
+        self.args, self.plan, self.staged_at = args, None, None
+        self.out = Path(args.out).resolve()
+        self.submissions = Path(args.submissions).resolve()
+        try:
+            self.only = parse_ids(args.only) if args.only else list(EXERCISES)
+        except ValueError as e:
+            raise KitError(f"--only {args.only}: {e}") from None
+        # OUT exists before any sandbox is built, so that it is hidden even on a first run.
+        (self.out / ".results").mkdir(parents=True, exist_ok=True)
+        self.secret, self.secret_warning = load_secret(args, self.out)
+        self.settings = {"secret": secret_id(self.secret), "only": self.only}  # every result is stamped with them
+        self.lock = threading.Lock()
+        machine = {k: getattr(args, k) for k in MACHINE} | {"only": self.only, "record": self.settings}
+        self.cluster = self.machine = None
+        if getattr(args, "cluster", None):  # the workers build the sandboxes; this machine stages and records
+            self.cluster = cluster.Cluster(args.cluster, machine)
+            self.choice = self.cluster.check_workers()
+            self.staging = Path(tempfile.mkdtemp(prefix="kit-staged-"))
+        else:
+            self.machine = Machine(machine, hide=(self.out, self.submissions))
+            self.choice, self.staging = self.machine.choice, self.machine.staged
+
+    # --- the steps --------------------------------------------------------------------------------
+
+    def refuse(self):
+        """(students [(id, path)], {graded name: id as submitted}); raises KitError (or ids.find's refusal)
+        listing every problem at once, before the gradebook is touched: it is never rewritten emptied."""
+        found = ids.find(self.submissions)
+        students = [(sid, path) for sid, path, _ in found]
+        names = {sid: name for sid, _, name in found if not ids.is_valid(sid)}  # graded under a safe name
+        if self.args.student and self.args.student not in dict(students):  # an id, or the name it grades under
+            asked, self.args.student = self.args.student, ids.graded_name(self.args.student)
+            if self.args.student not in dict(students):
+                raise KitError(f"--student {escape_line(asked)}: no submission of that id in {self.submissions}")
+        try:  # every bad line of the instructor's files is said before anyone is graded
+            self.plan = adjust.plan(self.args, {sid for sid, _ in students}, self.only)
+        except adjust.Invalid as e:
+            raise KitError(f"error: {e}") from None
+        return students, names
+
+    def stage(self, sid, path):
+        """(staged tree, notes, fingerprint), or (None, a finished result, fingerprint): nothing to grade."""
+        scratch = self.staging / sid
+        scratch.mkdir()
+        try:
+            notes = collect.collect(path, scratch)
+            return scratch / "tree", notes, collect.fingerprint(scratch / "tree")
+        except collect.Ungradable as e:
+            ungradable = score.empty(sid, "ungradable", str(e), self.settings)
+            return None, ungradable, "ungradable:" + hashlib.sha256(str(e).encode()).hexdigest()
+        except (OSError, MemoryError) as e:  # the grader's disk or memory, not the student's doing
+            why = escape_line(getattr(e, "strerror", None) or type(e).__name__)
+            return (
+                None,
+                score.empty(sid, "error", f"the grader could not stage this submission ({why})", self.settings),
+                None,
+            )
+
+    def jobs(self, students, results, todo):
+        """Stage each student and yield the Job of each one to judge, with its seed; a kept result of
+        the same bytes, or a submission with nothing to grade, goes to `results` at once."""
+        for sid, path in students:
+            tree, staged, fp = self.stage(sid, path)
+            if (r := self.cached(sid, fp)) is not None:
+                results[sid] = r
+            elif self.args.student and sid != self.args.student:
+                continue  # not graded yet, and not asked for now
+            elif tree is None:
+                results[sid] = self.keep(dict(staged, fingerprint=fp))
+            else:
+                todo.append(sid)
+                yield Job(sid, tree, tuple(staged), derive_seed(self.secret, sid, fp), fp)
+        self.staged_at = time.monotonic()
+        self.announce(len(todo), len(students))
+
+    def judged(self, jobs):
+        """(job, result or exception) of each job as it finishes, where this grading judges."""
+        if self.cluster:
+            return cluster.dispatch_dask(jobs, self.cluster.grade_one(), self.cluster)
+        return dispatch_local(jobs, self.machine.grade_one, self.args.jobs)
+
+    def cached(self, sid, fp):
+        """The kept result of this student, when it was graded from the same bytes with the same settings;
+        one that is missing, damaged or not of the shape the grader keeps is graded again, never trusted."""
+        force = sid == self.args.student if self.args.student else self.args.force  # --student: that id only
+        if force or fp is None:
+            return None
+        try:
+            r = gradebook.read_kept(self.out / ".results" / f"{sid}.json")
+        except (OSError, ValueError):
+            return None
+        same = all(r.get(k) == v for k, v in self.settings.items()) and r.get("fingerprint") == fp
+        whole = r["id"] == sid and set(r["checks"]) == set(self.only)
+        return r if same and whole and r["status"] != "error" else None  # a grader error is graded again
+
+    def keep(self, r):
+        """Keep a student's result at once, stamped with when it was graded, so a re-run resumes."""
+        r = dict(r, graded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        gradebook.write_atomic(self.out / ".results" / f"{r['id']}.json", json.dumps(r))
+        return r
+
+    def record(self, judged, todo, results, began):
+        """Keep and log each result as it is judged; an exception of the judging is that student's grader error."""
+        done = 0
+        failed = "the grading task failed on the cluster" if self.cluster else "the grader failed on this submission"
+        for job, r in judged:
+            if isinstance(r, BaseException):
+                r = score.empty(job.sid, "error", f"{failed} ({type(r).__name__}: {r})", self.settings)
+            r = {**r, **self.settings}  # the instructor's settings, not a worker's
+            results[job.sid] = self.keep(dict(r, fingerprint=job.fingerprint))
+            done += 1
+            started = self.staged_at if self.cluster else began  # a cluster is sent the class once staged
+            rate = done / max(time.monotonic() - started, 1e-9) * 60
+            left = (len(todo) - done) / rate if rate else 0
+            most = sum(c["max"] for c in r["checks"].values())
+            self.log(
+                f"[{done}/{len(todo)}] {job.sid}: {gradebook.total(r)}/{most} {r['status']}"
+                f"{' (' + r['reason'] + ')' if r['reason'] else ''}"
+                f"{' leftovers killed: ' + str(r['leftovers']) if r.get('leftovers') else ''}"
+                f"{' REVIEW: ' + '; '.join(str(x.get('reason')) for x in r['review']) if r.get('review') else ''}"
+                f" · {rate:.1f}/min · ~{left:.1f} min left"
+            )
+
+    # --- the run ------------------------------------------------------------------------------------
+
+    def run(self):
+        """Grade the class; 0, or 130 after Ctrl-C, with what finished kept and written."""
+        results, todo = {}, []
+        try:
+            students, names = self.refuse()
+        except BaseException:
+            self.close()
+            raise
+        interrupted, interrupts = False, Interrupts()
+        try:
+            began = time.monotonic()
+            with contextlib.closing(self.judged(self.jobs(students, results, todo))) as judged:
+                self.record(judged, todo, results, began)
+        except KeyboardInterrupt:  # Ctrl-C: the rest is graded on a re-run
+            interrupted = True
+        finally:
+            interrupts.armed = False  # from here on, the gradebook and the clean-up are done whole
+            # The id as it was submitted, beside the safe name it was graded under.
+            named = [dict(r, **({"name": names[s]} if s in names else {})) for s, r in results.items()]
+            try:
+                gradebook.write(self.out, named, self.settings, self.plan)
+            finally:
+                self.close()
+                interrupts.restore()
+        if interrupted:
+            self.log(
+                f"interrupted: {len(results)} of {len(students)} students graded; "
+                f"results kept in {self.out / '.results'}, run again to resume"
+            )
+            return 130
+        self.log(f"wrote {self.out / 'grades.csv'}, grades.json and feedback/ for {len(results)} students")
+        return 0
+
+    def close(self):
+        """Give back what the grading holds: the machine (judges, scratch, uids), or the cluster and staging."""
+        if self.machine is not None:
+            self.machine.close()
+        else:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.cluster.close()
+
+    def announce(self, todo, students):
+        """The log's head: what is graded, how, and what was cleaned up first."""
+        self.log(
+            f"grading {todo} of {students} submissions ({students - todo} already graded or ungradable) with "
+            f"{self.args.jobs} jobs, sandbox {self.choice.mode}, checks {','.join(self.only)}"
+        )
+        for warning in (self.choice.warning, self.secret_warning):
+            if warning:
+                self.log(warning)
+        if self.machine is not None:
+            self.log(self.machine.limits_line())
+            if self.machine.swept:
+                self.log(
+                    f"cleaned up {self.machine.swept} scratch folders and cgroups a killed grading of these uids left"
+                )
+
+    def log(self, line):
+        line = escape_line(line)  # learner text never reaches a terminal or the log raw
+        with self.lock:
+            try:
+                print(line, flush=True)
+            except BrokenPipeError:  # the reader of our output left; the log file still gets it
+                sys.stdout = open(os.devnull, "w")
+            try:  # never through a link: the log stays in the output folder
+                fd = os.open(self.out / "grade.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError:
+                return  # the terminal has it; the log's place is taken by something that is not a file
+            with os.fdopen(fd, "a", encoding="utf-8") as f:
+                f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
