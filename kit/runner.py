@@ -70,7 +70,8 @@ def pytest_args(
 
 def run(exercises, plugins=(), **options):
     """Run the checks in this process, the report on stdout; returns pytest's exit status.
-    `plugins` are registered beside the kit's (the warm judge's, kit/instructor/pool.py)."""
+    `plugins` are registered beside the kit's: the warm judge's (kit/instructor/pool.py) and watch
+    mode's clock (kit/learner/watch_server.py)."""
     import pytest
 
     from checks import plugin
