@@ -2,39 +2,38 @@
 
 The judge (the pytest process with the expected values and the scoring) never imports learner
 code. It talks to a worker process (checks/worker/main.py) and accepts from it only one line of JSON
-per request, of bounded size, signed with a key this judge gave that worker alone; whatever
-crosses is sanitised (checks/sanitise.py) before anything reads it. The worker's printed output comes
-through a pipe of its own, which a thread of this side drains and caps, so printing never fails and
-never floods the judge. When the worker ends mid-probe, hangs, floods its reply, forges one, or
-reports code under test refused by its audit hook, the worker is killed and the next probe starts a
-fresh one.
-
-Portable by construction (Windows and macOS run it as Linux does): pipes read by threads, time kept
-by this side's own clock (a queue read with a timeout), `Popen.kill`. The grader's Linux hardening
-(cgroups, rlimits, a parent-death signal) is the fence's business: kit/instructor/harden.py, which
-the fence puts before its wrappers.
+per request, of bounded size, signed with a key this judge gave that worker alone; whatever crosses
+is sanitised (checks/sanitise.py) before anything reads it. What the worker prints comes through a
+pipe of its own, drained and capped (checks/pipes.py). When the worker ends mid-probe, hangs, floods
+its reply, forges one, or reports code under test refused by its audit hook, the worker is killed
+and the next probe starts a fresh one. Portable (Windows and macOS run it as Linux does): pipes read
+by threads, time kept by this side's clock, `Popen.kill`; a grader's Linux hardening is the fence's
+(kit/instructor/harden.py).
 """
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import json
 import os
+import platform
 import queue
-import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 
-from checks.pipes import ENDED, PRINTED_LIMIT, REPLY_LIMIT, TOO_LARGE, Output, read_replies
-from checks.sanitise import Garbled, clean_data, clean_error, clean_text, clean_where
+from checks.pipes import ENDED, PRINTED_LIMIT, REPLY_LIMIT, TOO_LARGE, Output, learner_frame, read_replies
+from checks.sanitise import Garbled, clean_data, clean_error, clean_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "worker", "main.py")
 HARDEN = os.path.join(os.path.dirname(HERE), "kit", "instructor", "harden.py")
 GRACE = 1.5  # seconds the judge waits past a probe's time for the worker's own word that it hung
+ADDR_NO_RANDOMIZE = 0x0040000  # personality(2), by `setarch -R` on Linux; 0 leaves addresses random (tests/orders.py)
 
 
 class ProbeFailure(Exception):
@@ -88,7 +87,26 @@ class Fence:
         return [sys.executable, "-I", "-s", HARDEN, spec, "--"]
 
     def command(self, *args):
-        return [*self.launch(), *self.prefix, self.python, "-s", self.worker, *args]
+        plain = [] if self.hardened or self.prefix else same_addresses()
+        return [*self.launch(), *plain, *self.prefix, self.python, "-s", self.worker, *args]
+
+
+@functools.cache
+def _setarch():
+    """`setarch ARCH -R` where it works (Linux's util-linux), else []."""
+    command = [shutil.which("setarch") or "setarch", platform.machine(), "-R"]
+    try:
+        worked = sys.platform.startswith("linux") and subprocess.run([*command, "true"], timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        worked = False
+    return command if worked else []
+
+
+def same_addresses():
+    """What a learner's worker starts under on Linux: address randomisation off, so that the same bytes
+    give the same addresses and a set of Values the same order every run (a mistake that hangs on
+    that order scores the same each time). Elsewhere nothing: a program, never a call of the kit's."""
+    return _setarch() if ADDR_NO_RANDOMIZE else []
 
 
 class Worker:
@@ -272,21 +290,8 @@ def clean_hung(hung):
 
 def worker_env(env):
     """The worker's environment: the fence's (or this one), without the PYTHON* variables that
-    would change how it starts, and with string hashing fixed so set orders repeat."""
+    would change how it starts, with string hashing fixed so set orders repeat, and what it prints in
+    UTF-8, as the judge reads it (a Windows pipe would get the ANSI code page)."""
     base = os.environ if env is None else env
     clean = {k: v for k, v in base.items() if not k.startswith("PYTHON")}
-    return {**clean, "PYTHONHASHSEED": "0"}
-
-
-FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
-
-
-def learner_frame(log, impl):
-    """The first frame in the learner's files of a faulthandler dump (innermost first)."""
-    for m in FRAME.finditer(log):
-        path = os.path.realpath(m["file"])
-        if path.startswith(impl + os.sep):
-            return clean_where(
-                {"file": os.path.relpath(path, impl), "line": int(m["line"][:9]), "function": m["function"], "code": ""}
-            )
-    return None
+    return {**clean, "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8"}

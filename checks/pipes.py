@@ -1,9 +1,14 @@
 """The judge's ends of a worker's two pipes, each read by a thread of its own (no select, no
 non-blocking descriptors: Windows offers neither on pipes): signed reply lines into a queue, and what
-the learner's code printed, capped, with the worker's end-of-probe marks picked out of it.
+the learner's code printed, capped, with the worker's end-of-probe marks picked out of it, and where
+a crash's faulthandler dump says the learner's code was.
 """
 
+import os
+import re
 import threading
+
+from checks.sanitise import clean_where
 
 REPLY_LIMIT = 4_000_000  # bytes in one reply
 CRASH_LOG_LIMIT = 20_000  # bytes of the worker's last output kept, for a crash's faulthandler dump
@@ -77,4 +82,19 @@ def read_replies(stream, inbox):
             start = 0
         if len(buffer) > REPLY_LIMIT:
             inbox.put(TOO_LARGE)
+            stream.close()  # the worker, blocked on a full pipe, is killed by the judge
             return
+
+
+FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
+
+
+def learner_frame(log, impl):
+    """The first frame in the learner's files of a faulthandler dump (innermost first)."""
+    for m in FRAME.finditer(log):
+        path = os.path.realpath(m["file"])
+        if path.startswith(impl + os.sep):
+            return clean_where(
+                {"file": os.path.relpath(path, impl), "line": int(m["line"][:9]), "function": m["function"], "code": ""}
+            )
+    return None

@@ -4,9 +4,9 @@
 Fence.launch), where SPEC is JSON `{"rlimits": {"AS": bytes, ...}, "cgroups": [folder, ...],
 "judge": pid}`: into the student's cgroups (so that one memory limit covers all the worker starts),
 a session of its own (the judge kills it whole), the parent-death signal (a judge that dies takes its
-worker along), address-space randomisation off (the same set orders every run: verdicts no longer
-hang on them, and graders keep it), then the resource limits, then exec. Linux only, and none of it in
-a learner's path: the learner's worker starts plainly. Standard library only.
+worker along), address-space randomisation off (the same set orders every run), then the resource
+limits, then exec. Linux only, and none of it in a learner's path (whose worker starts plainly, under
+`setarch -R` where it works). Standard library only.
 """
 
 import ctypes
