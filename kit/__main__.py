@@ -6,6 +6,7 @@
 import importlib
 import sys
 
+from kit.errors import KitError, report
 from kit.learner.install import MissingDependency, advice
 
 # command: (module, what it does), in the order the help lists them.
@@ -66,6 +67,8 @@ def main(argv=None):
         return module.main(argv[1:])
     except MissingDependency as e:  # found before a command grades in a fresh process (progress, demo)
         return not_set_up(e.name, argv)
+    except KitError as e:  # a refusal of the kit's own code: its message and exit status, no traceback
+        return report(e)
 
 
 def not_set_up(missing, argv):

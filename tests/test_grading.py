@@ -69,7 +69,7 @@ def available(mode):
     """The sandbox mode `mode` resolves to here, or a skip where this machine cannot build it."""
     try:
         return sandbox.detect(mode)[0]
-    except SystemExit as e:
+    except sandbox.Unavailable as e:
         pytest.skip(str(e))
 
 

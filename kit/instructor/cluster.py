@@ -20,6 +20,7 @@ a grader-error row naming the cause, which a re-run grades again.
 Dask (`distributed`, the `cluster` extra) is imported only here, and only with --cluster.
 """
 
+import atexit
 import dataclasses
 import functools
 import re
@@ -63,6 +64,7 @@ def _machine(settings):
     key = repr(sorted(settings.items()))
     if key not in _machines:
         _machines[key] = Machine(dict(settings, jobs=1))  # one student at a time per worker process
+        atexit.register(_machines[key].close)  # its judges, scratch and uids, when the worker process ends
     return _machines[key]
 
 

@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from kit.errors import KitError
+
 SECRET_BYTES = 16  # at least 128 bits
 
 
@@ -31,9 +33,9 @@ def load_secret(args, out):
         try:
             data = Path(args.secret).read_bytes().strip()
         except OSError as e:
-            raise SystemExit(f"--secret {args.secret}: {e.strerror}") from None
+            raise KitError(f"--secret {args.secret}: {e.strerror}") from None
         if len(data) < SECRET_BYTES:
-            raise SystemExit(
+            raise KitError(
                 f"--secret {args.secret}: a secret needs at least {SECRET_BYTES} bytes (128 bits); make one with "
                 "python -c 'import secrets; print(secrets.token_hex(32))' > FILE"
             )
@@ -59,10 +61,10 @@ def load_secret(args, out):
         finally:
             tmp.unlink(missing_ok=True)
     if path.is_symlink() or not path.is_file():
-        raise SystemExit(f"{path} is not a plain file: the grader follows no link in its output folder")
+        raise KitError(f"{path} is not a plain file: the grader follows no link in its output folder")
     data = path.read_bytes().strip()
     if len(data) < SECRET_BYTES:
-        raise SystemExit(
+        raise KitError(
             f"{path} holds {len(data)} bytes, not a secret of {SECRET_BYTES} or more (a grading killed as it made "
             "it?): restore the class's secret there, or remove the file to start the class over"
         )

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from kit import ROOT
+from kit.errors import KitError
 from kit.exercises import TREE
 
 MAX_TEXT = 100_000
@@ -24,7 +25,7 @@ def similar_pairs(submissions, top):
     try:
         import copydetect
     except ImportError:
-        raise SystemExit("--similarity needs copydetect, in the report extra: pip install -e '.[report]'") from None
+        raise KitError("--similarity needs copydetect, in the report extra: pip install -e '.[report]'") from None
     from copydetect import defaults
 
     from kit.instructor import collect, ids
