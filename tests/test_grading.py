@@ -842,3 +842,112 @@ def test_a_grading_leaves_no_folder_of_its_own_in_the_temp_directory(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert sorted(p.name for p in tmp.iterdir()) == []
+
+
+# --- scoring: the judge's report into a result (kit/instructor/score.py), pure functions -----------------
+
+SETTINGS = {"secret": "id", "only": ["01", "02"]}
+
+
+def report_of(*changes, checks=("01", "02")):
+    """A judge's report of full marks on `checks` (one test per check at its maximum), with `changes`
+    (functions of the list of tests) applied."""
+    from kit.exercises import POINTS
+
+    tests = [
+        {"check": ex, "test": "t", "status": "pass", "points": POINTS[ex], "max": POINTS[ex], "mistake": None}
+        for ex in checks
+    ]
+    for change in changes:
+        tests = change(tests)
+    return {"tests": tests, "checks": {ex: {"base": ["01", "99"]} for ex in checks}, "review": [{"check": "01"}, 3]}
+
+
+def test_a_whole_report_scores_every_check_and_keeps_only_the_kit_s_own_bases_and_review_entries():
+    from kit.instructor import score
+
+    r = score.score("a", report_of(), SETTINGS, notes=("staged",))
+    assert r["status"] == "graded" and r["reason"] == "" and r["notes"] == ["staged"] and r["secret"] == "id"
+    assert r["checks"] == {
+        "01": {"earned": 14, "max": 14, "base": ["01"]},
+        "02": {"earned": 10, "max": 10, "base": ["01"]},
+    }
+    assert r["review"] == [{"check": "01"}]
+
+
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        (None, "no complete report"),
+        ([1, 2], "no complete report"),
+        (report_of(lambda ts: ts[:1]), "lost some tests"),
+        (report_of(lambda ts: [dict(ts[0], max=99), ts[1]]), "lost some tests"),
+        (report_of(lambda ts: [dict(ts[0], kit_error=True), ts[1]]), "an error of the kit's own"),
+        (report_of(lambda ts: [dict(ts[0], points="many"), ts[1]]), "unexpected shape"),
+        ({"tests": [{"check": "01"}]}, "unexpected shape"),
+    ],
+)
+def test_a_report_missing_short_or_of_the_wrong_shape_is_a_grader_error_at_the_full_maximum(data, why):
+    from kit.instructor import score
+
+    r = score.score("a", data, SETTINGS)
+    assert r["status"] == "error" and why in r["reason"], r["reason"]
+    assert r["checks"] == {"01": {"earned": 0, "max": 14}, "02": {"earned": 0, "max": 10}} and r["tests"] == []
+
+
+def test_out_of_time_the_tests_not_run_score_0_and_each_check_keeps_its_full_maximum():
+    from kit.instructor import score
+
+    r = score.score("a", report_of(checks=("01",)), SETTINGS, out_of_time=True, budget=8.0)
+    assert r["status"] == "graded" and "grading time of 8 s per student ran out" in r["reason"]
+    assert r["checks"]["01"]["earned"] == 14 and r["checks"]["02"] == {"earned": 0, "max": 10}
+    (rest,) = [t for t in r["tests"] if t["check"] == "02"]
+    assert rest["status"] == "timeout" and (rest["points"], rest["max"]) == (0, 10) and "8 s" in rest["message"]
+
+
+def test_local_dispatch_yields_each_result_as_it_finishes_and_a_failing_student_as_its_exception():
+    import threading
+
+    from kit.instructor.dispatch import Job, dispatch_local
+
+    release = threading.Event()
+
+    def grade_one(job):
+        if job.sid == "slow":
+            release.wait(10)
+        if job.sid == "bug":
+            raise KeyError("a bug of the kit's")
+        return {"id": job.sid}
+
+    jobs = [Job(sid, None, (), 1, "f") for sid in ("slow", "bug", "fast")]
+    got = []
+    for job, r in dispatch_local(iter(jobs), grade_one, 2):
+        got.append((job.sid, r if isinstance(r, dict) else type(r).__name__))
+        if len(got) == 2:
+            release.set()  # the slow one ends only once the others were yielded
+    assert sorted(got[:2]) == [("bug", "KeyError"), ("fast", {"id": "fast"})] and got[2] == ("slow", {"id": "slow"})
+
+
+def test_closing_a_local_dispatch_drops_the_jobs_not_started():
+    import threading
+
+    from kit.instructor.dispatch import Job, dispatch_local
+
+    started, release = [], threading.Event()
+
+    def grade_one(job):
+        started.append(job.sid)
+        if job.sid != "s0":
+            release.wait(10)
+        return {"id": job.sid}
+
+    judged = dispatch_local(iter([Job(f"s{i}", None, (), 1, "f") for i in range(5)]), grade_one, 2)
+    try:
+        assert next(judged)[0].sid == "s0"
+        while len(started) < 3:  # both threads busy: s1 and s2
+            time.sleep(0.01)
+    finally:
+        judged.close()  # as Ctrl-C does
+        release.set()
+    time.sleep(0.3)
+    assert sorted(started) == ["s0", "s1", "s2"]
