@@ -103,7 +103,8 @@ class Calls:
             if e.kind in ("tampered", "forged"):
                 self.tampered.append(e.detail)  # the test scores 0 whatever it does with the error
             if e.kind == "timeout" and e.hung and e.hung.get("function"):
-                self.stops[(e.hung["module"], e.hung["function"])] = stopped(e.hung, self.title, self.check)
+                limit = self.timeout if timeout is None else timeout
+                self.stops[(e.hung["module"], e.hung["function"])] = stopped(e.hung, self.title, self.check, limit)
                 self.pending = None  # the function is named: calls like this one that avoid it still run
             if e.kind == "timeout" and timeout is None:
                 e.kind = "took too long"  # the test's own time, not a probe's
@@ -132,13 +133,14 @@ class Calls:
             worker.close()
 
 
-def stopped(hung, title, check):
+def stopped(hung, title, check, limit):
     """What a later call of a learner function that hung gets instead of waiting again."""
     where = f'the test "{title}"' if check else (title or "the kit's first look")
     scope = f" in check-{check}" if check else ""
     return (
-        f"Not run: {hung['function']} ({hung['file']}) did not finish in {where} earlier, so its calls"
-        f"{scope} are not waited for again. Look for an endless loop in it."
+        f"Took longer than {limit:g} s in {where}, earlier: {hung['function']} ({hung['file']}) did not finish, "
+        f"so its calls{scope} are not waited for again. Look for an endless loop, or for work that grows "
+        "without end."
     )
 
 

@@ -280,7 +280,7 @@ def test_a_worker_in_an_endless_loop_ends_when_its_judge_is_killed(tmp_path, win
 
 
 def test_an_endless_loop_costs_one_tests_time_and_later_calls_of_it_fail_at_once(tmp_path):
-    """Issue 22: the watchdog names the function still running; later calls of it are not waited for."""
+    """The watchdog names the function still running; later calls of it are not waited for again."""
     impl = hostile.tree(tmp_path / "endless", patches=[ENDLESS_ADD])
     started = time.monotonic()
     run = run_checks("02,03", impl, "--timeout", "2")
@@ -288,8 +288,8 @@ def test_an_endless_loop_costs_one_tests_time_and_later_calls_of_it_fail_at_once
     tests = run.tests()
     first = next(t for t in tests if t["status"] == "timeout")
     assert (
-        "still running Value.__add__ (micrograd/engine.py)" in first["message"]
-        or "Not run: Value.__add__" in first["message"]
+        first["message"].startswith("Took longer than 2 s")
+        and "Value.__add__ (micrograd/engine.py)" in first["message"]
     )
     later = [t for t in tests if t["status"] == "timeout"]
     assert len(later) >= 8 and all("Value.__add__" in t["message"] for t in later)

@@ -34,6 +34,7 @@ import json
 import json.encoder
 import json.scanner
 import os
+import signal  # noqa: F401 - loaded before learner code, as it always was: importing it is not refused
 import sys
 import time
 
@@ -128,7 +129,6 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     syntax = {k: SyntaxError.__dict__[k].__get__ for k in ("filename", "lineno", "text")}
     exit_code = SystemExit.__dict__["code"].__get__
     join, text_of, repr_of, len_of, is_a = "".join, str, repr, len, isinstance
-
     flushes = (sys.stdout.flush, sys.stderr.flush)
 
     def flush():
