@@ -216,7 +216,7 @@ def test_the_gradebook_has_the_contract_header_sorted_rows_json_and_feedback(gra
     feedback = (out / "feedback" / "loop-in-backward.md").read_text()
     assert "## check-04 · topological order and backward()" in feedback and "Took longer than" in feedback
     escapes = (out / "feedback" / "zip-escapes.md").read_text()
-    assert "points outside the submission" in escapes and "links are not followed" in escapes
+    assert "as they point outside the submission" in escapes and "as links are not followed" in escapes
 
 
 @pytest.mark.slow
