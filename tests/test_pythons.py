@@ -9,14 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import run_checks
 from test_seeds import zoo_trees
 from test_styles import STYLES
 from zoo import ORDER_QUOTED
 
 from checks.client import Fence
+from checks.options import DEFAULT_SEED, DEFAULT_TIMEOUT
 from kit import ROOT
 from kit.dev import pythons
+from kit.exercises import EXERCISES
+from kit.instructor.pool import Pool, Request
 from kit.regions import build_tree
 
 FOUND = pythons.found()
@@ -43,17 +45,29 @@ def verdicts(report):
 
 
 def reports(trees, python, folder):
-    """{name: the JSON report of `kit check all`} with the worker under `python`."""
+    """{name: the JSON report of `kit check all --fence F`} with the worker under `python`, from the
+    grader's warm judges (each report byte for byte a fresh run's: tests/test_judge_server.py)."""
     fence = folder / f"fence-{Path(python).name}.json"
     Fence(python=python).save(fence)
 
-    def one(name):
-        run = run_checks("all", trees[name], "--fence", str(fence))
-        assert run.report is not None, (name, run.out, run.err)
-        return name, json.dumps(run.report, indent=1, sort_keys=True)
+    def one(item):
+        number, name = item
+        report = folder / f"report-{number}.json"
+        request = Request(
+            tuple(EXERCISES),
+            str(Path(trees[name]).resolve()),
+            DEFAULT_SEED,
+            str(report),
+            str(fence),
+            DEFAULT_TIMEOUT,
+            3600.0,
+        )
+        judges.run(request, timeout=300, grace=1.0)
+        assert report.exists(), name
+        return name, json.dumps(json.loads(report.read_text()), indent=1, sort_keys=True)
 
-    with ThreadPoolExecutor(2) as pool:
-        return dict(pool.map(one, trees))
+    with Pool() as judges, ThreadPoolExecutor(2) as threads:
+        return dict(threads.map(one, enumerate(trees)))
 
 
 def quotes_order(name):
