@@ -3,8 +3,10 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,26 @@ def copy_tree(src, dst):
 def pytest_configure(config):
     # The self-tests import check modules, whose marks the checks' plugin registers.
     config.addinivalue_line("markers", "points(n): the points a test of a check is worth")
+
+
+def grading_interrupted(*args, env=None, stderr=subprocess.PIPE):
+    """`python -m kit grade ARGS`, given Ctrl-C as in a terminal once its first student is graded:
+    (the process, the lines it printed until then, when Ctrl-C came)."""
+    run = subprocess.Popen(
+        [sys.executable, "-m", "kit", "grade", *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+        env=env,
+        # Ctrl-C reaches it as in a terminal, even where these tests were started with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    lines = []
+    for line in run.stdout:
+        lines.append(line)
+        if line.startswith("[1/"):
+            break
+    os.killpg(run.pid, signal.SIGINT)
+    return run, lines, time.monotonic()

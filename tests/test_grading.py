@@ -5,7 +5,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import hostile
 import pytest
+from conftest import grading_interrupted
 
 from kit import ROOT
 from kit.exercises import TOTAL
@@ -724,23 +724,8 @@ def test_ctrl_c_drops_the_students_not_started_keeps_the_finished_and_the_rerun_
     for i in range(16):
         hostile.tree(subs / f"s{i}", upto=1, extra=slow)
     out = tmp_path / "out"
-    run = subprocess.Popen(
-        [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--seed", "1", *FAST],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        # Ctrl-C reaches it as in a terminal, even where these tests were started with SIGINT ignored.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    lines = []
-    for line in run.stdout:
-        lines.append(line)
-        if line.startswith("[1/"):
-            break
-    os.killpg(run.pid, signal.SIGINT)  # the instructor's Ctrl-C, with 13 or more students not started
-    interrupted = time.monotonic()
+    # Ctrl-C with 13 or more students not started
+    run, lines, interrupted = grading_interrupted(subs, out, "--seed", "1", *FAST, stderr=subprocess.STDOUT)
     run.communicate(timeout=120)
     # The two running finish (about a second each); grading the rest unseen would take 6 s more.
     assert time.monotonic() - interrupted < 4, "".join(lines)

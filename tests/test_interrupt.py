@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import hostile
 import pytest
+from conftest import grading_interrupted
 
 from kit import ROOT
 
@@ -46,24 +46,9 @@ def test_ctrl_c_ends_a_grading_with_one_line_status_130_the_gradebook_of_what_fi
     for sid in ("b", "c"):
         hostile.tree(subs / sid, upto=1)
     tmp.mkdir()
-    run = subprocess.Popen(
-        [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST, "--student-timeout", "300"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env={**os.environ, "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1"},
-        # Ctrl-C reaches it as in a terminal, even where these tests were started with SIGINT ignored.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    lines = []
-    for line in run.stdout:
-        lines.append(line)
-        if line.startswith("[1/"):
-            break
-    os.killpg(run.pid, signal.SIGINT)  # the instructor's Ctrl-C, with a-loops still in its loop
-    interrupted = time.monotonic()
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1"}
+    # Ctrl-C with a-loops still in its loop
+    run, lines, interrupted = grading_interrupted(subs, out, *FAST, "--student-timeout", "300", env=env)
     rest, err = run.communicate(timeout=60)
     lines += rest.splitlines(keepends=True)
     said = "".join(lines) + err

@@ -10,13 +10,12 @@ import zipfile
 
 import hostile
 import pytest
+from test_grading import FAST, grade
 
 from kit import ROOT
 from kit.escape import cell
 from kit.exercises import TOTAL
 from kit.instructor import collect, ids, scan, similar
-
-FAST = ["--probe-timeout", "2.5", "--check-timeout", "10", "--jobs", "2"]
 
 
 def zipped(archive, tree, extra=()):
@@ -229,15 +228,7 @@ def graded(tmp_path_factory):
     with_flag(zipped(subs / "names.zip", correct, [("caf_.py", "")]), 0x800, b"caf_", b"caf\xe9")
     (subs / "=cmd|' -c calc'!A0").mkdir()
     before = everything(base)
-    proc = subprocess.run(
-        [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    grade(subs, out)
     return {"base": base, "subs": subs, "out": out, "before": before}
 
 
