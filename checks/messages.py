@@ -191,7 +191,7 @@ def tampered(reasons):
 
 
 def timeout(limit, probe):
-    """A test that pytest-timeout interrupted after `limit` seconds, in the middle of `probe`."""
+    """A test that ran past its `limit` seconds (the judge's own clock), in the middle of `probe`."""
     doc = f" while the check {describe(probe)}" if probe else ""
     return (
         f"Took longer than {limit:g} s{doc}. Look for an endless loop, or for work that grows "

@@ -4,7 +4,8 @@ Resource limits (rlimits) bound each process alone: a worker that forks 64 child
 tmpfs full, holds far more than `--memory`. A cgroup counts every process the worker starts and every
 tmpfs page they write, and the kernel ends the tree when it is over. The grader makes one cgroup per
 student, named after its block of user ids (so a grading that was killed is cleaned up by the next one
-that takes the block), the judge moves the worker into it before exec (checks/client.py), and the
+that takes the block), the grader's launcher moves the worker into it before exec
+(kit/instructor/harden.py), and the
 grader kills what is left in it and removes it once the student is graded.
 
 Where: cgroup v2 when the grader's own cgroup can have children with the memory controller (a host's
@@ -13,8 +14,8 @@ where the grader may write them (root, as on many VMs and CI machines); else non
 by rlimits and tmpfs sizes alone. kit/instructor/sandbox.py's limits_line says which in the log.
 
 What the kernel says of a student's memory (how many processes it ended for want of it, and the
-limit) is read here too, by the judge (checks/client.py), which so tells a worker the memory limit
-ended from a crash.
+limit) is read here too, for the judge (checks/client.py) to tell a worker that the memory limit
+ended from one that crashed.
 """
 
 import os
