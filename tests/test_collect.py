@@ -4,6 +4,7 @@ import zipfile
 
 import pytest
 
+from kit.errors import KitError
 from kit.instructor import collect, ids
 
 
@@ -28,7 +29,7 @@ def test_an_id_unsafe_as_a_file_name_or_a_cell_is_graded_under_a_safe_name_and_k
 def test_find_refuses_a_student_with_both_a_folder_and_a_zip(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a.zip").write_bytes(b"")
-    with pytest.raises(SystemExit, match="both a folder and a zip"):
+    with pytest.raises(KitError, match="both a folder and a zip"):
         ids.find(tmp_path)
 
 

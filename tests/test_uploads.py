@@ -13,6 +13,7 @@ import pytest
 from test_grading import FAST, grade
 
 from kit import ROOT
+from kit.errors import KitError
 from kit.escape import cell
 from kit.exercises import TOTAL
 from kit.instructor import collect, ids, scan, similar
@@ -199,7 +200,7 @@ def test_ids_equal_after_nfc_or_case_folding_are_refused_together_naming_both(tm
     for name in ("zoë", "zoe\u0308", "Alice", "alice", "bob"):
         (tmp_path / name).mkdir()
     (tmp_path / "bob.zip").write_bytes(b"")
-    with pytest.raises(SystemExit) as e:
+    with pytest.raises(KitError) as e:
         ids.find(tmp_path)
     said = str(e.value)
     assert "Alice and" in said and "alice: one student under two ids" in said

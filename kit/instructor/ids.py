@@ -14,6 +14,7 @@ import hashlib
 import unicodedata
 from pathlib import Path
 
+from kit.errors import KitError
 from kit.escape import escape_line
 
 PUNCTUATION = "._@+-"
@@ -118,5 +119,5 @@ def find(submissions):
             continue
         found[graded_name(raw)] = (entry, shown(raw))
     if problems:
-        raise SystemExit("nothing was graded or written:\n" + "\n".join(problems))
+        raise KitError("nothing was graded or written:\n" + "\n".join(problems))
     return [(sid, path, raw) for sid, (path, raw) in sorted(found.items())]

@@ -30,6 +30,7 @@ from nbgrader.plugins import BasePlugin
 from traitlets import Float, Unicode
 
 from kit import ROOT
+from kit.errors import KitError
 from kit.escape import escape_line
 from kit.exercises import POINTS, parse_id
 from kit.instructor import adjust, ids
@@ -184,7 +185,7 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print, late=
         cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", ex, *own]
         proc = subprocess.run(cmd, cwd=ROOT)
         if proc.returncode != 0 or not (out / "grades.json").is_file():
-            raise SystemExit(f"{assignment}: `kit grade` failed (exit status {proc.returncode}); nothing was recorded")
+            raise KitError(f"{assignment}: `kit grade` failed (exit status {proc.returncode}); nothing was recorded")
         report = json.loads((out / "grades.json").read_text(encoding="utf-8"))
         verdicts_file = Path(tmp) / "verdicts.json"
         data = {"assignment": assignment, "students": verdicts(students, report, unreadable)}
