@@ -82,7 +82,7 @@ def test_a_kept_result_that_is_not_as_the_grader_keeps_one_is_graded_again_and_n
         "truncated": lambda r: json.dumps(r)[:40],
         "not-utf-8": lambda r: json.dumps(r).replace('"status"', '"st\udcffatus"'),
     }
-    for sid in ("intact", "a-link", *damage):
+    for sid in ("intact", "a-link", "a-folder", *damage):
         hostile.tree(subs / sid, upto=1)
     first = subprocess.run(
         [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST], cwd=ROOT, capture_output=True, text=True
@@ -95,14 +95,17 @@ def test_a_kept_result_that_is_not_as_the_grader_keeps_one_is_graded_again_and_n
         (kept / f"{sid}.json").write_bytes(change(r).encode("utf-8", "surrogateescape"))
     (kept / "a-link.json").unlink()
     (kept / "a-link.json").symlink_to(kept / "intact.json")
+    (kept / "a-folder.json").unlink()
+    (kept / "a-folder.json" / "inside").mkdir(parents=True)
     again = subprocess.run(
         [sys.executable, "-m", "kit", "grade", str(subs), str(out), *FAST], cwd=ROOT, capture_output=True, text=True
     )
     said = again.stdout + again.stderr
     assert again.returncode == 0 and "Traceback" not in said, said
-    assert f"grading {len(damage) + 1} of {len(damage) + 2} submissions" in said, said  # all but intact
-    assert rows(out) == {sid: "14" for sid in ("intact", "a-link", *damage)}
+    assert f"grading {len(damage) + 2} of {len(damage) + 3} submissions" in said, said  # all but intact
+    assert rows(out) == {sid: "14" for sid in ("intact", "a-link", "a-folder", *damage)}
     assert not (kept / "a-link.json").is_symlink() and (kept / "intact.json").is_file()
+    assert (kept / "a-folder.json").is_file()
 
 
 def judged(**change):

@@ -136,7 +136,10 @@ class Grader:
     def keep(self, r):
         """Keep a student's result at once, stamped with when it was graded, so a re-run resumes."""
         r = dict(r, graded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        gradebook.write_atomic(self.out / ".results" / f"{r['id']}.json", json.dumps(r))
+        path = self.out / ".results" / f"{r['id']}.json"
+        if path.is_dir() and not path.is_symlink():  # no kept result, whatever it holds: replaced
+            shutil.rmtree(path)
+        gradebook.write_atomic(path, json.dumps(r))
         return r
 
     def record(self, judged, todo, results, began):
