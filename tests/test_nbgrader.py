@@ -517,3 +517,25 @@ def test_the_grade_step_refuses_an_assignment_the_course_does_not_have(tmp_path)
         env={**os.environ},
     )
     assert proc.returncode == 2 and "no exercise" in proc.stderr
+
+
+def test_ctrl_c_during_the_grade_step_ends_with_one_line_naming_what_was_not_recorded(tmp_path, monkeypatch, capsys):
+    """Ctrl-C during the grade step ends with one line naming what was not recorded, and status 130."""
+    from kit.platforms.nbgrader import grade as step
+
+    write_course(tmp_path)
+    graded = []
+
+    def grade_assignment(course, assignment, *args, **kwargs):
+        if graded:
+            raise KeyboardInterrupt
+        graded.append(assignment)
+        return {}
+
+    monkeypatch.setattr(step, "grade_assignment", grade_assignment)
+    assert step.main(["ex01", "ex02", "ex03", "--course", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err == (
+        "interrupted: ex02, ex03 not recorded in nbgrader's gradebook (ex01 recorded); "
+        "run the command again to grade them\n"
+    )

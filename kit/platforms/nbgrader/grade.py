@@ -231,8 +231,19 @@ def main(argv=None):
             parser.error(f"{assignment}: {e}")
         if not (course / "source" / assignment / f"{assignment}.ipynb").is_file():
             parser.error(f"{course / 'source' / assignment}: no such assignment (is --course the course folder?)")
-    failed = {}
-    for assignment in args.assignments:
-        found = grade_assignment(course, assignment, grade_args, args.student, late=late)
-        failed.update({(assignment, s): why for s, why in found.items()})
+    failed, recorded = {}, []
+    try:
+        for assignment in args.assignments:
+            found = grade_assignment(course, assignment, grade_args, args.student, late=late)
+            failed.update({(assignment, s): why for s, why in found.items()})
+            recorded.append(assignment)
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback; the temporary folders are gone with it
+        rest = [a for a in args.assignments if a not in recorded]
+        print(
+            f"interrupted: {', '.join(rest)} not recorded in nbgrader's gradebook"
+            + (f" ({', '.join(recorded)} recorded)" if recorded else "")
+            + "; run the command again to grade them",
+            file=sys.stderr,
+        )
+        return 130
     return 1 if failed else 0
