@@ -70,6 +70,7 @@ def serve():
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    request = None
     try:
         line = sys.stdin.readline()
         if not line:
@@ -85,6 +86,10 @@ def serve():
         os._exit(0)
     except KeyboardInterrupt:
         pass  # ended by the watcher: nobody waits for the report
+    except OSError:
+        if request is None or Path(request["report"]).parent.exists():
+            raise
+        # The watcher has stopped and removed this run's folder: nobody reads the report.
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the session is over: a SIGTERM now just ends it
     return 0
