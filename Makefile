@@ -60,10 +60,10 @@ check: $(STAMP)
 	@$(LEARN) check all --impl $(IMPL)
 
 # The kit's own suite: lint first, then the tests, which also drive nbgrader, file watching and
-# matplotlib (the dev extra brings them).
+# matplotlib (the dev extra brings them), on two processes (pytest-xdist).
 test: $(call extra,dev)
 	$(MAKE) --no-print-directory lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 # The tests that start a worker, judge or grade, on another Python (PY=/path/to/python3.12), in a
 # virtual environment of its own (.venv-3.12): .ci/run runs it for every CPython 3.10-3.13 present.
@@ -74,9 +74,9 @@ test-python:
 	@test -n "$(PY)" || { echo "usage: make test-python PY=/path/to/python3.12"; exit 2; }
 	@v=$(VENV)-$$("$(PY)" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || exit 1; \
 	  { test -x $$v/bin/python || "$(PY)" -m venv $$v; } && \
-	  $$v/bin/python -m pip install --quiet --disable-pip-version-check -e . && \
+	  $$v/bin/python -m pip install --quiet --disable-pip-version-check -e '.[parallel]' && \
 	  echo "== the kit's tests on $$($$v/bin/python --version)" && \
-	  $$v/bin/python -m pytest -m "not slow" $(PYTHON_TESTS)
+	  $$v/bin/python -m pytest -n 2 -m "not slow" $(PYTHON_TESTS)
 
 lint: $(call extra,dev)
 	$(PY) -m ruff check .
