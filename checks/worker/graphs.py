@@ -101,6 +101,11 @@ def _logger(log, name, inner):
 LOGGED = _logger(None, None, None).__code__
 
 
+def closure(code, name, cells):
+    """The function of `code` with its free variables bound to `cells` ({name: value}), on empty builtins."""
+    return FunctionType(code, {"__builtins__": {}}, name, None, tuple(CellType(cells[n]) for n in code.co_freevars))
+
+
 def record_calls(nodes):
     """Wrap each node's _backward so that calls are logged by name; the log, or None when the
     learner's Value does not let _backward be replaced (a method under __slots__)."""
@@ -109,10 +114,7 @@ def record_calls(nodes):
         inner = getattr(v, "_backward", None)
         if not callable(inner):
             return None
-        cells = {"log": log, "name": name, "inner": inner}
-        logged = FunctionType(
-            LOGGED, {"__builtins__": {}}, "logged", None, tuple(CellType(cells[n]) for n in LOGGED.co_freevars)
-        )
+        logged = closure(LOGGED, "logged", {"log": log, "name": name, "inner": inner})
         try:
             v._backward = logged
         except (AttributeError, TypeError):
@@ -137,10 +139,7 @@ def made_with_grad(Value, grad, make):
     wrapper learner code calls is rebuilt on empty globals, like a logged _backward."""
     own = "__init__" in vars(Value)
     inner = Value.__init__
-    cells = {"inner": inner, "grad": grad}
-    seeded = FunctionType(
-        SEEDING, {"__builtins__": {}}, "__init__", None, tuple(CellType(cells[n]) for n in SEEDING.co_freevars)
-    )
+    seeded = closure(SEEDING, "__init__", {"inner": inner, "grad": grad})
     Value.__init__ = seeded
     try:
         return make()
@@ -165,7 +164,4 @@ CALLING = _calling(None, None, None).__code__
 def call_logger(log, name, inner):
     """`inner` wrapped so that each call appends `name` to `log` first; rebuilt on empty globals, as
     learner code calls it."""
-    cells = {"log": log, "name": name, "inner": inner}
-    return FunctionType(
-        CALLING, {"__builtins__": {}}, name, None, tuple(CellType(cells[n]) for n in CALLING.co_freevars)
-    )
+    return closure(CALLING, name, {"log": log, "name": name, "inner": inner})

@@ -6,9 +6,7 @@ code did, as plain data. Errors raised by learner code are caught here and repor
 happened (building a node, calling a _backward), so the judge can show the graph up to that point.
 """
 
-from types import CellType, FunctionType
-
-from .graphs import build, kit_backprop
+from .graphs import build, closure, kit_backprop
 from .guard import engine, number, probe
 
 MODES = ("kit", "backward")  # who walks the graph: the kit's order (checks 03, 05), or root.backward() (04)
@@ -41,10 +39,7 @@ def record_steps(nodes, uncallable):
         if not callable(inner):
             uncallable.append(name)
             continue
-        cells = {"log": log, "name": name, "inner": inner, "values": values}
-        stepped = FunctionType(
-            STEPPING, {"__builtins__": {}}, "stepped", None, tuple(CellType(cells[n]) for n in STEPPING.co_freevars)
-        )
+        stepped = closure(STEPPING, "stepped", {"log": log, "name": name, "inner": inner, "values": values})
         try:
             v._backward = stepped
         except (AttributeError, TypeError):
