@@ -88,7 +88,9 @@ class Fence:
 
     def command(self, *args):
         plain = [] if self.hardened or self.prefix else same_addresses()
-        return [*self.launch(), *plain, *self.prefix, self.python, "-s", self.worker, *args]
+        # -S: no site, so no site-packages (learner code runs on the standard library alone) and no
+        # .pth files to run (20 ms of each start in a virtual environment).
+        return [*self.launch(), *plain, *self.prefix, self.python, "-S", self.worker, *args]
 
 
 @functools.cache
