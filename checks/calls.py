@@ -10,13 +10,17 @@ when the kit's first looks found it) fail at once instead of waiting again: an e
 one test's time per check at most.
 """
 
+import re
 import time
 
 from checks.base import OWN
 from checks.client import ProbeFailure, Worker
 from checks.judge import LearnerError
+from kit.exercises import TREE
 
 PRINTED_LIMIT = 4000  # characters of the learner's printed output kept per test
+AHEAD = 4  # workers started ahead of their first call, at most
+TODO = re.compile(rb"NotImplementedError\(\s*[\"']ex(\d\d):")  # a stub's line (kit/regions.py)
 
 
 class SameTimeout(ProbeFailure):
@@ -35,14 +39,18 @@ def calls_of(probe, args):
 
 
 class Calls:
-    """One live worker at a time, one per base (checks/base/): a student's memory limit is shared
-    by all of them."""
+    """One worker in use at a time, on one base (checks/base/); a worker left for another base is
+    closed, and the next call on its base starts a fresh one. A learner's run (`ahead`) starts the
+    workers it will use next before their first call (prepare); a grader's does not, since a
+    student's memory limit is shared by all of them."""
 
-    def __init__(self, impl, fence, timeout, check_timeout=None):
+    def __init__(self, impl, fence, timeout, check_timeout=None, ahead=False):
         self.impl, self.fence, self.timeout, self.check_timeout = impl, fence, timeout, check_timeout
         self.base = OWN  # what the current check (or gate) runs on
-        self.workers = {}  # base -> its worker: the learner's own code, or on the kit's base
-        self.worker = None  # the live one
+        self.worker = None  # the one in use: the learner's own code, or on the kit's base
+        self.worker_base = None  # its base
+        self.ahead = ahead
+        self.ready = {}  # base -> a worker started ahead, not called yet
         self.hung = set()  # learner modules whose import never finished: not waited for again
         self.timeouts = {}  # (probe, ops) that timed out in the current check -> the message it got
         self.stops = {}  # (module, function) that hung in this check (or in a first look) -> its message
@@ -69,21 +77,46 @@ class Calls:
         if self.worker is not None:
             self.worker.last = None
 
+    def has_tree(self):
+        return (self.impl / "micrograd").is_dir() or (self.impl / "derivatives.py").is_file()
+
+    def started(self, base):
+        # An import that hangs is cut short well within the test's own timeout.
+        worker = Worker(self.impl, self.fence, import_timeout=max(1, int(self.timeout / 2)), base=base)
+        worker.start()
+        return worker
+
+    def prepare(self, bases):
+        """Start the workers of the bases the run calls on next (`bases`, in order of use) ahead of
+        their first call, where the run may (`ahead`): each start (40 ms) then overlaps the judge's
+        own work and the others' on a second core. A worker started ahead gets the same calls from
+        its start as one started on demand, so no verdict depends on it. Those no longer wanted
+        are closed."""
+        if not self.ahead or not self.has_tree():
+            return
+        runs = [b for i, b in enumerate(bases) if i == 0 or b != bases[i - 1]]
+        if runs and self.worker is not None and runs[0] == self.worker_base:
+            runs = runs[1:]  # the worker in use goes on
+        wanted = list(dict.fromkeys(runs))[:AHEAD]
+        for base in [b for b in self.ready if b not in wanted]:
+            self.ready.pop(base).close()
+        for base in wanted:
+            if base not in self.ready:
+                self.ready[base] = self.started(base)
+
     def call(self, probe, args, timeout=None):
-        worker = self.workers.get(self.base)
-        if self.worker is not None and worker is not self.worker:
+        if self.worker is not None and self.worker_base != self.base:
             self.worker.close()
-        self.worker = worker
+            self.worker = None
         if self.worker is None:
-            if not (self.impl / "micrograd").is_dir() and not (self.impl / "derivatives.py").is_file():
+            if not self.has_tree():
                 raise ProbeFailure(
                     probe,
                     "no tree",
                     f"{self.impl} does not hold the learner's tree (derivatives.py, micrograd/, train.py)",
                 )
-            # An import that hangs is cut short well within the test's own timeout.
-            self.worker = Worker(self.impl, self.fence, import_timeout=max(1, int(self.timeout / 2)), base=self.base)
-            self.workers[self.base] = self.worker
+            self.worker = self.ready.pop(self.base, None) or self.started(self.base)
+            self.worker_base = self.base
         if self.check_timeout and time.monotonic() - self.check_started > self.check_timeout:
             raise ProbeFailure(
                 probe, "check time limit", f"check-{self.check} used up its {self.check_timeout:g} s before this test"
@@ -129,8 +162,24 @@ class Calls:
         self.pending = None
 
     def close(self):
-        for worker in self.workers.values():
-            worker.close()
+        for worker in [self.worker, *self.ready.values()]:
+            if worker is not None:
+                worker.close()
+        self.worker, self.ready = None, {}
+
+
+def todo_left(impl):
+    """The exercises whose stub lines (`raise NotImplementedError("exNN: ...")`) are still in the
+    learner's files: a guess, before anything runs, at which gates will close, for starting workers
+    ahead (nothing is graded on it)."""
+    found = set()
+    for name in TREE:
+        try:
+            with open(impl / name, "rb") as f:
+                found.update(m.decode() for m in TODO.findall(f.read(1 << 20)))
+        except OSError:
+            pass
+    return found
 
 
 def stopped(hung, title, check, limit):

@@ -5,14 +5,21 @@ does what the later checks rely on, and nothing more (the 02 gate asks nothing o
 `label`, which no later check uses); else (mistake id or None, what is wrong, as a clause). A
 check prints "check-06 builds on 02-05; check-04 is not passing yet" before its own tests when a
 gate of what it builds on is closed, and its failures carry that exercise's mistake id.
+
+`Looks` runs the gates of a run, before its first test, each on the base its check would run on.
 """
 
 from checks import numerics
+from checks.base import OWN, UNWRAPPED, base_for, plan
+from checks.client import ProbeFailure
 from checks.inputs import DIAMOND, LECTURE_L, LECTURE_NEURON
-from checks.judge import diagnose
+from checks.judge import LearnerError, diagnose
 from checks.messages import GATE_FAILED
 from checks.mistakes import advice
 from checks.predictions import BACKWARD_VARIANTS, backprop_predictions, neuron_variants
+from kit.exercises import EXERCISES
+
+GATE_TIMEOUT = 10.0
 
 
 def same_grads(got, graph, data=None):
@@ -111,3 +118,74 @@ def gate_06(call):
 
 
 GATES = {"02": gate_02, "03": gate_03, "04": gate_04, "05": gate_05, "06": gate_06}
+
+
+class Looks:
+    """The first looks of a run, before any test (and so outside every test's timeout): whether the
+    learner's + and * wrap a Value in a Value, then the gate of everything the checks build on, each
+    on the base its check would run on. Meanwhile the workers that come next are started ahead."""
+
+    def __init__(self, calls, review, timeout):
+        self.calls, self.review, self.timeout = calls, review, timeout
+        self.gates = {}  # exercise -> None when its gate is open, else (mistake id or None, sentence)
+        self.wraps = False  # whether the learner's + and * wrap a Value in a Value (05's line)
+        self.unfinished = False  # whether + and * failed at the first look
+        self.wanted = []  # the checks of the run, in order
+
+    def run(self, wanted):
+        self.wanted = wanted
+        deps = sorted({dep for ex in wanted for dep in EXERCISES[ex].builds_on})
+        self.wraps = bool(set(wanted + deps) & set(UNWRAPPED)) and self.wraps_values()
+        self.prepare(deps)
+        for i, dep in enumerate(deps):
+            self.calls.base = base_for(dep, self.closed(), self.wraps)
+            self.gates[dep] = self.gate(dep)
+            self.prepare(deps[i + 1 :])
+        self.calls.base = OWN
+
+    def closed(self):
+        """The exercises whose gates are closed."""
+        return {ex for ex, gate in self.gates.items() if gate}
+
+    def prepare(self, left):
+        """Start ahead the workers that the gates still to look at (`left`) and then the checks call
+        on, should every gate left close: an unfinished tree's way, the one with many bases. Nothing
+        while every gate is open and + and * work: then all run on the learner's own code."""
+        closed = self.closed()
+        if closed or self.wraps or self.unfinished:
+            self.calls.prepare(plan(self.wanted, closed | set(left), self.wraps, left))
+
+    def prepare_checks(self, ex):
+        """At check `ex`: start ahead the workers of the checks from it on."""
+        later = self.wanted[self.wanted.index(ex) :] if ex in self.wanted else [ex]
+        self.calls.prepare(plan(later, self.closed(), self.wraps, gates=[]))
+
+    def wraps_values(self):
+        """Whether the learner's + and * wrap an operand that is already a Value in another Value
+        (05's line, inside 02's code): then 02-04 run with the kit's line (checks/base/)."""
+        try:
+            return self.look("02", lambda call: bool(call("forward", graph=LECTURE_L)["wraps"]))
+        except (LearnerError, ProbeFailure, KeyError, TypeError):
+            self.unfinished = True
+            return False
+
+    def look(self, ex, look):
+        """Run a first look at exercise `ex` through its probes, outside any test."""
+
+        def call(probe, **args):
+            return self.calls.call(probe, args, timeout=self.timeout)
+
+        self.calls.title = f"the first look at check-{ex}"
+        try:
+            return look(call)
+        finally:
+            for reason in self.calls.tampered:
+                self.review.append({"check": ex, "test": f"the first look at check-{ex}", "reason": reason})
+            self.calls.new_test()
+
+    def gate(self, ex):
+        """A quick look at whether exercise `ex` works, through its gate probes."""
+        try:
+            return self.look(ex, GATES[ex])
+        except (LearnerError, ProbeFailure, AssertionError, KeyError, TypeError, ValueError, IndexError):
+            return None, GATE_FAILED[ex]

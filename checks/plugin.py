@@ -9,17 +9,15 @@ import sys
 import pytest
 
 from checks import history, messages
-from checks.base import OWN, UNWRAPPED, base_for
-from checks.calls import Calls, SameTimeout, still_running
+from checks.base import base_for, plan
+from checks.calls import Calls, SameTimeout, still_running, todo_left
 from checks.client import Fence, ProbeFailure
-from checks.gates import GATES
-from checks.inputs import LECTURE_L
+from checks.gates import GATE_TIMEOUT, Looks
 from checks.judge import LearnerError
 from checks.options import add_options, exercise_of, exercise_of_nodeid, sentence, settings
 from checks.report import Report, totals
 from kit.exercises import EXERCISES, POINTS
 
-GATE_TIMEOUT = 10.0
 # Where the report goes (default: stdout): `python -m kit check` sets it, and silences pytest's own output.
 OUT = pytest.StashKey()
 KIT = pytest.StashKey()  # the run's Kit
@@ -56,14 +54,16 @@ class Kit:
         self.report = Report(out, self.impl, self.seed)
         # How the grader fences in learner code; absent for a learner at a laptop.
         fence = config.getoption("kit_fence")
-        self.calls = Calls(
-            self.impl, Fence.load(fence) if fence else Fence(), self.timeout, config.getoption("kit_check_timeout")
-        )
-        self.gates = {}  # exercise -> None when its gate is open, else (mistake id or None, sentence)
         # A learner's own runs remember which checks passed, for "no longer passes"; a grader's do not.
         self.learner_run = fence is None
+        fenced, check_timeout = Fence.load(fence) if fence else Fence(), config.getoption("kit_check_timeout")
+        self.calls = Calls(self.impl, fenced, self.timeout, check_timeout, ahead=self.learner_run)
+        self.looks = Looks(self.calls, self.report.review, min(GATE_TIMEOUT, self.timeout))
+        # The workers the run will likely call on, started while pytest collects: guessed from the
+        # TODOs left in the learner's files (a wrong guess costs a start, never a verdict).
+        checks = sorted({exercise_of_nodeid(str(arg)) for arg in config.args} - {None})
+        self.calls.prepare(plan(checks, todo_left(self.impl)))
         self.passed_before = history.passed(self.impl) if self.learner_run else set()
-        self.wraps = False  # whether the learner's + and * wrap a Value in a Value (05's line)
         self.stopped = None  # why the rest of the run is passed over (--kit-until-unfinished)
 
     # --- collection -----------------------------------------------------------------------
@@ -91,49 +91,7 @@ class Kit:
     # --- the run --------------------------------------------------------------------------
 
     def pytest_runtestloop(self, session):
-        # The gates of everything these checks build on, looked at once, before any test (and so
-        # outside every test's timeout).
-        wanted = {exercise_of(item) for item in session.items} - {None}
-        looked_at = wanted | {d for ex in wanted for d in EXERCISES[ex].builds_on}
-        self.wraps = bool(looked_at & set(UNWRAPPED)) and self.wraps_values()
-        for dep in sorted({d for ex in wanted for d in EXERCISES[ex].builds_on}):
-            # A gate looks at its exercise on the base its check would run on.
-            self.calls.base = base_for(dep, self.closed(), self.wraps)
-            self.gates[dep] = self.gate(dep)
-        self.calls.base = OWN
-
-    def closed(self):
-        """The exercises whose gates are closed."""
-        return {ex for ex, gate in self.gates.items() if gate}
-
-    def wraps_values(self):
-        """Whether the learner's + and * wrap an operand that is already a Value in another Value
-        (05's line, inside 02's code): then 02-04 run with the kit's line (checks/base/)."""
-        try:
-            return self.look("02", lambda call: bool(call("forward", graph=LECTURE_L)["wraps"]))
-        except (LearnerError, ProbeFailure, KeyError, TypeError):
-            return False
-
-    def look(self, ex, look):
-        """Run a first look at exercise `ex` (a gate) through its probes, outside any test."""
-
-        def call(probe, **args):
-            return self.calls.call(probe, args, timeout=min(GATE_TIMEOUT, self.timeout))
-
-        self.calls.title = f"the first look at check-{ex}"
-        try:
-            return look(call)
-        finally:
-            for reason in self.calls.tampered:
-                self.report.review.append({"check": ex, "test": f"the first look at check-{ex}", "reason": reason})
-            self.calls.new_test()
-
-    def gate(self, ex):
-        """A quick look at whether exercise `ex` works, through its gate probes."""
-        try:
-            return self.look(ex, GATES[ex])
-        except (LearnerError, ProbeFailure, AssertionError, KeyError, TypeError, ValueError, IndexError):
-            return None, messages.GATE_FAILED[ex]
+        self.looks.run(sorted({exercise_of(item) for item in session.items} - {None}))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
@@ -155,15 +113,16 @@ class Kit:
     def pytest_runtest_logstart(self, nodeid, location):
         ex = exercise_of_nodeid(nodeid)
         if ex is not None and ex != self.report.current:
-            builds = EXERCISES[ex].builds_on
-            missing = {dep: self.gates[dep] for dep in builds if self.gates.get(dep)}
-            base = base_for(ex, self.closed(), self.wraps)
+            builds, gates, wraps = EXERCISES[ex].builds_on, self.looks.gates, self.looks.wraps
+            missing = {dep: gates[dep] for dep in builds if gates.get(dep)}
+            base = base_for(ex, self.looks.closed(), wraps)
             if missing:
                 banner = messages.builds_on(ex, builds, missing, self.passed_before, base)
             else:
                 banner = messages.unwrapped(ex) if base else None
             self.report.start_check(ex, banner, base.kit)
             self.calls.new_check(ex, base)
+            self.looks.prepare_checks(ex)
         self.calls.new_test()
 
     def pytest_runtest_setup(self, item):
@@ -180,7 +139,8 @@ class Kit:
         if status != "timeout" and call.duration > self.timeout:  # the kit's own side of a test, never interrupted
             status, message = "timeout", messages.timeout(self.timeout, None)
         mistake = getattr(call.excinfo.value, "mistake", None) if call.excinfo and status != "todo" else None
-        closed = [(dep, self.gates[dep]) for dep in EXERCISES[ex].builds_on if self.gates.get(dep)]
+        gates = self.looks.gates
+        closed = [(dep, gates[dep]) for dep in EXERCISES[ex].builds_on if gates.get(dep)]
         # 03 is judged at the values the learner's + and * gave
         own_fault = self.calls.base or (ex == "03" and status == "fail")
         foundation = None

@@ -74,6 +74,15 @@ def base_for(ex, closed, wraps=False):
     return Base(kit=broken, modules=modules)
 
 
+def plan(checks, closed, wraps=False, gates=None):
+    """The bases of the gates (by default, of everything `checks` build on) and then of `checks`,
+    in the order a run calls on them, should the gates `closed` close. (A gate's base rests on the
+    gates before it alone, so one set serves them all.)"""
+    if gates is None:
+        gates = sorted({dep for ex in checks for dep in EXERCISES[ex].builds_on})
+    return [base_for(ex, closed, wraps) for ex in [*gates, *checks]]
+
+
 def describe(base):
     """'the kit's engine.py', 'the kit's + and *', for the report and the banners."""
     parts = [f"the kit's {MODULES[name]}" for name in base.modules]

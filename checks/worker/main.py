@@ -1,27 +1,25 @@
 """The worker: the process in which learner code runs.
 
-Started by checks/client.py as `python -S main.py IMPL IMPORT_TIMEOUT` (no site: the standard
-library only, and 20 ms sooner). The first line on
-stdin is the handshake, `{"key": hex, "mark": text, "base": {...}}`: a key for this process alone,
-the mark that ends each probe's printed output, and the known-good base it runs on, if any
-(checks/base/__init__.py). Then it reads one JSON request a line, `{"probe": name, "args": {...},
-"time": seconds, "hung": [module], "stop": [[module, function]]}`, runs that probe, and writes one
-reply a line to its own stdout, which it keeps on a private descriptor before any learner code runs:
-`MAC BODY`, where BODY is `{"ok": result}`, `{"error": {...}}`, `{"tampered": [what]}` or
-`{"hung": {...}}` and MAC is a keyed BLAKE2b of the reply's number and BODY. Whatever the learner's
-code prints goes to fds 1 and 2, both the stderr pipe, which the judge drains itself. A crash
-(os._exit, a segfault) simply ends the process; the client notices and says so.
+Started by checks/client.py as `python -S main.py IMPL IMPORT_TIMEOUT` (no site: the standard library only).
+The first line on stdin is the handshake, `{"key": hex, "mark": text, "base": {...}}`: a key for this process
+alone, the mark that ends each probe's printed output, and the known-good base it runs on, if any
+(checks/base/__init__.py). Then it reads one JSON request a line, `{"probe": name, "args": {...}, "time":
+seconds, "hung": [module], "stop": [[module, function]]}`, runs that probe, and writes one reply a line to its
+own stdout, which it keeps on a private descriptor before any learner code runs: `MAC BODY`, where BODY is
+`{"ok": result}`, `{"error": {...}}`, `{"tampered": [what]}` or `{"hung": {...}}` and MAC is a keyed BLAKE2b
+of the reply's number and BODY. Whatever the learner's code prints goes to fds 1 and 2, both the stderr pipe,
+which the judge drains itself. A crash (os._exit, a segfault) simply ends the process; the client notices and
+says so.
 
-Two threads of its own (watch.py) read the requests (stdin's end ends the process: the judge is
-gone) and, for a probe past its time, reply with the learner function still running.
+Two threads of its own (watch.py) read the requests (stdin's end ends the process: the judge is gone) and, for
+a probe past its time, reply with the learner function still running.
 
-Learner code can reach this module (sys.modules["__main__"]) but nothing it relies on: the key,
-the reply pipe, the encoder and the probes live in the closures of `serve`, bound before the
-audit hook (checks/worker/fence.py) goes in and before any learner code runs. The worker's package
-runs on a copy of builtins of its own, and after every probe the builtins and standard-library
-modules it relies on are compared with a copy taken before any learner code ran
-(checks/worker/snapshot.py): whatever was rebound is put back and the reply says what, as it says
-what the audit hook refused.
+Learner code can reach this module (sys.modules["__main__"]) but nothing it relies on: the key, the reply
+pipe, the encoder and the probes live in the closures of `serve`, bound before the audit hook
+(checks/worker/fence.py) goes in and before any learner code runs. The worker's package runs on a copy of
+builtins of its own, and after every probe the builtins and standard-library modules it relies on are compared
+with a copy taken before any learner code ran (checks/worker/snapshot.py): whatever was rebound is put back
+and the reply says what, as it says what the audit hook refused.
 """
 
 import _queue
@@ -29,7 +27,6 @@ import _thread
 import builtins
 import faulthandler
 import gc
-import hashlib
 import importlib.util
 import json
 import json.encoder
@@ -38,6 +35,7 @@ import os
 import signal  # noqa: F401 - loaded before learner code, as it always was: importing it is not refused
 import sys
 import time
+from _blake2 import blake2b  # hashlib.blake2b itself, without the OpenSSL hashlib loads (3 ms a start)
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 PACKAGE = "_kit_worker"  # a name no learner file can take: the package is loaded by path
@@ -71,9 +69,8 @@ def load_package():
         return spec, mod
 
     package_spec, package = module(PACKAGE, "__init__.py", [HERE])
-    # Compiled once, into this folder's __pycache__ where it may be written (a grader's copy is
-    # compiled beforehand): compiling it took 15 ms of every worker's start. Learner code never
-    # writes bytecode (main).
+    # Compiled once into __pycache__ where it may be (15 ms of every start); learner code never is
+    # (the finally below, before any learner code runs).
     sys.dont_write_bytecode = False
     try:
         loaded = {}
@@ -101,8 +98,7 @@ def load_package():
 def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     """Bind everything, install the audit hook, then answer requests until stdin ends."""
     worker = load_package()
-    guard, fence, snapshot = worker["guard"], worker["fence"], worker["snapshot"]
-    frames = worker["frames"]
+    guard, fence, snapshot, frames = worker["guard"], worker["fence"], worker["snapshot"], worker["frames"]
     walk, places, watch = frames.tracer(), worker["places"], worker["watch"]
     places.ROOT = root = impl + os.sep
     learner_frames = places.learner_frames
@@ -120,10 +116,9 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
 
     # Everything below is bound now: learner code may rebind json, os, gc, hashlib or builtins,
     # and none of it changes what these names mean.
-    mac = hashlib.blake2b
+    mac = blake2b
     write, realpath, sep, monotonic = os.write, os.path.realpath, os.sep, time.monotonic
-    inbox = _queue.SimpleQueue()
-    get = inbox.get
+    get = (inbox := _queue.SimpleQueue()).get
     gc_disable, gc_enable, gc_count, gc_freeze = gc.disable, gc.enable, gc.get_count, gc.freeze
     scan = json.scanner.c_make_scanner(json.JSONDecoder())
     str_type, int_type, float_type, bool_type, type_type = str, int, float, bool, type
@@ -287,7 +282,6 @@ def main():
     impl, import_timeout = os.path.realpath(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0
     # The worker's own folder is not importable by name (python puts a script's folder first).
     sys.path[:] = [impl] + [p for p in sys.path if p and os.path.realpath(p) != HERE]
-    sys.dont_write_bytecode = True
     # Replies go to the real stdout, kept on a descriptor of its own; fds 1 and 2 both print to the
     # output pipe, which the judge reads apart (and `out` ends each probe's share of it with a mark).
     reply_fd, out_fd = os.dup(1), os.dup(2)
@@ -296,8 +290,7 @@ def main():
     requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     handshake = json.loads(requests.readline())
     # Learner code reading stdin gets end-of-file, not the requests.
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
+    os.dup2(devnull := os.open(os.devnull, os.O_RDONLY), 0)
     os.close(devnull)
     serve(impl, import_timeout, requests, handshake, reply_fd, out_fd)
 
