@@ -19,6 +19,27 @@ LECTURE_L = [
 # A node used twice, through two paths: a walk that is not a topological order goes wrong here.
 DIAMOND = [["a", "leaf", 1.5], ["b", "mul", "a", "a"], ["c", "add", "a", "b"], ["d", "mul", "b", "c"]]
 
+# One node, s = x + y, used three times (check-04's fixed core).
+SHARED = [
+    ["x", "leaf", 0.5],
+    ["y", "leaf", -1.25],
+    ["s", "add", "x", "y"],
+    ["p", "mul", "s", "x"],
+    ["q", "mul", "s", "y"],
+    ["r", "add", "p", "q"],
+    ["t", "mul", "r", "s"],
+]
+
+# Both operations, each on leaves and on a node made before (check-02's fixed core).
+BOTH_OPS = [
+    ["x", "leaf", 1.5],
+    ["y", "leaf", -0.5],
+    ["s", "add", "x", "y"],
+    ["p", "mul", "x", "y"],
+    ["q", "add", "s", "p"],
+    ["r", "mul", "q", "x"],
+]
+
 # The lecture's neuron: o = tanh(x1*w1 + x2*w2 + b) = 0.7071.
 LECTURE_NEURON = [
     ["x1", "leaf", 2.0],

@@ -3,7 +3,7 @@
 import re
 
 from checks import numerics
-from checks.inputs import LECTURE_L, random_graph
+from checks.inputs import BOTH_OPS, LECTURE_L, random_graph
 from checks.judge import expect, expect_close, fmt, points, wrong
 from checks.mistakes import advice
 
@@ -135,17 +135,6 @@ def test_a_plus_a_and_a_times_a_have_one_child(probe, rng):
             f"(a {sym} a)._prev holds {got['prev']}, expected just a: a set keeps each child once.",
             "prev-not-set" if got["prev"] == ["a", "a"] else None,
         )
-
-
-# The fixed core of the test below: both operations, each on leaves and on a node made before.
-BOTH_OPS = [
-    ["x", "leaf", 1.5],
-    ["y", "leaf", -0.5],
-    ["s", "add", "x", "y"],
-    ["p", "mul", "x", "y"],
-    ["q", "add", "s", "p"],
-    ["r", "mul", "q", "x"],
-]
 
 
 @points(1)

@@ -1,20 +1,10 @@
 """check-04: topological order and backward() (micrograd/engine.py)."""
 
 from checks import numerics
-from checks.inputs import DIAMOND, LECTURE_L, many_paths, random_graph
+from checks.inputs import DIAMOND, LECTURE_L, SHARED, many_paths, random_graph
 from checks.judge import expect, expect_close, expect_grads, fmt, points, wrong
 from checks.mistakes import advice
 from checks.predictions import first_parent_before_child, order_mistake
-
-SHARED = [
-    ["x", "leaf", 0.5],
-    ["y", "leaf", -1.25],
-    ["s", "add", "x", "y"],
-    ["p", "mul", "s", "x"],
-    ["q", "mul", "s", "y"],
-    ["r", "add", "p", "q"],
-    ["t", "mul", "r", "s"],
-]
 
 
 def reachable(graph):
