@@ -118,6 +118,17 @@ def children(graph):
     return {name: [a for a in args if isinstance(a, str)] if op != "leaf" else [] for name, op, *args in graph}
 
 
+def reachable(graph):
+    """The nodes the root depends on, and the root."""
+    kids, seen, stack = children(graph), set(), [root(graph)]
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(kids[name])
+    return seen
+
+
 def expression(graph, name=None):
     """A node written out as an expression of the leaves, for messages."""
     nodes = {n: (op, args) for n, op, *args in graph}

@@ -7,16 +7,6 @@ from checks.mistakes import advice
 from checks.predictions import first_parent_before_child, order_mistake
 
 
-def reachable(graph):
-    kids, seen, stack = numerics.children(graph), set(), [numerics.root(graph)]
-    while stack:
-        n = stack.pop()
-        if n not in seen:
-            seen.add(n)
-            stack.extend(kids[n])
-    return seen
-
-
 def graphs(rng):
     yield "L = (a*b + c) * f", LECTURE_L
     yield "a diamond: b = a*a, c = a + b, d = b*c", DIAMOND
@@ -31,7 +21,7 @@ def test_topological_order_lists_every_node_exactly_once(probe, rng):
     """topological_order lists every node exactly once."""
     for what, graph in graphs(rng):
         order = probe("topo", graph=graph)
-        want = reachable(graph)
+        want = numerics.reachable(graph)
         strays = [n for n in order if n not in want]
         expect(
             not strays,
@@ -87,7 +77,7 @@ def test_topological_order_puts_children_before_parents_and_the_root_last(probe,
 def expect_backward(probe, graph, what, names=None):
     """root.backward(): every named grad against finite differences, and the mistake named when a
     decisive signature shows it (a root never seeded, a call log out of order)."""
-    names = names or sorted(reachable(graph))
+    names = names or sorted(numerics.reachable(graph))
     got = probe("backward", graph=graph, names=names)
     grads = got["grads"]
     top = numerics.root(graph)

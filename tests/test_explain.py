@@ -22,8 +22,8 @@ DOT = shutil.which("dot")
 # What `kit explain` must single out for each zoo member of 03-05: the operation whose _backward (or
 # value) holds the mistake; "walk" where the fault is backward()'s walk and not an operation's (with the
 # check's id); "start" and "leaf" for grads that start wrong and a leaf's _backward that is no function;
-# None where no graph of the check fails (the check catches it on a test without a graph) or where the
-# graph the check failed on comes out right when backpropagated (what failed is another part of it).
+# "order" for nodes left out of the topological order; None where no graph of the check fails (the check
+# catches it on a test without a graph).
 EXPECTED = {
     "add backward assigns the grad": "add",
     "mul backward assigns the grad": "mul",
@@ -45,7 +45,7 @@ EXPECTED = {
     "not seeding the root grad with 1": "walk",
     "a recursive topological sort": None,  # caught on the 100,000-deep chain, no graph
     "backward as a recursive walk from the root": "walk",
-    "a topological order that leaves out the leaves": None,  # backward's grads are right: leaves do nothing
+    "a topological order that leaves out the leaves": "order",  # grads right (leaves do nothing); the order not
     "a topological order returned root first": "walk",
     "04 with a root never seeded and a topological order without a visited set": "walk",
     "tanh backward 1 - t": "tanh",
@@ -58,7 +58,7 @@ EXPECTED = {
     "exp backward with the input": "exp",
     "tanh backward assigns the grad": "tanh",
     "a Value exponent refused with ValueError": None,  # no graph
-    "tanh cut off from its input": None,  # its _backward still reaches the input: only _prev is wrong
+    "tanh cut off from its input": "tanh",  # grads right (its _backward still reaches the input); _prev not
     "__radd__ as other + self": "add",
     "tanh backward 1 + t**2": "tanh",
     "a hand-written - whose _backward gives b +out.grad": "sub",
@@ -91,6 +91,8 @@ def test_explain_highlights_the_operation_holding_the_mistake_and_shrinks_to_thr
         assert result["mistake"] in check_ids, (name, result["mistake"])
     elif expected == "start":
         assert blame["what"] == "start" and result["mistake"] == "grad-not-zero", blame
+    elif expected == "order":
+        assert blame["what"] == "order" and result["mistake"] == "topo-incomplete", blame
     elif expected == "leaf":
         assert ops[blame["node"]] == "leaf" and result["mistake"] == "leaf-backward", blame
     else:

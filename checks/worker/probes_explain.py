@@ -11,6 +11,7 @@ from .guard import engine, number, probe
 
 MODES = ("kit", "backward")  # who walks the graph: the kit's order (checks 03, 05), or root.backward() (04)
 MESSAGE_LIMIT = 300  # characters of an error's message
+REACH_LIMIT = 5000  # Values looked at through _prev from one node, at most
 
 
 def _stepping(log, name, inner, values):
@@ -70,12 +71,40 @@ def failure(where, e):
     return {"where": where, "type": type(e).__name__, "message": message[:MESSAGE_LIMIT]}
 
 
+def reach(nodes):
+    """name -> the names of the graph's nodes its `_prev` leads to, through Values of the learner's own
+    making in between (a - b makes -b) but through no other node of the graph: each node's inputs as
+    backward() finds them."""
+    known, found = {id(v): n for n, v in nodes.items()}, {}
+    for name, v in nodes.items():
+        seen, stack, names = set(), _children(v), set()
+        while stack and len(seen) < REACH_LIMIT:
+            child = stack.pop()
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            if id(child) in known:
+                names.add(known[id(child)])
+            else:
+                stack.extend(_children(child))
+        found[name] = sorted(names)
+    return found
+
+
+def _children(v):
+    try:
+        return list(getattr(v, "_prev", ()))[:REACH_LIMIT]
+    except Exception:  # noqa: BLE001 - a _prev that is not a collection leads nowhere
+        return []
+
+
 def run_graph(graph, mode, steps):
     """Build `graph` with the learner's Value and backpropagate from its root; what happened, as plain
     data: each node's data, its grad before and after, the steps (when asked) and any error."""
     names = [name for name, *_ in graph]
     made = {}
     out = {"data": made, "initial": {}, "grad": {}, "error": None, "steps": None, "order": None, "uncallable": []}
+    out["reach"] = None
     try:
         nodes = build(graph, engine().Value, made)
     except Exception as e:  # noqa: BLE001 - the learner's operation raised: the node it was making says where
@@ -83,6 +112,7 @@ def run_graph(graph, mode, steps):
         return out
     root = nodes[names[-1]]
     out["initial"] = {n: number(getattr(v, "grad", None)) for n, v in nodes.items()}
+    out["reach"] = reach(nodes)
     if mode == "backward":
         try:  # the order the learner's backward() is meant to walk
             known = {id(v): n for n, v in nodes.items()}

@@ -21,7 +21,36 @@ def failure(graph, got):
     right = all(numerics.close(got["data"].get(n), data[n]) for n in data) and all(
         numerics.close(got["grad"].get(n), grads[n], GRAD_RTOL) for n in grads
     )
-    return None if right else "numbers"
+    if not right:
+        return "numbers"
+    found = structure(graph, got)
+    return found and found["what"]
+
+
+def structure(graph, got):
+    """Where the graph the learner's Values make is not the graph, though every number is right: a
+    node whose `_prev` leads to none of an input (backward() cannot reach it through that node), or
+    nodes left out of the learner's topological order. A fault (see blame), or None."""
+    ops, kids = {name: op for name, op, *_ in graph}, numerics.children(graph)
+    reach = got.get("reach") or {}
+    for name in reversed(list(ops)):
+        cut = [kid for kid in dict.fromkeys(kids[name]) if name in reach and kid not in reach[name]]
+        if cut:
+            why = (
+                f"{name} ({local_form(graph, name)}) does not lead back to {', '.join(cut)}: its _prev leaves "
+                f"{'it' if len(cut) == 1 else 'them'} out, so backward() never reaches {', '.join(cut)} through {name}"
+            )
+            return fault(name, "children", name, why, "detached" if not reach[name] else None)
+    order = got.get("order")
+    if isinstance(order, list):
+        missing = [name for name in reversed(list(ops)) if name in numerics.reachable(graph) and name not in order]
+        if missing:
+            why = (
+                f"topological_order(root) leaves out {', '.join(missing[:4])}{' and more' if len(missing) > 4 else ''}"
+                ": every node the root depends on belongs in it, leaves and root included"
+            )
+            return fault(missing[0], "order", None, why, "topo-incomplete")
+    return None
 
 
 def parents(graph):
@@ -70,7 +99,8 @@ def fault(node, what, by, why, mistake=None):
 
 
 def blame(graph, got, mode):
-    """The first node that goes wrong and why: {"node", "what" ("data", "grad", "error", "start"),
+    """The first node that goes wrong and why: {"node", "what" ("data", "grad", "error", "start", and
+    with every number right, "children" or "order"),
     "by" (the node whose operation is at fault, or None when the fault is not an operation's), "why"
     (a sentence), "mistake" (an id the numbers show, or None)}; None when nothing goes wrong."""
     values, grads = numerics.evaluate(graph), numerics.backprop(graph)
@@ -103,7 +133,7 @@ def blame(graph, got, mode):
         return fault(None, "error", None, f"backpropagation raised {error['type']}: {error['message']}")
     wrong = [n for n in reversed(list(values)) if not numerics.close(got["grad"].get(n), grads[n], GRAD_RTOL)]
     if not wrong:
-        return None
+        return structure(graph, got)
     node = wrong[0]
     if node == numerics.root(graph):
         why = f"the root's grad is {got['grad'][node]}, expected 1.0: backward() starts with self.grad = 1.0"
