@@ -16,7 +16,7 @@ from kit import ROOT
 from kit.errors import KitError
 from kit.escape import cell
 from kit.exercises import TOTAL
-from kit.instructor import collect, ids, scan, similar
+from kit.instructor import collect, ids, scanner, similar
 
 
 def zipped(archive, tree, extra=()):
@@ -123,15 +123,37 @@ def test_a_helper_whose_compile_exhausts_recursion_or_memory_is_a_note_and_a_dea
     src = small_tree(tmp_path / "src")
     (src / "deep.py").write_text("x = " + "1+" * 50_000 + "1\n")
     (src / "wide.py").write_text("x = [" + "[1]," * 250_000 + "]\n")
-    monkeypatch.setattr(scan, "MEMORY", 256 << 20)  # the checking process's limit, not the grader's
+    monkeypatch.setattr(scanner, "MEMORY", 256 << 20)  # the checking process's limit, not the grader's
     (tmp_path / "a").mkdir()
     notes = collect.collect(src, tmp_path / "a")
     assert "deep.py is nested too deeply for Python to compile" in notes
     assert "wide.py needs more memory to compile than the grader's check of it may use" in notes
-    monkeypatch.setattr(scan, "MEMORY", 8 << 20)  # too little to start: the checking process dies
+    monkeypatch.setattr(scanner, "MEMORY", 8 << 20)  # too little to start: the checking process dies
     (tmp_path / "b").mkdir()
     with pytest.raises(collect.Ungradable, match="could not be compiled within the grader's limits"):
         collect.collect(src, tmp_path / "b")
+
+
+def test_one_scanner_takes_tree_after_tree_and_a_tree_that_ends_or_grows_it_costs_that_tree_alone(
+    tmp_path, monkeypatch
+):
+    good, large, slow = (small_tree(tmp_path / name) for name in ("good", "large", "slow"))
+    (large / "big.py").write_text("x = 1\n" * 200_000)  # about 300 MB at its peak, to compile
+    (slow / "slow.py").write_text("x = 1\n" * 600_000)  # about 2 s of CPU, to compile
+    monkeypatch.setattr(scanner, "MEMORY", 2 << 30)
+    with scanner.Scanner() as scanning:
+        first = scanning.inspect(good)
+        pid = scanning.proc.pid
+        assert scanning.inspect(good) == first and scanning.proc.pid == pid  # one process, tree after tree
+        assert scanning.inspect(large) is not None and scanning.proc is None  # grown: the next gets a fresh one
+        assert scanning.inspect(good) == first
+        scanning.proc.kill()  # ended between two trees: the next tree is not charged for it
+        assert scanning.inspect(good) == first
+        monkeypatch.setattr(scanner, "SECONDS", 1)
+        scanning.close()
+        with pytest.raises(scanner.Unreadable, match="slow.py could not be compiled within the grader's limits"):
+            scanning.inspect(slow)
+        assert scanning.inspect(good) == first
 
 
 def test_the_walk_is_bounded_in_entries(tmp_path, monkeypatch):

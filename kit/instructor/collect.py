@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 from kit.escape import escape_line
 from kit.exercises import TREE
-from kit.instructor import ids, scan
+from kit.instructor import ids, scan, scanner
 
 MAX_MEMBERS = 2000  # entries in one zip
 MAX_UNPACKED = 50 << 20  # bytes unpacked from one zip
@@ -250,12 +250,15 @@ def fingerprint(tree):
     return h.hexdigest()
 
 
-def collect(path, scratch):
+def collect(path, scratch, scanning=None):
     """Stage the submission at `path` into `scratch`/tree; returns notes for the student. Whatever
     the upload holds, the outcome is notes or Ungradable; only the grader's own trouble (its disk
-    full) is an OSError."""
+    full) is an OSError. `scanning`: the grading's Scanner (kit/instructor/scanner.py), else one of
+    its own."""
+    own = scanning is None
+    scanning = scanning or scanner.Scanner()
     try:
-        return _collect(path, scratch)
+        return _collect(path, scratch, scanning)
     except Ungradable:
         raise
     except OSError as e:
@@ -271,9 +274,12 @@ def collect(path, scratch):
         raise Ungradable(
             f"the submission could not be read ({type(e).__name__}: {escape_line(str(e)[:200])})"
         ) from None
+    finally:
+        if own:
+            scanning.close()
 
 
-def _collect(path, scratch):
+def _collect(path, scratch, scanning):
     notes = []
     if path.is_dir():
         source = locate(path)
@@ -291,9 +297,10 @@ def _collect(path, scratch):
     tree.mkdir()
     notes += stage(source, tree)
     try:
-        notes += scan.inspect(tree)  # files that will not import, and reasons for review (never a score)
-    except scan.Unreadable as e:
+        notes += scanning.inspect(tree)  # files that will not import, and reasons for review (never a score)
+    except scanner.Unreadable as e:
         raise Ungradable(str(e)) from None
+
     if not path.is_dir():
         shutil.rmtree(scratch / "unpacked")
     return notes

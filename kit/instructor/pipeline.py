@@ -31,6 +31,7 @@ from kit.instructor import adjust, cluster, collect, gradebook, ids, score
 from kit.instructor.dispatch import Job, dispatch_local
 from kit.instructor.interrupts import Interrupts
 from kit.instructor.machine import Machine
+from kit.instructor.scanner import Scanner
 from kit.instructor.secret import derive_seed, load_secret, secret_id
 
 MACHINE = ("sandbox", "memory", "probe_timeout", "check_timeout", "student_timeout", "jobs")  # args a Machine takes
@@ -50,6 +51,7 @@ class Grader:
         self.secret, self.secret_warning = load_secret(args, self.out)
         self.settings = {"secret": secret_id(self.secret), "only": self.only}  # every result is stamped with them
         self.lock = threading.Lock()
+        self.scanner = Scanner()  # compiles and scans each staged tree, under limits
         machine = {k: getattr(args, k) for k in MACHINE} | {"only": self.only, "record": self.settings}
         self.cluster = self.machine = None
         if getattr(args, "cluster", None):  # the workers build the sandboxes; this machine stages and records
@@ -83,7 +85,7 @@ class Grader:
         scratch = self.staging / sid
         scratch.mkdir()
         try:
-            notes = collect.collect(path, scratch)
+            notes = collect.collect(path, scratch, self.scanner)
             return scratch / "tree", notes, collect.fingerprint(scratch / "tree")
         except collect.Ungradable as e:
             ungradable = score.empty(sid, "ungradable", str(e), self.settings)
@@ -200,7 +202,9 @@ class Grader:
         return 0
 
     def close(self):
-        """Give back what the grading holds: the machine (judges, scratch, uids), or the cluster and staging."""
+        """Give back what the grading holds: the scanner, the machine (judges, scratch, uids), or the
+        cluster and staging."""
+        self.scanner.close()
         if self.machine is not None:
             self.machine.close()
         else:

@@ -3,19 +3,16 @@
 The checks never score from this: a flagged line costs nothing by itself (the worker's audit hook
 decides what is refused). It tells the instructor where to read. Honest micrograd code, the
 lecture's `import sys; sys.setrecursionlimit(...)` included, is not flagged. The same look notes
-each file that will not compile, as `make check` would stumble on it; as compiling hostile code
-can exhaust memory or recursion, all of it runs in a process of its own, with limits (inspect).
+each file that will not compile, as `make check` would stumble on it (problem); as compiling hostile
+code can exhaust memory or recursion, all of it runs in a process of its own, with limits
+(kit/instructor/scanner.py).
 The staging order reads each module's import lines (imports), never parsing them.
 """
 
 import ast
 import difflib
 import functools
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from kit import ROOT, regions
@@ -178,16 +175,6 @@ def imports(rel, text):
     return files
 
 
-# Compiling hostile code can exhaust memory or recursion (or crash an older Python): the compile
-# check and the scan run in a process of their own, with limits.
-MEMORY = 768 << 20  # bytes of address space
-SECONDS = 60  # of CPU, and of the clock
-
-
-class Unreadable(Exception):
-    """A file of the tree that the grader could not even compile within its limits."""
-
-
 def problem(rel, data):
     """What `make check` would stumble on when importing this file, or None."""
     try:
@@ -208,52 +195,3 @@ def problem(rel, data):
     except MemoryError:
         return f"{rel} needs more memory to compile than the grader's check of it may use"
     return None
-
-
-def inspect(tree):
-    """Notes on a staged tree: each file that will not import, then the reasons for review; worked
-    out by `python -m kit.instructor.scan TREE` under limits. Raises Unreadable when that process
-    dies, naming the file it was compiling."""
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "kit.instructor.scan", str(tree), str(MEMORY)],
-            cwd=ROOT,  # the kit of this process, whichever is installed
-            capture_output=True,
-            timeout=SECONDS,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"},
-        )
-        lines = proc.stdout.decode("utf-8", "replace").splitlines()
-        return json.loads(lines[-1])["notes"] if proc.returncode == 0 else unreadable(lines, proc.returncode)
-    except subprocess.TimeoutExpired as e:
-        unreadable((e.stdout or b"").decode("utf-8", "replace").splitlines(), None)
-    except (ValueError, IndexError, KeyError, TypeError):
-        unreadable([], proc.returncode)
-
-
-def unreadable(lines, code):
-    started = [line[len("compiling ") :] for line in lines if line.startswith("compiling ")]
-    what = started[-1] if started else "a file of the tree"
-    why = "it took too long" if code is None else f"it ended with exit status {code}"
-    raise Unreadable(f"{what} could not be compiled within the grader's limits ({why}); simplify it")
-
-
-def main(argv=None):
-    """The child of inspect(): limits first, then each file compiled and scanned; one JSON line of notes."""
-    import resource
-
-    tree, memory = (argv or sys.argv[1:])[:2]
-    resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
-    resource.setrlimit(resource.RLIMIT_CPU, (SECONDS, SECONDS))
-    tree = Path(tree)
-    found = []
-    for path in sorted(tree.rglob("*.py")):
-        rel = escape_line(path.relative_to(tree).as_posix())
-        print("compiling", rel, flush=True)
-        if (why := problem(rel, path.read_bytes())) is not None:
-            found.append(why)
-    print(json.dumps({"notes": found + notes(tree)}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
