@@ -125,17 +125,28 @@ class Looks:
     learner's + and * wrap a Value in a Value, then the gate of everything the checks build on, each
     on the base its check would run on. Meanwhile the workers that come next are started ahead."""
 
-    def __init__(self, calls, review, timeout):
+    def __init__(self, calls, review, timeout, last=None):
         self.calls, self.review, self.timeout = calls, review, timeout
+        self.last = last  # the last check the run gets to, if it stops early (watch mode)
         self.gates = {}  # exercise -> None when its gate is open, else (mistake id or None, sentence)
-        self.wraps = False  # whether the learner's + and * wrap a Value in a Value (05's line)
+        self.wraps = None  # whether the learner's + and * wrap a Value in a Value (05's line); None: not looked
         self.unfinished = False  # whether + and * failed at the first look
         self.wanted = []  # the checks of the run, in order
 
     def run(self, wanted):
+        """The first looks the checks `wanted` need, before any test; those only checks past `last`
+        need wait until such a check starts (before), should the run get there."""
         self.wanted = wanted
-        deps = sorted({dep for ex in wanted for dep in EXERCISES[ex].builds_on})
-        self.wraps = bool(set(wanted + deps) & set(UNWRAPPED)) and self.wraps_values()
+        self.look_for(self.reached(wanted))
+
+    def before(self, ex):
+        """At check `ex`: the first looks it needs that the run has not had yet."""
+        self.look_for([ex])
+
+    def look_for(self, checks):
+        deps = sorted({dep for ex in checks for dep in EXERCISES[ex].builds_on} - set(self.gates))
+        if self.wraps is None and set(checks + deps) & set(UNWRAPPED):
+            self.wraps = self.wraps_values()
         self.prepare(deps)
         for i, dep in enumerate(deps):
             self.calls.base = base_for(dep, self.closed(), self.wraps)
@@ -153,12 +164,16 @@ class Looks:
         while every gate is open and + and * work: then all run on the learner's own code."""
         closed = self.closed()
         if closed or self.wraps or self.unfinished:
-            self.calls.prepare(plan(self.wanted, closed | set(left), self.wraps, left))
+            self.calls.prepare(plan(self.reached(self.wanted), closed | set(left), self.wraps, left))
 
     def prepare_checks(self, ex):
         """At check `ex`: start ahead the workers of the checks from it on."""
         later = self.wanted[self.wanted.index(ex) :] if ex in self.wanted else [ex]
-        self.calls.prepare(plan(later, self.closed(), self.wraps, gates=[]))
+        self.calls.prepare(plan(self.reached(later), self.closed(), self.wraps, gates=[]))
+
+    def reached(self, checks):
+        """Those of `checks` the run will get to."""
+        return [ex for ex in checks if self.last is None or ex <= self.last]
 
     def wraps_values(self):
         """Whether the learner's + and * wrap an operand that is already a Value in another Value

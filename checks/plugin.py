@@ -58,11 +58,13 @@ class Kit:
         self.learner_run = fence is None
         fenced, check_timeout = Fence.load(fence) if fence else Fence(), config.getoption("kit_check_timeout")
         self.calls = Calls(self.impl, fenced, self.timeout, check_timeout, ahead=self.learner_run)
-        self.looks = Looks(self.calls, self.report.review, min(GATE_TIMEOUT, self.timeout))
         # The workers the run will likely call on, started while pytest collects: guessed from the
-        # TODOs left in the learner's files (a wrong guess costs a start, never a verdict).
-        checks = sorted({exercise_of_nodeid(str(arg)) for arg in config.args} - {None})
-        self.calls.prepare(plan(checks, todo_left(self.impl)))
+        # TODOs left in the learner's files (a wrong guess costs a start, never a verdict). A run that
+        # stops at the first check not at full marks (watch mode) gets no further than the first left.
+        todo, checks = todo_left(self.impl), sorted({exercise_of_nodeid(str(a)) for a in config.args} - {None})
+        last = min(todo & set(checks), default=None) if config.getoption("kit_until_unfinished") else None
+        self.looks = Looks(self.calls, self.report.review, min(GATE_TIMEOUT, self.timeout), last)
+        self.calls.prepare(plan(self.looks.reached(checks), todo))
         self.passed_before = history.passed(self.impl) if self.learner_run else set()
         self.stopped = None  # why the rest of the run is passed over (--kit-until-unfinished)
 
@@ -113,6 +115,7 @@ class Kit:
     def pytest_runtest_logstart(self, nodeid, location):
         ex = exercise_of_nodeid(nodeid)
         if ex is not None and ex != self.report.current:
+            self.looks.before(ex)
             builds, gates, wraps = EXERCISES[ex].builds_on, self.looks.gates, self.looks.wraps
             missing = {dep: gates[dep] for dep in builds if gates.get(dep)}
             base = base_for(ex, self.looks.closed(), wraps)

@@ -2,15 +2,21 @@
 workers of the bases it will likely use while pytest collects, and each then gets exactly the calls
 a worker started on demand would get, so no verdict depends on it."""
 
+import json
 import shutil
+import subprocess
+import sys
 
 import pytest
+from zoo import ZOO
 
 from checks.base import OWN, base_for, plan
 from checks.calls import Calls, todo_left
 from checks.client import Fence
+from checks.gates import Looks
 from checks.inputs import LECTURE_L
 from checks.judge import LearnerError
+from kit import ROOT
 
 ALL = {"01", "02", "03", "04", "05", "06", "07"}
 
@@ -57,6 +63,15 @@ def test_a_graders_calls_start_nothing_ahead_since_a_students_memory_is_shared_b
     assert calls.ready == {}
 
 
+def test_a_run_that_stops_at_the_first_unfinished_check_plans_nothing_after_it(tree):
+    """Watch mode's runs stop at the first check not at full marks: for the stubs with 01 solved, the
+    first with a TODO left is 02, and all it needs is the learner's own worker, already started."""
+    looks = Looks(None, [], 1.0, last=min(todo_left(tree(1))))
+    assert looks.reached(sorted(ALL)) == ["01", "02"]
+    assert set(plan(looks.reached(sorted(ALL)), todo_left(tree(1)))) == {OWN}
+    assert Looks(None, [], 1.0).reached(sorted(ALL)) == sorted(ALL)
+
+
 def test_nothing_is_started_ahead_for_a_folder_that_holds_no_tree(tmp_path):
     calls = Calls(tmp_path, Fence(), 5.0, ahead=True)
     calls.prepare([OWN])
@@ -86,3 +101,43 @@ def test_a_learners_run_gives_the_verdicts_of_a_run_that_starts_every_worker_on_
 
     assert verdicts(ahead) == verdicts(on_demand)
     assert ahead.report["checks"] == on_demand.report["checks"]
+
+
+def until_unfinished(impl, tmp_path):
+    """The report of a run that stops at the first check not at full marks, as watch mode's runs do."""
+    report = tmp_path / f"report-{impl.name}.json"
+    code = (
+        "import sys; from kit import runner; "
+        f"sys.exit(runner.run({sorted(ALL)!r}, impl={str(impl)!r}, report={str(report)!r}, until_unfinished=True))"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=300)
+    return json.loads(report.read_text())
+
+
+@pytest.mark.parametrize("member", [None, "Value(other) with no type test"], ids=["solved", "wraps-value"])
+def test_a_stopping_run_whose_guess_is_wrong_looks_at_what_each_later_check_builds_on_before_it(
+    variant, tmp_path, member
+):
+    """A stub line left in a comment of derivatives.py makes the guess stop at check-01; the run goes
+    on past it, and each later check gets the first looks it needs before it starts (wraps-value:
+    02-04 run with the kit's line): the same report as the run without the comment."""
+    _, file, patch, *_ = ZOO[member] if member else (None, "micrograd/engine.py", [])
+    plain = variant(patch, file, name="plain")
+    commented = shutil.copytree(plain, tmp_path / "commented")
+    stub = '# raise NotImplementedError("ex01: a line left in a comment")\n'
+    (commented / "derivatives.py").write_text(stub + (commented / "derivatives.py").read_text())
+    assert todo_left(commented) == {"01"} and todo_left(plain) == set()
+    expected, got = until_unfinished(plain, tmp_path), until_unfinished(commented, tmp_path)
+    assert without_timings(got["checks"]) == without_timings(expected["checks"])
+    assert without_timings(got["tests"]) == without_timings(expected["tests"])
+    if member:  # it got past 04, on the kit's line, and stopped at 05, which charges it
+        assert [c["base"] for c in list(got["checks"].values())[1:4]] == [["05"]] * 3
+        assert got["checks"]["05"]["earned"] < got["checks"]["05"]["max"] and "06" not in got["checks"]
+
+
+def without_timings(found):
+    if isinstance(found, dict):
+        return {k: without_timings(v) for k, v in found.items() if k not in ("seconds", "impl")}
+    if isinstance(found, list):
+        return [without_timings(v) for v in found]
+    return found
