@@ -253,10 +253,7 @@ def fingerprint(tree):
 def collect(path, scratch, scanning=None):
     """Stage the submission at `path` into `scratch`/tree; returns notes for the student. Whatever
     the upload holds, the outcome is notes or Ungradable; only the grader's own trouble (its disk
-    full) is an OSError. `scanning`: the grading's Scanner (kit/instructor/scanner.py), else one of
-    its own."""
-    own = scanning is None
-    scanning = scanning or scanner.Scanner()
+    full) is an OSError. `scanning`: the grading's Scanner (kit/instructor/scanner.py), if any."""
     try:
         return _collect(path, scratch, scanning)
     except Ungradable:
@@ -274,9 +271,6 @@ def collect(path, scratch, scanning=None):
         raise Ungradable(
             f"the submission could not be read ({type(e).__name__}: {escape_line(str(e)[:200])})"
         ) from None
-    finally:
-        if own:
-            scanning.close()
 
 
 def _collect(path, scratch, scanning):
@@ -297,7 +291,7 @@ def _collect(path, scratch, scanning):
     tree.mkdir()
     notes += stage(source, tree)
     try:
-        notes += scanning.inspect(tree)  # files that will not import, and reasons for review (never a score)
+        notes += (scanning.inspect if scanning else scanner.inspect)(tree)  # what will not import; for review
     except scanner.Unreadable as e:
         raise Ungradable(str(e)) from None
 
