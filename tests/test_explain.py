@@ -37,7 +37,7 @@ EXPECTED = {
     "mul backward multiplying by the Value": "mul",
     "a _backward that reads out.grad when it is made": "add",
     "a * whose _backward is never attached": "mul",
-    "a * whose local derivative divides out.data by an operand": None,  # caught with an operand of 0, no graph
+    "a * whose local derivative divides out.data by an operand": "mul",  # its hand call, with an operand of 0
     "03 with both = for += and no out.grad in *": "mul",
     "pre-order recursion instead of a topological order": "walk",
     "a topological order without a visited set": "walk",

@@ -67,7 +67,24 @@ def mlp_graph(nin, nouts, values, xs, ys, **_):
     return graph
 
 
-GRAPH_OF = {"mlp_grads": mlp_graph}  # probes without a graph argument whose inputs make one
+def local_graph(op, a, b, out_grad, times=1, same=False, created_grad=None, **_):
+    """check-03's call of one _backward by hand as a graph: out = a op b, and root = out * g with
+    g = out_grad, so that out.grad is out_grad when the kit walks it (grads set beforehand are not
+    a graph's; a call repeated or a node used twice is left to the check)."""
+    if times != 1 or same or created_grad is not None:
+        return None
+    return [
+        ["a", "leaf", a],
+        ["b", "leaf", b],
+        ["out", op, "a", "b"],
+        ["g", "leaf", out_grad],
+        ["root", "mul", "out", "g"],
+    ]
+
+
+# Probes without a graph argument whose inputs make one; a check's graph of its own comes first.
+GRAPH_OF = {"mlp_grads": mlp_graph, "local_backward": local_graph}
+BY_HAND = {"local_backward"}
 
 
 def check_tests(ex):
@@ -98,17 +115,19 @@ class Session:
         self.worker.close()
 
 
-def first_failing(session, ex, seed):
-    """(test title, the graphs it probed, the one whose probe raised or None, the check's message, its
-    mistake id) of the first test of check `ex` that fails on a graph, or None when none does."""
+def failing_tests(session, ex, seed):
+    """((test title, the graphs it probed, the one whose probe raised or None, the check's message, its
+    mistake id), whether its graphs are all of _backward calls by hand) of each test of check `ex`
+    that fails on a graph, in order."""
     for fn in check_tests(ex):
-        seen, raised = [], []
+        seen, raised, hand = [], [], []
 
         def probe(name, **args):
             graph = args.get("graph") or (GRAPH_OF[name](**args) if name in GRAPH_OF else None)
             if graph is None:
                 raise NotAGraph(name)
             seen.append(graph)
+            hand.append(name in BY_HAND)
             try:
                 return session.call(name, **args)
             except (LearnerError, ProbeFailure):
@@ -123,8 +142,8 @@ def first_failing(session, ex, seed):
             continue
         except Exception as e:  # noqa: BLE001 - any failure of the test is what is looked for
             if seen:
-                return title(fn), seen, raised[0] if raised else None, str(e), getattr(e, "mistake", None)
-    return None
+                found = title(fn), seen, raised[0] if raised else None, str(e), getattr(e, "mistake", None)
+                yield found, all(hand)
 
 
 def run(session, graph, mode):
@@ -149,26 +168,40 @@ def run(session, graph, mode):
 
 
 def failing_graph(session, seen, raised, mode):
-    """The graph to explain, and the learner's run of it: the one whose probe raised, else the first
-    of the test's graphs that fails when backpropagated (a test may probe more graphs to word its
-    verdict), else the last it probed."""
+    """The graph to explain, the learner's run of it, and whether it fails: the one whose probe
+    raised, else the first of the test's graphs that fails when backpropagated (a test may probe more
+    graphs to word its verdict), else the last it probed."""
     for graph in [raised] if raised else seen:
         got = run(session, graph, mode)
         if raised or failure(graph, got):
-            return graph, got
-    return graph, got
+            return graph, got, True
+    return graph, got, False
+
+
+def first_failing(session, ex, seed, mode):
+    """(the test, its graph, the learner's run of it) of the first failing test whose graph fails as
+    `kit explain` runs it (a graph of the check's own before one of a _backward called by hand), else
+    of the first failing test (what failed is another part of it: grads set before a _backward, a
+    call repeated); None when no test fails on a graph."""
+    first = by_hand = None
+    for test, hand in failing_tests(session, ex, seed):
+        graph, got, fails = failing_graph(session, test[1], test[2], mode)
+        if fails and not hand:
+            return test, graph, got
+        first = first or (test, graph, got)
+        by_hand = by_hand or ((test, graph, got) if fails else None)
+    return by_hand or first
 
 
 def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True):
     """Everything `kit explain` shows, as plain data; None when no graph of the check fails."""
     session = Session(impl)
     try:
-        found = first_failing(session, ex, seed)
+        mode = MODES[ex]
+        found = first_failing(session, ex, seed, mode)
         if found is None:
             return None
-        test, seen, raised, message, mistake = found
-        mode = MODES[ex]
-        graph, got = failing_graph(session, seen, raised, mode)
+        (test, _, _, message, mistake), graph, got = found
         small, kind = None, failure(graph, got)
         if shrunk and kind:
             # A smaller graph counts when it fails the same way (the same error, or wrong numbers).
