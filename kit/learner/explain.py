@@ -15,7 +15,7 @@ import random
 import sys
 from pathlib import Path
 
-from checks import numerics, options
+from checks import messages, numerics, options
 from checks.client import ProbeFailure, Worker
 from checks.judge import LearnerError
 from checks.shrink import shrink
@@ -28,10 +28,6 @@ from kit.term import pipe_safe
 MODES = {"03": "kit", "04": "backward", "05": "kit", "06": "backward"}  # who walks the graph, as the check does
 TIMEOUT = 10.0  # seconds one probe may take
 OUT = ROOT / ".kit" / "explain"
-
-
-class NotAGraph(Exception):
-    """A test asked a probe that has no graph: it is not one `kit explain` can show."""
 
 
 def mlp_graph(nin, nouts, values, xs, ys, **_):
@@ -118,32 +114,41 @@ class Session:
 def failing_tests(session, ex, seed):
     """((test title, the graphs it probed, the one whose probe raised or None, the check's message, its
     mistake id), whether its graphs are all of _backward calls by hand) of each test of check `ex`
-    that fails on a graph, in order."""
+    that fails, in order (a test without a graph has none)."""
     for fn in check_tests(ex):
         seen, raised, hand = [], [], []
 
         def probe(name, **args):
             graph = args.get("graph") or (GRAPH_OF[name](**args) if name in GRAPH_OF else None)
-            if graph is None:
-                raise NotAGraph(name)
-            seen.append(graph)
-            hand.append(name in BY_HAND)
+            if graph is not None:
+                seen.append(graph)
+                hand.append(name in BY_HAND)
             try:
                 return session.call(name, **args)
             except (LearnerError, ProbeFailure):
-                raised.append(graph)
+                if graph is not None:
+                    raised.append(graph)
                 raise
 
         wanted = inspect.signature(fn).parameters
         kwargs = {"probe": probe, "rng": random.Random(f"{seed}:{fn.__name__}")}
+        if not set(wanted) <= set(kwargs):
+            continue  # a test of other fixtures is not one of probes
         try:
             fn(**{k: v for k, v in kwargs.items() if k in wanted})
-        except NotAGraph:
-            continue
         except Exception as e:  # noqa: BLE001 - any failure of the test is what is looked for
-            if seen:
-                found = title(fn), seen, raised[0] if raised else None, str(e), getattr(e, "mistake", None)
-                yield found, all(hand)
+            yield (title(fn), seen, raised[0] if raised else None, *worded(e)), all(hand)
+
+
+def worded(e):
+    """(the check's words for a test's failure, the mistake id it names), as checks/plugin.py has them."""
+    if isinstance(e, LearnerError):
+        status, text = messages.learner_error(e)
+    elif isinstance(e, ProbeFailure):
+        status, text = messages.probe_failure(e)
+    else:
+        status, text = "fail", str(e)
+    return text, getattr(e, "mistake", None) if status != "todo" else None
 
 
 def run(session, graph, mode):
@@ -179,18 +184,25 @@ def failing_graph(session, seen, raised, mode):
 
 
 def first_failing(session, ex, seed, mode):
-    """(the test, its graph, the learner's run of it) of the first failing test whose graph fails as
-    `kit explain` runs it (a graph of the check's own before one of a _backward called by hand), else
-    of the first failing test (what failed is another part of it: grads set before a _backward, a
-    call repeated); None when no test fails on a graph."""
-    first = by_hand = None
+    """(the test, its graph or None, the learner's run of it or None) of the first failing test whose
+    graph fails as `kit explain` runs it (a graph of the check's own before one of a _backward called
+    by hand), else of the first failing test with a graph (what failed is another part of it: grads
+    set before a _backward, a call repeated), else of the first failing test; and the first mistake
+    id the check names. None when no test fails."""
+    first = by_hand = without = None
+    named = None
     for test, hand in failing_tests(session, ex, seed):
+        named = named or test[4]
+        if not test[1]:
+            without = without or (test, None, None)
+            continue
         graph, got, fails = failing_graph(session, test[1], test[2], mode)
         if fails and not hand:
-            return test, graph, got
+            return (test, graph, got), named
         first = first or (test, graph, got)
         by_hand = by_hand or ((test, graph, got) if fails else None)
-    return by_hand or first
+    chosen = by_hand or first or without
+    return (chosen, named) if chosen else None
 
 
 def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True):
@@ -201,7 +213,9 @@ def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True):
         found = first_failing(session, ex, seed, mode)
         if found is None:
             return None
-        (test, _, _, message, mistake), graph, got = found
+        ((test, _, _, message, mistake), graph, got), named = found
+        if graph is None:  # the check fails on no graph: its own words and the mistake it names
+            return {"check": ex, "test": test, "message": message, "mistake": mistake or named, "graph": None}
         small, kind = None, failure(graph, got)
         if shrunk and kind:
             # A smaller graph counts when it fails the same way (the same error, or wrong numbers).
@@ -217,7 +231,7 @@ def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True):
         "check": ex,
         "test": test,
         "message": message,
-        "mistake": mistake or (found_blame or {}).get("mistake"),
+        "mistake": mistake or (found_blame or {}).get("mistake") or named,
         "graph": graph,
         "mode": mode,
         "got": got,
@@ -256,10 +270,7 @@ def main(argv=None):
         print(f"kit explain could not rebuild check-{args.exercise}'s graph with your code: {escape_line(e)}")
         return 1
     if result is None:
-        print(
-            f"Every graph of check-{args.exercise} ({EXERCISES[args.exercise].title}) gets its gradients right "
-            "with your code: nothing to explain."
-        )
+        print(f"check-{args.exercise} ({EXERCISES[args.exercise].title}) passes with your code: nothing to explain.")
         return 0
     return explain_show.show(result, Path(args.out), args.steps)
 

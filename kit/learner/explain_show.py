@@ -160,12 +160,21 @@ def show(result, out, steps=False):
     """Print the explanation; write the pictures (and with `steps`, the page). Returns the exit status: 1."""
     from kit.learner.explain_html import page
 
-    ex, blame = result["check"], result["blame"]
-    print(f"check-{ex}: the first test whose graph fails with your own Value is {escape_line(result['test'])!r}.")
+    ex = result["check"]
+    if result["graph"] is None:
+        print(
+            f"check-{ex} fails on no graph, so there is none to draw: its first failing test is "
+            f"{escape_line(result['test'])!r}."
+        )
+    else:
+        print(f"check-{ex}: the first test whose graph fails with your own Value is {escape_line(result['test'])!r}.")
     said = result["message"].strip().splitlines() or ["(nothing)"]
     print("The check says: " + "\n  ".join(escape_line(line) for line in said[:MESSAGE_LINES]))
     if result["mistake"] in MISTAKES:
         print(f"Mistake: {result['mistake']} ({MISTAKES[result['mistake']].what})")
+    if result["graph"] is None:
+        return 1
+    blame = result["blame"]
     print(f"\nThe graph, {numerics.expression(result['graph'])}, with your Value:\n")
     print(tree(result, ascii=not can_encode(BRANCHES[False][0])))
     print()
