@@ -165,3 +165,32 @@ def test_report_and_merge_refuse_a_gradebook_not_as_the_grader_writes_one_in_one
         assert len(proc.stderr.splitlines()) == 1 and words in proc.stderr, said
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["grades.json"]  # no page, no Canvas file
     assert not (tmp_path / "merged").exists()
+
+
+def test_ctrl_c_while_the_grader_sets_up_keeps_neither_its_scratch_folder_nor_its_block_of_uids(monkeypatch):
+    import fcntl
+    import tempfile
+
+    from kit.instructor import host, machine, sandbox
+
+    def interrupted(python, folder):
+        raise KeyboardInterrupt
+
+    held = []
+    monkeypatch.setattr(sandbox, "compiled_worker", interrupted)
+    monkeypatch.setattr(host, "is_root", lambda: True)  # a block of uids is taken, as a root grader takes one
+    monkeypatch.setattr(host, "LOCKS", Path(tempfile.mkdtemp()))
+    monkeypatch.setattr(host, "sweep", lambda base: 0)
+    made = host.Uids
+    monkeypatch.setattr(host, "Uids", lambda jobs: held.append(made(jobs)) or held[-1])
+    before = set(Path(tempfile.gettempdir()).glob("kit-grade-*"))
+    settings = {"only": ["01"], "sandbox": "none", "memory": 512, "probe_timeout": 5.0, "check_timeout": None}
+    settings |= {"student_timeout": 60.0, "jobs": 1, "record": {}}
+    with pytest.raises(KeyboardInterrupt):
+        machine.Machine(settings, choice=sandbox.Choice("none", sys.executable))
+    assert set(Path(tempfile.gettempdir()).glob("kit-grade-*")) == before
+    lock = os.open(host.LOCKS / f"uids-{held[0].base}.lock", os.O_RDWR)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the block's lock was let go: another grading may take it
+    finally:
+        os.close(lock)

@@ -36,6 +36,18 @@ class Machine:
         self.choice = choice or sandbox.choose(settings["sandbox"])
         jobs = settings["jobs"]
         self.uids = host.Uids(jobs) if host.is_root() else None
+        self.scratch = None
+        try:
+            self.setup(jobs, hide)
+        except BaseException:  # Ctrl-C while the worker compiles: neither scratch nor the uid block is kept
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)
+            if self.uids is not None:
+                self.uids.close()
+            raise
+
+    def setup(self, jobs, hide):
+        """Scratch, the compiled worker, the slots and the judges' pool, once the uids are held."""
         # Named after the block of uids, so that the next holder of the block cleans up after a killed run.
         block = self.uids.base if self.uids else f"pid{os.getpid()}"
         self.swept = host.sweep(block) if self.uids else 0
