@@ -6,7 +6,8 @@ does what the later checks rely on, and nothing more (the 02 gate asks nothing o
 check prints "check-06 builds on 02-05; check-04 is not passing yet" before its own tests when a
 gate of what it builds on is closed, and its failures carry that exercise's mistake id.
 
-`Looks` runs the gates of a run, before its first test, each on the base its check would run on.
+`Looks` runs the gates of a run before its first test (a run that stops early, those of a later
+check before that check), each on the base its check would run on.
 """
 
 from checks import numerics
@@ -121,9 +122,9 @@ GATES = {"02": gate_02, "03": gate_03, "04": gate_04, "05": gate_05, "06": gate_
 
 
 class Looks:
-    """The first looks of a run, before any test (and so outside every test's timeout): whether the
-    learner's + and * wrap a Value in a Value, then the gate of everything the checks build on, each
-    on the base its check would run on. Meanwhile the workers that come next are started ahead."""
+    """The first looks of a run, outside every test's timeout: whether the learner's + and * wrap a
+    Value in a Value, then the gate of everything the checks build on, each on the base its check
+    would run on. Meanwhile the workers that come next are started ahead."""
 
     def __init__(self, calls, review, timeout, last=None):
         self.calls, self.review, self.timeout = calls, review, timeout
@@ -132,6 +133,7 @@ class Looks:
         self.wraps = None  # whether the learner's + and * wrap a Value in a Value (05's line); None: not looked
         self.unfinished = False  # whether + and * failed at the first look
         self.wanted = []  # the checks of the run, in order
+        self.at = None  # the check under way
 
     def run(self, wanted):
         """The first looks the checks `wanted` need, before any test; those only checks past `last`
@@ -141,17 +143,19 @@ class Looks:
 
     def before(self, ex):
         """At check `ex`: the first looks it needs that the run has not had yet."""
+        self.at = ex
         self.look_for([ex])
 
     def look_for(self, checks):
         deps = sorted({dep for ex in checks for dep in EXERCISES[ex].builds_on} - set(self.gates))
         if self.wraps is None and set(checks + deps) & set(UNWRAPPED):
             self.wraps = self.wraps_values()
-        self.prepare(deps)
         for i, dep in enumerate(deps):
+            self.prepare(deps[i:])
             self.calls.base = base_for(dep, self.closed(), self.wraps)
             self.gates[dep] = self.gate(dep)
-            self.prepare(deps[i + 1 :])
+        if deps:
+            self.prepare([])
         self.calls.base = OWN
 
     def closed(self):
@@ -164,12 +168,16 @@ class Looks:
         while every gate is open and + and * work: then all run on the learner's own code."""
         closed = self.closed()
         if closed or self.wraps or self.unfinished:
-            self.calls.prepare(plan(self.reached(self.wanted), closed | set(left), self.wraps, left))
+            self.calls.prepare(plan(self.later(), closed | set(left), self.wraps, left))
 
-    def prepare_checks(self, ex):
-        """At check `ex`: start ahead the workers of the checks from it on."""
-        later = self.wanted[self.wanted.index(ex) :] if ex in self.wanted else [ex]
-        self.calls.prepare(plan(self.reached(later), self.closed(), self.wraps, gates=[]))
+    def prepare_checks(self):
+        """Once the check under way has its base: start ahead the workers of the checks from it on."""
+        self.calls.prepare(plan(self.later(), self.closed(), self.wraps, gates=[]))
+
+    def later(self):
+        """The checks from the one under way (or the first) on that the run will get to."""
+        start = self.wanted.index(self.at) if self.at in self.wanted else 0
+        return self.reached(self.wanted[start:])
 
     def reached(self, checks):
         """Those of `checks` the run will get to."""

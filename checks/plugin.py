@@ -125,7 +125,7 @@ class Kit:
                 banner = messages.unwrapped(ex) if base else None
             self.report.start_check(ex, banner, base.kit)
             self.calls.new_check(ex, base)
-            self.looks.prepare_checks(ex)
+            self.looks.prepare_checks()
         self.calls.new_test()
 
     def pytest_runtest_setup(self, item):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from test_portable import without_timings
 from zoo import ZOO
 
 from checks.base import OWN, base_for, plan
@@ -133,11 +134,3 @@ def test_a_stopping_run_whose_guess_is_wrong_looks_at_what_each_later_check_buil
     if member:  # it got past 04, on the kit's line, and stopped at 05, which charges it
         assert [c["base"] for c in list(got["checks"].values())[1:4]] == [["05"]] * 3
         assert got["checks"]["05"]["earned"] < got["checks"]["05"]["max"] and "06" not in got["checks"]
-
-
-def without_timings(found):
-    if isinstance(found, dict):
-        return {k: without_timings(v) for k, v in found.items() if k not in ("seconds", "impl")}
-    if isinstance(found, list):
-        return [without_timings(v) for v in found]
-    return found

@@ -103,8 +103,8 @@ def run_graph(graph, mode, steps):
     data: each node's data, its grad before and after, the steps (when asked) and any error."""
     names = [name for name, *_ in graph]
     made = {}
-    out = {"data": made, "initial": {}, "grad": {}, "error": None, "steps": None, "order": None, "uncallable": []}
-    out["reach"] = None
+    out = {"data": made, "initial": {}, "grad": {}, "error": None, "steps": None, "order": None, "reach": None}
+    out["uncallable"] = []
     try:
         nodes = build(graph, engine().Value, made)
     except Exception as e:  # noqa: BLE001 - the learner's operation raised: the node it was making says where

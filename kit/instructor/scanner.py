@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+from checks.pipes import ENDED, TOO_LARGE, read_replies
 from kit import ROOT
 from kit.escape import escape_line
 from kit.instructor.scan import notes, problem
@@ -50,7 +51,7 @@ class Scanner:
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"},
         )
         self.lines = queue.Queue()
-        threading.Thread(target=_read, args=(self.proc.stdout, self.lines), daemon=True).start()
+        threading.Thread(target=read_replies, args=(self.proc.stdout, self.lines), daemon=True).start()
 
     def inspect(self, tree):
         """Notes on a staged tree: each file that will not import, then the reasons for review.
@@ -86,10 +87,13 @@ class Scanner:
         seen = []
         while True:
             try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                raw = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 return seen, None
-            if line is None or line.startswith("{"):
+            if raw is ENDED or raw is TOO_LARGE:
+                return seen, None
+            line = raw.decode("utf-8", "replace")
+            if line.startswith("{"):
                 return seen, line
             seen.append(line)
 
@@ -108,13 +112,6 @@ class Scanner:
             self.proc.wait()
             self.proc.stdin.close()
             self.proc = None
-
-
-def _read(stream, lines):
-    for raw in stream:
-        lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
-    lines.put(None)
-    stream.close()
 
 
 def inspect(tree):

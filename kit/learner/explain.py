@@ -206,7 +206,8 @@ def first_failing(session, ex, seed, mode):
 
 
 def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True):
-    """Everything `kit explain` shows, as plain data; None when no graph of the check fails."""
+    """Everything `kit explain` shows, as plain data; None when no test of the check fails, and no
+    "graph" (None) when it fails only on tests without one."""
     session = Session(impl)
     try:
         mode = MODES[ex]

@@ -43,7 +43,8 @@ def structure(graph, got):
             return fault(name, "children", name, why, "detached" if not reach[name] else None)
     order = got.get("order")
     if isinstance(order, list):
-        missing = [name for name in reversed(list(ops)) if name in numerics.reachable(graph) and name not in order]
+        needed = numerics.reachable(graph)
+        missing = [name for name in reversed(list(ops)) if name in needed and name not in order]
         if missing:
             why = (
                 f"topological_order(root) leaves out {', '.join(missing[:4])}{' and more' if len(missing) > 4 else ''}"
