@@ -138,6 +138,21 @@ def kit_mounts(base):
     return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines() if prefix in line]
 
 
+def hold_blocks_below(base):
+    """The lock of each free block of grading uids below `base`, held (as a grading holds its own)."""
+    import fcntl
+
+    held = []
+    for block in range(host.UID_BASE, base, host.UID_BLOCK):
+        fd = os.open(host.LOCKS / f"uids-{block}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.append(fd)
+        except OSError:
+            os.close(fd)  # another grading holds it: it is not free either
+    return held
+
+
 @pytest.mark.slow
 @needs_root
 def test_a_killed_grading_leaves_no_process_and_the_next_grading_of_its_uids_removes_its_mounts_and_cgroups(
@@ -174,14 +189,21 @@ def test_a_killed_grading_leaves_no_process_and_the_next_grading_of_its_uids_rem
     assert kit_mounts(base), "the killed grading's quota mount should still be there for the next run to find"
 
     hostile.tree(tmp_path / "next" / "honest", upto=1)
-    proc = subprocess.run(
-        [sys.executable, "-m", "kit", "grade", str(tmp_path / "next"), str(tmp_path / "out2"), "--sandbox", mode]
-        + ["--only", "01", "--jobs", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # A grading takes the first free block: the blocks below the killed grading's, which another
+    # grading running beside this test may have freed since, are held here meanwhile.
+    held = hold_blocks_below(base)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kit", "grade", str(tmp_path / "next"), str(tmp_path / "out2"), "--sandbox", mode]
+            + ["--only", "01", "--jobs", "1"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        for fd in held:
+            os.close(fd)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert block_of(proc.stdout) == base  # the first free block: the killed grading's
     assert "cleaned up" in proc.stdout and "a killed grading of these uids left" in proc.stdout
