@@ -5,8 +5,8 @@ or tried).
 The plugin (checks/plugin.py) owns the hooks and the verdicts; this owns the state of the calls,
 and each test's time: a test's probes share its limit, kept by the judge's clock (checks/client.py),
 and a probe that runs past it fails the test as "took too long". The worker's watchdog names the
-learner function that was still running; later calls of that function in the check (in the whole run,
-when the kit's first looks found it) fail at once instead of waiting again: an endless loop costs
+learner function that was still running; later calls of that function in the check (in the rest of
+the run, when a first look found it) fail at once instead of waiting again: an endless loop costs
 one test's time per check at most.
 """
 
@@ -54,7 +54,7 @@ class Calls:
         self.hung = set()  # learner modules whose import never finished: not waited for again
         self.timeouts = {}  # (probe, ops) that timed out in the current check -> the message it got
         self.stops = {}  # (module, function) that hung in this check (or in a first look) -> its message
-        self.kept = None  # the stops the first looks found, for every check of the run
+        self.kept = {}  # the stops the first looks found, for every later check of the run
         self.title = None  # what is running: a test's title, or "the first look at check-NN"
         self.pending = None  # the (probe, ops) of the call in flight
         self.check_started = time.monotonic()
@@ -65,9 +65,18 @@ class Calls:
         self.check, self.base = check, base
         self.check_started = time.monotonic()  # the gates' time is not the check's
         self.timeouts = {}
-        if self.kept is None:
-            self.kept = dict(self.stops)
         self.stops = dict(self.kept)
+
+    def new_look(self, title):
+        """A first look (checks/gates.py), between two checks: it knows only what earlier looks
+        found, as it would in a run of the check that needs it alone."""
+        self.new_test()  # nothing of the test before it (what it printed or tried) is the look's
+        self.check, self.title, self.timeouts = None, title, {}
+        self.stops = dict(self.kept)
+
+    def end_look(self):
+        self.kept = dict(self.stops)  # a function that hung in a look: not waited for again in the run
+        self.new_test()
 
     def new_test(self):
         self.printed = ""  # what the learner's code printed during the current test
@@ -117,7 +126,7 @@ class Calls:
                 )
             self.worker = self.ready.pop(self.base, None) or self.started(self.base)
             self.worker_base = self.base
-        if self.check_timeout and time.monotonic() - self.check_started > self.check_timeout:
+        if self.check and self.check_timeout and time.monotonic() - self.check_started > self.check_timeout:
             raise ProbeFailure(
                 probe, "check time limit", f"check-{self.check} used up its {self.check_timeout:g} s before this test"
             )

@@ -6,8 +6,8 @@ does what the later checks rely on, and nothing more (the 02 gate asks nothing o
 check prints "check-06 builds on 02-05; check-04 is not passing yet" before its own tests when a
 gate of what it builds on is closed, and its failures carry that exercise's mistake id.
 
-`Looks` runs the gates of a run before its first test (a run that stops early, those of a later
-check before that check), each on the base its check would run on.
+`Looks` runs each gate just before the first check that builds on it, on the base its own
+exercise's check runs on: the worker of each base then serves its checks and its gates alike.
 """
 
 from checks import numerics
@@ -122,74 +122,56 @@ GATES = {"02": gate_02, "03": gate_03, "04": gate_04, "05": gate_05, "06": gate_
 
 
 class Looks:
-    """The first looks of a run, outside every test's timeout: whether the learner's + and * wrap a
-    Value in a Value, then the gate of everything the checks build on, each on the base its check
-    would run on. Meanwhile the workers that come next are started ahead."""
+    """The first looks of a run, each just before the first check that needs it, outside every
+    test's timeout: whether the learner's + and * wrap a Value in a Value, then the gate of each
+    exercise a check builds on, on the base that exercise's own check runs on, so that the worker
+    of each base serves its gates and its checks in one go. Meanwhile the workers that come next
+    are started ahead (a learner's run)."""
 
-    def __init__(self, calls, review, timeout, last=None):
+    def __init__(self, calls, review, timeout, last=None, guess=()):
         self.calls, self.review, self.timeout = calls, review, timeout
         self.last = last  # the last check the run gets to, if it stops early (watch mode)
+        self.guess = set(guess)  # the exercises whose gates will likely close (checks/calls.py, todo_left)
         self.gates = {}  # exercise -> None when its gate is open, else (mistake id or None, sentence)
         self.wraps = None  # whether the learner's + and * wrap a Value in a Value (05's line); None: not looked
-        self.unfinished = False  # whether + and * failed at the first look
         self.wanted = []  # the checks of the run, in order
         self.at = None  # the check under way
-
-    def run(self, wanted):
-        """The first looks the checks `wanted` need, before any test; those only checks past `last`
-        need wait until such a check starts (before), should the run get there."""
-        self.wanted = wanted
-        self.look_for(self.reached(wanted))
 
     def before(self, ex):
         """At check `ex`: the first looks it needs that the run has not had yet."""
         self.at = ex
-        self.look_for([ex])
-
-    def look_for(self, checks):
-        deps = sorted({dep for ex in checks for dep in EXERCISES[ex].builds_on} - set(self.gates))
-        if self.wraps is None and set(checks + deps) & set(UNWRAPPED):
+        deps = sorted(set(EXERCISES[ex].builds_on) - set(self.gates))
+        if self.wraps is None and {ex, *deps} & set(UNWRAPPED):
             self.wraps = self.wraps_values()
-        for i, dep in enumerate(deps):
-            self.prepare(deps[i:])
+        for dep in deps:
             self.calls.base = base_for(dep, self.closed(), self.wraps)
             self.gates[dep] = self.gate(dep)
-        if deps:
-            self.prepare([])
+            self.prepare()
         self.calls.base = OWN
 
     def closed(self):
         """The exercises whose gates are closed."""
         return {ex for ex, gate in self.gates.items() if gate}
 
-    def prepare(self, left):
-        """Start ahead the workers that the gates still to look at (`left`) and then the checks call
-        on, should every gate left close: an unfinished tree's way, the one with many bases. Nothing
-        while every gate is open and + and * work: then all run on the learner's own code."""
-        closed = self.closed()
-        if closed or self.wraps or self.unfinished:
-            self.calls.prepare(plan(self.later(), closed | set(left), self.wraps, left))
+    def planned(self, checks=None):
+        """The bases the run calls on from the check under way (or the first) on, as far as it gets,
+        should the gates not looked at yet close where the guess says they will."""
+        checks = self.wanted if checks is None else checks
+        start = checks.index(self.at) if self.at in checks else 0
+        later = [ex for ex in checks[start:] if self.last is None or ex <= self.last]
+        return plan(later, self.closed() | (self.guess - set(self.gates)), bool(self.wraps), self.gates)
 
-    def prepare_checks(self):
-        """Once the check under way has its base: start ahead the workers of the checks from it on."""
-        self.calls.prepare(plan(self.later(), self.closed(), self.wraps, gates=[]))
-
-    def later(self):
-        """The checks from the one under way (or the first) on that the run will get to."""
-        start = self.wanted.index(self.at) if self.at in self.wanted else 0
-        return self.reached(self.wanted[start:])
-
-    def reached(self, checks):
-        """Those of `checks` the run will get to."""
-        return [ex for ex in checks if self.last is None or ex <= self.last]
+    def prepare(self, checks=None):
+        """Start ahead the workers of the bases planned (where the run may: checks/calls.py)."""
+        self.calls.prepare(self.planned(checks))
 
     def wraps_values(self):
         """Whether the learner's + and * wrap an operand that is already a Value in another Value
-        (05's line, inside 02's code): then 02-04 run with the kit's line (checks/base/)."""
+        (05's line, inside 02's code): then 02-04 run with the kit's line (checks/base/). Unknown
+        (+ or * failing) counts as no."""
         try:
             return self.look("02", lambda call: bool(call("forward", graph=LECTURE_L)["wraps"]))
         except (LearnerError, ProbeFailure, KeyError, TypeError):
-            self.unfinished = True
             return False
 
     def look(self, ex, look):
@@ -198,13 +180,13 @@ class Looks:
         def call(probe, **args):
             return self.calls.call(probe, args, timeout=self.timeout)
 
-        self.calls.title = f"the first look at check-{ex}"
+        self.calls.new_look(f"the first look at check-{ex}")
         try:
             return look(call)
         finally:
             for reason in self.calls.tampered:
                 self.review.append({"check": ex, "test": f"the first look at check-{ex}", "reason": reason})
-            self.calls.new_test()
+            self.calls.end_look()
 
     def gate(self, ex):
         """A quick look at whether exercise `ex` works, through its gate probes."""

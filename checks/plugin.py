@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from checks import history, messages
-from checks.base import base_for, plan
+from checks.base import base_for
 from checks.calls import Calls, SameTimeout, still_running, todo_left
 from checks.client import Fence, ProbeFailure
 from checks.gates import GATE_TIMEOUT, Looks
@@ -63,8 +63,8 @@ class Kit:
         # stops at the first check not at full marks (watch mode) gets no further than the first left.
         todo, checks = todo_left(self.impl), sorted({exercise_of_nodeid(str(a)) for a in config.args} - {None})
         last = min(todo & set(checks), default=None) if config.getoption("kit_until_unfinished") else None
-        self.looks = Looks(self.calls, self.report.review, min(GATE_TIMEOUT, self.timeout), last)
-        self.calls.prepare(plan(self.looks.reached(checks), todo))
+        self.looks = Looks(self.calls, self.report.review, min(GATE_TIMEOUT, self.timeout), last, todo)
+        self.looks.prepare(checks)
         self.passed_before = history.passed(self.impl) if self.learner_run else set()
         self.stopped = None  # why the rest of the run is passed over (--kit-until-unfinished)
 
@@ -93,7 +93,7 @@ class Kit:
     # --- the run --------------------------------------------------------------------------
 
     def pytest_runtestloop(self, session):
-        self.looks.run(sorted({exercise_of(item) for item in session.items} - {None}))
+        self.looks.wanted = sorted({exercise_of(item) for item in session.items} - {None})
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
@@ -125,7 +125,7 @@ class Kit:
                 banner = messages.unwrapped(ex) if base else None
             self.report.start_check(ex, banner, base.kit)
             self.calls.new_check(ex, base)
-            self.looks.prepare_checks()
+            self.looks.prepare()
         self.calls.new_test()
 
     def pytest_runtest_setup(self, item):

@@ -35,6 +35,10 @@ def test_an_unfinished_tree_plans_one_base_per_gate_and_check_in_the_order_they_
     assert plan(["07"], closed) == [OWN, OWN, patched, patched, engine, both]
     assert patched.patch and engine.modules == ("micrograd.engine",) and "micrograd.nn" in both.modules
     assert plan(["07"], set()) == [OWN] * 6  # a finished tree: the learner's own code throughout
+    # All seven: each gate just before the first check that builds on it, on its own check's base,
+    # so each base's worker serves its checks and gates in one go (four starts, not seven).
+    assert plan(sorted(ALL), closed) == [OWN] * 5 + [patched] * 4 + [engine] * 2 + [both]
+    assert plan(["06", "07"], closed, looked={"02", "03", "04", "05"}) == [engine, engine, both]
 
 
 def test_a_learners_calls_take_the_workers_started_ahead_and_close_each_one_left(tree):
@@ -67,10 +71,10 @@ def test_a_graders_calls_start_nothing_ahead_since_a_students_memory_is_shared_b
 def test_a_run_that_stops_at_the_first_unfinished_check_plans_nothing_after_it(tree):
     """Watch mode's runs stop at the first check not at full marks: for the stubs with 01 solved, the
     first with a TODO left is 02, and all it needs is the learner's own worker, already started."""
-    looks = Looks(None, [], 1.0, last=min(todo_left(tree(1))))
-    assert looks.reached(sorted(ALL)) == ["01", "02"]
-    assert set(plan(looks.reached(sorted(ALL)), todo_left(tree(1)))) == {OWN}
-    assert Looks(None, [], 1.0).reached(sorted(ALL)) == sorted(ALL)
+    todo = todo_left(tree(1))
+    looks = Looks(None, [], 1.0, last=min(todo), guess=todo)
+    assert looks.planned(sorted(ALL)) == [OWN, OWN]
+    assert len(Looks(None, [], 1.0, guess=todo).planned(sorted(ALL))) == 12  # 7 checks, 5 gates
 
 
 def test_nothing_is_started_ahead_for_a_folder_that_holds_no_tree(tmp_path):

@@ -74,13 +74,16 @@ def base_for(ex, closed, wraps=False):
     return Base(kit=broken, modules=modules)
 
 
-def plan(checks, closed, wraps=False, gates=None):
-    """The bases of the gates (by default, of everything `checks` build on) and then of `checks`,
-    in the order a run calls on them, should the gates `closed` close. (A gate's base rests on the
-    gates before it alone, so one set serves them all.)"""
-    if gates is None:
-        gates = sorted({dep for ex in checks for dep in EXERCISES[ex].builds_on})
-    return [base_for(ex, closed, wraps) for ex in [*gates, *checks]]
+def plan(checks, closed, wraps=False, looked=()):
+    """The bases a run of `checks` calls on, in order, should the gates `closed` close: before each
+    check, the gates of what it builds on that were not `looked` at yet (each on the base of its own
+    exercise's check), then the check itself."""
+    bases, looked = [], set(looked)
+    for ex in checks:
+        gates = sorted(set(EXERCISES[ex].builds_on) - looked)
+        looked.update(gates)
+        bases += [base_for(dep, closed, wraps) for dep in [*gates, ex]]
+    return bases
 
 
 def describe(base):
