@@ -8,7 +8,7 @@ pipe of its own, drained and capped (checks/pipes.py). When the worker ends mid-
 its reply, forges one, or reports code under test refused by its audit hook, the worker is killed
 and the next probe starts a fresh one. Portable (Windows and macOS run it as Linux does): pipes read
 by threads, time kept by this side's clock, `Popen.kill`; a grader's Linux hardening is the fence's
-(kit/instructor/harden.py).
+(kit/instructor/harden.py's command line, and a session of its own).
 """
 
 import dataclasses
@@ -31,7 +31,6 @@ from checks.sanitise import Garbled, clean_data, clean_error, clean_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "worker", "main.py")
-HARDEN = os.path.join(os.path.dirname(HERE), "kit", "instructor", "harden.py")
 GRACE = 1.5  # seconds the judge waits past a probe's time for the worker's own word that it hung
 ADDR_NO_RANDOMIZE = 0x0040000  # personality(2), by `setarch -R` on Linux; 0 leaves addresses random (tests/orders.py)
 
@@ -53,8 +52,8 @@ class Fence:
     `prefix` wraps the command (bwrap, unshare, setpriv); `python` and `worker` are the paths as
     the fenced process sees them, and so is `impl`; `rlimits` maps resource names ("AS", "NPROC")
     to limits; `cgroups` are the folders of the student's cgroup(s) (kit/instructor/cgroups.py).
-    A fence with either is hardened: kit/instructor/harden.py (Linux) enters the cgroups, sets the
-    limits and execs the rest, in a session of its own that the judge kills whole."""
+    A fence with either is hardened: kit/instructor/harden.py's command line (Linux) enters the
+    cgroups, sets the limits and execs the rest, in a session of its own that the judge kills whole."""
 
     mode: str = "none"
     prefix: tuple = ()
@@ -83,8 +82,9 @@ class Fence:
         """The command that hardens what follows it (empty for a learner's plain fence)."""
         if not self.hardened:
             return []
-        spec = json.dumps({"rlimits": self.rlimits, "cgroups": list(self.cgroups), "judge": os.getpid()})
-        return [sys.executable, "-I", "-S", HARDEN, spec, "--"]  # -S: no .pth files to run (20 ms a start)
+        from kit.instructor import harden  # a grader's alone: Linux, util-linux's programs
+
+        return harden.command(self.rlimits, self.cgroups, same_addresses())
 
     def command(self, *args):
         plain = [] if self.hardened or self.prefix else same_addresses()
@@ -138,6 +138,7 @@ class Worker:
             stderr=subprocess.PIPE,  # whatever it prints
             cwd=self.impl,
             env=worker_env(self.fence.env),
+            start_new_session=self.fence.hardened,  # a grader's (Linux): killed whole, with what it started
         )
         self.replies, self.output = queue.Queue(), Output(b"\0" + mark.encode() + b":")
         for target, args in ((read_replies, (self.proc.stdout, self.replies)), (self.output.read, (self.proc.stderr,))):

@@ -4,6 +4,7 @@ grading leaves for the next one to clean up.
 The kernel's cgroups are used where this grader may write them; elsewhere these tests skip with the
 reason, and the rlimits and tmpfs sizes of the sandbox are all there is (the log says so)."""
 
+import json
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ import hostile
 import pytest
 
 from checks import messages
+from checks import client
 from checks.client import Fence, ProbeFailure, Worker
 from kit import ROOT
 from kit.instructor import cgroups, host, sandbox, wrappers
@@ -99,6 +101,54 @@ def test_a_worker_ended_by_the_memory_limit_is_told_so_and_not_blamed_on_recursi
     assert kind == "crash"
     assert "more memory than the sandbox's memory limit of 96 MB for all its processes" in text
     assert "recursion" not in text
+
+
+# What a hardened worker finds itself in, written to stdout as JSON by the process its fence starts.
+WHAT_IT_GOT = """\
+import ctypes, json, os, resource, sys
+libc = ctypes.CDLL(None, use_errno=True)
+signal = ctypes.c_int(0)
+libc.prctl(2, ctypes.byref(signal), 0, 0, 0)  # PR_GET_PDEATHSIG
+print(json.dumps({
+    "as": resource.getrlimit(resource.RLIMIT_AS), "nproc": resource.getrlimit(resource.RLIMIT_NPROC),
+    "personality": libc.personality(0xFFFFFFFF), "pdeathsig": signal.value,
+    "session": os.getsid(0) == os.getpid(), "cgroups": open("/proc/self/cgroup").read(),
+}))
+"""
+
+
+def test_a_hardened_worker_starts_in_the_students_cgroup_with_its_limits_its_own_session_and_no_interpreter_before_it(
+    tmp_path,
+):
+    """The grader's hardening is util-linux's small programs exec'd one into the next (sh, prlimit,
+    setarch, setpriv): the worker's process gets the rlimits, address randomisation off where the kernel
+    allows it, the parent-death signal, and a session of its own from the judge's Popen."""
+    group = GROUPS.make(f"kit-test-{os.getpid()}-{time.monotonic_ns()}", 96 << 20, 64) if GROUPS else None
+    try:
+        folders = tuple(map(str, group.folders)) if group else ()
+        fence = Fence(rlimits={"AS": 512 << 20, "NPROC": 4096}, cgroups=folders)
+        command = fence.command("ignored")
+        assert "python" not in " ".join(command[: command.index(fence.python)])  # no interpreter before the worker's
+        script = tmp_path / "what.py"
+        script.write_text(WHAT_IT_GOT)
+        got = json.loads(
+            subprocess.run(
+                [*fence.launch(), sys.executable, "-I", str(script)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                start_new_session=fence.hardened,
+            ).stdout
+        )
+    finally:
+        if group is not None:
+            group.remove()
+    assert got["as"] == [512 << 20, 512 << 20] and got["nproc"] == [4096, 4096]
+    assert got["pdeathsig"] == signal.SIGKILL and got["session"]
+    if client.same_addresses():  # setarch -R works here (not in every container)
+        assert got["personality"] & client.ADDR_NO_RANDOMIZE
+    for folder in folders:  # the cgroup line of each of the group's controllers names the group
+        assert f":{Path(folder).name}\n" in got["cgroups"] or f"/{Path(folder).name}\n" in got["cgroups"]
 
 
 def test_without_a_delegated_cgroup_v2_or_v1_hierarchy_there_is_none_and_the_log_says_rlimits(monkeypatch):

@@ -1,64 +1,30 @@
 """The grader's Linux hardening of one worker start, before the sandbox's wrappers run it.
 
-`python -I -s harden.py SPEC -- COMMAND...`, put first by a hardened fence (checks/client.py's
-Fence.launch), where SPEC is JSON `{"rlimits": {"AS": bytes, ...}, "cgroups": [folder, ...],
-"judge": pid}`: into the student's cgroups (so that one memory limit covers all the worker starts),
-a session of its own (the judge kills it whole), the parent-death signal (a judge that dies takes its
-worker along), address-space randomisation off (the same set orders every run), then the resource
-limits, then exec. Linux only, and none of it in a learner's path (whose worker starts plainly, under
-`setarch -R` where it works). Standard library only.
+A hardened fence (checks/client.py's Fence.launch) puts this command line first: util-linux's small
+programs, each exec'ing the next in the same process, so that no interpreter starts before the
+worker's own (a Python launcher here cost 20 ms of each start, a start a student's worker, and as
+many more as bases a student's unfinished tree needs):
+
+    sh -c ENTER sh FOLDER... --       into each of the student's cgroups, so that one memory limit
+                                      covers every worker start (a write that fails fails the start)
+    prlimit --as=N --nproc=N ... --   the resource limits
+    setarch ARCH -R                   address randomisation off (the same set orders every run), where
+                                      the kernel allows it (a container's seccomp may not)
+    setpriv --pdeathsig KILL --       a judge that dies takes its worker along
+
+The session of its own, which the judge kills whole, comes from the judge's Popen
+(start_new_session). Linux only, and none of it in a learner's path (whose worker starts plainly,
+under `setarch -R` where it works).
 """
 
-import ctypes
-import json
-import os
-import resource
-import signal
-import sys
-
-ADDR_NO_RANDOMIZE = 0x0040000  # personality(2)
-PR_SET_PDEATHSIG = 1  # prctl(2)
+# "0" moves the writer; the folders come before "--", the command after it.
+ENTER = 'for f do shift; [ "$f" = -- ] && break; echo 0 > "$f/cgroup.procs" || exit 1; done; exec "$@"'
 
 
-def enter(cgroups):
-    """Move this process into each cgroup: "0" moves the writer; a failure fails the start, never the fence."""
-    for folder in cgroups:
-        fd = os.open(os.path.join(folder, "cgroup.procs"), os.O_WRONLY)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
-
-
-def harden(spec):
-    enter(spec.get("cgroups", ()))
-    os.setsid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        personality, prctl = libc.personality, libc.prctl
-        personality.argtypes, personality.restype = [ctypes.c_ulong], ctypes.c_int
-        prctl.argtypes, prctl.restype = [ctypes.c_int, ctypes.c_ulong], ctypes.c_int
-    except (OSError, AttributeError):
-        personality = prctl = None
-    if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if spec.get("judge") and os.getppid() != spec["judge"]:
-            os._exit(1)  # the judge died before the signal was set
-    if personality is not None:
-        current = personality(0xFFFFFFFF)
-        if current != -1:
-            personality(current | ADDR_NO_RANDOMIZE)
-    for name, value in spec.get("rlimits", {}).items():
-        kind = getattr(resource, f"RLIMIT_{name}")
-        resource.setrlimit(kind, (int(value), int(value)))
-
-
-def main(argv):
-    if len(argv) < 4 or argv[2] != "--":
-        sys.exit("usage: harden.py SPEC -- COMMAND...")
-    harden(json.loads(argv[1]))
-    os.execvp(argv[3], argv[3:])
-
-
-if __name__ == "__main__":
-    main(sys.argv)
+def command(rlimits, cgroups, same_addresses):
+    """The hardening before a worker's command: `rlimits` maps resource names ("AS", "NPROC") to
+    limits, `cgroups` are the student's cgroup folders, `same_addresses` is `setarch ARCH -R` where
+    that works here (checks/client.py), else []."""
+    enter = ["/bin/sh", "-c", ENTER, "sh", *cgroups, "--"] if cgroups else []
+    limits = ["prlimit", *(f"--{name.lower()}={int(value)}" for name, value in rlimits.items()), "--"]
+    return [*enter, *(limits if rlimits else []), *same_addresses, "setpriv", "--pdeathsig", "KILL", "--"]
