@@ -18,8 +18,7 @@ from pathlib import Path
 import hostile
 import pytest
 
-from checks import messages
-from checks import client
+from checks import client, messages
 from checks.client import Fence, ProbeFailure, Worker
 from kit import ROOT
 from kit.instructor import cgroups, host, sandbox, wrappers
