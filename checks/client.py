@@ -192,13 +192,15 @@ class Worker:
                 reply = {"error": clean_error(hung["error"])}
             else:
                 raise ProbeFailure(probe, "timeout", f"no answer within {timeout:g} s", hung=clean_hung(hung))
-        reply = {"ok": clean_data(reply["ok"])} if "ok" in reply else {"error": clean_error(reply["error"])}
+        if "error" in reply:
+            reply = {"error": clean_error(reply["error"])}
         self.output.wait(self.sent, 5)
         reply["printed"] = self.printed()
         return reply
 
     def _verify(self, probe, line):
-        """The reply's body, if this worker signed it for this request, as a dict of one known key."""
+        """The reply's body, if this worker signed it for this request, as a dict of one known key
+        (its data made plain)."""
         signature, _, body = line.partition(b" ")
         expected = hashlib.blake2b(b"%d\n" % self.sent + body, key=self.key, digest_size=32).hexdigest()
         if not hmac.compare_digest(signature, expected.encode()):
@@ -213,12 +215,10 @@ class Worker:
             self.close()
             raise ProbeFailure(probe, "garbled", "the worker's reply had an unexpected shape")
         try:
-            if "ok" in reply:
-                clean_data(reply["ok"])
+            return {"ok": clean_data(reply["ok"])} if "ok" in reply else reply  # cleaned once, here
         except (Garbled, RecursionError) as e:
             self.close()
             raise ProbeFailure(probe, "garbled", str(e) or "the reply is nested too deeply") from None
-        return reply
 
     def printed(self):
         with self.output.changed:
