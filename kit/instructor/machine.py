@@ -40,6 +40,8 @@ class Machine:
         try:
             self.setup(jobs, hide)
         except BaseException:  # Ctrl-C while the worker compiles: neither scratch nor the uid block is kept
+            if getattr(self, "judges", None) is not None:
+                self.judges.close()
             if self.scratch is not None:
                 shutil.rmtree(self.scratch, ignore_errors=True)
             if self.uids is not None:
@@ -69,6 +71,7 @@ class Machine:
         judge_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         judge_env.pop("IMPL", None)
         self.judges = pool.Pool(judge_env)  # warm judges, one per slot at most (kit/instructor/pool.py)
+        self.judges.warm(jobs)
 
     def empty(self, sid, status, reason, notes=()):
         return score.empty(sid, status, reason, self.settings["record"], notes)

@@ -150,7 +150,8 @@ class Judge:
 
 
 class Pool:
-    """Judges shared by the grader's threads: at most one job per judge at a time, started on demand."""
+    """Judges shared by the grader's threads: at most one job per judge at a time, started ahead
+    (warm) or on demand."""
 
     def __init__(self, env=None):
         self.env = env
@@ -158,6 +159,18 @@ class Pool:
         self.lock = threading.Lock()
         self.started = 0  # judges started, replacements included
         self.closed = False
+
+    def warm(self, n):
+        """Start `n` judges now, idle: each imports pytest and the checks while the grader stages the
+        first trees, instead of after (a third of a second of each judge's start)."""
+        judges = []
+        try:
+            for _ in range(n):
+                judges.append(Judge(self.env))
+        finally:  # all that started are the pool's, to be closed with it, even on Ctrl-C
+            with self.lock:
+                self.started += len(judges)
+                self.idle.extend(judges)
 
     def _take(self):
         """An idle judge or a new one, now busy; None once the pool is closed."""
