@@ -72,10 +72,11 @@ def partials(f, args):
     return [central_difference(along(i), args[i]) for i in range(len(args))]
 
 
-def evaluate(graph, override=None):
-    """Every node's value, as a dict; `override` pins chosen nodes to given values."""
+def evaluate(graph, override=None, before=None):
+    """Every node's value, as a dict; `override` pins chosen nodes to given values; `before` holds
+    the values of the nodes ahead of the graph's first (where `graph` is the tail of a larger one)."""
     override = override or {}
-    values = {}
+    values = dict(before or {})
 
     def operand(x):
         return values[x] if isinstance(x, str) else float(x)
@@ -103,8 +104,11 @@ def gradient(graph, names=None):
     if names is None:
         names = leaves(graph)
 
+    # A node moved changes only the nodes after it (a graph lists each node after its operands).
+    after = {row[0]: graph[i + 1 :] for i, row in enumerate(graph)}
+
     def through(name):
-        return lambda v: evaluate(graph, {name: v})[top]
+        return lambda v: evaluate(after[name], before={**values, name: v})[top] if after[name] else v
 
     return {name: central_difference(through(name), values[name]) for name in names}
 
