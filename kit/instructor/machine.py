@@ -7,6 +7,7 @@ gradebook and no submissions folder: a job carries the staged tree, its notes an
 result comes back as kit/instructor/score.py makes it.
 
     machine = Machine(settings, hide=(out, submissions))   settings: Machine.SETTINGS, e.g. from options
+    machine.warm(students)                                  its judges started while the class is staged
     result = machine.grade_one(job)                         from any thread, at most `jobs` at once
     machine.close()
 """
@@ -40,8 +41,6 @@ class Machine:
         try:
             self.setup(jobs, hide)
         except BaseException:  # Ctrl-C while the worker compiles: neither scratch nor the uid block is kept
-            if getattr(self, "judges", None) is not None:
-                self.judges.close()
             if self.scratch is not None:
                 shutil.rmtree(self.scratch, ignore_errors=True)
             if self.uids is not None:
@@ -71,7 +70,10 @@ class Machine:
         judge_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         judge_env.pop("IMPL", None)
         self.judges = pool.Pool(judge_env)  # warm judges, one per slot at most (kit/instructor/pool.py)
-        self.judges.warm(jobs)
+
+    def warm(self, students):
+        """Start the judges a class of `students` will use (one a slot) now, while its trees are staged."""
+        self.judges.warm(min(students, self.settings["jobs"]))
 
     def empty(self, sid, status, reason, notes=()):
         return score.empty(sid, status, reason, self.settings["record"], notes)

@@ -178,6 +178,8 @@ class Grader:
             raise
         interrupted, interrupts = False, Interrupts()
         try:
+            if self.machine is not None:
+                self.machine.warm(len(students))
             began = time.monotonic()
             with contextlib.closing(self.judged(self.jobs(students, results, todo))) as judged:
                 self.record(judged, todo, results, began)
