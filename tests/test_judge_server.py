@@ -185,6 +185,26 @@ def test_collection_reads_none_of_a_request_s_own_settings_and_configure_reads_t
     assert all(in_init for _, in_init in configuring), sorted(configuring)  # ... only where restart reads them again
 
 
+def test_warm_judges_take_the_first_jobs_and_one_that_cannot_start_is_left_to_start_on_demand(
+    tmp_path, tree, fence, monkeypatch
+):
+    with pool.Pool() as judges:
+        judges.warm(2)
+        warm = list(judges.idle)
+        assert judges.started == 2 and all(j.proc.poll() is None for j in warm)
+        req = request(tree(1), tmp_path / "warm.json", fence, checks=("01",))
+        assert judges.run(req, 60, 5) is False and os.path.exists(req.report)
+        assert judges.started == 2 and set(judges.idle) == set(warm)  # served by a warm judge, none started
+    with pool.Pool() as judges:
+
+        def refused(env=None):
+            raise OSError("no more processes")
+
+        monkeypatch.setattr(pool, "Judge", refused)
+        judges.warm(2)  # not the grading's end: the first job starts its judge, or fails alone
+        assert judges.started == 0 and judges.idle == []
+
+
 def test_a_pooled_judge_writes_the_report_of_a_fresh_check_survives_its_own_death_and_is_interrupted_in_time(
     tmp_path, tree, fence
 ):

@@ -2,8 +2,8 @@
 
 A hardened fence (checks/client.py's Fence.launch) puts this command line first: util-linux's small
 programs, each exec'ing the next in the same process, so that no interpreter starts before the
-worker's own (a Python launcher here cost 20 ms of each start, a start a student's worker, and as
-many more as bases a student's unfinished tree needs):
+worker's own (a Python launcher here cost 20 ms of each start: one a student, and one more for each
+base a student's unfinished tree needs):
 
     sh -c ENTER sh FOLDER... --       into each of the student's cgroups, so that one memory limit
                                       covers every worker start (a write that fails fails the start)

@@ -162,11 +162,14 @@ class Pool:
 
     def warm(self, n):
         """Start `n` judges now, idle: each imports pytest and the checks while the grader stages the
-        first trees, instead of after (a third of a second of each judge's start)."""
+        first trees, instead of after (a third of a second of each judge's start). One that cannot be
+        started is left to start on demand, where its failure costs a student's row, not the class."""
         judges = []
         try:
             for _ in range(n):
                 judges.append(Judge(self.env))
+        except OSError:
+            pass
         finally:  # all that started are the pool's, to be closed with it, even on Ctrl-C
             with self.lock:
                 self.started += len(judges)
