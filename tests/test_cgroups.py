@@ -21,7 +21,7 @@ import pytest
 from checks import client, messages
 from checks.client import Fence, ProbeFailure, Worker
 from kit import ROOT
-from kit.instructor import cgroups, host, sandbox, wrappers
+from kit.instructor import cgroups, host, machine, sandbox, wrappers
 
 GROUPS = cgroups.Cgroups.detect()
 needs_cgroups = pytest.mark.skipif(GROUPS is None, reason="no cgroup memory controller this user may write here")
@@ -187,18 +187,31 @@ def kit_mounts(base):
     return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines() if prefix in line]
 
 
-def hold_blocks_below(base):
-    """The lock of each free block of grading uids below `base`, held (as a grading holds its own)."""
+def hold_block(base, timeout=10.0):
+    """The lock of the block of grading uids from `base`, taken as soon as it is free (as a grading takes it)."""
     import fcntl
 
-    held = []
-    for block in range(host.UID_BASE, base, host.UID_BLOCK):
-        fd = os.open(host.LOCKS / f"uids-{block}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(host.LOCKS / f"uids-{base}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + timeout
+    while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            held.append(fd)
+            return fd
         except OSError:
-            os.close(fd)  # another grading holds it: it is not free either
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise
+            time.sleep(0.01)
+
+
+def hold_blocks_below(base):
+    """The lock of each free block of grading uids below `base`, held (as a grading holds its own)."""
+    held = []
+    for block in range(host.UID_BASE, base, host.UID_BLOCK):
+        try:
+            held.append(hold_block(block, timeout=0))
+        except OSError:
+            pass  # another grading holds it: it is not free either
     return held
 
 
@@ -231,31 +244,34 @@ def test_a_killed_grading_leaves_no_process_and_the_next_grading_of_its_uids_rem
     finally:
         grader.kill()  # SIGKILL: no cleanup of its own
         grader.wait()
-    deadline = time.monotonic() + 20
-    while [p for p in host.pids() if host.uid_of(p) in uids]:
-        assert time.monotonic() < deadline, "the killed grading's judge or worker lives on"
-        time.sleep(0.1)
-    assert kit_mounts(base), "the killed grading's quota mount should still be there for the next run to find"
-
-    hostile.tree(tmp_path / "next" / "honest", upto=1)
-    # A grading takes the first free block: the blocks below the killed grading's, which another
-    # grading running beside this test may have freed since, are held here meanwhile.
-    held = hold_blocks_below(base)
+    # Another grading beside this test would take the freed block (the first free one) and clean it
+    # up itself: the block is held here from the moment the killed grading lets it go.
+    held = [hold_block(base)]
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "kit", "grade", str(tmp_path / "next"), str(tmp_path / "out2"), "--sandbox", mode]
-            + ["--only", "01", "--jobs", "1"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        deadline = time.monotonic() + 20
+        while [p for p in host.pids() if host.uid_of(p) in uids]:
+            assert time.monotonic() < deadline, "the killed grading's judge or worker lives on"
+            time.sleep(0.1)
+        assert kit_mounts(base), "the killed grading's quota mount should still be there for the next run to find"
+        assert all(f.exists() for f in stale_groups)
+
+        # The next grading takes the first free block, the killed grading's: the blocks below it are
+        # held, and its own lock is handed over within the one process, so that no grading beside
+        # this test can take it in between.
+        settings = {"only": ["01"], "sandbox": mode, "memory": 512, "probe_timeout": 5.0, "check_timeout": None}
+        settings |= {"student_timeout": 60.0, "jobs": 1, "record": {}}
+        choice = sandbox.choose(mode)  # the sandbox's trial run, before the hand-over: the block is taken next
+        held += hold_blocks_below(base)
+        os.close(held.pop(0))
+        nxt = machine.Machine(settings, choice=choice)
     finally:
         for fd in held:
             os.close(fd)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert block_of(proc.stdout) == base  # the first free block: the killed grading's
-    assert "cleaned up" in proc.stdout and "a killed grading of these uids left" in proc.stdout
-    assert kit_mounts(base) == []
-    assert not any(f.exists() for f in stale_groups)
+    try:
+        assert nxt.uids.base == base  # the first free block: the killed grading's
+        assert nxt.swept >= 1 + len(stale_groups)  # its scratch folder and cgroups: what the log reports as cleaned up
+        assert kit_mounts(base) == []
+        assert not any(f.exists() for f in stale_groups)
+    finally:
+        nxt.close()
     assert not list(Path(tempfile.gettempdir()).resolve().glob(host.scratch_prefix(base) + "*"))
