@@ -235,9 +235,9 @@ REBINDINGS = {
         "builtins.isinstance was rebound",
     ),
     "a math function": ("math.isfinite = lambda x: True\n", "math.isfinite was rebound"),
-    "a json function": (
-        "import sys\nsys.modules['json'].dumps = lambda *a, **k: '{}'\n",
-        "json.dumps was rebound",
+    "a clock": (
+        "import time\n_monotonic = time.monotonic\ntime.monotonic = lambda: _monotonic()\n",
+        "time.monotonic was rebound",
     ),
     "a deleted builtin": ("import builtins\ndel builtins.divmod\n", "builtins.divmod was deleted"),
     "a function's code": (
@@ -255,6 +255,14 @@ def test_rebinding_what_the_worker_relies_on_scores_zero_where_it_ran_and_is_mar
     assert run.earned("01") == (POINTS["01"], POINTS["01"]), run.out  # derivatives.py never ran it
     assert_tampered(run, "02", reason)
     assert all(r["check"] == "02" for r in run.report["review"])
+
+
+def test_rebinding_a_module_the_worker_does_not_use_costs_nothing(checks, variant):
+    """The worker reads its requests and writes its replies with json's C parts, bound before
+    learner code runs: json itself, which a learner may import and change, is the learner's own."""
+    run = checks("01,02", variant(engine_patch("import json\njson.dumps = lambda *a, **k: '{}'\n")))
+    assert run.earned("02") == (POINTS["02"], POINTS["02"]), run.out
+    assert run.report["review"] == []
 
 
 def test_a_rebinding_inside_a_method_costs_only_the_tests_whose_probes_ran_it(checks, variant):

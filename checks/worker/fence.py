@@ -27,7 +27,7 @@ from .snapshot import take as copy_of
 # What code under test may import by name; the standard library imports what it needs itself.
 ALLOWED = frozenset(
     """__future__ abc array bisect cmath collections contextlib copy dataclasses decimal enum
-    fractions functools graphlib heapq itertools math numbers operator random re statistics string
+    fractions functools graphlib heapq itertools json math numbers operator random re statistics string
     sys textwrap time types typing warnings weakref""".split()
 )
 TAMPERING_IMPORTS = frozenset({"ctypes", "_ctypes"})  # a module whose only use here is reaching into memory

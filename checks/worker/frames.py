@@ -9,29 +9,40 @@ counts among C calls too (`topo.append(v)`) and 3.11+ does not: `recursion` cuts
 the last of the call that repeats, and the message is one sentence on every version.
 """
 
-import ast
+import _ast  # not ast: its imports (enum, contextlib) are a quarter of each worker's start
 
 INLINED = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>"})
 _SCOPES = {
-    ast.Lambda: "<lambda>",
-    ast.GeneratorExp: "<genexpr>",
-    ast.ListComp: "<listcomp>",
-    ast.DictComp: "<dictcomp>",
-    ast.SetComp: "<setcomp>",
+    _ast.Lambda: "<lambda>",
+    _ast.GeneratorExp: "<genexpr>",
+    _ast.ListComp: "<listcomp>",
+    _ast.DictComp: "<dictcomp>",
+    _ast.SetComp: "<setcomp>",
 }
 RECURSION = "maximum recursion depth exceeded"  # 3.10 adds "while calling a Python object", and so on
 # What later Pythons add to a message that earlier ones give alone, cut so that every version says the same.
 ADDED = (" and no __dict__ for setting new attributes",)  # 3.13, AttributeError
 # Bound before learner code runs.
-_parse, _children, _type, _min = ast.parse, ast.iter_child_nodes, type, min
-_defs, _class = (ast.FunctionDef, ast.AsyncFunctionDef), ast.ClassDef
+_compile, _type, _min, _is_a, _fields_of = compile, type, min, isinstance, getattr
+_node, _list, _only_ast = _ast.AST, list, 0x400  # ast.PyCF_ONLY_AST: compile gives the tree, as ast.parse
+_defs, _class = (_ast.FunctionDef, _ast.AsyncFunctionDef), _ast.ClassDef
+
+
+def _children(node):
+    """ast.iter_child_nodes."""
+    for field in node._fields:
+        value = _fields_of(node, field, None)
+        if _is_a(value, _node):
+            yield value
+        elif _is_a(value, _list):
+            yield from (item for item in value if _is_a(item, _node))
 
 
 def qualnames(source):
     """{(first line, name): qualified name} of every function, lambda and comprehension in `source`
     (bytes); {} when it does not parse."""
     try:
-        tree = _parse(source)
+        tree = _compile(source, "<unknown>", "exec", _only_ast)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     found = {}

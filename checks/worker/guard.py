@@ -55,16 +55,16 @@ def import_learner(name):
     else:
         # The worker's watchdog (main.py) reads this: past IMPORT_TIMEOUT it replies ImportTimeout
         # for this module, and the judge ends the process (no signal: Windows has no SIGALRM).
-        IMPORTING[:] = [name, _monotonic()]
+        IMPORTING[0] = (name, _monotonic())
         try:
             module = _load(name)
         finally:
-            IMPORTING.clear()
+            IMPORTING[0] = None
     apply_stops()
     return module
 
 
-IMPORTING = []  # [module, when it started] while a learner module is imported
+IMPORTING = [None]  # (module, when it started) while a learner module is imported
 # Bound before learner code runs: rebinding os.sep or time.monotonic changes nothing here.
 _realpath, _import_module, _modules, _sep = os.path.realpath, importlib.import_module, sys.modules, os.sep
 _monotonic, _function_type, _type, _vars = time.monotonic, types.FunctionType, type, vars

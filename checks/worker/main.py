@@ -15,7 +15,7 @@ Two threads of its own (watch.py) read the requests (stdin's end ends the proces
 a probe past its time, reply with the learner function still running.
 
 Learner code can reach this module (sys.modules["__main__"]) but nothing it relies on: the key, the reply
-pipe, the encoder and the probes live in the closures of `serve`, bound before the audit hook
+pipe, the encoder (wire.py) and the probes live in the closures of `serve`, bound before the audit hook
 (checks/worker/fence.py) goes in and before any learner code runs. The worker's package runs on a copy of
 builtins of its own, and after every probe the builtins and standard-library modules it relies on are compared
 with a copy taken before any learner code ran (checks/worker/snapshot.py): whatever was rebound is put back
@@ -27,15 +27,13 @@ import _thread
 import builtins
 import faulthandler
 import gc
-import importlib.util
-import json
-import json.encoder
-import json.scanner
 import os
 import signal  # noqa: F401 - loaded before learner code, as it always was: importing it is not refused
 import sys
 import time
 from _blake2 import blake2b  # hashlib.blake2b itself, without the OpenSSL hashlib loads (3 ms a start)
+from importlib._bootstrap import module_from_spec  # importlib.util's, without its imports (3 ms a start)
+from importlib._bootstrap_external import spec_from_file_location
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 PACKAGE = "_kit_worker"  # a name no learner file can take: the package is loaded by path
@@ -47,7 +45,7 @@ FREEZE_AFTER, FREEZE_BUDGET = 300_000, 1_000_000
 
 # The package's modules in the order they load; then every probes_NN.py, in turn (a probe module
 # builds only on earlier ones).
-ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "frames", "places", "watch")
+ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "frames", "places", "watch", "wire")
 SHARED_BUILTINS = ("functions",)  # its functions are handed to learner code, so its builtins are the learner's
 
 
@@ -59,10 +57,8 @@ def load_package():
     probes = sorted(f[:-3] for f in os.listdir(HERE) if f.startswith("probes_") and f.endswith(".py"))
 
     def module(name, filename, search=None):
-        spec = importlib.util.spec_from_file_location(
-            name, os.path.join(HERE, filename), submodule_search_locations=search
-        )
-        mod = importlib.util.module_from_spec(spec)
+        spec = spec_from_file_location(name, os.path.join(HERE, filename), submodule_search_locations=search)
+        mod = module_from_spec(spec)
         if name.rpartition(".")[2] not in SHARED_BUILTINS:
             mod.__builtins__ = private  # exec keeps it: every function defined in the module looks names up here
         sys.modules[name] = mod
@@ -98,6 +94,8 @@ def load_package():
 def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     """Bind everything, install the audit hook, then answer requests until stdin ends."""
     worker = load_package()
+    read, encode, plain = worker["wire"].read, worker["wire"].write, worker["wire"].plain
+    handshake = read(handshake)
     guard, fence, snapshot, frames = worker["guard"], worker["fence"], worker["snapshot"], worker["frames"]
     walk, places, watch = frames.tracer(), worker["places"], worker["watch"]
     places.ROOT = root = impl + os.sep
@@ -120,9 +118,7 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     write, realpath, sep, monotonic = os.write, os.path.realpath, os.sep, time.monotonic
     get = (inbox := _queue.SimpleQueue()).get
     gc_disable, gc_enable, gc_count, gc_freeze = gc.disable, gc.enable, gc.get_count, gc.freeze
-    scan = json.scanner.c_make_scanner(json.JSONDecoder())
-    str_type, int_type, float_type, bool_type, type_type = str, int, float, bool, type
-    list_type, tuple_type, dict_type, none_type = list, tuple, dict, type(None)
+    str_type, int_type, float_type, type_type, dict_type = str, int, float, type, dict
     base_exception, type_error, value_error = BaseException, TypeError, ValueError
     syntax_error, system_exit, recursion_error = SyntaxError, SystemExit, RecursionError
     name_of = type.__dict__["__name__"].__get__
@@ -139,29 +135,6 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
                 f()
             except base_exception:  # noqa: BLE001, S110 - a closed or broken stream loses only the learner's text
                 pass
-
-    def unserialisable(o):
-        raise type_error(f"{name_of(type_type(o))} is not plain data")
-
-    encode = json.encoder.c_make_encoder(
-        None, unserialisable, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
-    )
-
-    def plain(x, depth=0):
-        """x as exact built-in types only (a str subclass becomes a str): what the encoder reads
-        can run no learner code."""
-        t = type_type(x)
-        if t is str_type or t is float_type or t is int_type or t is bool_type or t is none_type:
-            return x
-        if depth > 40:
-            raise value_error("nested too deeply")
-        if t is list_type or t is tuple_type:
-            return [plain(v, depth + 1) for v in x]
-        if t is dict_type:
-            return {plain(k, depth + 1): plain(v, depth + 1) for k, v in list_type(dict_type.items(x))}
-        if is_a(x, str_type):
-            return join([x])
-        raise type_error(f"{name_of(t)} is not plain data")
 
     def safe_text(get, limit=TEXT_LIMIT):
         try:
@@ -223,11 +196,14 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
         return {"ok": plain(result)}
 
     def send(number, body):
+        """Write the signed reply; returns its bytes (the main loop lets them go once the next request is in)."""
         data = body.encode("ascii")
         signature = mac(b"%d\n" % number + data, key=key, digest_size=32).hexdigest().encode("ascii")
-        data = signature + b" " + data + b"\n"
-        while data:
-            data = data[write(reply_fd, data) :]
+        left = reply = signature + b" " + data + b"\n"
+        data = signature = None
+        while left:
+            left = left[write(reply_fd, left) :]
+        return reply
 
     def answer(number, module, samples):
         """The watchdog's reply for a probe past its time: the import that never finished, or the
@@ -240,19 +216,21 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
             steps, repeats = learner_frames([s[1:] for s in samples[-1]])
             info["where"], info["frames"], info["repeats"] = (steps[-1] if steps else None), steps[-3:], repeats
             found = {"error": {**info, "module": module}}
-        send(number, join(encode({"hung": found}, 0)))
+        send(number, encode({"hung": found}))
 
     # The probe in flight: [number, started, its time or None, done, answered by the watchdog, lock].
     lock = _thread.allocate_lock()
     state = [0, 0.0, None, True, False, lock]
     watch.start(requests, inbox.put, os._exit, state, guard.IMPORTING, import_timeout, sample, answer)
+    last = [None]  # the last reply's bytes, let go only once the next request is in (see below)
     while True:
         line = get()
+        last[0] = None
         with lock:
             state[:5] = [state[0] + 1, monotonic(), None, False, False]
             number = state[0]
         try:
-            request = scan(line, 0)[0]
+            request = read(line)
             budget = request.get("time") if type_type(request) is dict_type else None
             state[2] = float_type(budget) if type_type(budget) in (int_type, float_type) else None  # one store
             reply = run(request)
@@ -264,9 +242,9 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
         if refused:
             reply = {"tampered": refused}
         try:
-            body = join(encode(reply, 0))
+            body = encode(reply)
         except (type_error, value_error) as e:
-            body = join(encode({"error": {"type": "KitError", "message": f"unserialisable result: {e}"}}, 0))
+            body = encode({"error": {"type": "KitError", "message": f"unserialisable result: {e}"}})
         reply = None
         with lock:
             state[3], answered = True, state[4]
@@ -275,7 +253,9 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
         ended = mark + b"%d\0" % number  # everything printed for this probe is in the pipe before it
         while ended:
             ended = ended[write(out_fd, ended) :]
-        send(number, body)
+        # Nothing is freed between the reply going out and the next request coming in, which the reader
+        # thread allocates meanwhile: learner code's heap, and so its set orders, are the same whoever is first.
+        last[0] = send(number, body)
 
 
 def main():
@@ -287,8 +267,9 @@ def main():
     reply_fd, out_fd = os.dup(1), os.dup(2)
     os.dup2(2, 1)
     faulthandler.enable(file=os.fdopen(os.dup(2), "w"), all_threads=False)
-    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
-    handshake = json.loads(requests.readline())
+    # Bytes: between two requests the reader thread makes no object of its own (see the main loop).
+    requests = os.fdopen(os.dup(0), "rb")
+    handshake = requests.readline()
     # Learner code reading stdin gets end-of-file, not the requests.
     os.dup2(devnull := os.open(os.devnull, os.O_RDONLY), 0)
     os.close(devnull)

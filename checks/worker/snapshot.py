@@ -14,9 +14,8 @@ import sys
 
 # Attributes that honest code and the interpreter itself set, and that the worker never reads.
 STATE = {"sys": frozenset("stdin stdout stderr path last_type last_value last_traceback last_exc ps1 ps2".split())}
-# What the worker calls into beyond the modules its code names: the reply's encoder and the request's
-# scanner (json's submodules), and what os.path.realpath calls.
-ALSO = ("json.decoder", "json.encoder", "json.scanner", "os.path", "genericpath", "stat")
+# What the worker calls into beyond the modules its code names: what os.path.realpath calls.
+ALSO = ("os.path", "genericpath", "stat")
 
 
 def relied_on(worker_modules):

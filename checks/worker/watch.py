@@ -69,27 +69,38 @@ def start(requests, put, exit_now, state, importing, import_timeout, sample, ans
             pass
         exit_now(0)
 
+    def late():
+        """(number, module or None) of the probe in flight once it (or its import) is past its time,
+        else None. A look allocates no object that outlives it, and no container: learner code's
+        Values then get the same addresses (so its sets the same order), and the collector runs at
+        the same points, whenever the looks come."""
+        with lock:
+            if state[3] or state[4]:
+                return None
+            entry = importing[0]
+            if entry is not None and import_timeout and monotonic() - entry[1] > import_timeout:
+                state[4] = True
+                return state[0], entry[0]
+            if state[2] is not None and monotonic() - state[1] > state[2]:
+                state[4] = True
+                return state[0], None
+            return None
+
     def watchdog():
         while True:
             sleep(TICK)
-            with lock:
-                number, started, budget, done, answered = state[:5]
-                if done or answered:
-                    continue
-                module, now = importing[:], monotonic()
-                late_import = module and import_timeout and now - module[1] > import_timeout
-                if not late_import and (budget is None or now - started <= budget):
-                    continue
-                state[4] = True
+            found = late()
+            if found is None:
+                continue
             try:
                 samples = []
                 for _ in range(SAMPLES):
                     samples.append(sample())
                     sleep(APART)
-                answer(number, module[0] if late_import else None, samples)
+                answer(found[0], found[1], samples)
             except BaseException:  # noqa: BLE001, S110 - learner code broke what this needs: the judge's clock ends it
                 pass
-            samples = None
+            samples = found = None
 
     _thread.start_new_thread(reader, ())
     _thread.start_new_thread(watchdog, ())
