@@ -415,10 +415,50 @@ SET_ORDER_MUL = [
 
 
 def test_a_bug_that_depends_on_set_order_gets_the_same_score_in_ten_fresh_processes(checks, variant):
+    """On a busy machine too, as a grading's is: the worker's own threads, whose timing the load
+    changes, must not change the addresses learner code's Values get (without that: 4 runs in 12 failed)."""
     impl = variant(SET_ORDER_MUL)
-    scores = {tuple(verdicts(checks("03", impl).tests())) for _ in range(10)}
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        scores = {tuple(verdicts(checks("03", impl).tests())) for _ in range(10)}
+    finally:
+        busy.kill()
+        busy.wait()
     assert len(scores) == 1, scores
     assert 0 < sum(points for _, _, points in scores.pop()) < POINTS["03"]
+
+
+def test_the_watchdogs_look_at_a_probe_leaves_nothing_behind_however_often_it_comes():
+    """What a look allocates is gone when it returns, and it makes no container the collector counts:
+    when the looks come (a timer's business) changes neither learner Values' addresses nor when the
+    collector runs (the worker's threads, checks/worker/watch.py)."""
+    import _thread
+    import gc
+    import itertools
+    import time
+
+    from checks.worker import watch
+
+    state = [7, time.monotonic(), 60.0, False, False, _thread.allocate_lock()]
+    importing = [("micrograd.engine", time.monotonic())]
+    look = watch.looker(state, importing, 60)
+
+    def left_by(n):
+        gc.disable()
+        try:
+            blocks, young = sys.getallocatedblocks(), gc.get_count()[0]
+            for _ in itertools.repeat(None, n):  # no int of the loop's left over
+                assert look() is None
+            return sys.getallocatedblocks() - blocks, gc.get_count()[0] - young
+        finally:
+            gc.enable()
+
+    for done, entry in [(False, importing[0]), (False, None), (True, None)]:
+        state[3], importing[0] = done, entry
+        left_by(1)
+        assert left_by(10) == left_by(2000)
+    state[3], state[1] = False, time.monotonic() - 61  # past its time: found once
+    assert look() == (7, None) and state[4] and look() is None
 
 
 # --- the judge boundary, on the records themselves ----------------------------------------------

@@ -55,25 +55,14 @@ def hung_function(samples, learner_calls, root, sep):
     return {}
 
 
-def start(requests, put, exit_now, state, importing, import_timeout, sample, answer):
-    """Start both threads. `state` is [number, started, time or None, done, answered] of the probe
-    in flight, under its own lock (state[5]); `importing` is guard.IMPORTING; `answer(number, module
-    or None, samples)` replies for a late probe."""
-    monotonic, sleep, lock = time.monotonic, time.sleep, state[5]
+def looker(state, importing, import_timeout, monotonic=time.monotonic):
+    """look(): (number, module or None) of the probe in flight once it (or its import) is past its
+    time, else None (`start` says what `state` and `importing` are). A look allocates no object that
+    outlives it, and no container: learner code's Values then get the same addresses (so its sets the
+    same order), and the collector runs at the same points, whenever the looks come."""
+    lock = state[5]
 
-    def reader():
-        try:
-            for line in requests:
-                put(line)
-        except BaseException:  # noqa: BLE001, S110 - a broken pipe is an end too
-            pass
-        exit_now(0)
-
-    def late():
-        """(number, module or None) of the probe in flight once it (or its import) is past its time,
-        else None. A look allocates no object that outlives it, and no container: learner code's
-        Values then get the same addresses (so its sets the same order), and the collector runs at
-        the same points, whenever the looks come."""
+    def look():
         with lock:
             if state[3] or state[4]:
                 return None
@@ -86,10 +75,27 @@ def start(requests, put, exit_now, state, importing, import_timeout, sample, ans
                 return state[0], None
             return None
 
+    return look
+
+
+def start(requests, put, exit_now, state, importing, import_timeout, sample, answer):
+    """Start both threads. `state` is [number, started, time or None, done, answered] of the probe
+    in flight, under its own lock (state[5]); `importing` is guard.IMPORTING; `answer(number, module
+    or None, samples)` replies for a late probe."""
+    sleep, look = time.sleep, looker(state, importing, import_timeout)
+
+    def reader():
+        try:
+            for line in requests:
+                put(line)
+        except BaseException:  # noqa: BLE001, S110 - a broken pipe is an end too
+            pass
+        exit_now(0)
+
     def watchdog():
         while True:
             sleep(TICK)
-            found = late()
+            found = look()
             if found is None:
                 continue
             try:
