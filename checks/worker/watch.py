@@ -60,10 +60,11 @@ def looker(state, importing, import_timeout, monotonic=time.monotonic):
     time, else None (`start` says what `state` and `importing` are). A look allocates no object that
     outlives it, and no container: learner code's Values then get the same addresses (so its sets the
     same order), and the collector runs at the same points, whenever the looks come."""
-    lock = state[5]
+    acquire, release = state[5].acquire, state[5].release  # bound once: `with` would make two methods a look
 
     def look():
-        with lock:
+        acquire()
+        try:
             if state[3] or state[4]:
                 return None
             entry = importing[0]
@@ -74,6 +75,8 @@ def looker(state, importing, import_timeout, monotonic=time.monotonic):
                 state[4] = True
                 return state[0], None
             return None
+        finally:
+            release()
 
     return look
 
