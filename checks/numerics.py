@@ -105,10 +105,11 @@ def gradient(graph, names=None):
         names = leaves(graph)
 
     # A node moved changes only the nodes after it (a graph lists each node after its operands).
-    after = {row[0]: graph[i + 1 :] for i, row in enumerate(graph)}
+    position = {row[0]: i for i, row in enumerate(graph)}
 
     def through(name):
-        return lambda v: evaluate(after[name], before={**values, name: v})[top] if after[name] else v
+        after = graph[position[name] + 1 :]
+        return lambda v: evaluate(after, before={**values, name: v})[top] if after else v
 
     return {name: central_difference(through(name), values[name]) for name in names}
 
