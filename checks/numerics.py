@@ -104,12 +104,22 @@ def gradient(graph, names=None):
     if names is None:
         names = leaves(graph)
 
-    # A node moved changes only the nodes after it (a graph lists each node after its operands).
+    # A node moved changes only the nodes that depend on it, all after it (a graph lists each node after
+    # its operands): those alone are computed again, each from the same operands in the same order.
     position = {row[0]: i for i, row in enumerate(graph)}
 
     def through(name):
-        after = graph[position[name] + 1 :]
-        return lambda v: evaluate(after, before={**values, name: v})[top] if after else v
+        moved, rows = {name}, []
+        for row in graph[position[name] + 1 :]:
+            if row[1] != "leaf" and any(a in moved for a in row[2:] if isinstance(a, str)):
+                moved.add(row[0])
+                rows.append(row)
+        if name == top:
+            return lambda v: v
+        if top not in moved:
+            return lambda v: values[top]
+        kept = {a: values[a] for row in rows for a in row[2:] if isinstance(a, str) and a not in moved}
+        return lambda v: evaluate(rows, before={**kept, name: v})[top]
 
     return {name: central_difference(through(name), values[name]) for name in names}
 
