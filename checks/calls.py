@@ -14,7 +14,7 @@ import re
 import time
 
 from checks.base import OWN
-from checks.client import ProbeFailure, Worker
+from checks.client import ProbeFailure, Worker, discard, launch
 from checks.judge import LearnerError
 from kit.exercises import TREE
 
@@ -42,7 +42,8 @@ class Calls:
     """One worker in use at a time, on one base (checks/base/); a worker left for another base is
     closed, and the next call on its base starts a fresh one. A learner's run (`ahead`) starts the
     workers it will use next before their first call (prepare); a grader's does not, since a
-    student's memory limit is shared by all of them."""
+    student's memory limit is shared by all of them: it launches ahead only the process of its next
+    start, which enters the student's cgroups and waits (a shell of a few pages, no learner code)."""
 
     def __init__(self, impl, fence, timeout, check_timeout=None, ahead=False):
         self.impl, self.fence, self.timeout, self.check_timeout = impl, fence, timeout, check_timeout
@@ -51,6 +52,9 @@ class Calls:
         self.worker_base = None  # its base
         self.ahead = ahead
         self.ready = {}  # base -> a worker started ahead, not called yet
+        self.import_timeout = max(1, int(timeout / 2))  # an import that hangs is cut short well within a test's time
+        self.launched = None  # a grader's: the process of the next worker start, waiting in the cgroups (launch)
+        self.coming = []  # the bases the plan starts workers on next, in order (prepare)
         self.hung = set()  # learner modules whose import never finished: not waited for again
         self.timeouts = {}  # (probe, ops) that timed out in the current check -> the message it got
         self.stops = {}  # (module, function) that hung in this check (or in a first look) -> its message
@@ -90,22 +94,40 @@ class Calls:
         return (self.impl / "micrograd").is_dir() or (self.impl / "derivatives.py").is_file()
 
     def started(self, base):
-        # An import that hangs is cut short well within the test's own timeout.
-        worker = Worker(self.impl, self.fence, import_timeout=max(1, int(self.timeout / 2)), base=base)
-        worker.start()
+        worker = Worker(self.impl, self.fence, import_timeout=self.import_timeout, base=base)
+        proc, self.launched = self.launched, None
+        if proc is not None and proc.poll() is not None:  # it ended waiting: the start is made afresh
+            discard(proc, self.fence.hardened)
+            proc = None
+        worker.start(proc)
+        if self.coming and self.coming[0] == base:
+            self.coming.pop(0)
+        self.launch_ahead()
         return worker
+
+    def launch_ahead(self):
+        """A grader's run, whose starts enter the student's cgroups, launches the process of its next
+        start ahead when the plan has one to come, so that the kernel's wait for the move into them
+        (kit/instructor/harden.py) passes while the worker in use runs. That process runs no
+        learner code, so no verdict depends on it; a wrong plan costs a shell."""
+        if self.launched is None and self.coming and self.fence.cgroups and not self.ahead:
+            self.launched = launch(self.fence, self.impl, self.import_timeout)
 
     def prepare(self, bases):
         """Start the workers of the bases the run calls on next (`bases`, in order of use) ahead of
         their first call, where the run may (`ahead`): each start (40 ms) then overlaps the judge's
         own work and the others' on a second core. A worker started ahead gets the same calls from
         its start as one started on demand, so no verdict depends on it. Those no longer wanted
-        are closed."""
-        if not self.ahead or not self.has_tree():
+        are closed. A grader's run launches only the process of its next start (launch_ahead)."""
+        if not self.has_tree():
             return
         runs = [b for i, b in enumerate(bases) if i == 0 or b != bases[i - 1]]
         if runs and self.worker is not None and runs[0] == self.worker_base:
             runs = runs[1:]  # the worker in use goes on
+        if not self.ahead:
+            self.coming = runs
+            self.launch_ahead()
+            return
         wanted = list(dict.fromkeys(runs))[:AHEAD]
         for base in [b for b in self.ready if b not in wanted]:
             self.ready.pop(base).close()
@@ -174,7 +196,9 @@ class Calls:
         for worker in [self.worker, *self.ready.values()]:
             if worker is not None:
                 worker.close()
-        self.worker, self.ready = None, {}
+        if self.launched is not None:
+            discard(self.launched, self.fence.hardened)
+        self.worker, self.ready, self.launched = None, {}, None
 
 
 def todo_left(impl):

@@ -49,11 +49,12 @@ class Fence:
     """How the worker process is started and fenced in (kit/instructor/sandbox.py makes one per
     student); the default, for a learner at a laptop, runs it plainly.
 
-    `prefix` wraps the command (bwrap, unshare, setpriv); `python` and `worker` are the paths as
-    the fenced process sees them, and so is `impl`; `rlimits` maps resource names ("AS", "NPROC")
-    to limits; `cgroups` are the folders of the student's cgroup(s) (kit/instructor/cgroups.py).
-    A fence with either is hardened: kit/instructor/harden.py's command line (Linux) enters the
-    cgroups, sets the limits and execs the rest, in a session of its own that the judge kills whole."""
+    `prefix` wraps the command (bwrap, unshare); `python` and `worker` are the paths as the fenced
+    process sees them, and so is `impl`; `rlimits` maps resource names ("AS", "NPROC") to limits;
+    `cgroups` are the folders of the student's cgroup(s) (kit/instructor/cgroups.py); `user` is the
+    student's user id. A fence with any of them is hardened: kit/instructor/harden.py's command line
+    (Linux) enters the cgroups, sets the limits, switches to the user and execs the rest, in a
+    session of its own that the judge kills whole."""
 
     mode: str = "none"
     prefix: tuple = ()
@@ -63,6 +64,7 @@ class Fence:
     env: dict | None = None
     rlimits: dict = dataclasses.field(default_factory=dict)
     cgroups: tuple = ()
+    user: int | None = None
 
     def save(self, path):
         with open(path, "w", encoding="utf-8") as f:
@@ -76,7 +78,16 @@ class Fence:
 
     @property
     def hardened(self):
-        return bool(self.rlimits or self.cgroups)
+        return bool(self.rlimits or self.cgroups or self.user is not None)
+
+    def go(self):
+        """What the judge sends its worker's process first: the go of a hardened start that waits in
+        the student's cgroups (kit/instructor/harden.py), else nothing."""
+        if not self.cgroups:
+            return b""
+        from kit.instructor import harden
+
+        return harden.GO
 
     def launch(self):
         """The command that hardens what follows it (empty for a learner's plain fence)."""
@@ -84,7 +95,7 @@ class Fence:
             return []
         from kit.instructor import harden  # a grader's alone: Linux, util-linux's programs
 
-        return harden.command(self.rlimits, self.cgroups, same_addresses())
+        return harden.command(self.rlimits, self.cgroups, same_addresses(), self.user)
 
     def command(self, *args):
         plain = [] if self.hardened or self.prefix else same_addresses()
@@ -127,25 +138,18 @@ class Worker:
         self.proc = None
         self.last = None  # the latest probe sent, for messages about a timeout
 
-    def start(self):
+    def start(self, proc=None):
+        """Start the worker; `proc`: its process, launched ahead (launch) and still waiting for the go."""
         self.key, self.sent = secrets.token_bytes(32), 0
         self.oom_before = self.memory.oom_kills(self.cgroups) if self.memory else 0
         mark = secrets.token_hex(8)
-        self.proc = subprocess.Popen(
-            self.fence.command(self.inside, str(self.import_timeout)),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,  # the worker's replies: it moves its prints to the other pipe
-            stderr=subprocess.PIPE,  # whatever it prints
-            cwd=self.impl,
-            env=worker_env(self.fence.env),
-            start_new_session=self.fence.hardened,  # a grader's (Linux): killed whole, with what it started
-        )
+        self.proc = proc or launch(self.fence, self.impl, self.import_timeout)
         self.replies, self.output = queue.Queue(), Output(b"\0" + mark.encode() + b":")
         for target, args in ((read_replies, (self.proc.stdout, self.replies)), (self.output.read, (self.proc.stderr,))):
             threading.Thread(target=target, args=args, daemon=True).start()
         handshake = json.dumps({"key": self.key.hex(), "mark": mark, "base": self.base}) + "\n"
         try:
-            self.proc.stdin.write(handshake.encode())
+            self.proc.stdin.write(self.fence.go() + handshake.encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died at once; the first probe says how
@@ -243,7 +247,7 @@ class Worker:
         except subprocess.TimeoutExpired:  # alive, but its reply channel is closed
             self.close()
             return ProbeFailure(probe, "crash", "the worker closed its reply channel")
-        self._kill()  # what it left in its session (a hardened fence's)
+        end(self.proc, self.fence.hardened)  # what it left in its session (a hardened fence's)
         self.output.wait(float("inf"), 2)  # the rest of what it wrote: a faulthandler dump
         with self.output.changed:
             log = bytes(self.output.tail).decode("utf-8", "replace")
@@ -259,27 +263,55 @@ class Worker:
             detail = f"exit code {code}"
         return ProbeFailure(probe, "crash", detail, where=learner_frame(log, self.inside))
 
-    def _kill(self):
-        """Kill the worker: a hardened fence's whole session (Linux), else the process."""
-        if self.fence.hardened:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                return
-            except (ProcessLookupError, PermissionError):
-                pass
-        if self.proc.poll() is None:
-            self.proc.kill()
-
     def close(self):
         """Kill it; its pipes' threads end (and close them) once the pipes do."""
         if self.proc is not None:
-            self._kill()
+            end(self.proc, self.fence.hardened)
             self.proc.wait()
             try:
                 self.proc.stdin.close()
             except OSError:
                 pass
             self.proc = None
+
+
+def launch(fence, impl, import_timeout):
+    """A worker's process, fenced: its pipes, and a session of its own where hardened (a grader's, on
+    Linux). One that enters the student's cgroups waits for the judge's go (Fence.go) before the
+    worker runs, so that a judge may launch it ahead (checks/calls.py)."""
+    impl = os.path.realpath(impl)
+    return subprocess.Popen(
+        fence.command(fence.impl or impl, str(import_timeout)),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,  # the worker's replies: it moves its prints to the other pipe
+        stderr=subprocess.PIPE,  # whatever it prints
+        cwd=impl,
+        env=worker_env(fence.env),
+        start_new_session=fence.hardened,  # a grader's (Linux): killed whole, with what it started
+    )
+
+
+def end(proc, hardened):
+    """Kill a worker's process: a hardened fence's whole session (Linux), else the process."""
+    if hardened:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+            return
+        except (ProcessLookupError, PermissionError):
+            pass
+    if proc.poll() is None:
+        proc.kill()
+
+
+def discard(proc, hardened):
+    """End a process launched ahead and never used, and close its pipes."""
+    end(proc, hardened)
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        try:
+            pipe.close()
+        except OSError:
+            pass
 
 
 def clean_hung(hung):

@@ -7,6 +7,7 @@ reason, and the rlimits and tmpfs sizes of the sandbox are all there is (the log
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,10 +20,14 @@ import hostile
 import pytest
 
 from checks import client, messages
+from checks.base import plan
+from checks.calls import Calls, todo_left
 from checks.client import Fence, ProbeFailure, Worker
+from checks.inputs import LECTURE_L
 from kit import ROOT
 from kit.instructor import cgroups, host, machine, sandbox, wrappers
 
+ALL = {"01", "02", "03", "04", "05", "06", "07"}
 GROUPS = cgroups.Cgroups.detect()
 needs_cgroups = pytest.mark.skipif(GROUPS is None, reason="no cgroup memory controller this user may write here")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="quota mounts and grading uids need a grader running as root")
@@ -39,6 +44,7 @@ def group():
 def run_in(group, code, timeout=60):
     return subprocess.run(  # entered by the grader's launcher, as a fenced worker is
         [*Fence(cgroups=tuple(map(str, group.folders))).launch(), sys.executable, "-c", textwrap.dedent(code)],
+        input=b"\n",  # the judge's go, once the cgroups are entered (kit/instructor/harden.py)
         capture_output=True,
         timeout=timeout,
     )
@@ -112,42 +118,141 @@ print(json.dumps({
     "as": resource.getrlimit(resource.RLIMIT_AS), "nproc": resource.getrlimit(resource.RLIMIT_NPROC),
     "personality": libc.personality(0xFFFFFFFF), "pdeathsig": signal.value,
     "session": os.getsid(0) == os.getpid(), "cgroups": open("/proc/self/cgroup").read(),
+    "uid": os.getuid(), "groups": os.getgroups(),
 }))
 """
 
 
+SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin")  # one another user may run
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        None,
+        pytest.param(
+            65534,
+            marks=pytest.mark.skipif(
+                os.geteuid() != 0 or SYSTEM_PYTHON is None, reason="needs root and a Python any user may run"
+            ),
+        ),
+    ],
+    ids=["as-is", "as-the-students-user"],
+)
 def test_a_hardened_worker_starts_in_the_students_cgroup_with_its_limits_its_own_session_and_no_interpreter_before_it(
-    tmp_path,
+    user,
 ):
     """The grader's hardening is util-linux's small programs exec'd one into the next (sh, prlimit,
     setarch, setpriv): the worker's process gets the rlimits, address randomisation off where the kernel
-    allows it, the parent-death signal, and a session of its own from the judge's Popen."""
+    allows it, its user, the parent-death signal (kept through the switch to that user, which would
+    clear it were it set first), and a session of its own from the judge's Popen."""
     group = GROUPS.make(f"kit-test-{os.getpid()}-{time.monotonic_ns()}", 96 << 20, 64) if GROUPS else None
     try:
         folders = tuple(map(str, group.folders)) if group else ()
-        fence = Fence(rlimits={"AS": 512 << 20, "NPROC": 4096}, cgroups=folders)
+        fence = Fence(rlimits={"AS": 512 << 20, "NPROC": 4096}, cgroups=folders, user=user)
         command = fence.command("ignored")
         assert "python" not in " ".join(command[: command.index(fence.python)])  # no interpreter before the worker's
-        script = tmp_path / "what.py"
-        script.write_text(WHAT_IT_GOT)
-        got = json.loads(
-            subprocess.run(
-                [*fence.launch(), sys.executable, "-I", str(script)],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                start_new_session=fence.hardened,
-            ).stdout
+        done = subprocess.run(
+            [*fence.launch(), SYSTEM_PYTHON if user else sys.executable, "-I", "-c", WHAT_IT_GOT],
+            input="\n" if folders else "",  # the judge's go (kit/instructor/harden.py)
+            capture_output=True,
+            text=True,
+            timeout=60,
+            start_new_session=fence.hardened,
+            cwd="/",
         )
+        got = json.loads(done.stdout or done.stderr)
     finally:
         if group is not None:
             group.remove()
     assert got["as"] == [512 << 20, 512 << 20] and got["nproc"] == [4096, 4096]
     assert got["pdeathsig"] == signal.SIGKILL and got["session"]
+    assert got["uid"] == (os.getuid() if user is None else user)
+    if user is not None:
+        assert got["groups"] == []
     if client.same_addresses():  # setarch -R works here (not in every container)
         assert got["personality"] & client.ADDR_NO_RANDOMIZE
     for folder in folders:  # the cgroup line of each of the group's controllers names the group
         assert f":{Path(folder).name}\n" in got["cgroups"] or f"/{Path(folder).name}\n" in got["cgroups"]
+
+
+def waiting_in(group, proc, timeout=10.0):
+    """Whether the process `proc` is in the group, once its shell has entered it (or `timeout` passed)."""
+    deadline = time.monotonic() + timeout
+    while proc.pid not in group.pids() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return proc.pid in group.pids() and proc.poll() is None
+
+
+@needs_cgroups
+def test_a_graders_calls_launch_the_next_starts_process_ahead_in_the_cgroups_only_while_one_is_to_come(group, tree):
+    """Moving a process into a cgroup waits for the kernel (10-15 ms, idle), so a grader's run launches
+    the process of its next worker start ahead: a shell that enters the student's cgroups and waits
+    for the go. The start takes it; the last planned start leaves none behind, and closing ends it."""
+    fence = Fence(cgroups=tuple(map(str, group.folders)))
+    calls = Calls(tree(3), fence, 5.0, ahead=False)
+    try:
+        bases = plan(sorted(ALL), todo_left(tree(3)))
+        calls.prepare(bases)
+        first = calls.launched
+        assert first is not None and waiting_in(group, first)
+        calls.call("forward", {"graph": LECTURE_L})  # 02 is solved: the learner's own worker answers
+        assert calls.worker.proc is first and calls.launched not in (None, first)  # three more bases to come
+        second = calls.launched
+        assert waiting_in(group, second)
+        os.killpg(second.pid, signal.SIGKILL)  # one that ended while waiting: the start is made afresh
+        second.wait()
+        calls.base = bases[-1]  # 07's, on the kit's engine and network
+        got = calls.call("forward", {"graph": LECTURE_L})
+        assert got["data"]["L"] == -8.0 and calls.worker.proc is not second
+        calls.prepare([bases[-1]])  # nothing more to come: nothing more launched
+        left = calls.launched
+    finally:
+        calls.close()
+    assert left is None or left.poll() is not None
+    assert calls.launched is None and not calls.worker
+    deadline = time.monotonic() + 10
+    while group.pids() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not group.pids()
+
+
+@needs_cgroups
+def test_a_solved_tree_launches_one_process_ahead_for_its_one_worker_and_nothing_after(group, tree):
+    calls = Calls(tree(7), Fence(cgroups=tuple(map(str, group.folders))), 5.0, ahead=False)
+    try:
+        calls.prepare(plan(sorted(ALL), todo_left(tree(7))))
+        first = calls.launched
+        assert calls.call("forward", {"graph": LECTURE_L})["data"]["L"] == -8.0
+        assert calls.worker.proc is first and calls.launched is None
+    finally:
+        calls.close()
+
+
+@needs_cgroups
+@pytest.mark.parametrize("upto", [0, 3, 5], ids=["stubs", "through 03", "through 05"])
+def test_a_run_in_the_students_cgroups_gives_the_verdicts_of_a_run_whose_workers_start_on_demand(
+    checks, tree, tmp_path, upto
+):
+    """Its starts launched ahead (a grader's fence with cgroups) or each made on demand (a grader's
+    fence without): the same report."""
+    group = GROUPS.make(f"kit-test-{os.getpid()}-{time.monotonic_ns()}", 512 << 20, 64)
+    try:
+        runs = []
+        for cgroup in ((), tuple(map(str, group.folders))):
+            fence = tmp_path / f"fence-{len(runs)}.json"
+            Fence(cgroups=cgroup, rlimits={"AS": 1 << 30}).save(fence)
+            runs.append(checks("all", tree(upto), "--fence", str(fence)))
+    finally:
+        group.remove()
+    on_demand, ahead = runs
+    assert on_demand.report and ahead.report, (on_demand.out, ahead.out)
+
+    def verdicts(run):
+        return [(t["nodeid"], t["status"], t["points"], t["message"], t["mistake"]) for t in run.tests()]
+
+    assert verdicts(ahead) == verdicts(on_demand)
+    assert ahead.report["checks"] == on_demand.report["checks"]
 
 
 def test_without_a_delegated_cgroup_v2_or_v1_hierarchy_there_is_none_and_the_log_says_rlimits(monkeypatch):

@@ -34,7 +34,7 @@ from pathlib import Path
 from checks.client import Fence
 from kit import ROOT
 from kit.instructor.host import DISK, INODES, UID_BASE, Unavailable, is_root, pids, uid_of
-from kit.instructor.wrappers import INSIDE, bwrap_args, setpriv, system_dirs, tool, unshare_args
+from kit.instructor.wrappers import INSIDE, bwrap_args, system_dirs, tool, unshare_args
 
 LIMITS = {"AS": 1 << 30, "FSIZE": 16 << 20, "NOFILE": 256, "CORE": 0, "CPU": 300}
 NPROC = 64  # processes per worker, where it has a user id of its own
@@ -167,16 +167,19 @@ class Sandbox:
         home = Path(home)
         inside = Path(INSIDE) if self.mode in ("bwrap", "unshare") else home
         rlimits = dict(self.limits, **({"NPROC": NPROC} if self.uid is not None else {}))
-        drop = setpriv(self.uid) if self.uid is not None else []
+        # The hardening's setpriv switches to the student's uid (never root, even unfenced); unshare's
+        # root is built as root, and switches inside it.
+        user = self.uid if self.mode != "unshare" else None
         if self.mode == "bwrap":
-            prefix = drop + bwrap_args(home, self.python, self.hide, self.quota)
+            prefix = bwrap_args(home, self.python, self.hide, self.quota)
         elif self.mode == "unshare":
             prefix = unshare_args(home, self.python, self.hide, self.uid)
         else:
-            prefix = drop  # never as root, even unfenced
+            prefix = []
         return Fence(
             mode=self.mode,
             prefix=tuple(prefix),
+            user=user,
             python=self.python,
             rlimits=rlimits,
             worker=str(inside / "kit" / "worker" / "main.py"),

@@ -8,6 +8,7 @@ import shlex
 import shutil
 from pathlib import Path
 
+from kit.instructor.harden import as_user
 from kit.instructor.host import DISK
 
 INSIDE = "/mnt/sandbox"  # where the student's scratch folder appears inside "bwrap" and "unshare"
@@ -21,15 +22,7 @@ def tool(name):
 
 
 def setpriv(uid):
-    return [
-        tool("setpriv") or "setpriv",
-        f"--reuid={uid}",
-        f"--regid={uid}",
-        "--clear-groups",
-        "--inh-caps=-all",
-        "--no-new-privs",
-        "--",
-    ]
+    return [tool("setpriv") or "setpriv", *as_user(uid), "--"]
 
 
 def system_dirs(python):
