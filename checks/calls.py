@@ -14,8 +14,9 @@ import re
 import time
 
 from checks.base import OWN
-from checks.client import ProbeFailure, Worker, discard, launch
+from checks.client import ProbeFailure, Worker
 from checks.judge import LearnerError
+from checks.process import discard, launch
 from kit.exercises import TREE
 
 PRINTED_LIMIT = 4000  # characters of the learner's printed output kept per test

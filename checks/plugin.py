@@ -11,10 +11,11 @@ import pytest
 from checks import history, messages
 from checks.base import base_for
 from checks.calls import Calls, SameTimeout, still_running, todo_left
-from checks.client import Fence, ProbeFailure
+from checks.client import ProbeFailure
 from checks.gates import GATE_TIMEOUT, Looks
 from checks.judge import LearnerError
 from checks.options import add_options, exercise_of, exercise_of_nodeid, sentence, settings
+from checks.process import Fence
 from checks.report import Report, totals
 from kit.exercises import EXERCISES, POINTS
 

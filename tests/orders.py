@@ -8,11 +8,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checks import client  # noqa: E402
+from checks import process  # noqa: E402
 
-client.ADDR_NO_RANDOMIZE = 0  # the worker's personality is left as it was: addresses vary
-worker_env = client.worker_env
-client.worker_env = lambda env: {**worker_env(env), "PYTHONHASHSEED": sys.argv[1]}
+process.ADDR_NO_RANDOMIZE = 0  # the worker's personality is left as it was: addresses vary
+worker_env = process.worker_env
+process.worker_env = lambda env: {**worker_env(env), "PYTHONHASHSEED": sys.argv[1]}
 
 from kit.__main__ import main  # noqa: E402
 

@@ -13,10 +13,10 @@ from zoo import ZOO
 
 from checks.base import OWN, base_for, plan
 from checks.calls import Calls, todo_left
-from checks.client import Fence
 from checks.gates import Looks
 from checks.inputs import LECTURE_L
 from checks.judge import LearnerError
+from checks.process import Fence
 from kit import ROOT
 
 ALL = {"01", "02", "03", "04", "05", "06", "07"}

@@ -19,11 +19,12 @@ from pathlib import Path
 import hostile
 import pytest
 
-from checks import client, messages
+from checks import messages, process
 from checks.base import plan
 from checks.calls import Calls, todo_left
-from checks.client import Fence, ProbeFailure, Worker
+from checks.client import ProbeFailure, Worker
 from checks.inputs import LECTURE_L
+from checks.process import Fence
 from kit import ROOT
 from kit.instructor import cgroups, host, machine, sandbox, wrappers
 
@@ -170,8 +171,8 @@ def test_a_hardened_worker_starts_in_the_students_cgroup_with_its_limits_its_own
     assert got["uid"] == (os.getuid() if user is None else user)
     if user is not None:
         assert got["groups"] == []
-    if client.same_addresses():  # setarch -R works here (not in every container)
-        assert got["personality"] & client.ADDR_NO_RANDOMIZE
+    if process.same_addresses():  # setarch -R works here (not in every container)
+        assert got["personality"] & process.ADDR_NO_RANDOMIZE
     for folder in folders:  # the cgroup line of each of the group's controllers names the group
         assert f":{Path(folder).name}\n" in got["cgroups"] or f"/{Path(folder).name}\n" in got["cgroups"]
 

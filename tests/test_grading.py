@@ -379,6 +379,29 @@ def test_where_namespaces_are_refused_auto_refuses_loudly_and_none_must_be_named
         assert all("read a file outside the tree graded (/proc/" in r["reason"] for r in data[sid]["review"]), sid
 
 
+@pytest.mark.skipif(not ROOT_MODES or not shutil.which("setpriv"), reason="a grader as root, without CAP_SYS_ADMIN")
+def test_where_the_kernel_refuses_a_mount_none_grades_every_student_and_the_log_says_there_is_no_disk_quota(tmp_path):
+    """Root without CAP_SYS_ADMIN, as in a Docker-default container: no student's home can be a quota
+    tmpfs. The grading says so at its head and grades on, each student as where it can."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hostile.tree(subs / "solved")
+    hostile.tree(subs / "half", upto=3)
+    done = subprocess.run(
+        ["setpriv", "--bounding-set=-sys_admin", "--", sys.executable, "-m", "kit", "grade", str(subs), str(out)]
+        + [*FAST, "--sandbox", "none"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=fake_tools(tmp_path),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "disk: no quota" in done.stdout and "the kernel refused a student's quota tmpfs" in done.stdout
+    assert {sid: r["status"] for sid, r in students(out).items()} == {"half": "graded", "solved": "graded"}
+    totals = {row["student"]: int(row["total"]) for row in rows(out)}
+    assert totals["solved"] == 78 and 0 < totals["half"] < 78
+
+
 PAST_THE_HOOK = (
     "import json, os\n"
     "seen, p = [], os.getppid()\n"

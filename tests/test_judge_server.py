@@ -11,7 +11,7 @@ import time
 import hostile
 import pytest
 
-from checks.client import Fence
+from checks.process import Fence
 from kit import ROOT
 from kit.instructor import pool
 

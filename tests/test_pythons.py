@@ -13,8 +13,8 @@ from test_seeds import zoo_trees
 from test_styles import STYLES
 from zoo import ORDER_QUOTED
 
-from checks.client import Fence
 from checks.options import DEFAULT_SEED, DEFAULT_TIMEOUT
+from checks.process import Fence
 from kit import ROOT
 from kit.dev import pythons
 from kit.exercises import EXERCISES

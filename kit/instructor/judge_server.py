@@ -21,8 +21,12 @@ import time
 
 import pytest
 
-from checks import client, plugin
+from checks import plugin, process
 from kit import runner
+
+# What a grader's judge imports when it starts a worker (checks/process.py, client.py): imported here,
+# once, not compiled again in each forked judge.
+from kit.instructor import cgroups, harden  # noqa: F401
 from kit.instructor.pool import Request
 
 
@@ -238,7 +242,7 @@ def _signal(pid, sig):
 
 
 def serve():
-    client.same_addresses()  # its trial run of setarch once here, not in every forked judge
+    process.same_addresses()  # its trial run of setarch once here, not in every forked judge
     jobs = Jobs()
     line = jobs.next()
     while line is not None:

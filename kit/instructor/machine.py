@@ -61,6 +61,7 @@ class Machine:
         os.chmod(self.scratch, 0o711)
         self.staged = self.scratch / ".staged"  # the grader's own copy of each tree, unreachable
         self.staged.mkdir(mode=0o700)
+        self.no_quota = host.quota_refused(self.scratch)  # None: each student's home is a quota tmpfs
         self.worker_files = sandbox.compiled_worker(self.choice.python, self.scratch / ".worker")
         self.hide = sandbox.hidden(self.choice.python, *hide, self.scratch)
         self.slots = queue.Queue()
@@ -87,9 +88,12 @@ class Machine:
         try:
             try:
                 group = self.cgroup(slot)
-                quota = host.mount_quota(home)
+                home.mkdir()
+                if self.no_quota is None:
+                    host.mount_quota(home)
+                    quota = True
                 shutil.copytree(job.tree, home / "tree", symlinks=True)
-            except (OSError, subprocess.CalledProcessError) as e:
+            except OSError as e:
                 return self.empty(job.sid, "error", f"the grader could not prepare this submission ({e})", notes)
             uid = self.uids[slot] if self.uids else None
             limits = {"AS": self.settings["memory"] << 20}
@@ -168,7 +172,11 @@ class Machine:
         uids = f"; uids {self.uids.base}-{self.uids.base + host.UID_BLOCK - 1}" if self.uids else ""
         kind = self.cgroups.kind if self.cgroups else None
         memory = self.settings["memory"] << 20
-        return sandbox.limits_line(self.choice.mode, memory, self.uids is not None, kind) + uids
+        line = sandbox.limits_line(self.choice.mode, memory, self.no_quota is None, kind)
+        refused = (
+            f"; the kernel refused a student's quota tmpfs ({self.no_quota})" if self.uids and self.no_quota else ""
+        )
+        return line + refused + uids
 
     def close(self, wait=30.0):
         """Give back what the machine holds: its judges first (a busy one ends, so that the student it

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from checks.client import Fence
+from checks.process import Fence
 from kit import ROOT
 from kit.instructor.host import DISK, INODES, UID_BASE, Unavailable, is_root, pids, uid_of
 from kit.instructor.wrappers import INSIDE, bwrap_args, system_dirs, tool, unshare_args
