@@ -435,6 +435,24 @@ def grader_python(place):
     return python
 
 
+@pytest.mark.skipif(not ROOT_MODES or not wrappers.tool("bwrap"), reason="bwrap, for a grader running as root")
+def test_the_sandbox_trial_starts_its_worker_as_a_worker_starts_so_it_fails_where_a_worker_would(monkeypatch):
+    """A temporary folder only root may enter: the student's user cannot reach a home in it, so bwrap
+    cannot bind it, and the trial, run as that user too, says so (the grading then tries the next mode)
+    instead of choosing a sandbox whose every worker would fail."""
+    place = Path(tempfile.mkdtemp(prefix="kit-trial-"))  # /tmp's own, which any user may enter
+    try:
+        os.chmod(place, 0o755)
+        (place / "closed").mkdir(mode=0o700)
+        monkeypatch.setattr(tempfile, "tempdir", str(place / "closed"))
+        python, why = sandbox.trial("bwrap")
+        assert python is None and "Permission denied" in why, why
+        monkeypatch.setattr(tempfile, "tempdir", str(place))
+        assert sandbox.trial("bwrap")[0] is not None
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+
+
 @pytest.mark.slow
 def test_a_non_root_grading_with_bwrap_gives_the_verdicts_make_check_gives(checks, variant):
     """The worker writes nothing to the home it sees read-only: honest code and a mistake get from a

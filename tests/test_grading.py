@@ -720,8 +720,9 @@ def test_a_missing_submissions_folder_is_refused(tmp_path):
 
 def test_the_worker_is_compiled_once_by_its_own_interpreter_and_each_worker_loads_that_bytecode(tmp_path):
     python = sandbox.pythons()[0] if Path(sandbox.pythons()[0]).exists() else sys.executable
-    folder = sandbox.compiled_worker(python, tmp_path / "worker")
-    assert folder == tmp_path / "worker"
+    folder, version = sandbox.compiled_worker(python, tmp_path / "worker")
+    said = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], capture_output=True)
+    assert folder == tmp_path / "worker" and version == said.stdout.decode().strip()
     home = tmp_path / "home"
     (home / "tree").mkdir(parents=True)
     sandbox.Sandbox("none", python, None, [], worker=folder).prepare(home)

@@ -12,11 +12,9 @@ result comes back as kit/instructor/score.py makes it.
     machine.close()
 """
 
-import functools
 import os
 import queue
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -62,7 +60,8 @@ class Machine:
         self.staged = self.scratch / ".staged"  # the grader's own copy of each tree, unreachable
         self.staged.mkdir(mode=0o700)
         self.no_quota = host.quota_refused(self.scratch)  # None: each student's home is a quota tmpfs
-        self.worker_files = sandbox.compiled_worker(self.choice.python, self.scratch / ".worker")
+        # The workers' interpreter compiles their files once, and says its version (grades.json records it).
+        self.worker_files, self.worker_python = sandbox.compiled_worker(self.choice.python, self.scratch / ".worker")
         self.hide = sandbox.hidden(self.choice.python, *hide, self.scratch)
         self.slots = queue.Queue()
         for slot in range(jobs):
@@ -143,20 +142,6 @@ class Machine:
             report.unlink(missing_ok=True)
             fence.unlink(missing_ok=True)
         return score.score(sid, data, self.settings["record"], notes, out_of_time, budget)
-
-    @functools.cached_property
-    def worker_python(self):
-        """The version of the Python the workers run under here ("3.11.7"), or "unknown"."""
-        try:
-            p = subprocess.run(
-                [self.choice.python, "-I", "-c", "import platform; print(platform.python_version())"],
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return "unknown"
-        return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else "unknown"
 
     def cgroup(self, slot):
         """A fresh cgroup for the student in `slot` (None where the kernel offers none to this grader)."""

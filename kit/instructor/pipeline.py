@@ -52,15 +52,20 @@ class Grader:
         self.settings = {"secret": secret_id(self.secret), "only": self.only}  # every result is stamped with them
         self.lock = threading.Lock()
         self.scanner = Scanner()  # compiles and scans each staged tree, under limits
+        self.scanner.start()  # its start (100 ms) while the sandbox is tried, not before the first tree
         machine = {k: getattr(args, k) for k in MACHINE} | {"only": self.only, "record": self.settings}
         self.cluster = self.machine = None
-        if getattr(args, "cluster", None):  # the workers build the sandboxes; this machine stages and records
-            self.cluster = cluster.Cluster(args.cluster, machine)
-            self.choice = self.cluster.check_workers()
-            self.staging = Path(tempfile.mkdtemp(prefix="kit-staged-"))
-        else:
-            self.machine = Machine(machine, hide=(self.out, self.submissions))
-            self.choice, self.staging = self.machine.choice, self.machine.staged
+        try:
+            if getattr(args, "cluster", None):  # the workers build the sandboxes; this machine stages and records
+                self.cluster = cluster.Cluster(args.cluster, machine)
+                self.choice = self.cluster.check_workers()
+                self.staging = Path(tempfile.mkdtemp(prefix="kit-staged-"))
+            else:
+                self.machine = Machine(machine, hide=(self.out, self.submissions))
+                self.choice, self.staging = self.machine.choice, self.machine.staged
+        except BaseException:
+            self.scanner.close()
+            raise
 
     # --- the steps --------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ student's whole process tree, where the kernel allows one, kit/instructor/cgroup
 
 import dataclasses
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -91,7 +92,8 @@ def trial(mode):
             if not Path(python).exists():
                 continue
             box = Sandbox(mode, python, uid=UID_BASE if is_root() else None, hide=(), quota=True)
-            worked, said = _runs([*box.fence(home).prefix, python, "-I", "-c", check])
+            fence = box.fence(home)  # as a worker starts: hardened (as the student's user), then wrapped
+            worked, said = _runs([*fence.launch(), *fence.prefix, python, "-I", "-c", check])
             if worked:
                 return python, None
     return None, f"a trial worker did not start ({said or 'no Python 3.10+ it could run'})"
@@ -213,13 +215,23 @@ class Sandbox:
         return len(left)
 
 
+# Run by the workers' interpreter: checks/worker/ compiled, then its version on the last line.
+COMPILE = (
+    "import compileall, platform, sys; ok = compileall.compile_dir(sys.argv[1], quiet=1); "
+    "print(platform.python_version()); sys.exit(not ok)"
+)
+
+
 def compiled_worker(python, folder):
-    """A copy of checks/worker/ in `folder`, compiled by the worker's own interpreter: each worker
-    then starts without compiling it (10 ms), since it may write no bytecode of its own. None when
-    that interpreter cannot compile it (then each worker compiles, as before)."""
+    """(a copy of checks/worker/ in `folder`, compiled by the worker's own interpreter, or None when
+    that interpreter cannot compile it; the interpreter's version, "3.11.2", or "unknown"). Each worker
+    then starts without compiling it (10 ms), since it may write no bytecode of its own; where it cannot
+    be compiled, each worker compiles it, as before."""
     shutil.copytree(ROOT / "checks" / "worker", folder, ignore=shutil.ignore_patterns("__pycache__"))
-    worked, _ = _runs([python, "-I", "-m", "compileall", "-q", str(folder)])
-    return folder if worked else None
+    worked, said = _runs([python, "-I", "-c", COMPILE, str(folder)])
+    last = said.splitlines()[-1] if said else ""
+    version = last if re.fullmatch(r"\d+\.\d+\.\d+\w*", last) else "unknown"
+    return (folder if worked else None), version
 
 
 def limits_line(mode, memory, quota, cgroups=None):
