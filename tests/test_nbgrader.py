@@ -28,7 +28,7 @@ from kit.platforms.classroom import write_template  # noqa: E402
 from kit.platforms.nbgrader import extract  # noqa: E402
 from kit.platforms.nbgrader.course import write_course  # noqa: E402
 from kit.platforms.nbgrader.extract import file_cells  # noqa: E402
-from kit.platforms.nbgrader.grade import kit_id  # noqa: E402
+from kit.platforms.nbgrader.grade import KIT_GRADES, kit_id  # noqa: E402
 from kit.platforms.nbgrader.lesson import FIGURE  # noqa: E402
 from kit.platforms.nbgrader.local import kernel_env, solve  # noqa: E402
 from kit.regions import scan  # noqa: E402
@@ -401,11 +401,24 @@ def test_plain_nbgrader_autograde_runs_no_learner_cell_and_says_how_the_course_i
     assert not marker.exists()
 
 
+def what_the_kit_said(course, ex, student):
+    """The kit's own log and feedback for one student's notebook of exercise `ex`, for a failure's message."""
+    kept = course / KIT_GRADES / f"ex{ex}"
+    said = []
+    for path in (kept / "grade.log", kept / "feedback" / f"{kit_id(student)}.md"):
+        try:
+            said.append(f"--- {path.name}\n{path.read_text(encoding='utf-8', errors='replace')[-4000:]}")
+        except OSError as e:
+            said.append(f"--- {path.name}: {e}")
+    return "\n".join(said)
+
+
 @pytest.mark.slow
-def test_the_solved_notebooks_earn_full_points(graded):
+def test_the_solved_notebooks_earn_full_points(graded, course):
     _, scores, _ = graded
     for ex in EXERCISES:
-        assert scores["solved", f"ex{ex}"] == (POINTS[ex], POINTS[ex]), f"ex{ex}"
+        got = scores["solved", f"ex{ex}"]
+        assert got == (POINTS[ex], POINTS[ex]), f"ex{ex}: {got}\n{what_the_kit_said(course, ex, 'solved')}"
 
 
 @pytest.mark.slow
