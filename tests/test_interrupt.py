@@ -171,7 +171,7 @@ def test_ctrl_c_while_the_grader_sets_up_keeps_neither_its_scratch_folder_nor_it
     import fcntl
     import tempfile
 
-    from kit.instructor import host, machine, sandbox
+    from kit.instructor import cgroups, host, machine, sandbox
 
     def interrupted(python, folder):
         raise KeyboardInterrupt
@@ -181,6 +181,9 @@ def test_ctrl_c_while_the_grader_sets_up_keeps_neither_its_scratch_folder_nor_it
     monkeypatch.setattr(host, "is_root", lambda: True)  # a block of uids is taken, as a root grader takes one
     monkeypatch.setattr(host, "LOCKS", Path(tempfile.mkdtemp()))
     monkeypatch.setattr(host, "sweep", lambda base: 0)
+    # Its block of uids comes from a lock folder of its own, so a grading running beside it may hold the
+    # same block: it must not sweep that grading's cgroups (it would remove them under its workers).
+    monkeypatch.setattr(cgroups.Cgroups, "detect", staticmethod(lambda: None))
     made = host.Uids
     monkeypatch.setattr(host, "Uids", lambda jobs: held.append(made(jobs)) or held[-1])
     before = set(Path(tempfile.gettempdir()).glob("kit-grade-*"))
