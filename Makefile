@@ -16,7 +16,7 @@ CHECKS := $(shell $(PYTHON) -m kit exercises 2>/dev/null || echo 01 02 03 04 05 
 EXPLAINED := 03 04 05 06
 
 .PHONY: setup check test test-python lint fix soak mutation grade report bench-grade gradescope classroom merge-grades nbgrader nbgrader-grade \
-        progress watch demo stubs stubs-check figures bench \
+        progress watch demo stubs stubs-check figures bench bench-compare \
         $(addprefix check-,$(CHECKS)) $(addprefix hint-,$(CHECKS)) $(addprefix solution-,$(CHECKS)) \
         $(addprefix explain-,$(EXPLAINED))
 
@@ -143,6 +143,11 @@ merge-grades: $(STAMP)
 
 bench-grade: $(STAMP)
 	@$(PY) -m kit bench --grade
+
+# This tree against commit REV on the grading mix, in paired rounds (about 25 s a round).
+bench-compare: $(STAMP)
+	@test -n "$(REV)" || { echo 'usage: make bench-compare REV=COMMIT [PAIRS=30]'; exit 2; }
+	@$(PY) -m kit bench --compare "$(REV)" --pairs $(or $(PAIRS),30)
 
 # The long runs of the self-tests: every correct implementation at 2,000 random seeds, each mistake
 # of the zoo at 200 (tests/test_seeds.py), 50 repeats of one seed.

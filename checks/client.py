@@ -59,7 +59,8 @@ class Worker:
         self.oom_before = self.memory.oom_kills(self.cgroups) if self.memory else 0
         mark = secrets.token_hex(8)
         self.proc = proc or launch(self.fence, self.impl, self.import_timeout)
-        self.replies, self.output = queue.Queue(), Output(b"\0" + mark.encode() + b":")
+        # SimpleQueue: C locks, where queue.Queue's are Python's (35 instead of 50 us of the judge's time a reply).
+        self.replies, self.output = queue.SimpleQueue(), Output(b"\0" + mark.encode() + b":")
         for target, args in ((read_replies, (self.proc.stdout, self.replies)), (self.output.read, (self.proc.stderr,))):
             threading.Thread(target=target, args=args, daemon=True).start()
         handshake = json.dumps({"key": self.key.hex(), "mark": mark, "base": self.base}) + "\n"

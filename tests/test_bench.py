@@ -1,6 +1,8 @@
-"""The benchmarks' own machinery: the class they grade is the mix they claim."""
+"""The benchmarks' own machinery: the class they grade is the mix they claim, and a comparison of two
+trees pairs its rounds and says "slower" only when its interval does."""
 
 import csv
+import re
 import subprocess
 import sys
 
@@ -37,3 +39,61 @@ def test_a_benchmark_report_says_how_fast_the_machine_ran_python_at_its_start_an
     assert next(ticks, None) is None
     line = speed_line(0.125, 0.25)
     assert "0.125 s of CPU at the start" in line and "0.250 s at the end" in line
+
+
+def test_a_comparison_swaps_which_tree_goes_first_every_round():
+    """Drift slower than a round then slows both trees of a round alike."""
+    from kit.dev.bench.compare import paired
+
+    ran = []
+
+    def tree(name):
+        return lambda: ran.append(name) or len(ran)
+
+    pairs = paired(4, tree("this"), tree("other"))
+    assert ran == ["this", "other", "other", "this", "this", "other", "other", "this"]
+    assert pairs == [(1, 2), (4, 3), (5, 6), (8, 7)]  # (this tree's run, the other's) whatever the order
+
+
+def test_a_comparison_calls_a_tree_slower_only_when_the_interval_lies_above_one():
+    from kit.dev.bench.compare import interval, verdict
+
+    slower = [1.04, 1.06, 1.05, 1.07, 1.03, 1.05, 1.06, 1.04, 1.05, 1.08]
+    median, low, high = interval(slower)
+    assert median == pytest.approx(1.05) and 1 < low <= median <= high
+    assert interval(slower) == (median, low, high)  # a fixed seed: the same ratios, the same report
+    assert verdict("Wall seconds", median, low, high).startswith("Wall seconds: this tree is slower, ratio 1.050")
+    noisy = [0.85, 1.2, 0.95, 1.1, 1.0, 0.9, 1.15, 1.05, 0.8, 1.02]
+    assert "no difference this run resolves" in verdict("CPU seconds", *interval(noisy))
+    assert "this tree is faster" in verdict("CPU seconds", *interval([1 / r for r in slower]))
+
+
+def test_a_comparison_takes_the_other_tree_from_git_and_refuses_a_commit_git_does_not_know(tmp_path):
+    if not (ROOT / ".git").exists():
+        pytest.skip("the kit is not a git clone here")
+    from kit.dev.bench.compare import extract
+
+    other = extract("HEAD", tmp_path / "other")
+    assert (other / "kit" / "__init__.py").read_bytes() == subprocess.run(
+        ["git", "show", "HEAD:kit/__init__.py"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with pytest.raises(SystemExit, match="git cannot archive 'no-such-commit'"):
+        extract("no-such-commit", tmp_path / "none")
+
+
+@pytest.mark.slow
+def test_a_comparison_of_a_commit_with_itself_grades_the_class_alike_and_reports_each_round():
+    if not (ROOT / ".git").exists():
+        pytest.skip("the kit is not a git clone here")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "bench", "--compare", "HEAD", "--pairs", "2", "--size", "2", "--jobs", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rounds = [line for line in proc.stdout.splitlines() if re.match(r"\| [12] \| \d", line)]
+    assert len(rounds) == 2, proc.stdout
+    assert re.search(r"^Wall seconds: .* ratio \d\.\d{3} \(95% interval", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^CPU seconds: .* ratio \d\.\d{3}", proc.stdout, re.M), proc.stdout
+    assert "grade this class differently" not in proc.stdout

@@ -1,6 +1,7 @@
 """The worker: the process in which learner code runs.
 
-Started by checks/client.py as `python -S main.py IMPL IMPORT_TIMEOUT` (no site: the standard library only).
+Started by checks/process.py (launch, for checks/client.py) as `python -S main.py IMPL IMPORT_TIMEOUT` (no site:
+the standard library only).
 The first line on stdin is the handshake, `{"key": hex, "mark": text, "base": {...}}`: a key for this process
 alone, the mark that ends each probe's printed output, and the known-good base it runs on, if any
 (checks/base/__init__.py). Then it reads one JSON request a line, `{"probe": name, "args": {...}, "time":

@@ -1,6 +1,6 @@
 """The grader's Linux hardening of one worker start, before the sandbox's wrappers run it.
 
-A hardened fence (checks/client.py's Fence.launch) puts this command line first: util-linux's small
+A hardened fence (checks/process.py's Fence.launch) puts this command line first: util-linux's small
 programs, each exec'ing the next in the same process, so that no interpreter starts before the
 worker's own (a Python launcher here cost 20 ms of each start: one a student, and one more for each
 base a student's unfinished tree needs):
@@ -35,7 +35,7 @@ GO = b"\n"
 def command(rlimits, cgroups, same_addresses, user=None):
     """The hardening before a worker's command: `rlimits` maps resource names ("AS", "NPROC") to
     limits, `cgroups` are the student's cgroup folders, `same_addresses` is `setarch ARCH -R` where
-    that works here (checks/client.py), else []; `user` the user id the worker runs as, or None."""
+    that works here (checks/process.py), else []; `user` the user id the worker runs as, or None."""
     enter = ["/bin/sh", "-c", ENTER, "sh", *cgroups, "--"] if cgroups else []
     limits = ["prlimit", *(f"--{name.lower()}={int(value)}" for name, value in rlimits.items()), "--"]
     switch = as_user(user) if user is not None else []

@@ -3,6 +3,7 @@
     python -m kit bench                       every section; writes docs/benchmarks.md (make bench)
     python -m kit bench --sections latency    some of: latency, watch, grading, nbgrader, engine, explain
     python -m kit bench --grade               grading throughput of correct submissions (make bench-grade)
+    python -m kit bench --compare REV         this tree against commit REV, in paired rounds (compare.py)
 
 Every figure is a median over repeated runs measured in this one run, ratios included, and the
 report names the machine, the date and the exact commands.
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 from kit import ROOT
+from kit.dev.bench.compare import compare
 from kit.dev.bench.engine import engine
 from kit.dev.bench.explain import explain
 from kit.dev.bench.grading import grading, pool_and_cluster
@@ -54,10 +56,16 @@ def main(argv=None):
     )
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100], help="class sizes for grading")
-    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="jobs for grading")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="jobs for grading (--compare: the largest)")
     parser.add_argument("--grade", action="store_true", help="only grading throughput of correct submissions")
+    parser.add_argument("--compare", metavar="REV", help="grade a mixed class with this tree and commit REV in turns")
+    parser.add_argument("--pairs", type=int, default=30, help="rounds of --compare (default 30)")
+    parser.add_argument("--size", type=int, default=40, help="class size of --compare (default 40)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="where to write the report")
     args = parser.parse_args(argv)
+    if args.compare:
+        print("\n".join(compare(args.compare, args.pairs, args.size, max(args.jobs))))
+        return 0
     if args.grade:
         before = speed()
         rows, per = grading(args.sizes, [os.cpu_count() or 1], correct_only=True)

@@ -1,0 +1,131 @@
+"""This tree against another commit on the benchmark's grading mix, in paired rounds.
+
+    python -m kit bench --compare REV [--pairs 30] [--size 40] [--jobs 2]
+
+Two `make bench` runs compare badly: this kind of machine's speed drifts by a fifth between runs
+minutes apart (the speed probe in every report shows it), more than the few percent a change may
+cost. So one class is graded by each tree in turn, the order swapped every round, and each round
+gives one ratio, this tree's seconds over the other's: drift slower than a round cancels out. The
+report is the median ratio with a 95% interval (bootstrap over the rounds): only an interval
+that lies wholly above or below 1 says that one tree is slower.
+
+The other commit comes out of `git archive` and runs with this interpreter and its packages; its
+own `kit` and `checks` are the ones imported, since `python -m` puts the folder it starts in first.
+"""
+
+import csv
+import io
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from kit import ROOT
+from kit.dev.bench.grading import make_class
+
+RESAMPLES = 4000
+
+
+def extract(rev, dest):
+    """The files of commit `rev` of this repository, in `dest`."""
+    made = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, capture_output=True)
+    if made.returncode:
+        said = made.stderr.decode("utf-8", "replace").strip()
+        raise SystemExit(f"kit bench --compare: git cannot archive {rev!r}: {said}")
+    with tarfile.open(fileobj=io.BytesIO(made.stdout)) as tar:
+        tar.extractall(dest, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return Path(dest)
+
+
+def grade_once(tree, subs, out, jobs):
+    """(wall seconds, CPU seconds of every process of the grading, totals by student) of one run of
+    `tree`'s grader on `subs`."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--jobs", str(jobs)],
+        cwd=tree,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    took, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise RuntimeError(f"{tree}: kit grade exited {proc.returncode}:\n{proc.stderr.decode()[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    with open(Path(out) / "grades.csv", newline="") as f:
+        totals = {row["student"]: row["total"] for row in csv.DictReader(f)}
+    return took, cpu, totals
+
+
+def paired(rounds, this, other):
+    """[(this tree's measure, the other's)] of `rounds` rounds; `this()` and `other()` each run once a
+    round, this tree first in even rounds and second in odd ones."""
+    pairs = []
+    for i in range(rounds):
+        if i % 2 == 0:
+            a = this()
+            b = other()
+        else:
+            b = other()
+            a = this()
+        pairs.append((a, b))
+    return pairs
+
+
+def interval(ratios, resamples=RESAMPLES):
+    """(median, low, high): the median of `ratios` and its 95% interval, by a bootstrap with a fixed
+    seed (the same ratios give the same interval)."""
+    rng, n = random.Random(0), len(ratios)
+    medians = sorted(statistics.median(rng.choices(ratios, k=n)) for _ in range(resamples))
+    return statistics.median(ratios), medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+
+def verdict(what, median, low, high):
+    """One sentence on a median ratio (this tree / the other) and its interval."""
+    figure = f"{median:.3f} (95% interval {low:.3f}-{high:.3f})"
+    if low > 1:
+        return f"{what}: this tree is slower, ratio {figure}."
+    if high < 1:
+        return f"{what}: this tree is faster, ratio {figure}."
+    return f"{what}: no difference this run resolves, ratio {figure}."
+
+
+def compare(rev, rounds, size, jobs):
+    """The report's lines: each round's seconds, the ratios, and a verdict each for wall and CPU time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        other = extract(rev, tmp / "other")
+        make_class(tmp / "subs", size)
+        graded = {}
+
+        def run(name, tree):
+            def once():
+                took, cpu, totals = grade_once(tree, tmp / "subs", tmp / f"out-{name}", jobs)
+                graded[name] = totals
+                print(f"  {name}: {took:.2f} s wall, {cpu:.2f} s CPU", flush=True)
+                return took, cpu
+
+            return once
+
+        pairs = paired(rounds, run("this", ROOT), run("other", other))
+    lines = [
+        f"`python -m kit bench --compare {rev} --pairs {rounds} --size {size} --jobs {jobs}`: "
+        f"`kit grade --jobs {jobs}` on the benchmark's mix of {size}, this tree ({ROOT}) and {rev} in turns, "
+        f"{rounds} rounds; ratios are this tree's seconds over {rev}'s.",
+        "",
+        "| round | this tree, wall | other, wall | wall ratio | this tree, CPU | other, CPU | CPU ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i, ((wa, ca), (wb, cb)) in enumerate(pairs, 1):
+        lines.append(f"| {i} | {wa:.2f} | {wb:.2f} | {wa / wb:.3f} | {ca:.2f} | {cb:.2f} | {ca / cb:.3f} |")
+    lines.append("")
+    for what, k in (("Wall seconds", 0), ("CPU seconds", 1)):
+        lines.append(verdict(what, *interval([a[k] / b[k] for a, b in pairs])))
+    if graded.get("this") != graded.get("other"):
+        changed = sorted(s for s in graded["this"] if graded["this"][s] != graded["other"].get(s))
+        lines.append(f"The two trees grade this class differently: {', '.join(changed) or 'other students'}.")
+    return lines
