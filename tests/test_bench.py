@@ -82,6 +82,19 @@ def test_a_comparison_takes_the_other_tree_from_git_and_refuses_a_commit_git_doe
 
 
 @pytest.mark.slow
+def test_each_round_of_a_comparison_grades_the_whole_class_again_instead_of_resuming(tmp_path):
+    from kit.dev.bench.compare import grade_once
+
+    make_class(tmp_path / "subs", 1)
+    for _ in range(2):
+        took, cpu, totals = grade_once(ROOT, tmp_path / "subs", tmp_path / "out", 1)
+        assert totals == {"s000": str(TOTAL)} and took > 0 and cpu > 0
+        log = (tmp_path / "out" / "grade.log").read_text()
+        runs = re.findall(r"grading (\d+) of (\d+) submissions", log)
+        assert runs == [("1", "1")], log  # one run in a fresh folder: a resumed one grades 0 of 1
+
+
+@pytest.mark.slow
 def test_a_comparison_of_a_commit_with_itself_grades_the_class_alike_and_reports_each_round():
     if not (ROOT / ".git").exists():
         pytest.skip("the kit is not a git clone here")

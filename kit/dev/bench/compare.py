@@ -7,7 +7,8 @@ minutes apart (the speed probe in every report shows it), more than the few perc
 cost. So one class is graded by each tree in turn, the order swapped every round, and each round
 gives one ratio, this tree's seconds over the other's: drift slower than a round cancels out. The
 report is the median ratio with a 95% interval (bootstrap over the rounds): only an interval
-that lies wholly above or below 1 says that one tree is slower.
+that lies wholly above or below 1 says that one tree is slower. Wall seconds, and the CPU seconds
+the whole machine spent meanwhile: run it where nothing else runs.
 
 The other commit comes out of `git archive` and runs with this interpreter and its packages; its
 own `kit` and `checks` are the ones imported, since `python -m` puts the folder it starts in first.
@@ -15,8 +16,10 @@ own `kit` and `checks` are the ones imported, since `python -m` puts the folder 
 
 import csv
 import io
+import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,20 +45,33 @@ def extract(rev, dest):
     return Path(dest)
 
 
+def busy():
+    """CPU seconds this machine has spent so far, every process's (Linux's /proc/stat: a worker killed
+    with its sandbox is reaped by no process of the grading, so the grading's own rusage misses it);
+    elsewhere the waited-for children's of this process."""
+    try:
+        with open("/proc/stat") as f:
+            user, nice, system, _, _, irq, softirq = (int(v) for v in f.readline().split()[1:8])
+        return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return used.ru_utime + used.ru_stime
+
+
 def grade_once(tree, subs, out, jobs):
-    """(wall seconds, CPU seconds of every process of the grading, totals by student) of one run of
-    `tree`'s grader on `subs`."""
-    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    """(wall seconds, CPU seconds of the machine meanwhile, totals by student) of one run of `tree`'s
+    grader on `subs`, into `out` afresh (a folder graded before would only be resumed)."""
+    shutil.rmtree(out, ignore_errors=True)
+    before, start = busy(), time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--jobs", str(jobs)],
         cwd=tree,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    took, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    took, cpu = time.perf_counter() - start, busy() - before
     if proc.returncode:
         raise RuntimeError(f"{tree}: kit grade exited {proc.returncode}:\n{proc.stderr.decode()[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with open(Path(out) / "grades.csv", newline="") as f:
         totals = {row["student"]: row["total"] for row in csv.DictReader(f)}
     return took, cpu, totals
