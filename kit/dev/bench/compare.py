@@ -141,7 +141,12 @@ def compare(rev, rounds, size, jobs):
     lines.append("")
     for what, k in (("Wall seconds", 0), ("CPU seconds", 1)):
         lines.append(verdict(what, *interval([a[k] / b[k] for a, b in pairs])))
-    if graded.get("this") != graded.get("other"):
-        changed = sorted(s for s in graded["this"] if graded["this"][s] != graded["other"].get(s))
-        lines.append(f"The two trees grade this class differently: {', '.join(changed) or 'other students'}.")
+    this, theirs = graded.get("this", {}), graded.get("other", {})
+    changed = [
+        f"{s}: {this.get(s, '-')} here, {theirs.get(s, '-')} at {rev}"
+        for s in sorted({*this, *theirs})
+        if this.get(s) != theirs.get(s)
+    ]
+    if changed:  # a change of verdicts between the commits, which the figures above include
+        lines.append(f"The two trees grade this class differently (points): {'; '.join(changed)}.")
     return lines
