@@ -68,6 +68,16 @@ def test_a_comparison_calls_a_tree_slower_only_when_the_interval_lies_above_one(
     assert "this tree is faster" in verdict("CPU seconds", *interval([1 / r for r in slower]))
 
 
+def test_a_comparison_of_no_rounds_or_no_students_is_refused_before_anything_runs(capsys):
+    from kit.dev.bench import main
+
+    for argv in (["--pairs", "0"], ["--size", "0"]):
+        with pytest.raises(SystemExit) as e:
+            main(["--compare", "HEAD", *argv])
+        assert e.value.code == 2
+        assert "--compare needs --pairs and --size of at least 1" in capsys.readouterr().err
+
+
 def test_a_comparison_takes_the_other_tree_from_git_and_refuses_a_commit_git_does_not_know(tmp_path):
     if not (ROOT / ".git").exists():
         pytest.skip("the kit is not a git clone here")

@@ -64,6 +64,8 @@ def main(argv=None):
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="where to write the report")
     args = parser.parse_args(argv)
     if args.compare:
+        if args.pairs < 1 or args.size < 1:
+            parser.error("--compare needs --pairs and --size of at least 1")
         print("\n".join(compare(args.compare, args.pairs, args.size, max(args.jobs))))
         return 0
     if args.grade:
