@@ -68,6 +68,17 @@ def test_a_comparison_calls_a_tree_slower_only_when_the_interval_lies_above_one(
     assert "this tree is faster" in verdict("CPU seconds", *interval([1 / r for r in slower]))
 
 
+def test_a_comparison_names_each_student_the_two_trees_grade_differently_with_both_totals():
+    from kit.dev.bench.compare import differences
+
+    this = {"s000": "78", "s001": "72", "s002": "10"}
+    theirs = {"s000": "78", "s001": "64", "s003": "5"}
+    assert differences(this, theirs, "abc") == (
+        "s001: 72 here, 64 at abc; s002: 10 here, - at abc; s003: - here, 5 at abc"
+    )
+    assert differences(this, dict(this), "abc") == ""
+
+
 def test_a_comparison_of_no_rounds_or_no_students_is_refused_before_anything_runs(capsys):
     from kit.dev.bench import main
 

@@ -18,7 +18,6 @@ import csv
 import io
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -36,7 +35,10 @@ RESAMPLES = 4000
 
 def extract(rev, dest):
     """The files of commit `rev` of this repository, in `dest`."""
-    made = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, capture_output=True)
+    try:
+        made = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, capture_output=True)
+    except OSError as e:  # no git here
+        raise SystemExit(f"kit bench --compare: git cannot archive {rev!r}: {e}") from None
     if made.returncode:
         said = made.stderr.decode("utf-8", "replace").strip()
         raise SystemExit(f"kit bench --compare: git cannot archive {rev!r}: {said}")
@@ -54,6 +56,8 @@ def busy():
             user, nice, system, _, _, irq, softirq = (int(v) for v in f.readline().split()[1:8])
         return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, AttributeError):
+        import resource  # POSIX's alone: `kit bench` imports this module on every platform
+
         used = resource.getrusage(resource.RUSAGE_CHILDREN)
         return used.ru_utime + used.ru_stime
 
@@ -141,12 +145,16 @@ def compare(rev, rounds, size, jobs):
     lines.append("")
     for what, k in (("Wall seconds", 0), ("CPU seconds", 1)):
         lines.append(verdict(what, *interval([a[k] / b[k] for a, b in pairs])))
-    this, theirs = graded.get("this", {}), graded.get("other", {})
-    changed = [
+    changed = differences(graded.get("this", {}), graded.get("other", {}), rev)
+    if changed:  # a change of verdicts between the commits, which the figures above include
+        lines.append(f"The two trees grade this class differently (points): {changed}.")
+    return lines
+
+
+def differences(this, theirs, rev):
+    """Each student whose total differs between the two trees' gradebooks, with both totals ("" if none)."""
+    return "; ".join(
         f"{s}: {this.get(s, '-')} here, {theirs.get(s, '-')} at {rev}"
         for s in sorted({*this, *theirs})
         if this.get(s) != theirs.get(s)
-    ]
-    if changed:  # a change of verdicts between the commits, which the figures above include
-        lines.append(f"The two trees grade this class differently (points): {'; '.join(changed)}.")
-    return lines
+    )
