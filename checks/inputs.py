@@ -30,7 +30,8 @@ SHARED = [
     ["t", "mul", "r", "s"],
 ]
 
-# Both operations, each on leaves and on a node made before (check-02's fixed core).
+# Both operations, each on leaves and on a node made before, every node below the root under a * (its
+# out.grad is not 1): the fixed core of check-02's random expressions and operands, and check-03's graphs.
 BOTH_OPS = [
     ["x", "leaf", 1.5],
     ["y", "leaf", -0.5],

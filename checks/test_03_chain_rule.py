@@ -1,7 +1,7 @@
 """check-03: local gradients and the chain rule (micrograd/engine.py, _backward of + and *)."""
 
 from checks import numerics
-from checks.inputs import LECTURE_L, leaf_value, random_graph
+from checks.inputs import BOTH_OPS, LECTURE_L, leaf_value, random_graph
 from checks.judge import LearnerError, blame, diagnose, expect, expect_grads, fmt, points, wrong
 from checks.predictions import BACKWARD_VARIANTS, backprop_predictions, mul_local_variants
 
@@ -162,8 +162,9 @@ def test_calling_backward_by_hand_on_the_lecture_graph_matches_finite_difference
 @points(1)
 def test_calling_backward_by_hand_on_random_graphs_matches_finite_differences(probe, rng):
     """Calling _backward by hand on random graphs of + and * gives their gradients."""
-    for _ in range(4):
-        graph = random_graph(rng, ["add", "mul"], leaves=3, size=6)
+    # The fixed core first: a random graph can put every * under + alone, where out.grad is 1 and a
+    # * that forgets it goes unseen.
+    for graph in (BOTH_OPS, *(random_graph(rng, ["add", "mul"], leaves=3, size=6) for _ in range(4))):
         expect_manual_backprop(
             probe, graph, f"For {numerics.expression(graph)}, calling _backward() from the root down"
         )

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from checks import numerics
-from checks.inputs import LECTURE_L, LECTURE_NEURON, many_paths, random_graph
+from checks.inputs import BOTH_OPS, LECTURE_L, LECTURE_NEURON, many_paths, random_graph
 
 
 def test_rel_error_is_relative_above_tiny_and_absolute_below():
@@ -123,3 +123,27 @@ def test_a_variant_rule_of_backprop_gives_what_that_mistake_gives():
     assert numerics.backprop(graph, {"mul": {"assign": True}})["a"] == 3.0
     assert numerics.backprop(graph, {"mul": {"no_out_grad": True}}, seed=2.0)["a"] == 6.0
     assert numerics.backprop(graph, {"mul": {"only": (0,)}})["a"] == 3.0
+
+
+# Each mistake of + or * alone, as a variant rule of backprop: what check-03's fixed core must show.
+ONE_OP_MISTAKES = [
+    *({op: {"no_out_grad": True}} for op in ("add", "mul")),
+    *({op: {"assign": True}} for op in ("add", "mul")),
+    *({op: {"only": (0,)}} for op in ("add", "mul")),
+    *({"mul": {"local": local}} for local in (lambda xs, out: (xs[0], xs[1]), lambda xs, out: (1.0, 1.0))),
+]
+
+
+@pytest.mark.parametrize("rules", ONE_OP_MISTAKES)
+def test_every_mistake_of_plus_or_times_alone_changes_a_leaf_grad_of_the_fixed_core(rules):
+    """A random graph can hide one (every * under + alone gets out.grad 1): BOTH_OPS, which check-03's
+    random graphs start from, shows each at every seed."""
+    right, wrong = numerics.backprop(BOTH_OPS), numerics.backprop(BOTH_OPS, rules)
+    assert any(not numerics.close(wrong[n], right[n], 1e-3) for n in numerics.leaves(BOTH_OPS))
+
+
+def test_a_random_graph_can_hide_a_times_that_forgets_out_grad():
+    # Why the fixed core: this seed draws (((x1 + x0) + (x1 + x1)) * (x1 + x0)) + ..., its one * under +.
+    graph = random_graph(random.Random(3), ["add", "mul"], leaves=3, size=6)
+    assert any(op == "mul" for _, op, *_ in graph)
+    assert numerics.backprop(graph, {"mul": {"no_out_grad": True}}) == numerics.backprop(graph)
