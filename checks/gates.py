@@ -10,10 +10,12 @@ gate of what it builds on is closed, and its failures carry that exercise's mist
 exercise's check runs on: the worker of each base then serves its checks and its gates alike.
 """
 
+import random
+
 from checks import numerics
 from checks.base import OWN, UNWRAPPED, base_for, plan
 from checks.client import ProbeFailure
-from checks.inputs import DIAMOND, LECTURE_L, LECTURE_NEURON
+from checks.inputs import DIAMOND, EVERY_FORM, LECTURE_L, as_numeric, random_layers
 from checks.judge import LearnerError, diagnose
 from checks.messages import GATE_FAILED
 from checks.mistakes import advice
@@ -82,21 +84,21 @@ def gate_04(call):
 
 
 def gate_05(call):
-    graph = LECTURE_NEURON + [
-        ["k", "sub", 1.0, "o"],
-        ["q", "div", "k", 2.0],
-        ["r", "pow", "q", 2],
-        ["s", "add", "r", "o"],
-        ["t", "mul", 3.0, "s"],
-    ]
-    r = call("op_grads", graph=graph)
-    want = numerics.gradient(graph)
-    ok = all(numerics.close(r["grad"][k], v, numerics.GRAD_RTOL) for k, v in want.items())
-    return None if ok else closed("05")
+    # Every form of every operation, not only those the later checks' probes use: check-07 runs the
+    # learner's own train.py, which may write y - ygt, (ygt - y) ** 2 or loss / n.
+    names = [name for name, *_ in EVERY_FORM]
+    r = call("op_grads", graph=EVERY_FORM, names=names)
+    values, want = numerics.evaluate(EVERY_FORM), numerics.gradient(EVERY_FORM, names)
+    ok = all(numerics.close(r["values"][k], v) for k, v in values.items()) and all(
+        numerics.close(r["grad"][k], v, numerics.GRAD_RTOL) for k, v in want.items()
+    )
+    # A result without children: the probe calls every node's _backward, but loss.backward() never reaches it.
+    return None if ok and not r["childless"] else closed("05")
 
 
 NEURON = {"w": [0.5, -0.75, 0.25], "b": 0.4}
 NEURON_X = [1.5, 0.5, -2.0]
+MLP_VALUES = random_layers(random.Random(6), [3, 4, 4, 1])  # fixed: a gate draws nothing
 
 
 def gate_06(call):
@@ -109,9 +111,23 @@ def gate_06(call):
     w, b = NEURON["w"], NEURON["b"]
     if out["kind"] != "Value" or not numerics.close(out["data"], numerics.neuron(w, b, NEURON_X)):
         return closed("06", diagnose(out["data"], neuron_variants(w, b, NEURON_X)))
-    # What train() relies on besides: a one-neuron layer gives its Value, and zero_grad() zeroes grads only.
+    # What train() relies on besides: a neuron takes Values too, a one-neuron layer gives its Value,
+    # an MLP feeds each layer into the next, its loss backpropagates into every parameter, and
+    # zero_grad() zeroes grads only.
+    out = call("neuron", nin=3, seed=0, x=NEURON_X, values_as_inputs=True, values=NEURON)["out"]
+    if out["kind"] != "Value" or not numerics.close(out["data"], numerics.neuron(w, b, NEURON_X)):
+        return closed("06")
     if call("layer", nin=2, nout=1, seed=0, x=[0.5, -1.0])["out"]["kind"] != "Value":
         return closed("06", "single-output-list")
+    out = call("mlp_forward", nin=3, nouts=[4, 4, 1], seed=0, values=MLP_VALUES, x=NEURON_X)
+    if out["kind"] != "Value" or not numerics.close(out["data"], numerics.mlp(as_numeric(MLP_VALUES), NEURON_X)):
+        return closed("06")
+    xs, ys = [NEURON_X, [-1.0, 2.0, 0.25]], [1.0, -1.0]
+    got = call("mlp_grads", nin=3, nouts=[4, 4, 1], seed=0, values=MLP_VALUES, xs=xs, ys=ys)
+    _, want = numerics.loss_gradient(as_numeric(MLP_VALUES), xs, ys)
+    have = [p for layer in got for n in layer for p in (*n["w"], n["b"])]
+    if len(have) != len(want) or not all(numerics.close(g, v, numerics.GRAD_RTOL) for g, v in zip(have, want)):
+        return closed("06")
     got = call("zero_grad", nin=3, nouts=[4, 2], seed=2, junk=0.75, kind="MLP")
     if not got["data_kept"] or any(g != 0.0 for layer in got["grads"] for n in layer for g in [*n["w"], n["b"]]):
         return closed("06", "zero-grad-wrong")

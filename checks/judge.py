@@ -104,7 +104,8 @@ def diagnose(got, predictions, rtol=1e-7, want=None):
     `predictions` maps an id to what code with that mistake returns on the test's inputs (or is a
     list of (id, value) pairs, when one mistake has several forms). When
     predictions of different ids match (or one also matches the right answer `want`), the data
-    cannot tell them apart, and nothing is named.
+    cannot tell them apart, and nothing is named. The id None stands for slips outside the
+    catalogue: it names nothing itself, and a mistake that predicts the same is not named either.
     """
     pairs = list(predictions.items() if isinstance(predictions, dict) else predictions)
     hits = [(m, value) for m, value in pairs if value is not None and matches(got, value, rtol)]

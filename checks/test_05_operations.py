@@ -9,12 +9,14 @@ from checks.mistakes import advice
 from checks.predictions import backprop_predictions, variants_of
 
 
-def in_use(graph, rng):
+def in_use(graph, rng, sign=None):
     """`graph` (whose last node is y, made from the leaf x) inside w = y * x, z = w * c: y's upstream
     grad is x*c, not 1, and x is used twice, by y and by w, whose _backward runs first in every
-    order. So an operation that assigns (=) its grad, or forgets out.grad, always shows."""
+    order. So an operation that assigns (=) its grad, or forgets out.grad, always shows. `sign`
+    fixes c's sign (else random)."""
     y, x = graph[-1][0], graph[0][0]
-    return graph + [["c", "leaf", round(leaf_value(rng, 0.5, 1.5), 4)], ["w", "mul", y, x], ["z", "mul", "w", "c"]]
+    c = sign * rng.uniform(0.5, 1.5) if sign else leaf_value(rng, 0.5, 1.5)
+    return graph + [["c", "leaf", round(c, 4)], ["w", "mul", y, x], ["z", "mul", "w", "c"]]
 
 
 def expect_op(probe, graph, variants=(), data_predictions=None, names=None):
@@ -110,9 +112,17 @@ def test_exp_computes_e_to_the_x_and_is_its_own_derivative(probe, rng):
 @points(1)
 def test_relu_passes_positive_inputs_and_blocks_negative_ones(probe, rng):
     """relu passes positive inputs and blocks negative ones."""
-    forms = [("relu-derivative", lambda xs, out: (1.0,)), ("relu-derivative", lambda xs, out: (xs[0],))]
-    for x in (sign * rng.uniform(0.2, 2.0) for sign in (1, 1, -1, -1)):
-        expect_op(probe, in_use(unary("relu", x), rng), variants_of("relu", forms))
+    # A local derivative of 0 for x > 0 gives what an assigned grad gives (relu(x) is x there, so y's
+    # path and w's carry the same): no name then. Both signs of x against both of the upstream grad,
+    # for a derivative read off out.grad instead of out.data.
+    forms = [
+        ("relu-derivative", lambda xs, out: (1.0,)),
+        ("relu-derivative", lambda xs, out: (xs[0],)),
+        (None, lambda xs, out: (0.0,)),
+    ]
+    for x_sign, c_sign in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+        graph = in_use(unary("relu", x_sign * rng.uniform(0.2, 2.0)), rng, sign=c_sign)
+        expect_op(probe, graph, variants_of("relu", forms))
 
 
 @points(1)

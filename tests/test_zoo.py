@@ -93,3 +93,110 @@ def test_a_recursing_radd_gets_operator_advice_not_stack_advice(checks, variant)
     run = checks("05", variant([("        return self + other\n", "        return other + self\n")]))
     messages = [t["message"] for t in run.tests("05") if t["mistake"] == "operator-recursion"]
     assert messages and all("loop and a stack" not in m for m in messages), run.out
+
+
+# Mistakes in forms that only the learner's own later code uses (train.py's y - ygt, an MLP's forward
+# pass): the gates of 05 and 06 look at every such form, so the later checks run on the kit's code.
+LATER_FORMS = {
+    "a hand-written - whose grads have the wrong signs": (
+        "05",
+        "micrograd/engine.py",
+        [
+            (
+                "        return self + (-other)\n",
+                "        other = other if isinstance(other, Value) else Value(other)\n"
+                "        out = Value(self.data - other.data, (self, other), '-')\n\n"
+                "        def _backward():\n"
+                "            self.grad -= out.grad\n"
+                "            other.grad += out.grad\n"
+                "        out._backward = _backward\n"
+                "        return out\n",
+            )
+        ],
+    ),
+    "an MLP whose last layer is linear": (
+        "06",
+        "micrograd/nn.py",
+        [
+            (
+                "        for layer in self.layers:\n            x = layer(x)\n",
+                "        for layer in self.layers[:-1]:\n"
+                "            x = layer(x)\n        last = self.layers[-1]\n"
+                "        x = [sum((wi * xi for wi, xi in zip(n.w, x)), n.b) for n in last.neurons]\n"
+                "        x = x[0] if len(x) == 1 else x\n",
+            )
+        ],
+    ),
+    "a neuron that wraps its inputs in new Values": (
+        "06",
+        "micrograd/nn.py",
+        [("        act = sum(", "        x = [Value(xi) for xi in x]\n        act = sum(")],
+    ),
+    "an MLP that feeds every layer the input": (
+        "06",
+        "micrograd/nn.py",
+        [
+            (
+                "        for layer in self.layers:\n            x = layer(x)\n        return x\n",
+                "        for layer in self.layers:\n            out = layer(x)\n        return out\n",
+            )
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LATER_FORMS))
+def test_a_mistake_in_a_form_only_later_code_uses_costs_points_in_its_own_check_alone(name, checks, variant):
+    ex, file, patch = LATER_FORMS[name]
+    run = checks("all", variant(patch, file))
+    assert run.earned(ex)[0] < run.earned(ex)[1], run.out
+    charged = [other for other in EXERCISES if other != ex and run.earned(other)[0] < run.earned(other)[1]]
+    assert not charged, f"{name}: a mistake of {ex} cost points in check-{', check-'.join(charged)}\n{run.out}"
+    assert ex in run.report["checks"]["07"]["base"], run.out
+
+
+# Mistakes whose look at some seeds matched another mistake's prediction, or hid: each now costs the
+# same points at every seed, and no failure names a mistake that is not there.
+SEED_PROOF = {
+    "args moved in place and put back by arithmetic": (
+        "01",
+        "derivatives.py",
+        [
+            (
+                "    up, down = list(args), list(args)\n    up[i] += h\n    down[i] -= h\n"
+                "    return (f(*up) - f(*down)) / (2 * h)\n",
+                "    args[i] += h\n    fp = f(*args)\n    args[i] -= 2 * h\n    fm = f(*args)\n    args[i] += h\n"
+                "    return (fp - fm) / (2 * h)\n",
+            )
+        ],
+        ("mutates-args",),
+        ("moves-every-arg",),
+    ),
+    "up and down one list": (
+        "01",
+        "derivatives.py",
+        [("    up, down = list(args), list(args)\n", "    up = down = list(args)\n")],
+        (),
+        ("moves-every-arg",),
+    ),
+    "a relu gradient read off out.grad instead of out.data": (
+        "05",
+        "micrograd/engine.py",
+        [("(out.data > 0) * out.grad", "(out.grad > 0) * out.grad")],
+        (),
+        ("assigns-grad",),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SEED_PROOF))
+def test_a_mistake_costs_the_same_at_every_seed_and_is_never_named_for_another(name, checks, variant):
+    ex, file, patch, named, never = SEED_PROOF[name]
+    impl = variant(patch, file)
+    earned = set()
+    for seed in (1, 2, 4, 8, 10, 13):  # at 8, 10 and 13 arithmetic put the args back; at 4 relu's upstream grad was > 0
+        run = checks(ex, impl, "--seed", str(seed))
+        earned.add(run.earned(ex)[0])
+        ids = {t["mistake"] for t in run.tests(ex) if t["status"] != "pass"}
+        assert run.earned(ex)[0] < run.earned(ex)[1] and set(named) <= ids and not ids & set(never), run.out
+    assert len(earned) == 1, f"{name}: {sorted(earned)} points at different seeds"

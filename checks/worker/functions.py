@@ -33,3 +33,18 @@ MULTI = {
         "f(p, q) = exp(p*q) + p^3",
     ),
 }
+
+
+def watched(f, args):
+    """f, and the list of each call's view of the caller's `args` where it differs from their first
+    contents: a partial derivative that moves args[i] in place and then puts it back shows there,
+    whatever the float round trip gives back."""
+    first, changed = list(args), []
+
+    def call(*xs):
+        now = list(args)
+        if now != first and not changed:
+            changed.append(now)
+        return f(*xs)
+
+    return call, changed

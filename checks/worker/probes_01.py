@@ -1,6 +1,6 @@
 """Probes of exercise 01, numeric derivatives: derivative, central_derivative, partial_derivative."""
 
-from .functions import FUNCTIONS, MULTI
+from .functions import FUNCTIONS, MULTI, watched
 from .guard import learner, number, probe
 
 
@@ -15,8 +15,9 @@ def slope(func, fn, x, h=None):
 @probe
 def partial(fn, args, i, h=None, as_tuple=False):
     """Calls derivatives.partial_derivative(f, args, i[, h])."""
-    f = MULTI[fn][0]
     passed = tuple(args) if as_tuple else list(args)
+    f, changed = watched(MULTI[fn][0], passed)
     pd = learner("derivatives").partial_derivative
     value = pd(f, passed, i) if h is None else pd(f, passed, i, h)
-    return {"value": number(value), "args_after": [number(a) for a in passed]}
+    during = [number(a) for a in changed[0]] if changed else None
+    return {"value": number(value), "args_after": [number(a) for a in passed], "args_during": during}
