@@ -36,6 +36,37 @@ def test_a_correct_implementation_in_any_style_gets_full_marks(checks, style, se
     assert all(t["status"] == "pass" for t in run.tests())
 
 
+# Small departures from the reference that the contract allows, each on its own.
+VARIATIONS = {
+    "_prev a frozenset": (
+        "micrograd/engine.py",
+        [("self._prev = set(_children)", "self._prev = frozenset(_children)")],
+    ),
+    "a leaf's _backward returns 0": (
+        "micrograd/engine.py",
+        [("self._backward = lambda: None", "self._backward = lambda: 0")],
+    ),
+    "weights of a Value subclass": (
+        "micrograd/nn.py",
+        [
+            ("class Neuron(Module):", "class Parameter(Value):\n    pass\n\n\nclass Neuron(Module):"),
+            (
+                "self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]",
+                "self.w = [Parameter(random.uniform(-1, 1)) for _ in range(nin)]",
+            ),
+            ("self.b = Value(random.uniform(-1, 1))", "self.b = Parameter(random.uniform(-1, 1))"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(VARIATIONS))
+def test_a_correct_variation_the_contract_allows_gets_full_marks(checks, variant, name):
+    file, patch = VARIATIONS[name]
+    run = checks("all", variant(patch, file), "--seed", "2")
+    assert run.rc == 0 and all(t["status"] == "pass" for t in run.tests()), run.out
+
+
 def test_the_same_seed_gives_the_same_score_run_after_run(checks, tree):
     scores = {
         tuple((t["nodeid"], t["points"]) for t in checks("all", tree(5), "--seed", "3").tests()) for _ in range(REPEATS)

@@ -85,7 +85,7 @@ def make_mlp(nin, nouts, seed, values=None):
 @probe
 def mlp_structure(nin, nouts, seed):
     """Makes MLP(nin, nouts) after random.seed(seed) and lists its parameters."""
-    model = make_mlp(nin, nouts, seed)
+    Value, model = engine().Value, make_mlp(nin, nouts, seed)
     where = positions(model.layers)
     params = model.parameters()
     return {
@@ -94,7 +94,7 @@ def mlp_structure(nin, nouts, seed):
         "unique": len({id(p) for p in params}),
         "positions": [where.get(id(p)) for p in params],
         "is_list": isinstance(params, list),
-        "kinds": sorted({type(p).__name__ for p in params}),
+        "kinds": sorted({"Value" if isinstance(p, Value) else type(p).__name__ for p in params}),  # a subclass is one
         "total": len(where),  # the model's own distinct Values
     }
 
