@@ -85,6 +85,13 @@ ACTS = {
         "import os\ntry:\n    os.system('true')\nexcept Exception:\n    pass\n",
         "start a process (os.system)",
     ),
+    # warnings imports a filter option's module by name, for its caller: the route to fork_exec,
+    # which raises no audit event of its own.
+    "start a process through the standard library": (
+        "import warnings\ntry:\n    warnings._processoptions(['ignore::_posixsubprocess.X'])\nexcept Exception:\n"
+        "    pass\n",
+        "start a process (_posixsubprocess)",
+    ),
 }
 
 
@@ -211,7 +218,8 @@ HONEST_EXTRAS = (
     "from collections import namedtuple\nfrom dataclasses import dataclass\nfrom enum import Enum\n"
     "from functools import total_ordering\nfrom typing import TypeVar\n"
     "Pair = namedtuple('Pair', 'a b')\nT = TypeVar('T')\nColour = Enum('Colour', 'RED GREEN')\n\n\n"
-    "@dataclass\nclass _Note:\n    text: str = ''\n"
+    "@dataclass\nclass _Note:\n    text: str = ''\n\n\n"
+    "import argparse, csv, logging, pathlib, pickle, pprint\nlog = logging.getLogger(__name__)\n"
 )
 
 
@@ -221,6 +229,16 @@ def test_honest_code_in_every_style_gets_full_marks_and_is_never_flagged(checks,
         impl = variant(engine_patch(HONEST_EXTRAS))
     else:
         impl = ROOT / "solutions" if style == "solutions" else ROOT / "tests" / "styles" / style
+    run = checks("all", impl)
+    assert run.rc == 0 and run.report["review"] == [], run.out
+
+
+def test_a_learner_file_named_like_a_module_the_worker_loads_is_never_loaded_by_the_worker(checks, variant):
+    """The worker's own imports happen before the learner's folder is on the path: a random.py or
+    types.py in the tree would otherwise run inside the worker before its audit hook is in."""
+    impl = variant([])
+    for name in ("random", "types", "sysconfig", "bisect", "importlib"):
+        (impl / f"{name}.py").write_text("raise RuntimeError('the worker loaded a learner file')\n")
     run = checks("all", impl)
     assert run.rc == 0 and run.report["review"] == [], run.out
 

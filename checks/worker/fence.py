@@ -24,13 +24,20 @@ import sysconfig
 
 from .snapshot import take as copy_of
 
-# What code under test may import by name; the standard library imports what it needs itself.
+# What code under test may import by name: the standard library's pure computation, and what a
+# learner's script reaches for around it (argparse, logging, pathlib, csv); what does harm is refused
+# by its audit events, whoever imports it. The standard library imports what it needs itself.
 ALLOWED = frozenset(
-    """__future__ abc array bisect cmath collections contextlib copy dataclasses decimal enum
-    fractions functools graphlib heapq itertools json math numbers operator random re statistics string
-    sys textwrap time types typing warnings weakref""".split()
+    """__future__ abc argparse array base64 bisect calendar cmath collections contextlib copy copyreg csv
+    dataclasses datetime decimal enum fnmatch fractions functools glob graphlib hashlib heapq io itertools
+    json logging math numbers operator os pathlib pickle pprint random re reprlib statistics string struct
+    sys textwrap time timeit traceback types typing unicodedata warnings weakref""".split()
 )
 TAMPERING_IMPORTS = frozenset({"ctypes", "_ctypes"})  # a module whose only use here is reaching into memory
+# Starts processes without an audit event (fork_exec, under subprocess and multiprocessing): refused
+# whoever imports it, since the standard library imports any module by name for its caller
+# (warnings' filter options, pickle).
+SPAWNING_IMPORTS = frozenset({"_posixsubprocess"})
 # Standard-library functions that read their caller's frame for its module name, and nothing more, by
 # name and file (co_name: Python 3.10 has no co_qualname, and enum's class was EnumMeta there).
 FRAME_READERS = frozenset({("namedtuple", "__init__.py"), ("_create_", "enum.py"), ("_caller", "typing.py")})
@@ -118,7 +125,7 @@ def install(impl, here, trusted):
         if name.endswith(".py") or os.path.isdir(os.path.join(impl, name))
     )
     refused_events, prefixes, allowed, trusted = dict(REFUSED), REFUSED_PREFIXES, ALLOWED, frozenset(trusted)
-    tampering = TAMPERING_IMPORTS
+    tampering, spawning = TAMPERING_IMPORTS, SPAWNING_IMPORTS
     refusals, busy = [], set()
 
     def note(what):
@@ -212,12 +219,15 @@ def install(impl, here, trusted):
         elif event == "import":
             name = args[0]
             top = name.partition(".")[0] if type_of(name) is str_type else ""
+            if top in spawning:
+                refuse(f"start a process ({top})")
             if top in tampering and importer(caller) not in ("worker", "stdlib"):
                 refuse("use ctypes")
             if top in allowed or top in local or importer(caller) in ("worker", "stdlib"):
                 return
             raise ModuleNotFoundError(
-                f"No module named {name!r} here: the checks run your code with Python's standard library only",
+                f"No module named {name!r} here: the checks run your code with part of Python's standard library "
+                "(math, random, logging, argparse and the like: ALLOWED in checks/worker/fence.py), and nothing else",
                 name=name,
             )
 

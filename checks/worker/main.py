@@ -102,6 +102,7 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     places.ROOT = root = impl + os.sep
     learner_frames = places.learner_frames
     sample = watch.sampler(_thread.get_ident())
+    sys.path.insert(0, impl)  # nothing imports until the hook is in, which judges every import after it
     take = fence.install(impl, HERE, [walk.__code__, sample.__code__])
     guard.IMPL, guard.IMPORT_TIMEOUT = impl, import_timeout
     guard.set_base(handshake.get("base") or {})
@@ -261,8 +262,10 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
 
 def main():
     impl, import_timeout = os.path.realpath(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    # The worker's own folder is not importable by name (python puts a script's folder first).
-    sys.path[:] = [impl] + [p for p in sys.path if p and os.path.realpath(p) != HERE]
+    # The worker's own folder is not importable by name (python puts a script's folder first), and the
+    # learner's goes first only once the fence is in (serve): a random.py or types.py of theirs must not
+    # be what the worker's own imports load.
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != HERE]
     # Replies go to the real stdout, kept on a descriptor of its own; fds 1 and 2 both print to the
     # output pipe, which the judge reads apart (and `out` ends each probe's share of it with a mark).
     reply_fd, out_fd = os.dup(1), os.dup(2)
