@@ -15,7 +15,7 @@ import random
 from checks import numerics
 from checks.base import OWN, UNWRAPPED, base_for, plan
 from checks.client import ProbeFailure
-from checks.inputs import DIAMOND, EVERY_FORM, LECTURE_L, as_numeric, random_layers
+from checks.inputs import DIAMOND, LECTURE_L, as_numeric, every_operation, random_layers
 from checks.judge import LearnerError, diagnose
 from checks.messages import GATE_FAILED
 from checks.mistakes import advice
@@ -84,11 +84,11 @@ def gate_04(call):
 
 
 def gate_05(call):
-    # Every form of every operation, not only those the later checks' probes use: check-07 runs the
-    # learner's own train.py, which may write y - ygt, (ygt - y) ** 2 or loss / n.
-    names = [name for name, *_ in EVERY_FORM]
-    r = call("op_grads", graph=EVERY_FORM, names=names)
-    values, want = numerics.evaluate(EVERY_FORM), numerics.gradient(EVERY_FORM, names)
+    # check-05's fixed core, every form of every operation, not only those the later checks' probes
+    # use: check-07 runs the learner's own train.py, which may write y - ygt, (ygt - y) ** 2 or loss / n.
+    graph = every_operation()
+    r = call("op_grads", graph=graph)
+    values, want = numerics.evaluate(graph), numerics.gradient(graph)
     ok = all(numerics.close(r["values"][k], v) for k, v in values.items()) and all(
         numerics.close(r["grad"][k], v, numerics.GRAD_RTOL) for k, v in want.items()
     )

@@ -41,39 +41,6 @@ BOTH_OPS = [
     ["r", "mul", "q", "x"],
 ]
 
-# Each operation of lesson 05 in every form a learner's later code may use it in (Value op Value,
-# Value op number, number op Value; int and float powers; relu on both sides of 0), each term weighted
-# into the root by a weight of its own, so that no two wrong local derivatives cancel: the 05 gate.
-_FORMS = [
-    ["a", "leaf", 0.6],
-    ["b", "leaf", -1.3],
-    ["c", "leaf", 0.8],
-    ["s1", "add", "a", 0.5],
-    ["s2", "add", 0.25, "b"],
-    ["d1", "sub", "a", "b"],
-    ["d2", "sub", "a", 0.75],
-    ["d3", "sub", 1.0, "b"],
-    ["m1", "mul", "b", 1.5],
-    ["m2", "mul", -2.0, "a"],
-    ["q1", "div", "a", "c"],
-    ["q2", "div", "b", 2.0],
-    ["q3", "div", 3.0, "c"],
-    ["p1", "pow", "c", 2],
-    ["p2", "pow", "c", 0.5],
-    ["p3", "pow", "b", 3],
-    ["n1", "neg", "b"],
-    ["t1", "tanh", "a"],
-    ["e1", "exp", "b"],
-    ["r1", "relu", "a"],
-    ["r2", "relu", "b"],
-]
-_TERMS = [name for name, op, *_ in _FORMS if op != "leaf"]
-EVERY_FORM = [
-    *_FORMS,
-    *([f"w{k}", "mul", term, round(0.3 + 0.11 * k, 2)] for k, term in enumerate(_TERMS)),
-    *([f"z{k}", "add", f"z{k - 1}" if k > 1 else "w0", f"w{k}"] for k in range(1, len(_TERMS))),
-]
-
 # The lecture's neuron: o = tanh(x1*w1 + x2*w2 + b) = 0.7071.
 LECTURE_NEURON = [
     ["x1", "leaf", 2.0],
