@@ -170,6 +170,42 @@ def spreading_seed(rng, draws, *parts):
     raise AssertionError("no spreading seed in 10,000 tries")  # odds of about 1e-40000
 
 
+def drawn_per_number(seed, neurons):
+    """How parameters ([(w, b)] per neuron) relate to the numbers random.random() gives after
+    random.seed(seed), taken one parameter a number in the order the neurons draw them (weights then
+    bias, or bias first), the weights and the biases each on their own: "uniform" when each is its
+    number's draw of uniform(-1, 1) (or of uniform(1, -1)); "other" when the weights or the biases
+    are some other increasing or decreasing function of theirs (a narrower range, another
+    distribution), a verdict the same at every seed; None otherwise (another source of random
+    numbers, judged by their spread instead)."""
+    draw = random.Random(seed).random
+    us = [draw() for _ in range(sum(len(w) + 1 for w, _ in neurons))]
+    for bias_first in (False, True):
+        weights, biases, at = [], [], 0
+        for w, b in neurons:
+            start = at + bias_first
+            weights += [(p, us[start + k]) for k, p in enumerate(w)]
+            biases.append((b, us[at if bias_first else at + len(w)]))
+            at += len(w) + 1
+        verdicts = {_drawn(weights), _drawn(biases)}
+        if verdicts == {"uniform"}:
+            return "uniform"
+        if "other" in verdicts:
+            return "other"
+    return None
+
+
+def _drawn(pairs):
+    """ "uniform", "other" or None for [(parameter, its number)] (see drawn_per_number)."""
+    if all(abs(p - (2 * u - 1)) < 1e-9 for p, u in pairs) or all(abs(p - (1 - 2 * u)) < 1e-9 for p, u in pairs):
+        return "uniform"
+    ordered = [p for p, _ in sorted(pairs, key=lambda pu: pu[1])]
+    steps = list(zip(ordered, ordered[1:]))
+    if len(ordered) > 2 and (all(a < b for a, b in steps) or all(a > b for a, b in steps)):
+        return "other"
+    return None
+
+
 # Neuron(99)'s 99 weights are draws 0-98 (weights first) or 1-99 (bias first) of its 100.
 NEURON_WEIGHTS = (slice(0, 99), slice(1, 100))
 # The biases of Layer(1, 100) are every other one of its 200 draws, the odd or the even ones.

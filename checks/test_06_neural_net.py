@@ -7,6 +7,7 @@ from checks.inputs import (
     NEURON_WEIGHTS,
     SPREAD,
     as_numeric,
+    drawn_per_number,
     leaf_value,
     random_layers,
     spreading_seed,
@@ -74,7 +75,8 @@ def test_parameters_are_the_models_own_values_not_copies(probe):
 @points(1)
 def test_a_neuron_draws_nin_weights_and_a_bias_and_lists_them_weights_first(probe, rng):
     """A Neuron draws nin weights and a bias from uniform(-1, 1), and lists them weights first."""
-    got = probe("neuron", nin=99, seed=spreading_seed(rng, 100, *NEURON_WEIGHTS), x=inputs(rng, 99))
+    seed = spreading_seed(rng, 100, *NEURON_WEIGHTS)
+    got = probe("neuron", nin=99, seed=seed, x=inputs(rng, 99))
     expect(len(got["w"]) == 99, f"Neuron(99).w has {len(got['w'])} weights, expected 99.", "layer-sizes")
     drawn = got["w"] + [got["b"]]
     expect(all(isinstance(p, float) for p in drawn), "Neuron(99)'s weights and bias should hold floats in data.")
@@ -83,18 +85,25 @@ def test_a_neuron_draws_nin_weights_and_a_bias_and_lists_them_weights_first(prob
         "Neuron(99)'s weights and bias should each be drawn separately.",
         "shared-parameters" if len(set(drawn)) < 100 else None,
     )
-    # The seed was chosen so that 99 weights drawn from uniform(-1, 1) reach past +-SPREAD, in any order.
+    # Drawn one per random() the seed gives, they are judged exactly (the same verdict at every seed);
+    # else by their spread: the seed was chosen so that 99 weights drawn from uniform(-1, 1) reach past
+    # +-SPREAD, in any order.
     w = got["w"]
+    source = drawn_per_number(seed, [(w, got["b"])])
     expect(
-        all(-1 <= p <= 1 for p in drawn) and min(w) < -SPREAD and max(w) > SPREAD,
+        source == "uniform" if source else all(-1 <= p <= 1 for p in drawn) and min(w) < -SPREAD and max(w) > SPREAD,
         f"Neuron(99) drew weights from {fmt(min(w))} to {fmt(max(w))} and a bias of {fmt(got['b'])}; each "
         "one comes from random.uniform(-1, 1), which spreads them over all of [-1, 1].",
         "init-range",
     )
-    layer = probe("layer", nin=1, nout=100, seed=spreading_seed(rng, 200, *LAYER_BIASES), x=[0.5])
+    seed = spreading_seed(rng, 200, *LAYER_BIASES)
+    layer = probe("layer", nin=1, nout=100, seed=seed, x=[0.5])
     biases = [n["b"] for n in layer["layers"][0]]
+    source = drawn_per_number(seed, [(n["w"], n["b"]) for n in layer["layers"][0]])
     expect(
-        all(-1 <= b <= 1 for b in biases) and min(biases) < -SPREAD and max(biases) > SPREAD,
+        source == "uniform"
+        if source
+        else all(-1 <= b <= 1 for b in biases) and min(biases) < -SPREAD and max(biases) > SPREAD,
         f"The 100 neurons of Layer(1, 100) drew biases from {fmt(min(biases))} to {fmt(max(biases))}; "
         "each bias comes from random.uniform(-1, 1), which spreads them over all of [-1, 1].",
         "init-range",

@@ -46,6 +46,14 @@ VARIATIONS = {
         "micrograd/engine.py",
         [("self._backward = lambda: None", "self._backward = lambda: 0")],
     ),
+    "parameters from a private random.Random": (
+        "micrograd/nn.py",
+        [("import random\n", "import random as _random\n\nrandom = _random.Random(2024)\n")],
+    ),
+    "parameters drawn from uniform(1, -1)": (
+        "micrograd/nn.py",
+        [("Value(random.uniform(-1, 1)) for _ in range(nin)]", "Value(random.uniform(1, -1)) for _ in range(nin)]")],
+    ),
     "weights of a Value subclass": (
         "micrograd/nn.py",
         [
