@@ -8,13 +8,19 @@ from kit.errors import KitError
 from kit.instructor import collect, ids
 
 
-def test_find_takes_folders_and_zips_by_id_and_skips_the_rest(tmp_path):
+def test_find_takes_folders_and_archives_by_id_and_names_what_else_it_leaves(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / "a.zip").write_bytes(b"")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "link").symlink_to(tmp_path / "b")
-    assert [sid for sid, _, _ in ids.find(tmp_path)] == ["a", "b"]
+    (tmp_path / "c.tar.gz").write_bytes(b"")  # its row says it is not graded (kit/instructor/collect.py)
+    assert [sid for sid, _, _ in ids.find(tmp_path)] == ["a", "b", "c"]
+    assert [(p.name, why.split(",")[0]) for p, why in ids.entries(tmp_path)[1]] == [
+        (".hidden", "hidden"),
+        ("link", "a link"),
+        ("notes.txt", "neither a folder nor an archive"),
+    ]
 
 
 @pytest.mark.parametrize("name", ["bad id", "-flag", "a;b", "alice\n", "bob\x1b[2J", "=HYPERLINK(1)"])
@@ -26,10 +32,11 @@ def test_an_id_unsafe_as_a_file_name_or_a_cell_is_graded_under_a_safe_name_and_k
     assert not set(sid) & set(" ;\n\x1b=()/") and sid.isprintable()
 
 
-def test_find_refuses_a_student_with_both_a_folder_and_a_zip(tmp_path):
+@pytest.mark.parametrize("upload", ["a.zip", "a.tar.gz", "a.7z"])
+def test_find_refuses_a_student_with_both_a_folder_and_an_archive(tmp_path, upload):
     (tmp_path / "a").mkdir()
-    (tmp_path / "a.zip").write_bytes(b"")
-    with pytest.raises(KitError, match="both a folder and a zip"):
+    (tmp_path / upload).write_bytes(b"")
+    with pytest.raises(KitError, match="has two uploads"):
         ids.find(tmp_path)
 
 

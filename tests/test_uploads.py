@@ -227,7 +227,7 @@ def test_ids_equal_after_nfc_or_case_folding_are_refused_together_naming_both(tm
     said = str(e.value)
     assert "Alice and" in said and "alice: one student under two ids" in said
     assert "zoë" in said and "zoe\u0308" in said
-    assert "bob.zip: student bob has both a folder and a zip" in said
+    assert "bob.zip: student bob has two uploads, this and bob; keep one" in said
 
 
 # --- a class of them, graded for real ----------------------------------------------------------
@@ -250,6 +250,12 @@ def graded(tmp_path_factory):
     (subs / "truncated.zip").write_bytes(whole[: len(whole) // 2])
     with_flag(zipped(subs / "names.zip", correct, [("caf_.py", "")]), 0x800, b"caf_", b"caf\xe9")
     (subs / "=cmd|' -c calc'!A0").mkdir()
+    # Archives of other kinds get their row; a loose file, a link and a hidden folder are named in the log.
+    (subs / "carol.tar.gz").write_bytes(b"\x1f\x8b\x08\x00")
+    (subs / "frank.7z").write_bytes(b"7z\xbc\xaf\x27\x1c")
+    (subs / "gus.py").write_text("x = 1\n")
+    (subs / "eve").symlink_to(subs / "honest")
+    hostile.tree(subs / ".hidden")
     before = everything(base)
     grade(subs, out)
     return {"base": base, "subs": subs, "out": out, "before": before}
@@ -277,6 +283,8 @@ def test_every_gradable_upload_scores_what_make_check_gives_and_each_unreadable_
         "truncated": "the zip file could not be opened",
         "names": "the zip's file names are not readable",
         formula: "no exercise tree was found",
+        "carol": "a .tar.gz archive is not graded: upload the folder itself, or a .zip of it",
+        "frank": "a .7z archive is not graded",
     }
     assert sorted(got) == sorted(expected)
     for sid, want in expected.items():
@@ -290,21 +298,24 @@ def test_every_gradable_upload_scores_what_make_check_gives_and_each_unreadable_
     assert got[jose]["name"] == "José García" and got[formula]["name"] == "=cmd|' -c calc'!A0"
     assert "name" not in got["zoë"] and "name" not in got["honest"]
     assert "deep.py is nested too deeply for Python to compile" in got["zoë"]["notes"]
+    log = (graded["out"] / "grade.log").read_text()
+    assert "not graded: eve (a link, never followed out of the submissions folder), gus.py (neither a folder" in log
+    assert ".hidden" not in log
     assert sum(len(n) for n in got["committed-venv"]["notes"]) < 2000
 
 
 def test_the_gradebook_holds_every_row_and_nothing_is_written_outside_the_output_folder(graded):
     assert everything(graded["base"]) == graded["before"]
     rows = (graded["out"] / "grades.csv").read_text().splitlines()
-    assert len(rows) == 10 and not any(line.startswith(("=", "+", "-", "@")) for line in rows)
-    assert len(list((graded["out"] / "feedback").iterdir())) == 9
+    assert len(rows) == 12 and not any(line.startswith(("=", "+", "-", "@")) for line in rows)
+    assert len(list((graded["out"] / "feedback").iterdir())) == 11
 
 
 def test_the_similarity_report_survives_the_same_uploads(graded):
     pytest.importorskip("copydetect")
     pairs, skipped = similar.similar_pairs(graded["subs"], 100)
     assert sorted(skipped) == sorted(
-        ["encrypted", "deflate", "truncated", "names", ids.graded_name("=cmd|' -c calc'!A0")]
+        ["encrypted", "deflate", "truncated", "names", "carol", "frank", ids.graded_name("=cmd|' -c calc'!A0")]
     )
     compared = {a for a, b, *_ in pairs} | {b for a, b, *_ in pairs}
     assert compared == {"honest", "zoë", ids.graded_name("José García"), "committed-venv"}

@@ -37,7 +37,10 @@ def options(submissions, out, **settings):
 
 def parser():
     parser = argparse.ArgumentParser(prog="python -m kit grade", description=__doc__.split("\n\n")[0])
-    parser.add_argument("submissions", help="folder with one folder or .zip per student, named by id")
+    parser.add_argument(
+        "submissions",
+        help="folder with one folder or .zip per student, named by id (another archive gets a row saying so)",
+    )
     parser.add_argument("out", help="folder for grades.csv, grades.json, feedback/ and grade.log")
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="students graded at once (default: cores)"

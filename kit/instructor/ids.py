@@ -93,25 +93,47 @@ def key(raw):
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", raw).casefold())
 
 
+# Archives a student may upload that are not graded: each still gets its row, saying so (kit/instructor/collect.py).
+OTHER_ARCHIVES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".7z", ".rar", ".gz", ".bz2", ".xz")
+
+
+def archive_id(name):
+    """The id of an upload named `name`: a .zip's or another archive's name without its suffix, else None."""
+    lower = name.lower()
+    suffix = next((s for s in (".zip", *OTHER_ARCHIVES) if lower.endswith(s) and len(name) > len(s)), None)
+    return name[: -len(suffix)] if suffix else None
+
+
+def entries(submissions):
+    """(student entries [(path, id as submitted)], the rest [(path, why it is not graded)]), sorted by name."""
+    students, rest = [], []
+    for entry in sorted(Path(submissions).iterdir()):
+        if entry.name.startswith("."):
+            rest.append((entry, "hidden"))
+        elif entry.is_symlink():
+            rest.append((entry, "a link, never followed out of the submissions folder"))
+        elif entry.is_dir():
+            students.append((entry, entry.name))
+        elif entry.is_file() and archive_id(entry.name):
+            students.append((entry, archive_id(entry.name)))
+        else:
+            rest.append((entry, "neither a folder nor an archive"))
+    return students, rest
+
+
 def find(submissions):
-    """[(graded name, path, id as submitted)] sorted by graded name: every folder and .zip in
-    `submissions`. Two entries for one student (a folder and a zip, or ids equal after NFC and
+    """[(graded name, path, id as submitted)] sorted by graded name: every folder and archive in
+    `submissions` (kit/instructor/collect.py grades folders and .zip files, and says why another
+    archive is not). Two entries for one student (a folder and a zip, or ids equal after NFC and
     case-folding) stop the grading before anything is touched, with every problem listed."""
     found, problems, first = {}, [], {}
-    for entry in sorted(Path(submissions).iterdir()):
-        if entry.name.startswith(".") or entry.is_symlink():
-            continue  # hidden, or a link: never followed out of the submissions folder
-        if entry.is_dir():
-            raw = entry.name
-        elif entry.is_file() and entry.suffix.lower() == ".zip":
-            raw = entry.name[:-4]
-        else:
-            continue
+    for entry, raw in entries(submissions)[0]:
         other, other_raw = first.setdefault(key(raw), (entry, raw))
         if other is not entry:
             a, b = (escape_line(shown(str(p))) for p in (other, entry))
             problems.append(
-                f"{b}: student {escape_line(shown(raw))} has both a folder and a zip; keep one"
+                f"{b}: student {escape_line(shown(raw))} has two uploads, this and {escape_line(shown(other.name))}; "
+                "keep one"
                 if other_raw == raw
                 else f"{a} and {b}: one student under two ids (compared with accents composed and case "
                 "ignored); rename or remove one"

@@ -73,6 +73,7 @@ class Grader:
         """(students [(id, path)], {graded name: id as submitted}); raises KitError (or ids.find's refusal)
         listing every problem at once, before the gradebook is touched: it is never rewritten emptied."""
         found = ids.find(self.submissions)
+        self.not_graded = [(p.name, why) for p, why in ids.entries(self.submissions)[1] if why != "hidden"]
         students = [(sid, path) for sid, path, _ in found]
         names = {sid: name for sid, _, name in found if not ids.is_valid(sid)}  # graded under a safe name
         if self.args.student and self.args.student not in dict(students):  # an id, or the name it grades under
@@ -224,6 +225,10 @@ class Grader:
             f"grading {todo} of {students} submissions ({students - todo} already graded or ungradable) with "
             f"{self.args.jobs} jobs, sandbox {self.choice.mode}, checks {','.join(self.only)}"
         )
+        if self.not_graded:  # said, never dropped without a word; hidden files (.DS_Store, .git) are not
+            shown = ", ".join(f"{ids.shown(name)} ({why})" for name, why in self.not_graded[:20])
+            more = f" and {len(self.not_graded) - 20} more" if len(self.not_graded) > 20 else ""
+            self.log(f"not graded: {shown}{more}")
         for warning in (self.choice.warning, self.secret_warning):
             if warning:
                 self.log(warning)
