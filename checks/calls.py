@@ -223,7 +223,7 @@ def stopped(hung, title, check, limit):
     return (
         f"Took longer than {limit:g} s in {where}, earlier: {hung['function']} ({hung['file']}) did not finish, "
         f"so its calls{scope} are not waited for again. Look for an endless loop, or for work that grows "
-        "without end."
+        "without end; a machine busy with other work can be that slow too: run the check again."
     )
 
 

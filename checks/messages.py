@@ -196,7 +196,7 @@ def timeout(limit, probe):
     return (
         f"Took longer than {limit:g} s{doc}. Look for an endless loop, or for work that grows "
         "exponentially with the size of the graph (each node must be visited once: keep a set of "
-        "visited nodes)."
+        "visited nodes). A machine busy with other work can be that slow too: run the check again."
     )
 
 

@@ -113,6 +113,10 @@ def order_mistake(graph, got):
         if first_parent_before_child(order[::-1], graph) is None:
             return None  # reversed, or a pre-order walk of a tree: this graph cannot tell which
         return "child-after-parent" if first_parent_before_child(order, graph) else None
+    # An order's mistake shows in calls of every operation node; a node never called (the root
+    # skipped, one node's _backward called for all) is another fault, which the log cannot name.
+    if set(ops) != {n for n in numerics.reachable(graph) if numerics.children(graph)[n]}:
+        return None
     if len(set(calls)) == len(calls) and first_parent_before_child(calls, graph) is None:
         return "not-reversed"
     if len(set(ops)) != len(ops) or first_parent_before_child(ops[::-1], graph) is not None:

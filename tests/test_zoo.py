@@ -198,6 +198,13 @@ SEED_PROOF = {
         ("init-range",),
         (),
     ),
+    "a backward that skips the root's _backward": (
+        "04",
+        "micrograd/engine.py",
+        [("for v in reversed(topological_order(self)):", "for v in reversed(topological_order(self)[:-1]):")],
+        (),
+        ("not-reversed", "no-topological-order", "child-after-parent"),
+    ),
     "a relu gradient read off out.grad instead of out.data": (
         "05",
         "micrograd/engine.py",
