@@ -1,14 +1,13 @@
 """Collect a submission: unpack it safely, and stage the learner's tree.
 
-A submission is a folder or a `.zip` named by the student's id (found by kit/instructor/ids.py; another
-archive is ungradable, saying so), holding the learner's tree at its top, under `exercises/`, or under one
-single top folder. Every Python file of the tree is staged as it is (within bounds, sizes checked before a
-byte is read), so the checks see what `make check` would import: a file that does not compile costs only
-the checks that need it. The contract's files come first, then what they import, then the rest, so no cap
-ever pushes them out; folders that cannot be the tree (virtualenvs, .git, node_modules) are never entered.
-A conftest.py and every file that is not Python are left behind and named in the notes. Whatever one
-upload holds costs that student alone: a submission that cannot be graded gets a reason a student can act
-on, never an exception of the grader.
+A submission is a folder or a `.zip` named by the student's id (found by kit/instructor/ids.py; another archive is
+ungradable, saying so), holding the learner's tree at its top, under `exercises/`, or under one single top folder.
+Every Python file of the tree is staged as it is (within bounds, sizes checked before a byte is read), so the checks
+see what `make check` would import: a file that does not compile costs only the checks that need it. The contract's
+files come first, then what they import, then the rest, so no cap ever pushes them out; folders that cannot be the
+tree (virtualenvs, .git, node_modules) are never entered. A conftest.py and every file that is not Python are left
+behind and named in the notes. Whatever one upload holds costs that student alone: a submission that cannot be
+graded gets a reason a student can act on, never an exception of the grader.
 """
 
 import errno
@@ -277,9 +276,8 @@ def _collect(path, scratch, scanning):
     notes = []
     if path.is_dir():
         source = locate(path)
-    elif not path.name.lower().endswith(".zip"):
-        kind = path.name[len(ids.archive_id(path.name) or "") :] or "file"
-        raise Ungradable(f"a {escape_line(kind)} archive is not graded: upload the folder itself, or a .zip of it")
+    elif reason := ids.not_graded(path.name):
+        raise Ungradable(reason)
     else:
         unpacked = scratch / "unpacked"
         unpacked.mkdir()
@@ -297,7 +295,6 @@ def _collect(path, scratch, scanning):
         notes += (scanning.inspect if scanning else scanner.inspect)(tree)  # what will not import; for review
     except scanner.Unreadable as e:
         raise Ungradable(str(e)) from None
-
     if not path.is_dir():
         shutil.rmtree(scratch / "unpacked")
     return notes

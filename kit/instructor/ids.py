@@ -104,6 +104,13 @@ def archive_id(name):
     return name[: -len(suffix)] if suffix else None
 
 
+def not_graded(name):
+    """Why the upload `name` is not unpacked (an archive other than a .zip, whose row says so), or None."""
+    kind = name[len(archive_id(name) or name) :]
+    graded = kind.lower() in ("", ".zip")
+    return None if graded else f"a {escape_line(kind)} archive is not graded: upload the folder itself, or a .zip of it"
+
+
 def entries(submissions):
     """(student entries [(path, id as submitted)], the rest [(path, why it is not graded)]), sorted by name."""
     students, rest = [], []
