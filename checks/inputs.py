@@ -196,7 +196,7 @@ def drawn_per_number(seed, neurons):
 
 
 def _drawn(pairs):
-    """ "uniform", "other" or None for [(parameter, its number)] (see drawn_per_number)."""
+    """What [(parameter, its number)] are: "uniform", "other" or None (see drawn_per_number)."""
     if all(abs(p - (2 * u - 1)) < 1e-9 for p, u in pairs) or all(abs(p - (1 - 2 * u)) < 1e-9 for p, u in pairs):
         return "uniform"
     ordered = [p for p, _ in sorted(pairs, key=lambda pu: pu[1])]

@@ -93,9 +93,10 @@ GATE_FAILED = {
     "02": "your + or * does not build the lecture's expression L = (a*b + c) * f yet",
     "03": "calling _backward by hand on L = (a*b + c) * f does not give its gradients yet",
     "04": "L.backward() on L = (a*b + c) * f does not give its gradients yet",
-    "05": "the lecture's neuron, built with tanh, -, /, ** and plain numbers, does not give its gradients yet",
-    "06": "your MLP(3, [4, 4, 1]) does not have 41 parameters, its Neuron's output is not tanh(w.x + b), "
-    "a one-neuron Layer does not give its Value, or zero_grad() does not zero every grad",
+    "05": "tanh, exp, relu, -, /, ** or a plain number on either side does not give its values and gradients yet",
+    "06": "your MLP(3, [4, 4, 1]) does not have 41 parameters, its Neuron's output is not tanh(w.x + b) on floats "
+    "and on Values, a one-neuron Layer does not give its Value, the MLP's output or its loss's gradients are not "
+    "right, or zero_grad() does not zero every grad",
 }
 
 
