@@ -475,7 +475,8 @@ def test_the_watchdogs_look_at_a_probe_leaves_nothing_behind_however_often_it_co
     for done, entry in [(False, importing[0]), (False, None), (True, None)]:
         state[3], importing[0] = done, entry
         left_by(1)
-        assert left_by(10) == left_by(2000)
+        # Another thread of this process (pytest-xdist's) may allocate meanwhile; a leak shows in every try.
+        assert any(left_by(10) == left_by(2000) for _ in range(5))
     state[3], state[1] = False, time.monotonic() - 61  # past its time: found once
     assert look() == (7, None) and state[4] and look() is None
 
