@@ -107,16 +107,13 @@ def gate_06(call):
         return closed("06", "layer-sizes")
     if r["count"] != 41 or r["unique"] != 41 or None in r["positions"]:
         return closed("06", "parameters-incomplete" if r["count"] < 41 and None not in r["positions"] else None)
-    out = call("neuron", nin=3, seed=0, x=NEURON_X, values=NEURON)["out"]
     w, b = NEURON["w"], NEURON["b"]
-    if out["kind"] != "Value" or not numerics.close(out["data"], numerics.neuron(w, b, NEURON_X)):
-        return closed("06", diagnose(out["data"], neuron_variants(w, b, NEURON_X)))
-    # What train() relies on besides: a neuron takes Values too, a one-neuron layer gives its Value,
-    # an MLP feeds each layer into the next, its loss backpropagates into every parameter, and
-    # zero_grad() zeroes grads only.
-    out = call("neuron", nin=3, seed=0, x=NEURON_X, values_as_inputs=True, values=NEURON)["out"]
-    if out["kind"] != "Value" or not numerics.close(out["data"], numerics.neuron(w, b, NEURON_X)):
-        return closed("06")
+    for as_values in (False, True):  # train() may hand a neuron floats or Values
+        out = call("neuron", nin=3, seed=0, x=NEURON_X, values_as_inputs=as_values, values=NEURON)["out"]
+        if out["kind"] != "Value" or not numerics.close(out["data"], numerics.neuron(w, b, NEURON_X)):
+            return closed("06", diagnose(out["data"], neuron_variants(w, b, NEURON_X)))
+    # What train() relies on besides: a one-neuron layer gives its Value, an MLP feeds each layer into
+    # the next, its loss backpropagates into every parameter, and zero_grad() zeroes grads only.
     if call("layer", nin=2, nout=1, seed=0, x=[0.5, -1.0])["out"]["kind"] != "Value":
         return closed("06", "single-output-list")
     out = call("mlp_forward", nin=3, nouts=[4, 4, 1], seed=0, values=MLP_VALUES, x=NEURON_X)
@@ -125,7 +122,7 @@ def gate_06(call):
     xs, ys = [NEURON_X, [-1.0, 2.0, 0.25]], [1.0, -1.0]
     got = call("mlp_grads", nin=3, nouts=[4, 4, 1], seed=0, values=MLP_VALUES, xs=xs, ys=ys)
     _, want = numerics.loss_gradient(as_numeric(MLP_VALUES), xs, ys)
-    have = [p for layer in got for n in layer for p in (*n["w"], n["b"])]
+    have = numerics.flatten(as_numeric(got))
     if len(have) != len(want) or not all(numerics.close(g, v, numerics.GRAD_RTOL) for g, v in zip(have, want)):
         return closed("06")
     got = call("zero_grad", nin=3, nouts=[4, 2], seed=2, junk=0.75, kind="MLP")

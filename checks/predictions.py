@@ -101,7 +101,8 @@ def order_mistake(graph, got):
     calls = got.get("calls")
     if calls is None:
         return None
-    ops = [n for n in calls if numerics.children(graph)[n]]
+    kids = numerics.children(graph)
+    ops = [n for n in calls if kids[n]]
     given = numerics.backprop(graph, order=ops)
     if not all(numerics.close(got["grads"][n], given[n], 1e-9) for n in got["grads"]):
         return None
@@ -115,7 +116,7 @@ def order_mistake(graph, got):
         return "child-after-parent" if first_parent_before_child(order, graph) else None
     # An order's mistake shows in calls of every operation node; a node never called (the root
     # skipped, one node's _backward called for all) is another fault, which the log cannot name.
-    if set(ops) != {n for n in numerics.reachable(graph) if numerics.children(graph)[n]}:
+    if set(ops) != {n for n in numerics.reachable(graph) if kids[n]}:
         return None
     if len(set(calls)) == len(calls) and first_parent_before_child(calls, graph) is None:
         return "not-reversed"
