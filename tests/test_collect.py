@@ -4,7 +4,6 @@ import zipfile
 
 import pytest
 
-from kit.errors import KitError
 from kit.instructor import collect, ids
 
 
@@ -15,7 +14,7 @@ def test_find_takes_folders_and_archives_by_id_and_names_what_else_it_leaves(tmp
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "link").symlink_to(tmp_path / "b")
     (tmp_path / "c.tar.gz").write_bytes(b"")  # its row says it is not graded (kit/instructor/collect.py)
-    assert [sid for sid, _, _ in ids.find(tmp_path)] == ["a", "b", "c"]
+    assert [(sid, why) for sid, _, _, why in ids.find(tmp_path)] == [("a", None), ("b", None), ("c", None)]
     assert [(p.name, why.split(",")[0]) for p, why in ids.entries(tmp_path)[1]] == [
         (".hidden", "hidden"),
         ("link", "a link"),
@@ -26,18 +25,21 @@ def test_find_takes_folders_and_archives_by_id_and_names_what_else_it_leaves(tmp
 @pytest.mark.parametrize("name", ["bad id", "-flag", "a;b", "alice\n", "bob\x1b[2J", "=HYPERLINK(1)"])
 def test_an_id_unsafe_as_a_file_name_or_a_cell_is_graded_under_a_safe_name_and_kept_as_it_was(tmp_path, name):
     (tmp_path / name).mkdir()
-    ((sid, path, submitted),) = ids.find(tmp_path)
+    ((sid, path, submitted, why),) = ids.find(tmp_path)
+    assert why is None
     assert path == tmp_path / name and submitted == name
     assert "~" in sid and (sid[0].isalnum() or sid[0] == "_")
     assert not set(sid) & set(" ;\n\x1b=()/") and sid.isprintable()
 
 
 @pytest.mark.parametrize("upload", ["a.zip", "a.tar.gz", "a.7z"])
-def test_find_refuses_a_student_with_both_a_folder_and_an_archive(tmp_path, upload):
+def test_a_student_with_both_a_folder_and_an_archive_is_one_row_that_names_both_and_others_are_found(tmp_path, upload):
     (tmp_path / "a").mkdir()
     (tmp_path / upload).write_bytes(b"")
-    with pytest.raises(KitError, match="has two uploads"):
-        ids.find(tmp_path)
+    (tmp_path / "b").mkdir()
+    found = ids.find(tmp_path)
+    assert [(sid, why is None) for sid, _, _, why in found] == [("a", False), ("b", True)]
+    assert found[0][3] == f"more than one upload of this student (a and {upload}): keep one, and grade again"
 
 
 @pytest.mark.parametrize("layout", ["", "exercises/", "my-work/", "my-work/exercises/"])

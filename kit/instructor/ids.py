@@ -7,14 +7,13 @@ punctuation, a control character, bytes that are not UTF-8, a leading `-` or `=`
 safe name: its allowed characters kept (the rest become `_`), then `~` and 16 hex digits of a hash of
 the id, `José_García~3f9c...`. No id holds a `~`, so a safe name never equals a real id; grades.json
 keeps the id as it was submitted. Two ids that are equal after NFC and case-folding name one student
-twice: they are refused together.
+twice: that student's row says so, ungraded, and the others are graded.
 """
 
 import hashlib
 import unicodedata
 from pathlib import Path
 
-from kit.errors import KitError
 from kit.escape import escape_line
 
 PUNCTUATION = "._@+-"
@@ -129,24 +128,27 @@ def entries(submissions):
 
 
 def find(submissions):
-    """[(graded name, path, id as submitted)] sorted by graded name: every folder and archive in
-    `submissions` (kit/instructor/collect.py grades folders and .zip files, and says why another
-    archive is not). Two entries for one student (a folder and a zip, or ids equal after NFC and
-    case-folding) stop the grading before anything is touched, with every problem listed."""
-    found, problems, first = {}, [], {}
+    """[(graded name, path, id as submitted, why it is not graded or None)] sorted by graded name:
+    every folder and archive in `submissions` (kit/instructor/collect.py grades folders and .zip files,
+    and says why another archive is not). Two entries for one student (a folder and a zip, or ids
+    equal after NFC and case-folding) are that student's one row, not graded, naming both: one
+    student's uploads never stop the others."""
+    uploads = {}
     for entry, raw in entries(submissions)[0]:
-        other, other_raw = first.setdefault(key(raw), (entry, raw))
-        if other is not entry:
-            a, b = (escape_line(shown(str(p))) for p in (other, entry))
-            problems.append(
-                f"{b}: student {escape_line(shown(raw))} has two uploads, this and {escape_line(shown(other.name))}; "
-                "keep one"
-                if other_raw == raw
-                else f"{a} and {b}: one student under two ids (compared with accents composed and case "
-                "ignored); rename or remove one"
-            )
-            continue
-        found[graded_name(raw)] = (entry, shown(raw))
-    if problems:
-        raise KitError("nothing was graded or written:\n" + "\n".join(problems))
-    return [(sid, path, raw) for sid, (path, raw) in sorted(found.items())]
+        uploads.setdefault(key(raw), []).append((entry, raw))
+    found = {}
+    for (entry, raw), *others in uploads.values():
+        found[graded_name(raw)] = (entry, shown(raw), twice([(entry, raw), *others]) if others else None)
+    return [(sid, path, raw, why) for sid, (path, raw, why) in sorted(found.items())]
+
+
+def twice(uploads):
+    """Why a student with several `uploads` [(path, id as submitted)] is not graded."""
+    names = [escape_line(shown(path.name)) for path, _ in uploads]
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    if len({raw for _, raw in uploads}) == 1:
+        return f"more than one upload of this student ({listed}): keep one, and grade again"
+    return (
+        f"one student under more than one id ({listed}, the same once accents are composed and case "
+        "is ignored): keep one, and grade again"
+    )

@@ -70,12 +70,13 @@ class Grader:
     # --- the steps --------------------------------------------------------------------------------
 
     def refuse(self):
-        """(students [(id, path)], {graded name: id as submitted}); raises KitError (or ids.find's refusal)
-        listing every problem at once, before the gradebook is touched: it is never rewritten emptied."""
+        """(students [(id, path)], {graded name: id as submitted}); raises KitError listing every problem
+        of the instructor's own files at once, before the gradebook is touched: it is never rewritten emptied."""
         found = ids.find(self.submissions)
         self.not_graded = [(p.name, why) for p, why in ids.entries(self.submissions)[1] if why != "hidden"]
-        students = [(sid, path) for sid, path, _ in found]
-        names = {sid: name for sid, _, name in found if not ids.is_valid(sid)}  # graded under a safe name
+        self.twice = {sid: why for sid, _, _, why in found if why}  # more than one upload: a row that says so
+        students = [(sid, path) for sid, path, _, _ in found]
+        names = {sid: name for sid, _, name, _ in found if not ids.is_valid(sid)}  # graded under a safe name
         if self.args.student and self.args.student not in dict(students):  # an id, or the name it grades under
             asked, self.args.student = self.args.student, ids.graded_name(self.args.student)
             if self.args.student not in dict(students):
@@ -91,6 +92,8 @@ class Grader:
         scratch = self.staging / sid
         scratch.mkdir()
         try:
+            if sid in self.twice:
+                raise collect.Ungradable(self.twice[sid])
             notes = collect.collect(path, scratch, self.scanner)
             return scratch / "tree", notes, collect.fingerprint(scratch / "tree")
         except collect.Ungradable as e:
@@ -229,6 +232,8 @@ class Grader:
             shown = ", ".join(f"{ids.shown(name)} ({why})" for name, why in self.not_graded[:20])
             more = f" and {len(self.not_graded) - 20} more" if len(self.not_graded) > 20 else ""
             self.log(f"not graded: {shown}{more}")
+        for sid, why in sorted(self.twice.items()):  # the row says so too; the log's head, lest it go unseen
+            self.log(f"not graded: {sid}: {why}")
         for warning in (self.choice.warning, self.secret_warning):
             if warning:
                 self.log(warning)
