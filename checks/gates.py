@@ -13,7 +13,7 @@ exercise's check runs on: the worker of each base then serves its checks and its
 import random
 
 from checks import numerics
-from checks.base import OWN, UNWRAPPED, base_for, plan
+from checks.base import LINE, OWN, UNWRAPPED, base_for, plan
 from checks.client import ProbeFailure
 from checks.inputs import DIAMOND, LECTURE_L, as_numeric, every_operation, random_layers
 from checks.judge import LearnerError, diagnose
@@ -46,8 +46,11 @@ def gate_02(call):
     values = numerics.evaluate(LECTURE_L)
     if not all(numerics.close(r["data"][n], v) for n, v in values.items()):
         return closed("02", "mutates-operand" if not r["leaves_unchanged"] or r["changed"] else "wrong-result")
-    if r["prev"]["L"] != ["d", "f"] or r["prev"]["e"] != ["a", "b"]:
-        return closed("02", "missing-child")
+    # Every node's children, + as well as *: a graph that loses one loses nodes in every later walk.
+    for name, _, *children in LECTURE_L:
+        have, want = r["prev"][name], sorted(c for c in children if isinstance(c, str))
+        if have != want:
+            return closed("02", "missing-child" if set(have) < set(want) else None)
     return None
 
 
@@ -146,7 +149,7 @@ class Looks:
         self.last = last  # the last check the run gets to, if it stops early (watch mode)
         self.guess = set(guess)  # the exercises whose gates will likely close (checks/calls.py, todo_left)
         self.gates = {}  # exercise -> None when its gate is open, else (mistake id or None, sentence)
-        self.wraps = None  # whether the learner's + and * wrap a Value in a Value (05's line); None: not looked
+        self.line = None  # 05's line as the learner's + and * have it (checks/base/, LINE); None: not looked
         self.wanted = []  # the checks of the run, in order
         self.at = None  # the check under way
 
@@ -154,10 +157,10 @@ class Looks:
         """At check `ex`: the first looks it needs that the run has not had yet."""
         self.at = ex
         deps = sorted(set(EXERCISES[ex].builds_on) - set(self.gates))
-        if self.wraps is None and {ex, *deps} & set(UNWRAPPED):
-            self.wraps = self.wraps_values()
+        if self.line is None and {ex, *deps} & set(UNWRAPPED):
+            self.line = self.own_line()
         for dep in deps:
-            self.calls.base = base_for(dep, self.closed(), self.wraps)
+            self.calls.base = base_for(dep, self.closed(), self.line or ())
             self.gates[dep] = self.gate(dep)
             self.prepare()
         self.calls.base = OWN
@@ -172,20 +175,21 @@ class Looks:
         checks = self.wanted if checks is None else checks
         start = checks.index(self.at) if self.at in checks else 0
         later = [ex for ex in checks[start:] if self.last is None or ex <= self.last]
-        return plan(later, self.closed() | (self.guess - set(self.gates)), bool(self.wraps), self.gates)
+        return plan(later, self.closed() | (self.guess - set(self.gates)), self.line or (), self.gates)
 
     def prepare(self, checks=None):
         """Start ahead the workers of the bases planned (where the run may: checks/calls.py)."""
         self.calls.prepare(self.planned(checks))
 
-    def wraps_values(self):
-        """Whether the learner's + and * wrap an operand that is already a Value in another Value
-        (05's line, inside 02's code): then 02-04 run with the kit's line (checks/base/). Unknown
-        (+ or * failing) counts as no."""
+    def own_line(self):
+        """05's line as the learner's own + and * have it (checks/base/, LINE): whether they wrap an
+        operand that is already a Value in another Value (then 02-04 run with the kit's line), and the
+        plain numbers they refuse (where check-05 runs on the kit's + and *, they refuse them too).
+        What cannot be seen (+ or * failing) counts as the lecture's line."""
         try:
-            return self.look("02", lambda call: bool(call("forward", graph=LECTURE_L)["wraps"]))
-        except (LearnerError, ProbeFailure, KeyError, TypeError):
-            return False
+            return tuple(form for form in self.look("02", lambda call: call("operands")) if form in LINE)
+        except (LearnerError, ProbeFailure, TypeError):
+            return ()
 
     def look(self, ex, look):
         """Run a first look at exercise `ex` through its probes, outside any test."""

@@ -20,6 +20,8 @@ from checks.report import Report, totals
 from kit.exercises import EXERCISES, POINTS
 
 # Where the report goes (default: stdout): `python -m kit check` sets it, and silences pytest's own output.
+# 02's code: the qualified names of its functions (a _backward inside + or * is 03's, and not among them).
+PLUS_AND_TIMES = frozenset({"Value.__init__", "Value.__add__", "Value.__mul__"})
 OUT = pytest.StashKey()
 KIT = pytest.StashKey()  # the run's Kit
 
@@ -117,9 +119,9 @@ class Kit:
         ex = exercise_of_nodeid(nodeid)
         if ex is not None and ex != self.report.current:
             self.looks.before(ex)
-            builds, gates, wraps = EXERCISES[ex].builds_on, self.looks.gates, self.looks.wraps
+            builds, gates = EXERCISES[ex].builds_on, self.looks.gates
             missing = {dep: gates[dep] for dep in builds if gates.get(dep)}
-            base = base_for(ex, self.looks.closed(), wraps)
+            base = base_for(ex, self.looks.closed(), self.looks.line or ())
             if missing:
                 banner = messages.builds_on(ex, builds, missing, self.passed_before, base)
             else:
@@ -149,9 +151,12 @@ class Kit:
         own_fault = self.calls.base or (ex == "03" and status == "fail")
         foundation = None
         if status not in ("pass", "todo") and closed and not own_fault:
-            # A foundation is broken and nothing could stand in for it: say so first, and name it.
-            dep, (mistake, why) = closed[0]
+            # A foundation is broken and nothing could stand in for it: say so first, and name it;
+            # 03's own errors (a leaf's _backward of None) carry 02's id only where 02's code raised them.
+            dep, (broken, why) = closed[0]
             foundation = dep, why
+            if ex != "03" or raised_in(call.excinfo, PLUS_AND_TIMES):
+                mistake = broken
         tampered = self.calls.tampered
         if tampered:  # whatever the test made of it: tampering earns nothing and is shown to a person
             status, message, mistake = "error", messages.verdict(messages.tampered(tampered)), None
@@ -257,3 +262,16 @@ def rng(request):
 
     kit = request.config.stash[KIT]
     return random.Random(f"{kit.seed}:{request.node.name}")
+
+
+def raised_in(excinfo, functions):
+    """Whether the learner's code raised the test's error (or crashed or hung) inside one of `functions`."""
+    e = excinfo.value if excinfo else None
+    if isinstance(e, LearnerError):
+        where = e.error.get("where") or {}
+    elif isinstance(e, ProbeFailure):
+        where = e.hung or e.where or {}
+    else:
+        return False
+    name = str(where.get("function")) if isinstance(where, dict) else ""
+    return name in functions or name in {f.rpartition(".")[2] for f in functions}  # a crash's frame: no class

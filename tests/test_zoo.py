@@ -155,6 +155,66 @@ def test_a_mistake_in_a_form_only_later_code_uses_costs_points_in_its_own_check_
     assert ex in run.report["checks"]["07"]["base"], run.out
 
 
+def test_a_sum_that_keeps_one_child_closes_the_02_gate_and_costs_check_02_alone(checks, variant):
+    """The 02 gate looks at every node's children: a + with one child loses nodes in every later walk."""
+    run = checks("all", variant([("(self, other), '+')", "(self,), '+')")]))
+    assert run.earned("02")[0] < run.earned("02")[1], run.out
+    assert {t["mistake"] for t in run.tests("02") if t["status"] != "pass"} == {"missing-child"}, run.out
+    charged = [ex for ex in EXERCISES if ex != "02" and run.earned(ex)[0] < run.earned(ex)[1]]
+    assert not charged, run.out
+    assert all("02" in run.report["checks"][ex]["base"] for ex in ("04", "05", "06", "07")), run.out
+
+
+def test_an_error_of_03_s_own_code_where_02_is_broken_is_not_given_02_s_mistake(checks, variant):
+    """A leaf whose _backward is None fails check-03 as an error: 02's * that adds did not raise it."""
+    both = variant(
+        [
+            ("self._backward = lambda: None", "self._backward = None"),
+            ("Value(self.data * other.data, (self, other), '*')", "Value(self.data + other.data, (self, other), '*')"),
+        ]
+    )
+    run = checks("03", both)
+    errors = [t for t in run.tests("03") if t["status"] == "error"]
+    assert errors and all(t["mistake"] != "wrong-result" for t in errors), run.out
+    assert all(t["message"].startswith("builds on 02") or "check-02" in t["message"] for t in errors), run.out
+
+
+# 05's line lives inside 02's + and *: where the kit's + and * stand in for the learner's (02 or 03 not
+# passing), they wrap operands as the learner's own do, so that check-05 still grades the line.
+WRAP = "        other = other if isinstance(other, Value) else Value(other)\n"
+LINE_FORMS = {
+    "+ that wraps a Value in another Value": [
+        (WRAP + "        out = Value(self.data +", "        other = Value(other)\n        out = Value(self.data +")
+    ],
+    "* that leaves plain numbers as they are": [
+        (WRAP + "        out = Value(self.data *", "        out = Value(self.data *")
+    ],
+}
+FOUNDATIONS = {
+    "03: + assigns its grads": [
+        (
+            "            self.grad += out.grad\n            other.grad += out.grad\n",
+            "            self.grad = out.grad\n            other.grad = out.grad\n",
+        )
+    ],
+    "02: * adds": [
+        ("Value(self.data * other.data, (self, other), '*')", "Value(self.data + other.data, (self, other), '*')")
+    ],
+}
+
+
+@pytest.mark.parametrize("foundation", list(FOUNDATIONS))
+@pytest.mark.parametrize("form", list(LINE_FORMS))
+def test_05_s_line_inside_a_broken_plus_or_times_costs_check_05_what_it_costs_alone(form, foundation, checks, variant):
+    alone = checks("05", variant(LINE_FORMS[form], name="alone"))
+    both = checks("05", variant(LINE_FORMS[form] + FOUNDATIONS[foundation], name="both"))
+    assert alone.earned("05")[0] < alone.earned("05")[1], alone.out
+    assert both.earned("05") == alone.earned("05"), both.out
+    ids = lambda run: sorted(str(t["mistake"]) for t in run.tests("05") if t["status"] != "pass")  # noqa: E731
+    assert ids(both) == ids(alone), both.out
+    assert both.report["checks"]["05"]["base"] == [foundation[:2]], both.out
+
+
 # Mistakes whose look at some seeds matched another mistake's prediction, or hid: each now costs the
 # same points at every seed, and no failure names a mistake that is not there.
 SEED_PROOF = {

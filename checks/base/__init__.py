@@ -13,7 +13,8 @@ that runs on the kit's code for that exercise instead of the learner's:
   + and * gave (checks/numerics.py, `backprop` with `values`).
 - 05's line that wraps plain numbers (`other = other if isinstance(other, Value) else Value(other)`)
   sits inside 02's + and *: where it wraps a Value too (`wraps-value`), checks 02-04 run with the
-  kit's (ops.py, `unwrap`), and check-05, on the learner's own, charges it.
+  kit's (ops.py, `unwrap`), and check-05, on the learner's own, charges it. Where check-05 runs on
+  the kit's + and *, they wrap operands as the learner's own do (LINE), so the line is still graded.
 
 engine.py and nn.py here are the reference, written by `python -m kit stubs` from solutions/ (do
 not edit them by hand). The judge sends their text to a base worker in its handshake, so no
@@ -35,11 +36,13 @@ MODULES = {"micrograd.engine": "engine.py", "micrograd.nn": "nn.py"}
 class Base:
     """The kit's code a check runs on: `kit` the exercises it stands in for (as the report says),
     `modules` the learner modules replaced whole, `patch` the exercises whose + and * go onto the
-    learner's own Value ("05": only the line that wraps plain numbers)."""
+    learner's own Value ("05": only the line that wraps plain numbers), `line` how the kit's + and *
+    then wrap operands as the learner's own do (LINE)."""
 
     kit: tuple = ()
     modules: tuple = ()
     patch: tuple = ()
+    line: tuple = ()  # for check-05 on the kit's + and *: 05's line as the learner's own has it (LINE)
 
     def __bool__(self):
         return bool(self.modules or self.patch)
@@ -49,6 +52,7 @@ class Base:
         return {
             "modules": {name: (HERE / MODULES[name]).read_text(encoding="utf-8") for name in self.modules},
             "patch": list(self.patch),
+            "line": list(self.line),
             "ops": (HERE / "ops.py").read_text(encoding="utf-8") if self.patch else "",
         }
 
@@ -57,16 +61,22 @@ OWN = Base()
 
 
 UNWRAPPED = ("02", "03", "04")  # the checks that run with the kit's wrapping line where the learner's wraps Values
+# 05's line as the learner's own + and * have it, as a first look finds it (checks/gates.py): "add value",
+# + wraps an operand that is already a Value in another Value; "add int", "mul float" and so on, + or *
+# refuses a plain number of that type while it takes a Value. Where check-05 runs on the kit's + and *,
+# they do the same, so that the line is still graded, in its own check.
+LINE = ("add value", "mul value", "add int", "add float", "mul int", "mul float")
 
 
-def base_for(ex, closed, wraps=False):
-    """The base check `ex` runs on, given the exercises whose gates are `closed`, and whether the
-    learner's + and * wrap a Value in a Value (05's line)."""
+def base_for(ex, closed, line=()):
+    """The base check `ex` runs on, given the exercises whose gates are `closed`, and 05's line as
+    the learner's + and * have it (LINE)."""
     broken = tuple(d for d in EXERCISES[ex].builds_on if d in closed)
-    unwrap = ("05",) if wraps and ex in UNWRAPPED else ()
+    unwrap = ("05",) if {"add value", "mul value"} & set(line) and ex in UNWRAPPED else ()
     if ex in ENGINE:
         patch = tuple(d for d in broken if d in ("02", "03")) if ex != "03" else ()
-        return Base(kit=patch + unwrap, patch=patch + unwrap) if patch or unwrap else OWN
+        own = tuple(sorted(line)) if ex == "05" and patch else ()
+        return Base(kit=patch + unwrap, patch=patch + unwrap, line=own) if patch or unwrap else OWN
     if not broken:
         return OWN
     modules = ("micrograd.engine",) if any(d in ENGINE for d in broken) else ()
@@ -74,7 +84,7 @@ def base_for(ex, closed, wraps=False):
     return Base(kit=broken, modules=modules)
 
 
-def plan(checks, closed, wraps=False, looked=()):
+def plan(checks, closed, line=(), looked=()):
     """The bases a run of `checks` calls on, in order, should the gates `closed` close: before each
     check, the gates of what it builds on that were not `looked` at yet (each on the base of its own
     exercise's check), then the check itself."""
@@ -82,7 +92,7 @@ def plan(checks, closed, wraps=False, looked=()):
     for ex in checks:
         gates = sorted(set(EXERCISES[ex].builds_on) - looked)
         looked.update(gates)
-        bases += [base_for(dep, closed, wraps) for dep in [*gates, ex]]
+        bases += [base_for(dep, closed, line) for dep in [*gates, ex]]
     return bases
 
 

@@ -8,14 +8,15 @@ checks that grade + and * never run on it.
 """
 
 
-def patch(Value, exercises):
+def patch(Value, exercises, line=()):
     """Give Value the kit's + and * (02, or 03 whose _backward lives in them), and for 03 also a grad
     that starts at 0.0 and a leaf _backward that does nothing; for 05, only the line that wraps plain
-    numbers (`Value(other)` on a Value is that Value), where the learner's wraps Values too."""
+    numbers (`Value(other)` on a Value is that Value), where the learner's wraps Values too. `line`:
+    how the learner's own + and * wrap operands, which the kit's then do alike (checks/base/__init__.py, LINE)."""
     if "05" in exercises:
         unwrap(Value)
     if "02" in exercises or "03" in exercises:
-        plus_and_times(Value, exercises)
+        plus_and_times(Value, exercises, line)
 
 
 def unwrap(Value):
@@ -35,9 +36,16 @@ def unwrap(Value):
     Value.__new__, Value.__init__ = __new__, __init__
 
 
-def plus_and_times(Value, exercises):
+def plus_and_times(Value, exercises, line=()):
+    def operand(op, other):
+        """05's line, as the learner's own + and * have it: a Value wrapped again where theirs does
+        that, a plain number left as it is where theirs refuses it (its .data then fails here too)."""
+        if isinstance(other, Value):
+            return Value(other) if f"{op} value" in line else other
+        return other if f"{op} {type(other).__name__}" in line else Value(other)
+
     def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
+        other = operand("add", other)
         out = Value(self.data + other.data, (self, other), '+')
 
         def _backward():
@@ -48,7 +56,7 @@ def plus_and_times(Value, exercises):
         return out
 
     def __mul__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
+        other = operand("mul", other)
         out = Value(self.data * other.data, (self, other), '*')
 
         def _backward():

@@ -130,6 +130,7 @@ def set_base(base):
     """Take the handshake's known-good base, compiled before any learner code runs."""
     modules = {name: compile(text, f"<the kit's {name}>", "exec") for name, text in base.get("modules", {}).items()}
     BASE["modules"], BASE["patch"] = modules, list(base.get("patch", ()))
+    BASE["line"] = [str(form) for form in base.get("line", ())]
     BASE["ops"] = compile(base["ops"], "<the kit's + and *>", "exec") if BASE["patch"] else None
 
 
@@ -175,7 +176,7 @@ def engine():
         _patched.append(module)
         ops = {"__builtins__": _shared_builtins, "__name__": "kit_base_ops"}
         exec(BASE["ops"], ops)
-        ops["patch"](module.Value, list(BASE["patch"]))
+        ops["patch"](module.Value, list(BASE["patch"]), list(BASE["line"]))
     return module
 
 

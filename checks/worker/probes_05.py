@@ -31,3 +31,25 @@ def value_exponent(x):
     except Exception as e:  # the verdict is the exception's type, judged by the check
         return type(e).__name__
     return None
+
+
+@probe
+def operands():
+    """Calls Value(1.5) + x and Value(1.5) * x for x an int, a float and a Value: 05's line (inside
+    02's code) as the learner's own + and * have it, as "add value" (a Value wrapped in another),
+    "mul int" (an int refused while Value(2) is taken), and so on."""
+    Value = engine().Value
+    forms = []
+    for op, apply in (("add", lambda a, b: a + b), ("mul", lambda a, b: a * b)):
+        for n in (2, 2.5):
+            try:
+                out = apply(Value(1.5), Value(n))
+            except Exception:  # noqa: BLE001, S112 - the operation itself fails: 02's to say, not this line's
+                continue
+            if n == 2 and any(isinstance(getattr(c, "data", None), Value) for c in out._prev):
+                forms.append(f"{op} value")
+            try:
+                apply(Value(1.5), n)
+            except Exception:  # noqa: BLE001 - not done yet or refused: either way the number is not taken
+                forms.append(f"{op} {type(n).__name__}")
+    return forms
