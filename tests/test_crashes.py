@@ -2,6 +2,7 @@
 
 import textwrap
 
+import pytest
 from zoo import RECURSIVE_TOPO
 
 from kit import ROOT
@@ -80,6 +81,22 @@ def test_a_recursive_topological_order_fails_only_the_deep_chain_with_a_recursio
     assert [t["nodeid"].split("::")[-1] for t in failed] == ["test_backward_works_on_a_chain_100000_nodes_deep"]
     assert "RecursionError" in failed[0]["message"] and "a loop and a stack" in failed[0]["message"]
     assert run.last_line == f"check-04: {POINTS['04'] - 1}/{POINTS['04']} points"
+
+
+@pytest.mark.parametrize("where", ["at import", "as it starts", "through from-import"])
+def test_a_recursive_walk_that_raises_the_recursion_limit_costs_the_same_on_every_python(checks, variant, where):
+    """At the default limit whatever the learner's code sets: 3.11+ would carry the walk through, 3.10 crash."""
+    raised = {
+        "at import": ("import sys\nsys.setrecursionlimit(10**6)\n\n", ""),
+        "as it starts": ("import sys\n\n", "    sys.setrecursionlimit(10**6)\n"),
+        "through from-import": ("from sys import setrecursionlimit\n\n", "    setrecursionlimit(10**6)\n"),
+    }[where]
+    topo = RECURSIVE_TOPO.replace('    topo, visited = [], set()\n', raised[1] + '    topo, visited = [], set()\n')
+    run = checks("04", variant([("def topological_order(root):", raised[0] + topo)]))
+    failed = [t for t in run.tests() if t["status"] != "pass"]
+    assert [(t["nodeid"].split("::")[-1], t["status"], t["mistake"]) for t in failed] == [
+        ("test_backward_works_on_a_chain_100000_nodes_deep", "error", "recursion-limit")
+    ], run.out
 
 
 def test_printed_output_is_shown_on_failures_and_cannot_fake_the_score(checks, variant):

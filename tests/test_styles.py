@@ -46,6 +46,24 @@ VARIATIONS = {
         "micrograd/engine.py",
         [("self._backward = lambda: None", "self._backward = lambda: 0")],
     ),
+    "type hints from typing (3.10's typing reads its caller's module name as it loads)": (
+        "micrograd/nn.py",
+        [("import random\n", "import random\nfrom typing import List, NamedTuple, TypeVar\n\nT = TypeVar('T')\n")],
+    ),
+    "a training loop that logs and warns": (
+        "train.py",
+        [
+            (
+                '"""Exercise 07: fit a model by gradient descent."""\n',
+                '"""Exercise 07."""\n\nimport logging\nimport warnings\n',
+            ),
+            (
+                "        losses.append(loss.data)\n",
+                "        losses.append(loss.data)\n        logging.warning('step %d loss %.4f', k, loss.data)\n",
+            ),
+            ("    losses = []\n", "    losses = []\n    warnings.warn('a slow loop', stacklevel=2)\n"),
+        ],
+    ),
     "parameters from a private random.Random": (
         "micrograd/nn.py",
         [("import random\n", "import random as _random\n\nrandom = _random.Random(2024)\n")],

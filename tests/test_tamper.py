@@ -233,6 +233,26 @@ def test_honest_code_in_every_style_gets_full_marks_and_is_never_flagged(checks,
     assert run.rc == 0 and run.report["review"] == [], run.out
 
 
+# logging asks for its caller's frame and does without: told there is none, it hands none to the
+# learner's code, which could walk from one to the worker's own (f_back and f_locals raise no audit event).
+FRAME_FISHER = (
+    "import logging\n_caught = []\nlogging._is_internal_frame = lambda f: _caught.append(f) or False\n"
+    "_log = logging.getLogger('fisher')\n_log.findCaller = lambda *a, **k: _caught.append(a) or ('', 0, '', None)\n"
+)
+FISHING_ADD = (
+    "        out = Value(self.data + other.data, (self, other), '+')\n",
+    "        logging.warning('adding')\n"
+    "        if any(hasattr(f, 'f_back') for f in _caught):\n            raise RuntimeError('caught a frame')\n"
+    "        out = Value(self.data + other.data, (self, other), '+')\n",
+)
+
+
+def test_logging_in_learner_code_logs_hands_the_learner_no_frame_and_is_never_flagged(checks, variant):
+    run = checks("02,03", variant([(ENGINE_TOP, ENGINE_TOP + FRAME_FISHER), FISHING_ADD]))
+    assert run.rc == 0 and run.report["review"] == [], run.out
+    assert all(t["status"] == "pass" for t in run.tests()), run.out
+
+
 def test_a_learner_file_named_like_a_module_the_worker_loads_is_never_loaded_by_the_worker(checks, variant):
     """The worker's own imports happen before the learner's folder is on the path: a random.py or
     types.py in the tree would otherwise run inside the worker before its audit hook is in."""

@@ -39,8 +39,16 @@ TAMPERING_IMPORTS = frozenset({"ctypes", "_ctypes"})  # a module whose only use 
 # (warnings' filter options, pickle).
 SPAWNING_IMPORTS = frozenset({"_posixsubprocess"})
 # Standard-library functions that read their caller's frame for its module name, and nothing more, by
-# name and file (co_name: Python 3.10 has no co_qualname, and enum's class was EnumMeta there).
-FRAME_READERS = frozenset({("namedtuple", "__init__.py"), ("_create_", "enum.py"), ("_caller", "typing.py")})
+# name and file (co_name: Python 3.10 has no co_qualname, and enum's class was EnumMeta there). 3.10's
+# typing reads it inline, in TypeVar's and ParamSpec's __init__ (run as typing is imported) and more.
+FRAME_READERS = frozenset(
+    {("namedtuple", "__init__.py"), ("_create_", "enum.py"), ("_caller", "typing.py")}
+    | {(name, "typing.py") for name in ("__init__", "_allow_reckless_class_checks", "NamedTuple", "TypedDict")}
+)
+# Standard-library code that asks for a frame only to name a caller, and does without where there is
+# none (ValueError): logging's currentframe, for a record's file and function. It is told there is
+# none, so a learner's logging.warning() logs, and hands no frame to code that could pass it on.
+FRAME_OPTIONAL = frozenset({("<lambda>", os.path.join("logging", "__init__.py"))})
 FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back", "f_globals", "f_locals"})
 REFUSED = {
     "sys._getframe": "walk the call stack (sys._getframe)",
@@ -99,6 +107,7 @@ def install(impl, here, trusted):
     basename = os.path.basename  # "/" is not the only separator (Windows)
     str_type, int_type, bytes_type, frozen, function_type = str, int, bytes, "<frozen ", type(install)
     type_of, len_of, any_of = type, len, any
+    optional, sep = FRAME_OPTIONAL, os.sep
     frame_readers, frame_attributes, write_flags, harmless_reads = (
         FRAME_READERS,
         FRAME_ATTRIBUTES,
@@ -177,6 +186,14 @@ def install(impl, here, trusted):
         name = basename(code.co_filename) if type_of(code.co_filename) is str_type else ""
         return (code.co_name, name) in frame_readers and place(code.co_filename) == "stdlib"
 
+    def frame_optional(frame):
+        code = frame.f_code
+        trust_paths()
+        name = code.co_filename if type_of(code.co_filename) is str_type else ""
+        return any_of(code.co_name == n and name.endswith(sep + tail) for n, tail in optional) and (
+            place(name) == "stdlib"
+        )
+
     def opened(args):
         path, mode, flags = args[0], args[1], args[2]
         writes = (type_of(mode) is str_type and any_of(c in mode for c in "wax+")) or (
@@ -199,6 +216,8 @@ def install(impl, here, trusted):
         if event in refused_events:
             if event.startswith("sys._") and reads_frames(caller):
                 return
+            if event == "sys._getframe" and frame_optional(caller):
+                raise ValueError("call stack is not deep enough")  # logging then names no caller
             refuse(refused_events[event])
         for prefix, what in prefixes:
             if event.startswith(prefix):

@@ -7,6 +7,13 @@ from .guard import engine, number, probe
 
 DEFAULT_LIMIT = 1000  # sys.getrecursionlimit() of a fresh CPython
 set_limit, get_limit = sys.setrecursionlimit, sys.getrecursionlimit  # bound before learner code runs
+# Learner code's sys.setrecursionlimit does nothing, wherever it is called (a function of theirs that
+# raises the limit as it starts would carry a recursive walk through on 3.11+ and crash 3.10). Put in
+# place before any learner code runs, so `from sys import setrecursionlimit` finds it too; compiled
+# apart, on the learner's builtins: nothing of the worker's is reachable from it.
+_IGNORED = {"__builtins__": sys.modules["builtins"], "__name__": "kit_recursion"}
+exec(compile("def setrecursionlimit(limit, /):\n    pass\n", "<the kit's setrecursionlimit>", "exec"), _IGNORED)
+sys.setrecursionlimit = _IGNORED["setrecursionlimit"]
 
 
 @probe
@@ -37,7 +44,7 @@ def backward(graph, names=None):
 def deep_chain(n):
     """Builds y = a + c + c + ... (n additions) and calls y.backward()."""
     eng = engine()
-    # At Python's default limit whatever the learner's module set: a recursive walk then fails on
+    # At Python's default limit whatever the learner's code sets: a recursive walk then fails on
     # every Python alike (3.11+ would carry a raised limit that far, 3.10 crashes well before).
     before = get_limit()
     set_limit(DEFAULT_LIMIT)

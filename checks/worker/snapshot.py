@@ -14,6 +14,7 @@ import sys
 
 # Attributes that honest code and the interpreter itself set, and that the worker never reads.
 STATE = {"sys": frozenset("stdin stdout stderr path last_type last_value last_traceback last_exc ps1 ps2".split())}
+EVERY = frozenset({"__warningregistry__"})  # what warnings.warn(..., stacklevel=2) adds to its caller's module
 # What the worker calls into beyond the modules its code names: what os.path.realpath calls.
 ALSO = ("os.path", "genericpath", "stat")
 
@@ -43,11 +44,11 @@ def take(modules):
     def hold(entry, live):
         """Remember `live` as it is now: its items, and which positions are compared (None: all)."""
         skip = entry[1]
-        mask = [k not in skip for k in live] if skip else None
+        mask = [k not in skip for k in live] if not skip.isdisjoint(live) else None
         entry[3:] = [dict_of(live), tuple_of(live), tuple_of(live.values()), mask]
 
     for name, module in modules:
-        entry = [name, STATE.get(name, frozenset()), vars(module)]
+        entry = [name, STATE.get(name, frozenset()) | EVERY, vars(module)]
         hold(entry, entry[2])
         held.append(entry)
 
