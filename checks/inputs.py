@@ -259,6 +259,10 @@ CORE_PARTS = [
     ("mul", -1.2, 1.5),
     ("sub", 0.7, ("leaf", -1.3)),  # of two Values: what a hand-written - gives the second operand shows
     ("div", -0.8, ("leaf", 1.6)),
+    ("add", -0.4, 2),  # ints too: a reflected form that takes floats only fails sum(), which starts at 0
+    ("mul", 0.6, 3),
+    ("sub", 1.1, 1),
+    ("div", -1.3, 2),
 ]
 
 

@@ -169,10 +169,10 @@ def test_negation_subtraction_and_division_of_values(probe, rng):
 def test_plain_numbers_work_on_either_side(probe, rng):
     """Plain numbers work on either side: 2 + v, v + 2, 3*v, v*3, 1 - v, v - 1, 2 / v, v / 2."""
     v, k = leaf_value(rng, 0.5, 2.0), round(leaf_value(rng, 0.5, 3.0), 3)
-    for op in ("add", "mul", "sub", "div"):
-        for left in (True, False):
-            graph = [["v", "leaf", v], ["y", op, k, "v"] if left else ["y", op, "v", k]]
-            swapped = numerics.BINARY[op](v, k) if left else numerics.BINARY[op](k, v)
+    for op, n in (("add", 2), ("mul", 3), ("sub", 1), ("div", 2)):
+        for left, x in ((True, k), (False, k), (True, n), (False, n)):  # a float, then an int as written
+            graph = [["v", "leaf", v], ["y", op, x, "v"] if left else ["y", op, "v", x]]
+            swapped = numerics.BINARY[op](v, x) if left else numerics.BINARY[op](x, v)
             expect_op(
                 probe,
                 in_use(graph, rng),

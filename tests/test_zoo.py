@@ -114,6 +114,18 @@ LATER_FORMS = {
             )
         ],
     ),
+    "a __radd__ that takes floats only (sum() starts at the int 0)": (
+        "05",
+        "micrograd/engine.py",
+        [
+            (
+                "    def __radd__(self, other):  # other + self\n        return self + other\n",
+                "    def __radd__(self, other):  # other + self\n"
+                "        if not isinstance(other, float):\n            return NotImplemented\n"
+                "        return self + other\n",
+            )
+        ],
+    ),
     "an MLP whose last layer is linear": (
         "06",
         "micrograd/nn.py",
@@ -200,18 +212,21 @@ FOUNDATIONS = {
     "02: * adds": [
         ("Value(self.data * other.data, (self, other), '*')", "Value(self.data + other.data, (self, other), '*')")
     ],
+    "02: + keeps one child": [("(self, other), '+')", "(self,), '+')")],
 }
 
 
 @pytest.mark.parametrize("foundation", list(FOUNDATIONS))
 @pytest.mark.parametrize("form", list(LINE_FORMS))
 def test_05_s_line_inside_a_broken_plus_or_times_costs_check_05_what_it_costs_alone(form, foundation, checks, variant):
-    alone = checks("05", variant(LINE_FORMS[form], name="alone"))
-    both = checks("05", variant(LINE_FORMS[form] + FOUNDATIONS[foundation], name="both"))
+    alone = checks("all", variant(LINE_FORMS[form], name="alone"))
+    under = checks("all", variant(FOUNDATIONS[foundation], name="under"))
+    both = checks("all", variant(LINE_FORMS[form] + FOUNDATIONS[foundation], name="both"))
     assert alone.earned("05")[0] < alone.earned("05")[1], alone.out
-    assert both.earned("05") == alone.earned("05"), both.out
-    ids = lambda run: sorted(str(t["mistake"]) for t in run.tests("05") if t["status"] != "pass")  # noqa: E731
-    assert ids(both) == ids(alone), both.out
+    ids = lambda run, ex: sorted(str(t["mistake"]) for t in run.tests(ex) if t["status"] != "pass")  # noqa: E731
+    for ex in EXERCISES:
+        single = alone if ex == "05" else under
+        assert (both.earned(ex), ids(both, ex)) == (single.earned(ex), ids(single, ex)), f"check-{ex}\n{both.out}"
     assert both.report["checks"]["05"]["base"] == [foundation[:2]], both.out
 
 

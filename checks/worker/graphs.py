@@ -10,8 +10,8 @@ def build(graph, Value, made=None):
     dict, receives each node's data the moment it was made (to see later operations change it)."""
     nodes = {}
 
-    def operand(x):
-        return nodes[x] if isinstance(x, str) else float(x)
+    def operand(x):  # an int stays one: `2 + v` and sum()'s 0 + v reach __radd__ with an int
+        return nodes[x] if isinstance(x, str) else x if type(x) is int else float(x)
 
     for name, op, *args in graph:
         if op == "leaf":

@@ -46,7 +46,9 @@ def operands():
                 out = apply(Value(1.5), Value(n))
             except Exception:  # noqa: BLE001, S112 - the operation itself fails: 02's to say, not this line's
                 continue
-            if n == 2 and any(isinstance(getattr(c, "data", None), Value) for c in out._prev):
+            # A Value wrapped in another shows as a child whose data is a Value, or (where + or * keeps
+            # no such child) as a result whose data is one.
+            if n == 2 and any(isinstance(getattr(v, "data", None), Value) for v in (out, *out._prev)):
                 forms.append(f"{op} value")
             try:
                 apply(Value(1.5), n)
