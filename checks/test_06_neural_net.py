@@ -101,6 +101,12 @@ def test_a_neuron_draws_nin_weights_and_a_bias_and_lists_them_weights_first(prob
     biases = [n["b"] for n in layer["layers"][0]]
     source = drawn_per_number(seed, [(n["w"], n["b"]) for n in layer["layers"][0]])
     expect(
+        layer["distinct"] == 100,
+        f"Layer(1, 100) holds {layer['distinct']} distinct neurons, not 100: [Neuron(nin)] * nout repeats one "
+        "object; make each with its own Neuron(nin) call.",
+        "shared-parameters",
+    )
+    expect(
         source == "uniform"
         if source
         else all(-1 <= b <= 1 for b in biases) and min(biases) < -SPREAD and max(biases) > SPREAD,

@@ -70,7 +70,14 @@ def layer(nin, nout, seed, x):
     eng, nn = engine(), learner("micrograd.nn")
     seed_random(seed)
     lay = nn.Layer(nin, nout)
-    return {"layers": read_layers([lay]), "out": output(lay(list(x)), eng.Value), "params": len(lay.parameters())}
+    layers = read_layers([lay])
+    distinct = len({id(n) for n in lay.neurons})  # [Neuron(nin)] * nout repeats one object
+    return {
+        "layers": layers,
+        "out": output(lay(list(x)), eng.Value),
+        "params": len(lay.parameters()),
+        "distinct": distinct,
+    }
 
 
 def make_mlp(nin, nouts, seed, values=None):

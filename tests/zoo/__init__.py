@@ -514,6 +514,13 @@ MORE = {
         "drawn separately",
         "shared-parameters",
     ),
+    "a layer that repeats one neuron": (
+        "06",
+        NN,
+        [("self.neurons = [Neuron(nin) for _ in range(nout)]", "self.neurons = [Neuron(nin)] * nout")],
+        "distinct neurons",
+        "shared-parameters",
+    ),
     "zero_grad that also zeroes data": (
         "06",
         NN,
