@@ -68,7 +68,8 @@ CATALOGUE = [
         "01",
         "wrong-default-h",
         "a default step other than 1e-4",
-        "The default step is h=1e-4: def derivative(f, x, h=1e-4).",
+        "The default step is h=1e-4, in derivative, central_derivative and partial_derivative alike: "
+        "def partial_derivative(f, args, i, h=1e-4).",
     ),
     _m(
         "01",

@@ -230,6 +230,18 @@ def test_05_s_line_inside_a_broken_plus_or_times_costs_check_05_what_it_costs_al
     assert both.report["checks"]["05"]["base"] == [foundation[:2]], both.out
 
 
+@pytest.mark.parametrize("step", ["1e-2", "1e-3", "1e-5"])
+def test_a_partial_derivative_with_another_default_step_loses_that_test_alone_and_is_named(step, checks, variant):
+    """A step far from 1e-4 is off by more than the formula's check allows: it is still the step's mistake."""
+    impl = variant(
+        [("def partial_derivative(f, args, i, h=1e-4):", f"def partial_derivative(f, args, i, h={step}):")],
+        "derivatives.py",
+    )
+    run = checks("01", impl)
+    failed = [(t["test"], t["mistake"]) for t in run.tests() if t["status"] != "pass"]
+    assert failed == [("partial_derivative uses h = 1e-4 by default", "wrong-default-h")], run.out
+
+
 # Mistakes whose look at some seeds matched another mistake's prediction, or hid: each now costs the
 # same points at every seed, and no failure names a mistake that is not there.
 SEED_PROOF = {
