@@ -242,6 +242,23 @@ def test_a_partial_derivative_with_another_default_step_loses_that_test_alone_an
     assert failed == [("partial_derivative uses h = 1e-4 by default", "wrong-default-h")], run.out
 
 
+PRE_ORDER_REVERSED = (
+    "    stack = [root]\n",
+    "    visited.add(root)\n    stack = [root]\n    while stack:\n        v = stack.pop()\n        topo.append(v)\n"
+    "        for c in v._prev:\n            if c not in visited:\n                visited.add(c)\n"
+    "                stack.append(c)\n    return topo[::-1]\n    stack = [root]\n",
+)
+
+
+@pytest.mark.parametrize("folder", ["a", "hhhhhhhh", "k1", "o55555"])
+def test_a_pre_order_walk_reversed_closes_the_04_gate_whatever_the_set_order(folder, checks, variant):
+    """Right on a small graph in some set orders: the gate looks at graphs it gets wrong in nearly every order,
+    so the later checks run on the kit's engine, and no banner blames an exercise that passes."""
+    run = checks("all", variant([PRE_ORDER_REVERSED], name=folder))
+    assert run.earned("04")[0] < run.earned("04")[1], run.out
+    assert [run.report["checks"][ex]["base"] for ex in ("06", "07")] == [["04"], ["04"]], run.out
+
+
 # Mistakes whose look at some seeds matched another mistake's prediction, or hid: each now costs the
 # same points at every seed, and no failure names a mistake that is not there.
 SEED_PROOF = {
