@@ -90,6 +90,12 @@ def gate_04(call):
         got = call("backward", graph=graph)
         if not same_grads(got["grads"], graph):
             return closed("04", "root-grad-not-one" if all(g == 0.0 for g in got["grads"].values()) else None)
+    # Twice with no zero_grad between, as a training loop that forgets it does: a backward() that zeroes
+    # the grads first would hide that loop's mistake from check-07.
+    got = call("backward_twice", graph=LECTURE_L)
+    want = numerics.backprop(LECTURE_L, start=numerics.backprop(LECTURE_L))
+    if not all(numerics.close(got["second"][n], want[n], numerics.GRAD_RTOL) for n in want):
+        return closed("04", "root-grad-not-one" if not numerics.close(got["second"]["L"], 1.0) else None)
     return None
 
 

@@ -216,7 +216,7 @@ LOCAL = {  # op: (operand values, out value) -> the local derivative for each op
 }
 
 
-def backprop(graph, variants=None, order=None, seed=1.0, values=None):
+def backprop(graph, variants=None, order=None, seed=1.0, values=None, start=None):
     """The grad of every node after backpropagating from the root, micrograd's way, in float64.
 
     Each node, in reverse topological order (`order`, a list of names; default the reverse of the
@@ -227,11 +227,11 @@ def backprop(graph, variants=None, order=None, seed=1.0, values=None):
       "no_out_grad": True to leave out the factor of the node's grad,
       "only": the operand positions that receive anything (the others are left alone).
     `values` gives every node's value where they are not the graph's own (what a learner's + and *
-    computed).
+    computed); `start`, the grads the nodes hold before (a second backward() with no zero_grad between).
     """
     values = values or evaluate(graph)
     nodes = {name: (op, args) for name, op, *args in graph}
-    grads = {name: 0.0 for name in nodes}
+    grads = {name: 0.0 for name in nodes} | (start or {})
     grads[root(graph)] = seed
     for name in order if order is not None else [n for n, *_ in reversed(graph)]:
         op, args = nodes[name]

@@ -153,6 +153,17 @@ def test_operands_are_never_changed(probe, rng):
                 f"After building the graph, {name}.grad is {fmt(grad)} where a new Value's is "
                 f"{fmt(got['fresh_grad'])}; building must not touch grads.",
             )
+    # Operands that already hold a grad and a label (a fresh Value's 0.0 hides a + that zeroes them).
+    for op, sym in (("add", "+"), ("mul", "*")):
+        got = probe("operands_kept", op=op)
+        for name, before, after in zip("ab", got["before"], got["after"]):
+            shown = lambda x: repr(x) if isinstance(x, str) else fmt(x)  # noqa: E731
+            changed = [f"{k} from {shown(before[k])} to {shown(after[k])}" for k in before if after[k] != before[k]]
+            expect(
+                not changed,
+                f"a {sym} b changed {name}'s {', '.join(changed)}.",
+                "mutates-operand",
+            )
 
 
 @points(1)

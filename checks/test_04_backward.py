@@ -110,10 +110,37 @@ def test_backward_matches_finite_differences_on_random_graphs(probe, rng):
 
 @points(1)
 def test_gradients_accumulate_in_a_plus_a_and_a_times_a(probe, rng):
-    """Gradients accumulate in a + a and a*a."""
+    """Gradients accumulate in a + a and a*a, and over two backward() calls with no zero_grad between."""
     x = round(rng.uniform(0.5, 2.0), 4)
     for op, sym in (("add", "+"), ("mul", "*")):
         expect_backward(probe, [["a", "leaf", x], ["out", op, "a", "a"]], f"out = a {sym} a with a = {fmt(x)}")
+    expect_twice(probe, LECTURE_L, "L = (a*b + c) * f")
+
+
+def expect_twice(probe, graph, what):
+    """backward() sets the root's grad to 1.0 and adds into every other: a second call adds again."""
+    got = probe("backward_twice", graph=graph)
+    want = numerics.backprop(graph, start=numerics.backprop(graph))
+    top = numerics.root(graph)
+    expect(
+        numerics.close(got["second"][top], 1.0),
+        f"After {top}.backward() twice for {what}, {top}.grad is {fmt(got['second'][top])}: backward() sets "
+        "the root's grad to 1.0 (=, not +=), whatever it held.",
+        "root-grad-not-one",
+    )
+    off = next((n for n in want if not numerics.close(got["second"][n], want[n], numerics.GRAD_RTOL)), None)
+    if off is not None:
+        zeroed = all(numerics.close(got["second"][n], got["first"][n], numerics.GRAD_RTOL) for n in want)
+        wrong(
+            f"After {top}.backward() twice for {what}, with no zero_grad between, {off}.grad is "
+            f"{fmt(got['second'][off])}, expected {fmt(want[off])}: "
+            + (
+                "the second call gave the grads of the first, so backward() zeroed them first. It only adds "
+                "into them (zero_grad is the training loop's job)."
+                if zeroed
+                else "each _backward adds into the grads, the second time as the first."
+            )
+        )
 
 
 @points(1)

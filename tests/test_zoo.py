@@ -259,6 +259,26 @@ def test_a_pre_order_walk_reversed_closes_the_04_gate_whatever_the_set_order(fol
     assert [run.report["checks"][ex]["base"] for ex in ("06", "07")] == [["04"], ["04"]], run.out
 
 
+ZEROING_BACKWARD = (
+    "        self.grad = 1.0\n        for v in reversed(",
+    "        for v in topological_order(self):\n            v.grad = 0.0\n        self.grad = 1.0\n"
+    "        for v in reversed(",
+)
+
+
+def test_a_backward_that_zeroes_the_grads_first_costs_check_04_and_hides_no_mistake_of_07(checks, variant, tmp_path):
+    """It makes a training loop without zero_grad work: so 07 runs on the kit's engine, which shows that loop."""
+    alone = checks("all", variant([ZEROING_BACKWARD], name="alone"))
+    assert alone.earned("04")[0] == alone.earned("04")[1] - 1, alone.out
+    assert [t["mistake"] for t in alone.tests("04") if t["status"] != "pass"] == [None], alone.out
+    no_zero_grad = checks("07", variant([("        model.zero_grad()\n", "")], "train.py", name="loop"))
+    both = variant([ZEROING_BACKWARD], name="both")
+    (both / "train.py").write_text((tmp_path / "loop" / "train.py").read_text())
+    run = checks("all", both)
+    assert run.earned("07") == no_zero_grad.earned("07") and run.earned("04") == alone.earned("04"), run.out
+    assert "no-zero-grad" in {t["mistake"] for t in run.tests("07")}, run.out
+
+
 # Mistakes whose look at some seeds matched another mistake's prediction, or hid: each now costs the
 # same points at every seed, and no failure names a mistake that is not there.
 SEED_PROOF = {

@@ -55,3 +55,25 @@ def same_operand(op, x):
     a = engine().Value(x)
     out = a + a if op == "add" else a * a
     return {"data": number(out.data), "prev": [describe(c, {id(a): "a"}) for c in out._prev], "a": number(a.data)}
+
+
+@probe
+def operands_kept(op):
+    """Gives a and b a grad (and a label), computes a + b or a * b, and reads both before and after."""
+    Value = engine().Value
+    a, b = Value(1.5), Value(-2.0)
+    for v, grad, label in ((a, 0.25, ""), (b, -0.5, "b")):  # an empty label too: `self.label or ...` shows
+        v.grad, v.label = grad, label
+
+    def read(v):
+        return {
+            "data": number(v.data),
+            "grad": number(getattr(v, "grad", None)),
+            "label": getattr(v, "label", None) if isinstance(getattr(v, "label", None), str) else "<not a str>",
+            "children": len(v._prev),
+            "_op": getattr(v, "_op", None) if isinstance(getattr(v, "_op", None), str) else "<not a str>",
+        }
+
+    before = [read(a), read(b)]
+    _ = a + b if op == "add" else a * b
+    return {"before": before, "after": [read(a), read(b)]}

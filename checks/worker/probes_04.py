@@ -41,6 +41,17 @@ def backward(graph, names=None):
 
 
 @probe
+def backward_twice(graph):
+    """Builds the expression and calls root.backward() twice, with no zero_grad between."""
+    eng = engine()
+    nodes = build(graph, eng.Value)
+    nodes[graph[-1][0]].backward()
+    first = grads_of(nodes, list(nodes))
+    nodes[graph[-1][0]].backward()
+    return {"first": first, "second": grads_of(nodes, list(nodes))}
+
+
+@probe
 def deep_chain(n):
     """Builds y = a + c + c + ... (n additions) and calls y.backward()."""
     eng = engine()

@@ -514,12 +514,37 @@ MORE = {
         "drawn separately",
         "shared-parameters",
     ),
+    "a backward() that seeds the root with +=": (
+        "04",
+        E,
+        [
+            (
+                "        self.grad = 1.0\n        for v in reversed(",
+                "        self.grad += 1.0\n        for v in reversed(",
+            )
+        ],
+        "(=, not +=)",
+        "root-grad-not-one",
+    ),
     "a layer that repeats one neuron": (
         "06",
         NN,
         [("self.neurons = [Neuron(nin) for _ in range(nout)]", "self.neurons = [Neuron(nin)] * nout")],
         "distinct neurons",
         "shared-parameters",
+    ),
+    "a + that zeroes its operands' grads": (
+        "02",
+        E,
+        [
+            (
+                "        out = Value(self.data + other.data, (self, other), '+')\n",
+                "        out = Value(self.data + other.data, (self, other), '+')\n"
+                "        self.grad = other.grad = 0.0\n",
+            )
+        ],
+        "changed a's grad",
+        "mutates-operand",
     ),
     "zero_grad that also zeroes data": (
         "06",
