@@ -86,10 +86,8 @@ def acceptable(op, args, values):
 
 
 def random_graph(rng, ops, leaves=3, size=6, numbers=False, prefix="n"):
-    """A random graph of `size` operation nodes over `leaves` leaves, whose root uses every node.
-
-    With `numbers`, some operands are plain floats, on either side.
-    """
+    """A random graph of `size` operation nodes over `leaves` leaves, whose root uses every node; with
+    `numbers`, some operands are plain floats, on either side."""
     graph = [[f"x{i}", "leaf", round(leaf_value(rng), 6)] for i in range(leaves)]
     values = numerics.evaluate(graph)
     unused = set(values)
@@ -239,12 +237,10 @@ def training_run(rng):
     return training_start(TRAINING_START), [LECTURE_XS[i] for i in order], [LECTURE_YS[i] for i in order]
 
 
-# Every operation of lesson 05, twice: once in use (its input a leaf also used by the node above it, so
-# an operation that assigns its grad shows; its upstream grad not 1, so one that forgets out.grad shows)
-# and once alone (its input a node reached through it only, so an operation cut off from its input
-# shows); relu on both sides of 0, every reflected form, and each part weighed differently on the way
-# to the root. The fixed core of check-05's test of random expressions: what it catches, it catches at
-# every seed.
+# Every operation of lesson 05, twice: in use (its input a leaf the node above uses too, its upstream grad
+# not 1: an operation that assigns its grad, or forgets out.grad, shows) and alone (its input reached through
+# it only: one cut off from its input shows); relu on both sides of 0, every reflected form with a float and
+# an int (sum() starts at 0), each part weighed apart. check-05's fixed core: caught here, caught at every seed.
 CORE_PARTS = [
     ("tanh", 0.7, None),
     ("exp", 0.4, None),
@@ -259,7 +255,7 @@ CORE_PARTS = [
     ("mul", -1.2, 1.5),
     ("sub", 0.7, ("leaf", -1.3)),  # of two Values: what a hand-written - gives the second operand shows
     ("div", -0.8, ("leaf", 1.6)),
-    ("add", -0.4, 2),  # ints too: a reflected form that takes floats only fails sum(), which starts at 0
+    ("add", -0.4, 2),
     ("mul", 0.6, 3),
     ("sub", 1.1, 1),
     ("div", -1.3, 2),

@@ -122,12 +122,12 @@ def expect_twice(probe, graph, what):
     got = probe("backward_twice", graph=graph)
     want = numerics.backprop(graph, start=numerics.backprop(graph))
     top = numerics.root(graph)
-    expect(
-        numerics.close(got["second"][top], 1.0),
-        f"After {top}.backward() twice for {what}, {top}.grad is {fmt(got['second'][top])}: backward() sets "
-        "the root's grad to 1.0 (=, not +=), whatever it held.",
-        "root-grad-not-one",
-    )
+    if not numerics.close(got["second"][top], 1.0):  # wrong, not expect: the catalogue's advice is for a root never set
+        wrong(
+            f"After {top}.backward() twice for {what}, {top}.grad is {fmt(got['second'][top])}: backward() sets "
+            "the root's grad to 1.0 (=, not +=), whatever it held.",
+            "root-grad-not-one",
+        )
     off = next((n for n in want if not numerics.close(got["second"][n], want[n], numerics.GRAD_RTOL)), None)
     if off is not None:
         zeroed = all(numerics.close(got["second"][n], got["first"][n], numerics.GRAD_RTOL) for n in want)

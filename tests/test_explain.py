@@ -43,6 +43,7 @@ EXPECTED = {
     "a topological order without a visited set": "walk",
     "calling _backward leaves-first": "walk",
     "not seeding the root grad with 1": "walk",
+    "a backward() that seeds the root with +=": "unseen",  # one backward() is right: caught on the second
     "a recursive topological sort": None,  # caught on the 100,000-deep chain, no graph
     "backward as a recursive walk from the root": "walk",
     "a topological order that leaves out the leaves": "order",  # grads right (leaves do nothing); the order not
@@ -82,6 +83,9 @@ def test_explain_highlights_the_operation_holding_the_mistake_and_shrinks_to_thr
     check_ids = ids if isinstance(ids, tuple) else (ids,)
     if expected is None:  # no graph to draw: the check's own words and the mistake it names
         assert result["graph"] is None and result["mistake"] in check_ids, (name, result)
+        return
+    if expected == "unseen":  # the graph, right after one backward(): the check's own words say what failed
+        assert result["graph"] and not result["blame"] and result["mistake"] in check_ids, (name, result)
         return
     blame = result["blame"]
     assert blame, name
