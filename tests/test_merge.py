@@ -10,6 +10,7 @@ import pytest
 from kit import ROOT
 from kit.instructor.merge import main as merge
 from kit.instructor.secret import secret_id
+from kit.version import code_hash
 
 SECRET = "0123456789abcdef0123456789abcdef"  # every shard of one class is graded with one secret
 
@@ -67,6 +68,31 @@ def test_shards_graded_with_another_secret_are_refused(shards, tmp_path, capsys)
     other = grade(shards["base"] / "b", tmp_path / "out-seed", secret=tmp_path / "other-secret")
     assert merge([str(tmp_path / "m"), str(shards["a"]), str(other)]) == 2
     assert "was graded with" in capsys.readouterr().err
+
+
+def stamped(shard, copy, kit):
+    """A copy of `shard` whose grades.json says it was graded by the kit `kit` (as an older kit's would)."""
+    import shutil
+
+    copy = shutil.copytree(shard, copy)
+    data = json.loads((copy / "grades.json").read_text())
+    (copy / "grades.json").write_text(json.dumps(dict(data, kit_version=kit)))
+    return copy
+
+
+def test_shards_graded_by_different_kits_are_refused_and_each_shards_kit_is_named(shards, tmp_path, capsys):
+    old = stamped(shards["b"], tmp_path / "old", "0" * 64)
+    assert merge([str(tmp_path / "m"), str(shards["a"]), str(old)]) == 2
+    said = capsys.readouterr().err
+    assert "graded by different kits" in said and f"{old}: '{'0' * 64}'" in said
+    assert f"{shards['a']}: '{code_hash()}'" in said
+    assert not (tmp_path / "m").exists()
+
+
+def test_the_merged_gradebook_says_which_kit_graded_the_shards_not_which_one_merged_them(shards, tmp_path):
+    a, b = (stamped(shards[x], tmp_path / x, "1" * 64) for x in "ab")
+    assert merge([str(tmp_path / "m"), str(a), str(b)]) == 0
+    assert json.loads((tmp_path / "m" / "grades.json").read_text())["kit_version"] == "1" * 64
 
 
 def test_a_shard_whose_csv_was_edited_is_refused(shards, tmp_path, capsys):

@@ -207,9 +207,9 @@ def feedback(result, titles):
     return "\n".join(lines) + "\n"
 
 
-# What grades.json says of how it was made, beside the settings: not a setting shards must share.
-# kit_version is the hash of the kit's code (kit/version.py), which changes with every change that
-# may change a grade, where the package's version number does not.
+# What grades.json says of how it was made, beside the settings: not compared as a setting. kit_version
+# is the hash of the kit's code (kit/version.py), which changes with every change that may change a
+# grade, where the package's version number does not: kit merge compares it on its own, naming each shard's.
 STAMPS = ("kit_version", "graded_at")
 
 
@@ -239,10 +239,11 @@ def adjust_lines(result):
     return lines
 
 
-def write(out, results, settings, plan=None):
+def write(out, results, settings, plan=None, stamps=None):
     """grades.csv, grades.json and feedback/<id>.md for every result; grades.json also says which
-    kit graded them and when the last of them was graded. With a `plan` (kit/instructor/adjust.py),
-    its adjustments and late penalty are applied afresh to the raw results and recorded."""
+    kit graded them (this one, unless `stamps` says another: kit merge gives the shards') and when the
+    last of them was graded. With a `plan` (kit/instructor/adjust.py), its adjustments and late
+    penalty are applied afresh to the raw results and recorded."""
     out = Path(out)
     if plan is not None:
         results, settings = [adjust.apply(r, plan) for r in results], {**settings, **plan.settings()}
@@ -251,6 +252,7 @@ def write(out, results, settings, plan=None):
     results = sorted(results, key=lambda r: r["id"])
     for r in results:
         write_atomic(out / "feedback" / f"{r['id']}.md", feedback(r, titles))
-    stamps = {"kit_version": code_hash(), "graded_at": max((r.get("graded_at", "") for r in results), default="")}
+    latest = max((r.get("graded_at", "") for r in results), default="")
+    stamps = {"kit_version": code_hash(), **(stamps or {}), "graded_at": latest}
     write_atomic(out / "grades.json", json.dumps({**settings, **stamps, "students": results}, indent=1) + "\n")
     write_atomic(out / "grades.csv", csv_text(results))

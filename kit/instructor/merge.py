@@ -3,11 +3,12 @@
     python -m kit merge OUT SHARD_OUT [SHARD_OUT ...]      (make merge-grades OUT=DIR SHARDS="A B")
 
 Each shard is the OUT folder of `python -m kit grade` over part of the class, with the same seed
-and checks. The merge is deterministic (students sorted by id, whatever the order of the shards)
-and refuses what cannot be merged honestly: shards graded with other settings, a shard whose
-grades.csv disagrees with its grades.json, one student graded differently in two shards, or a shard
-that is not as the grader writes one (an id the grader never gives, such as `../x`; points outside
-a check's bounds; an unknown status), before anything is written.
+and checks, by the same kit. The merge is deterministic (students sorted by id, whatever the order of
+the shards), records the shards' kit, and refuses what cannot be merged honestly: shards graded by
+other kits or with other settings, a shard whose grades.csv disagrees with its grades.json, one
+student graded differently in two shards, or a shard that is not as the grader writes one (an id the
+grader never gives, such as `../x`; points outside a check's bounds; an unknown status), before
+anything is written.
 """
 
 import argparse
@@ -50,11 +51,25 @@ def load(shard):
     return data
 
 
+def one_kit(loaded):
+    """The kit stamp (kit/version.py) all `loaded` shards [(shard, grades.json)] share, or Conflict naming
+    each shard's: merged, they would read as graded by one kit."""
+    stamps = {shard: data.get("kit_version") for shard, data in loaded}
+    first = next(iter(stamps.values()), None)  # None: a gradebook written before grades.json recorded one
+    if any(stamp != first for stamp in stamps.values()):
+        listed = "; ".join(
+            f"{shard}: {gradebook.shown(stamp, 70) if stamp else 'none'}" for shard, stamp in stamps.items()
+        )
+        raise Conflict(f"shards graded by different kits (kit_version {listed}): regrade them with one kit")
+    return first
+
+
 def merge(shards):
-    """(settings, results) of all shards, or Conflict."""
+    """(settings, the shards' kit stamp, results) of all shards, or Conflict."""
+    loaded = [(shard, load(shard)) for shard in shards]
+    kit = one_kit(loaded)
     settings, merged, origin = None, {}, {}
-    for shard in shards:
-        data = load(shard)
+    for shard, data in loaded:
         these = {k: v for k, v in data.items() if k not in ("students", *gradebook.STAMPS)}
         if settings is None:
             settings = these
@@ -66,7 +81,7 @@ def merge(shards):
                 raise Conflict(f"student {sid} has different results in {origin[sid]} and {shard}")
             merged.setdefault(sid, r)
             origin.setdefault(sid, shard)
-    return settings or {}, [merged[sid] for sid in sorted(merged)]
+    return settings or {}, kit, [merged[sid] for sid in sorted(merged)]
 
 
 def strip(result):
@@ -80,11 +95,11 @@ def main(argv=None):
     parser.add_argument("shards", nargs="+", help="the OUT folders of the shards")
     args = parser.parse_args(argv)
     try:
-        settings, results = merge(args.shards)
+        settings, kit, results = merge(args.shards)
     except Conflict as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    gradebook.write(args.out, results, settings)
+    gradebook.write(args.out, results, settings, stamps={"kit_version": kit})
     print(f"merged {len(args.shards)} shards: {len(results)} students into {Path(args.out) / 'grades.csv'}")
     return 0
 
