@@ -63,6 +63,20 @@ def test_a_student_graded_differently_in_two_shards_is_refused(shards, tmp_path,
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("first, second", [("ann", "Ann"), ("zoë lee", "ZOË Lee")])
+def test_one_student_under_two_ids_equal_but_for_case_in_two_shards_is_refused(tmp_path, capsys, first, second):
+    """kit grade reads such ids as one student (kit/instructor/ids.py, key): merged, they would be two rows.
+    An id with a space is graded under a safe name, whose hash differs: its id as submitted is compared."""
+    hostile.tree(tmp_path / "a" / first, upto=1)
+    hostile.tree(tmp_path / "b" / second, upto=3)
+    a, b = (grade(tmp_path / x, tmp_path / f"out-{x}") for x in "ab")
+    assert merge([str(tmp_path / "m"), str(a), str(b)]) == 2
+    said = capsys.readouterr().err
+    one, two = (json.loads((out / "grades.json").read_text())["students"][0]["id"] for out in (a, b))
+    assert f"{one} in {a} and {two} in {b} are one student under two ids" in said
+    assert not (tmp_path / "m").exists()
+
+
 def test_shards_graded_with_another_secret_are_refused(shards, tmp_path, capsys):
     (tmp_path / "other-secret").write_text("another secret of at least 16 bytes")
     other = grade(shards["base"] / "b", tmp_path / "out-seed", secret=tmp_path / "other-secret")

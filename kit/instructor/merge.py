@@ -6,9 +6,9 @@ Each shard is the OUT folder of `python -m kit grade` over part of the class, wi
 and checks, by the same kit. The merge is deterministic (students sorted by id, whatever the order of
 the shards), records the shards' kit, and refuses what cannot be merged honestly: shards graded by
 other kits or with other settings, a shard whose grades.csv disagrees with its grades.json, one
-student graded differently in two shards, or a shard that is not as the grader writes one (an id the
-grader never gives, such as `../x`; points outside a check's bounds; an unknown status), before
-anything is written.
+student graded differently in two shards or under two ids that kit grade reads as one (`Alice` and
+`alice`), or a shard that is not as the grader writes one (an id the grader never gives, such as
+`../x`; points outside a check's bounds; an unknown status), before anything is written.
 """
 
 import argparse
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from kit.escape import escape_line
-from kit.instructor import collect, gradebook
+from kit.instructor import collect, gradebook, ids
 
 
 class Conflict(Exception):
@@ -68,7 +68,7 @@ def merge(shards):
     """(settings, the shards' kit stamp, results) of all shards, or Conflict."""
     loaded = [(shard, load(shard)) for shard in shards]
     kit = one_kit(loaded)
-    settings, merged, origin = None, {}, {}
+    settings, merged, origin, named = None, {}, {}, {}  # named: ids.key of the id as submitted -> id
     for shard, data in loaded:
         these = {k: v for k, v in data.items() if k not in ("students", *gradebook.STAMPS)}
         if settings is None:
@@ -79,9 +79,21 @@ def merge(shards):
             sid = r["id"]
             if sid in merged and strip(merged[sid]) != strip(r):
                 raise Conflict(f"student {sid} has different results in {origin[sid]} and {shard}")
+            twin = named.setdefault(ids.key(submitted(r)), sid)
+            if twin != sid:
+                raise Conflict(
+                    f"{twin} in {origin[twin]} and {sid} in {shard} are one student under two ids (the same once "
+                    "accents are composed and case is ignored, as kit grade reads ids): keep one, and regrade the "
+                    "shard of the other"
+                )
             merged.setdefault(sid, r)
             origin.setdefault(sid, shard)
     return settings or {}, kit, [merged[sid] for sid in sorted(merged)]
+
+
+def submitted(result):
+    """The id `result` was submitted under: its `name` where it is graded under a safe name (kit/instructor/ids.py)."""
+    return result["name"] if isinstance(result.get("name"), str) else result["id"]
 
 
 def strip(result):
