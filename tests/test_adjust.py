@@ -221,6 +221,28 @@ def test_gradescope_without_a_submission_time_penalises_nothing_and_says_so(tmp_
     assert results["score"] == 14 and "no submission time was recorded: no late penalty" in results["output"]
 
 
+@pytest.mark.parametrize("given", [" stu@uni.edu", "Stu@Uni.edu", " STU@uni.edu ", " 1234 "])
+def test_a_gradescope_run_keeps_its_students_line_whose_id_has_spaces_around_it_or_another_case(tmp_path, given):
+    """As `kit grade` reads an id (stripped; one student once case is ignored), never a line dropped unsaid."""
+    f = write(tmp_path / "a.csv", f"id,check,points,reason\n{given},03,+2,regrade\nother@uni.edu,03,-9,not hers\n")
+    lateness.checked(None, None, f, ["03"])  # the zip is built with it
+    meta = {"users": [{"email": "stu@uni.edu", "id": 1234, "name": "Stu"}]}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    flags = lateness.gradescope({}, f, tmp_path / "meta.json", tmp_path, sid="submission")
+    assert flags == ["--adjustments", str(tmp_path / "adjustments.csv")]
+    kept = adjust.adjustments(flags[1], {"submission"}, ["03"])  # as kit grade reads the run's file
+    assert kept == {"submission": [("03", adjust.amount("+2"), "regrade")]}
+
+
+def test_kit_gradescope_refuses_an_adjustments_file_naming_one_student_under_two_ids_equal_but_for_case(tmp_path):
+    """A run would apply both lines; `kit grade` refuses the one that names no submission."""
+    rows_ = "id,check,points,reason\nann@uni.edu,01,+1,a\nbob@uni.edu,01,+1,b\nAnn@Uni.edu,01,+1,c\n"
+    with pytest.raises(adjust.Invalid) as e:
+        lateness.checked(None, None, write(tmp_path / "a.csv", rows_), ["01"])
+    said = str(e.value)
+    assert "1 bad lines" in said and "line 4: 'Ann@Uni.edu' and line 2's 'ann@uni.edu' are one student's id" in said
+
+
 def test_kit_gradescope_refuses_a_bad_rule_or_adjustments_file_before_building(tmp_path, capsys):
     from kit.platforms.gradescope import main
 

@@ -3,15 +3,17 @@
 Gradescope grades one submission per run: its submission_metadata.json gives the submission's time
 (`created_at`) and the assignment's due date (`assignment.due_date`), and the students it belongs to
 (`users`, by email and Gradescope id); the zip carries the late-penalty rule and the class's
-adjustments file, of which a run keeps its own students' rows. The rules themselves are
-kit/instructor/adjust.py's, the same on every route.
+adjustments file, of which a run keeps its own students' rows, matched as `kit grade` reads ids
+(kit/instructor/ids.py: spaces around them left out, the same once accents are composed and case is
+ignored). The rules themselves are kit/instructor/adjust.py's, the same on every route.
 """
 
 import csv
 import json
 from pathlib import Path
 
-from kit.instructor import adjust
+from kit.escape import escape_line
+from kit.instructor import adjust, ids
 
 COLUMNS = ["id", "check", "points", "reason"]
 ADJUSTMENTS = "adjustments.csv"  # in a Gradescope zip: the class's adjustments, by Gradescope email or user id
@@ -27,8 +29,28 @@ def checked(penalty, cap, adjustments, checks):
         adjust.rule(penalty, cap)
     if adjustments:
         adjust.adjustments(adjustments, None, checks)
+        one_spelling(adjustments)
     text = Path(adjustments).read_text(encoding="utf-8-sig") if adjustments else None
     return ({"late_penalty": penalty, "late_cap": cap} if penalty else None), text
+
+
+def one_spelling(path):
+    """Invalid where the adjustments file at `path` names one student under two ids equal but for accents'
+    composition or case (`Ann@uni.edu`, `ann@uni.edu`): a run would apply the lines of both, where
+    `kit grade` refuses the one that names no submission."""
+    first, bad = {}, []
+    for n, row in adjust.rows(path, COLUMNS, "--adjustments"):
+        sid = row[0].strip()
+        m, other = first.setdefault(matched(sid), (n, sid))
+        if ids.graded_name(other) != ids.graded_name(sid):
+            said = f"{escape_line(sid)[:60]!r} and line {m}'s {escape_line(other)[:60]!r}"
+            bad.append((n, f"{said} are one student's id (the same once accents are composed and case is ignored)"))
+    adjust.fail("--adjustments", path, bad)
+
+
+def matched(cell):
+    """An id as a run matches it with Gradescope's users: as `kit grade` reads it (stripped), by ids.key."""
+    return ids.key(cell.strip())
 
 
 def write_rows(path, rows):
@@ -52,10 +74,11 @@ def gradescope(settings, adjustments, meta_path, tmp, sid="submission"):
     submission's time. Files for them go into `tmp`."""
     meta = metadata(meta_path)
     users = meta.get("users") if isinstance(meta.get("users"), list) else []
-    names = {str(u[k]) for u in users if isinstance(u, dict) for k in ("email", "id") if u.get(k) is not None}
+    names = {matched(str(u[k])) for u in users if isinstance(u, dict) for k in ("email", "id") if u.get(k) is not None}
     flags = []
     if Path(adjustments).is_file():
-        mine = [[sid, *row[1:]] for _, row in adjust.rows(adjustments, COLUMNS, "--adjustments") if row[0] in names]
+        rows = adjust.rows(adjustments, COLUMNS, "--adjustments")
+        mine = [[sid, *row[1:]] for _, row in rows if matched(row[0]) in names]
         flags += ["--adjustments", write_rows(tmp / "adjustments.csv", mine)] if mine else []
     assignment = meta.get("assignment") if isinstance(meta.get("assignment"), dict) else {}
     due = assignment.get("due_date")
