@@ -6,8 +6,9 @@
 One module per job: course.py writes the notebooks and the config (lesson.py turns a lesson into
 cells), notebook.py is what the notebooks import for the learner's practice checks, extract.py
 takes a learner's tree out of a submitted notebook, grade.py grades the trees with `kit grade` and
-records the grades through nbgrader's autograde, whose execution verdicts.py replaces; local.py
-runs nbgrader on this machine for the kit's tests and benchmarks.
+records the grades through nbgrader's autograde, whose execution verdicts.py replaces (adjustments.py:
+the late penalty and the instructor's adjustments there); local.py runs nbgrader on this machine for
+the kit's tests and benchmarks.
 """
 
 import argparse
