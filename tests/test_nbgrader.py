@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -552,3 +553,90 @@ def test_ctrl_c_during_the_grade_step_ends_with_one_line_naming_what_was_not_rec
         "interrupted: ex02, ex03 not recorded in nbgrader's gradebook (ex01 recorded); "
         "run the command again to grade them\n"
     )
+
+
+# --- the grade step on a small course: what nbgrader's gradebook records -------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_course(tmp_path_factory, env):
+    """A course of ex01 and ex02 released by nbgrader, with no submission yet."""
+    course = tmp_path_factory.mktemp("small") / "course"
+    write_course(course, "mg101")
+    nbgrader("generate_assignment", "ex01", cwd=course, env=env)
+    nbgrader("generate_assignment", "ex02", cwd=course, env=env)
+    return course
+
+
+@pytest.fixture
+def small(small_course, env, tmp_path, monkeypatch):
+    """A copy of the small course of one test, with the environment nbgrader runs in here."""
+    for name in ("PATH", "JUPYTER_PATH", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        monkeypatch.setenv(name, env[name])
+    return shutil.copytree(small_course, tmp_path / "course")
+
+
+def hand_in(course, student, ex, solved=True):
+    """A notebook of exercise `ex` put into submitted/, as an LMS hands it in: solved, or as released."""
+    nb = nbformat.read(course / "release" / f"ex{ex}" / f"ex{ex}.ipynb", as_version=4)
+    if solved:
+        solve(nb, ex)
+    folder = course / "submitted" / student / f"ex{ex}"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"ex{ex}.ipynb")
+    return folder / f"ex{ex}.ipynb"
+
+
+def recorded(course, ex):
+    """{student: score} of nbgrader's gradebook for exercise `ex`."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "mg101") as gb:
+        return {s.student.id: s.score for s in gb.assignment_submissions(f"ex{ex}")}
+
+
+def grade_step(course, *args):
+    """`python -m kit nbgrader grade` on `course`, in this process: its exit status."""
+    from kit.platforms.nbgrader import grade as step
+
+    return step.main([*args, "--course", str(course), "--", "--jobs", "2"])
+
+
+def passing(course, ex, sid):
+    """A row of the kit's gradebook in which `sid` passes every test of exercise `ex`."""
+    nb = nbformat.read(course / "source" / f"ex{ex}" / f"ex{ex}.ipynb", as_version=4)
+    marks = [c.metadata["nbgrader"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    tests = [
+        {"nodeid": f"checks/x.py::{m['grade_id']}", "test": m["grade_id"], "status": "pass"}
+        | {"points": m["points"], "max": m["points"], "message": None}
+        for m in marks
+    ]
+    return {"id": sid, "status": "graded", "reason": None, "tests": tests}
+
+
+def test_a_grader_failure_records_nothing_and_fails_the_command_where_an_ungradable_notebook_records_zero(
+    small, monkeypatch, capfd
+):
+    """A grader failure (status error) is never a zero: nbgrader keeps what it held for that student, the log
+    says so, the command exits 1, and the next run records the grade. A notebook the kit could not grade (the
+    student's own doing) records 0 with its reason."""
+    from kit.platforms.nbgrader import grade as step
+
+    for student in ("ann", "bob", "cat"):
+        hand_in(small, student, "01")
+    rows = {sid: passing(small, "01", sid) for sid in ("ann", "bob", "cat")}
+    monkeypatch.setattr(step, "kit_grade", lambda *args: {"students": list(rows.values())})
+    assert grade_step(small, "ex01") == 0
+    assert recorded(small, "01") == {"ann": 14, "bob": 14, "cat": 14}
+    rows["bob"] = dict(rows["bob"], status="error", reason="the judge ended with no complete report", tests=[])
+    rows["cat"] = dict(rows["cat"], status="ungradable", reason="no micrograd tree in the notebook", tests=[])
+    capfd.readouterr()
+    assert grade_step(small, "ex01") == 1
+    assert recorded(small, "01") == {"ann": 14, "bob": 14, "cat": 0}
+    out = capfd.readouterr().out
+    assert "ex01 bob: not recorded: the kit's grader failed on this notebook (the judge ended" in out
+    assert "run the command again" in out
+    rows["bob"] = passing(small, "01", "bob")
+    rows["bob"]["tests"][0].update(status="fail", points=0, message="wrong")
+    assert grade_step(small, "ex01") in (0, 1)  # cat's notebook is still ungradable
+    assert recorded(small, "01")["bob"] == 14 - rows["bob"]["tests"][0]["max"]

@@ -32,6 +32,11 @@ from kit.platforms.nbgrader.notebook import grade_id
 from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS, VerdictsExporter
 
 KIT_GRADES = "kit-grades"  # beside the course's gradebook: the kit's gradebook and secret per assignment
+# A grader error is the kit's failure, not the student's: nothing goes into nbgrader's gradebook for it.
+NOT_RECORDED = (
+    "not recorded: the kit's grader failed on this notebook ({why}); nbgrader's gradebook keeps what it held "
+    "for this student: run the command again to grade it"
+)
 
 
 def kit_id(student):
@@ -83,6 +88,15 @@ def verdicts(students, report, unreadable):
     return out
 
 
+def kit_grade(subs, out, ex, grade_args):
+    """The kit's gradebook (grades.json) of the trees in `subs`, graded by `python -m kit grade` into `out`."""
+    cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", ex, *grade_args]
+    proc = subprocess.run(cmd, cwd=ROOT)
+    if proc.returncode != 0 or not (out / "grades.json").is_file():
+        raise KitError(f"ex{ex}: `kit grade` failed (exit status {proc.returncode}); nothing was recorded")
+    return json.loads((out / "grades.json").read_text(encoding="utf-8"))
+
+
 def grade_assignment(course, assignment, grade_args, only=None, log=print, late=None):
     """Grade one assignment; returns the students the kit could not grade or nbgrader could not record (with
     why). `late` holds late_penalty and late_cap: the kit's rule in place of the course's plugin."""
@@ -118,18 +132,17 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print, late=
                 log(escape_line(f"{assignment} {student}: could not be graded: {unreadable[student]}"))
         students = [s for s, p in found if p.is_file()]
         log(f"{assignment}: grading {len(students)} submitted notebooks with the kit's grader (check-{ex})")
-        own = own_adjustments(grade_args, ex, Path(tmp))
-        cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", ex, *own]
-        proc = subprocess.run(cmd, cwd=ROOT)
-        if proc.returncode != 0 or not (out / "grades.json").is_file():
-            raise KitError(f"{assignment}: `kit grade` failed (exit status {proc.returncode}); nothing was recorded")
-        report = json.loads((out / "grades.json").read_text(encoding="utf-8"))
+        report = kit_grade(subs, out, ex, own_adjustments(grade_args, ex, Path(tmp)))
         verdicts_file = Path(tmp) / "verdicts.json"
         data = {"assignment": assignment, "students": verdicts(students, report, unreadable)}
         verdicts_file.write_text(json.dumps(data), encoding="utf-8")
         config.KitVerdicts.verdicts = str(verdicts_file)
         api = NbGraderAPI(config=config)
         for student, _ in found:
+            if data["students"].get(student, {}).get("status") == "error":  # the grader's failure: never a zero
+                failed[student] = [data["students"][student]["reason"]]
+                log(escape_line(f"{assignment} {student}: {NOT_RECORDED.format(why=failed[student][0])}"))
+                continue
             result = api.autograde(assignment, student, force=True, create=True)
             if not result["success"]:
                 failed[student] = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]

@@ -46,6 +46,8 @@ class KitVerdicts(NbGraderPreprocessor):
         if data["assignment"] != assignment or student not in data["students"]:
             raise RuntimeError(f"the kit has no verdict on {assignment} of {student}")
         self.result = data["students"][student]
+        if self.result["status"] == "error":  # the grader's failure is no verdict: nbgrader records nothing
+            raise RuntimeError(f"the kit's grader failed on {assignment} of {student}: {self.result['reason']}")
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
@@ -71,7 +73,8 @@ class VerdictsExporter(NotebookExporter):
 
 
 def outputs(result, grade_id):
-    """The outputs that make nbgrader score a test cell as the kit scored the test `grade_id`."""
+    """The outputs that make nbgrader score a test cell as the kit scored the test `grade_id`: a submission the
+    kit could not grade (status `ungradable`, the student's own) scores 0 with the reason."""
     from nbformat.v4 import new_output
 
     tests = result["tests"].get(grade_id, [])
