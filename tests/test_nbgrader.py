@@ -640,3 +640,23 @@ def test_a_grader_failure_records_nothing_and_fails_the_command_where_an_ungrada
     rows["bob"]["tests"][0].update(status="fail", points=0, message="wrong")
     assert grade_step(small, "ex01") in (0, 1)  # cat's notebook is still ungradable
     assert recorded(small, "01")["bob"] == 14 - rows["bob"]["tests"][0]["max"]
+
+
+def kit_gradebook(course, ex):
+    """{graded name: points} of the kit's own gradebook of exercise `ex` (kit-grades/exNN/grades.json)."""
+    data = json.loads((course / KIT_GRADES / f"ex{ex}" / "grades.json").read_text())
+    return {r["id"]: r["checks"][ex]["earned"] for r in data["students"]}
+
+
+def test_grading_one_student_keeps_the_others_in_the_kits_gradebook_and_records_that_student_alone(small, capfd):
+    hand_in(small, "ann", "01")
+    hand_in(small, "bob", "01")
+    assert grade_step(small, "ex01") == 0
+    assert kit_gradebook(small, "01") == {"ann": 14, "bob": 14} and recorded(small, "01") == {"ann": 14, "bob": 14}
+    shutil.rmtree(small / "submitted" / "bob")
+    hand_in(small, "bob", "01", solved=False)  # handed in again, as released
+    hand_in(small, "cat", "01")  # not graded yet, and not asked for now
+    assert grade_step(small, "ex01", "--student", "bob") == 0
+    assert kit_gradebook(small, "01") == {"ann": 14, "bob": 0}
+    assert recorded(small, "01") == {"ann": 14, "bob": 0}
+    assert "ex01: recorded 1 of 1 in nbgrader's gradebook" in capfd.readouterr().out

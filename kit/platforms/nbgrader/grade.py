@@ -58,15 +58,31 @@ def config_of(course):
     return config
 
 
-def submissions(coursedir, assignment, only=None):
+def submissions(coursedir, assignment):
     """[(student, path of the submitted notebook)], sorted by student."""
     root = Path(coursedir.root) / coursedir.submitted_directory
     found = []
     for folder in sorted(root.glob(f"*/{assignment}")) if root.is_dir() else []:
-        student = folder.parent.name
-        if only is None or student == only:
-            found.append((student, folder / f"{assignment}.ipynb"))
+        found.append((folder.parent.name, folder / f"{assignment}.ipynb"))
     return found
+
+
+def take_trees(source, found, subs):
+    """Take the learner's tree out of each notebook of `found` into subs/<student>, running no cell; returns
+    {student: why not} of the notebooks it could not, of which no part is graded."""
+    unreadable = {}
+    for student, path in found:
+        if not path.is_file():
+            continue  # nothing submitted under that name
+        try:
+            extract.tree(source, path, subs / student)  # kit grade names it by the same rule, kit_id
+        except extract.Unreadable as e:
+            unreadable[student] = str(e)
+        except Exception as e:  # whatever one notebook does to the kit costs that student alone
+            unreadable[student] = f"the notebook could not be read ({type(e).__name__}); submit it again"
+        if student in unreadable:
+            shutil.rmtree(subs / student, ignore_errors=True)
+    return unreadable
 
 
 def verdicts(students, report, unreadable):
@@ -97,59 +113,68 @@ def kit_grade(subs, out, ex, grade_args):
     return json.loads((out / "grades.json").read_text(encoding="utf-8"))
 
 
-def grade_assignment(course, assignment, grade_args, only=None, log=print, late=None):
-    """Grade one assignment; returns the students the kit could not grade or nbgrader could not record (with
-    why). `late` holds late_penalty and late_cap: the kit's rule in place of the course's plugin."""
-    import nbformat
-    from nbgrader.apps import NbGraderAPI
-
-    ex = parse_id(assignment)
+def nbgrader_config(course, ex, late):
+    """The course's configuration for autograde; `late` holds late_penalty and late_cap: the kit's rule in
+    place of the course's plugin."""
     config = config_of(course)
     if late is not None and late.late_penalty:  # the one plugin: nbgrader's AssignLatePenalties calls it alone
         config.AssignLatePenalties.plugin_class = KitLatePenalty
         config.KitLatePenalty.rule, config.KitLatePenalty.most = late.late_penalty, float(POINTS[ex])
         config.KitLatePenalty.cap = late.late_cap or ""
+    return config
+
+
+def record(api, assignment, students, data, rows, log, adjusting):
+    """Record the kit's verdicts (`data`) of `students` through nbgrader's autograde; {student: [why]} of
+    those not recorded. `rows` {graded name: the kit's row} give the adjustments, when `adjusting`."""
+    failed = {}
+    for student in students:
+        if data["students"].get(student, {}).get("status") == "error":  # the grader's failure: never a zero
+            failed[student] = [data["students"][student]["reason"]]
+            log(escape_line(f"{assignment} {student}: {NOT_RECORDED.format(why=failed[student][0])}"))
+            continue
+        result = api.autograde(assignment, student, force=True, create=True)
+        if not result["success"]:
+            failed[student] = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
+            log(f"{assignment} {student}: nbgrader could not record the grade: {' '.join(failed[student])}")
+        elif adjusting:  # the kit owns those cells' extra credit only when given some
+            extra_credit(api, assignment, student, rows.get(kit_id(student)))
+    return failed
+
+
+def grade_assignment(course, assignment, grade_args, only=None, log=print, late=None):
+    """Grade one assignment (of the student `only`, where given: the kit's gradebook keeps the others'
+    results); returns the students the kit could not grade or nbgrader could not record (with why)."""
+    import nbformat
+    from nbgrader.apps import NbGraderAPI
+
+    ex = parse_id(assignment)
+    config = nbgrader_config(course, ex, late)
     api = NbGraderAPI(config=config)
     source_path = Path(api.coursedir.format_path(api.coursedir.source_directory, ".", assignment))
     source = nbformat.read(str(source_path / f"{assignment}.ipynb"), as_version=4)
-    found = submissions(api.coursedir, assignment, only)
-    out = course / KIT_GRADES / assignment
-    failed = {}
+    found = submissions(api.coursedir, assignment)
+    asked = [s for s, _ in found if only is None or s == only]
     with tempfile.TemporaryDirectory(prefix="kit-nbgrader-") as tmp:
-        subs, unreadable = Path(tmp) / "submissions", {}
+        subs = Path(tmp) / "submissions"
         subs.mkdir()
-        for student, path in found:
-            if not path.is_file():
-                continue  # nothing submitted under that name: nbgrader's autograde scores it 0
-            try:
-                extract.tree(source, path, subs / student)  # kit grade names it by the same rule, kit_id
-            except extract.Unreadable as e:
-                unreadable[student] = str(e)
-            except Exception as e:  # whatever one notebook does to the kit costs that student alone
-                unreadable[student] = f"the notebook could not be read ({type(e).__name__}); submit it again"
-            if student in unreadable:
-                shutil.rmtree(subs / student, ignore_errors=True)  # no part of a tree is graded
-                log(escape_line(f"{assignment} {student}: could not be graded: {unreadable[student]}"))
-        students = [s for s, p in found if p.is_file()]
+        unreadable = take_trees(source, found, subs)  # every notebook: kit grade keeps the others' on --student
+        unreadable = {s: why for s, why in unreadable.items() if s in asked}
+        for student, why in unreadable.items():
+            log(escape_line(f"{assignment} {student}: could not be graded: {why}"))
+        students = [s for s, p in found if s in asked and p.is_file()]
         log(f"{assignment}: grading {len(students)} submitted notebooks with the kit's grader (check-{ex})")
-        report = kit_grade(subs, out, ex, own_adjustments(grade_args, ex, Path(tmp)))
+        report = {"students": []}
+        if only is None or (subs / only).is_dir():  # --student with no tree to grade: nothing for kit grade
+            own = own_adjustments(grade_args, ex, Path(tmp)) + (["--student", only] if only else [])
+            report = kit_grade(subs, course / KIT_GRADES / assignment, ex, own)
         verdicts_file = Path(tmp) / "verdicts.json"
         data = {"assignment": assignment, "students": verdicts(students, report, unreadable)}
         verdicts_file.write_text(json.dumps(data), encoding="utf-8")
         config.KitVerdicts.verdicts = str(verdicts_file)
-        api = NbGraderAPI(config=config)
-        for student, _ in found:
-            if data["students"].get(student, {}).get("status") == "error":  # the grader's failure: never a zero
-                failed[student] = [data["students"][student]["reason"]]
-                log(escape_line(f"{assignment} {student}: {NOT_RECORDED.format(why=failed[student][0])}"))
-                continue
-            result = api.autograde(assignment, student, force=True, create=True)
-            if not result["success"]:
-                failed[student] = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
-                log(f"{assignment} {student}: nbgrader could not record the grade: {' '.join(failed[student])}")
-            elif "--adjustments" in grade_args:  # the kit owns those cells' extra credit only when given some
-                extra_credit(api, assignment, student, {r["id"]: r for r in report["students"]}.get(kit_id(student)))
-    log(f"{assignment}: recorded {len(found) - len(failed)} of {len(found)} in nbgrader's gradebook")
+        rows = {r["id"]: r for r in report["students"]}
+        failed = record(NbGraderAPI(config=config), assignment, asked, data, rows, log, "--adjustments" in grade_args)
+    log(f"{assignment}: recorded {len(asked) - len(failed)} of {len(asked)} in nbgrader's gradebook")
     return {**{s: [why] for s, why in unreadable.items()}, **failed}
 
 
@@ -157,7 +182,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit nbgrader grade", description=__doc__.split("\n\n")[0])
     parser.add_argument("assignments", nargs="+", help="the assignments to grade: ex01 ... ex07")
     parser.add_argument("--course", default=".", help="the nbgrader course folder (default: this folder)")
-    parser.add_argument("--student", default=None, help="grade this student only")
+    parser.add_argument(
+        "--student", default=None, help="grade and record this student only; the kit's gradebook keeps the others"
+    )
     parser.epilog = "Options after -- go to `python -m kit grade`, e.g. -- --jobs 4."
     argv = sys.argv[1:] if argv is None else list(argv)
     cut = argv.index("--") if "--" in argv else len(argv)
