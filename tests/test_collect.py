@@ -22,6 +22,15 @@ def test_find_takes_folders_and_archives_by_id_and_names_what_else_it_leaves(tmp
     ]
 
 
+def test_a_hidden_entry_named_as_a_student_is_found_under_a_safe_name_and_other_hidden_ones_are_not(tmp_path):
+    (tmp_path / ".ann").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "bob").mkdir()
+    found = ids.find(tmp_path, hidden=[".ann"])
+    assert [(sid, raw) for sid, _, raw, _ in found] == [(ids.graded_name(".ann"), ".ann"), ("bob", "bob")]
+    assert found[0][0].startswith("_ann~") and [p.name for p, _ in ids.entries(tmp_path, [".ann"])[1]] == [".git"]
+
+
 @pytest.mark.parametrize("name", ["bad id", "-flag", "a;b", "alice\n", "bob\x1b[2J", "=HYPERLINK(1)"])
 def test_an_id_unsafe_as_a_file_name_or_a_cell_is_graded_under_a_safe_name_and_kept_as_it_was(tmp_path, name):
     (tmp_path / name).mkdir()

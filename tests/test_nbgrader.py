@@ -660,3 +660,12 @@ def test_grading_one_student_keeps_the_others_in_the_kits_gradebook_and_records_
     assert kit_gradebook(small, "01") == {"ann": 14, "bob": 0}
     assert recorded(small, "01") == {"ann": 14, "bob": 0}
     assert "ex01: recorded 1 of 1 in nbgrader's gradebook" in capfd.readouterr().out
+
+
+def test_a_student_id_that_starts_with_a_dot_is_graded_under_its_safe_name_and_recorded_under_its_own(small):
+    hand_in(small, ".ann", "01")
+    hand_in(small, "bob", "01", solved=False)
+    assert grade_step(small, "ex01") == 0
+    assert kit_gradebook(small, "01") == {kit_id(".ann"): 14, "bob": 0} and kit_id(".ann").startswith("_ann~")
+    assert recorded(small, "01") == {".ann": 14, "bob": 0}
+    assert grade_step(small, "ex01", "--student", ".ann") == 0  # one student, by the id nbgrader knows

@@ -56,6 +56,14 @@ def parser():
     parser.add_argument("--force", action="store_true", help="regrade students already graded")
     parser.add_argument("--student", default=None, help="grade (again) this student only; the others keep their grades")
     parser.add_argument(
+        "--hidden-student",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an entry of SUBMISSIONS whose name starts with a dot that is a student's (repeatable): graded under "
+        "a safe name, where hidden entries are otherwise passed over",
+    )
+    parser.add_argument(
         "--cluster",
         default=None,
         metavar="ADDRESS",

@@ -110,11 +110,13 @@ def not_graded(name):
     return None if graded else f"a {escape_line(kind)} archive is not graded: upload the folder itself, or a .zip of it"
 
 
-def entries(submissions):
-    """(student entries [(path, id as submitted)], the rest [(path, why it is not graded)]), sorted by name."""
+def entries(submissions, hidden=()):
+    """(student entries [(path, id as submitted)], the rest [(path, why it is not graded)]), sorted by name.
+    Hidden entries (.DS_Store, .git) are passed over, but for the names in `hidden`: a platform's ids that
+    start with a dot (nbgrader's submitted/.ann), graded under a safe name like any other id not valid."""
     students, rest = [], []
     for entry in sorted(Path(submissions).iterdir()):
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") and entry.name not in hidden:
             rest.append((entry, "hidden"))
         elif entry.is_symlink():
             rest.append((entry, "a link, never followed out of the submissions folder"))
@@ -127,14 +129,14 @@ def entries(submissions):
     return students, rest
 
 
-def find(submissions):
+def find(submissions, hidden=()):
     """[(graded name, path, id as submitted, why it is not graded or None)] sorted by graded name:
     every folder and archive in `submissions` (kit/instructor/collect.py grades folders and .zip files,
-    and says why another archive is not). Two entries for one student (a folder and a zip, or ids
-    equal after NFC and case-folding) are that student's one row, not graded, naming both: one
-    student's uploads never stop the others."""
+    and says why another archive is not), hidden ones only where named in `hidden`. Two entries for one
+    student (a folder and a zip, or ids equal after NFC and case-folding) are that student's one row, not
+    graded, naming both: one student's uploads never stop the others."""
     uploads = {}
-    for entry, raw in entries(submissions)[0]:
+    for entry, raw in entries(submissions, hidden)[0]:
         uploads.setdefault(key(raw), []).append((entry, raw))
     found = {}
     for (entry, raw), *others in uploads.values():

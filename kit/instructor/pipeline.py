@@ -72,8 +72,9 @@ class Grader:
     def refuse(self):
         """(students [(id, path)], {graded name: id as submitted}); raises KitError listing every problem
         of the instructor's own files at once, before the gradebook is touched: it is never rewritten emptied."""
-        found = ids.find(self.submissions)
-        self.not_graded = [(p.name, why) for p, why in ids.entries(self.submissions)[1] if why != "hidden"]
+        hidden = getattr(self.args, "hidden_student", None) or ()
+        found = ids.find(self.submissions, hidden)
+        self.not_graded = [(p.name, why) for p, why in ids.entries(self.submissions, hidden)[1] if why != "hidden"]
         self.twice = {sid: why for sid, _, _, why in found if why}  # more than one upload: a row that says so
         students = [(sid, path) for sid, path, _, _ in found]
         names = {sid: name for sid, _, name, _ in found if not ids.is_valid(sid)}  # graded under a safe name
