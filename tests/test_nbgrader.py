@@ -669,3 +669,20 @@ def test_a_student_id_that_starts_with_a_dot_is_graded_under_its_safe_name_and_r
     assert kit_gradebook(small, "01") == {kit_id(".ann"): 14, "bob": 0} and kit_id(".ann").startswith("_ann~")
     assert recorded(small, "01") == {".ann": 14, "bob": 0}
     assert grade_step(small, "ex01", "--student", ".ann") == 0  # one student, by the id nbgrader knows
+
+
+def test_two_ids_that_differ_only_in_case_are_both_recorded_as_one_student_that_is_not_graded(small, capfd):
+    """nbgrader takes Alice and alice for two students, the kit for one under two ids (kit/instructor/ids.py):
+    each records 0 with the reason naming both, the others are graded and recorded, and the command exits 1."""
+    for student in ("Alice", "alice", "bob"):
+        hand_in(small, student, "01")
+        hand_in(small, student, "02")
+    assert grade_step(small, "ex01", "ex02") == 1
+    out = capfd.readouterr().out
+    for ex in ("01", "02"):
+        assert recorded(small, ex) == {"Alice": 0, "alice": 0, "bob": POINTS[ex]}
+        for student in ("Alice", "alice"):
+            assert f"ex{ex} {student}: could not be graded: one student under more than one id (Alice and alice" in out
+    assert "kit-nbgrader-" not in out
+    assert grade_step(small, "ex01", "--student", "alice") == 1  # one of the two, asked alone
+    assert recorded(small, "01") == {"Alice": 0, "alice": 0, "bob": 14}

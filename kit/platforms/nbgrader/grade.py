@@ -85,7 +85,23 @@ def take_trees(source, found, subs):
     return unreadable
 
 
-def verdicts(students, report, unreadable):
+def hidden(subs):
+    """The trees in `subs` named with a leading dot: students all the same (kit grade --hidden-student)."""
+    return [p.name for p in sorted(subs.iterdir()) if p.name.startswith(".")]
+
+
+def filed(subs):
+    """{ids.key(student id): the name kit grade files that student under} of the trees in `subs`. Ids that the
+    kit takes for one student (Alice and alice) share one row, which names them all (kit/instructor/ids.py)."""
+    return {ids.key(raw): sid for sid, _, raw, _ in ids.find(subs, hidden(subs))}
+
+
+def row_name(student, names):
+    """The graded name of the kit's row of `student`, by `names` (see filed)."""
+    return names.get(ids.key(student), kit_id(student))
+
+
+def verdicts(students, report, unreadable, names):
     """{student: {status, reason, tests: {grade id: [test results]}}} from the kit's grades.json."""
     by_id = {r["id"]: r for r in report["students"]}
     out = {}
@@ -93,7 +109,7 @@ def verdicts(students, report, unreadable):
         if student in unreadable:
             out[student] = {"status": "ungradable", "reason": unreadable[student], "tests": {}}
             continue
-        r = by_id.get(kit_id(student))
+        r = by_id.get(row_name(student, names))
         if r is None:
             out[student] = {"status": "error", "reason": "the kit's grader left this submission out", "tests": {}}
             continue
@@ -106,9 +122,8 @@ def verdicts(students, report, unreadable):
 
 def kit_grade(subs, out, ex, grade_args):
     """The kit's gradebook (grades.json) of the trees in `subs`, graded by `python -m kit grade` into `out`."""
-    # A student id that starts with a dot is a student's all the same here, graded under its safe name.
-    hidden = [f"--hidden-student={p.name}" for p in sorted(subs.iterdir()) if p.name.startswith(".")]
-    cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", ex, *hidden, *grade_args]
+    dotted = [f"--hidden-student={name}" for name in hidden(subs)]  # graded under a safe name, as any id not valid
+    cmd = [sys.executable, "-m", "kit", "grade", str(subs), str(out), "--only", ex, *dotted, *grade_args]
     proc = subprocess.run(cmd, cwd=ROOT)
     if proc.returncode != 0 or not (out / "grades.json").is_file():
         raise KitError(f"ex{ex}: `kit grade` failed (exit status {proc.returncode}); nothing was recorded")
@@ -127,21 +142,28 @@ def nbgrader_config(course, ex, late):
 
 
 def record(api, assignment, students, data, rows, log, adjusting):
-    """Record the kit's verdicts (`data`) of `students` through nbgrader's autograde; {student: [why]} of
-    those not recorded. `rows` {graded name: the kit's row} give the adjustments, when `adjusting`."""
-    failed = {}
+    """Record the kit's verdicts (`data`) of `students` through nbgrader's autograde: (the students recorded,
+    {student: [why]} of those not recorded or not graded). `rows` {student: the kit's row} give the
+    adjustments, when `adjusting`."""
+    done, failed = [], {}
     for student in students:
-        if data["students"].get(student, {}).get("status") == "error":  # the grader's failure: never a zero
-            failed[student] = [data["students"][student]["reason"]]
-            log(escape_line(f"{assignment} {student}: {NOT_RECORDED.format(why=failed[student][0])}"))
+        verdict = data["students"].get(student, {})
+        if verdict.get("status") == "error":  # the grader's failure: never a zero
+            failed[student] = [verdict["reason"]]
+            log(escape_line(f"{assignment} {student}: {NOT_RECORDED.format(why=verdict['reason'])}"))
             continue
+        if verdict.get("status") == "ungradable":  # recorded as 0 with the reason, and said
+            failed[student] = [verdict["reason"]]
+            log(escape_line(f"{assignment} {student}: could not be graded: {verdict['reason']}"))
         result = api.autograde(assignment, student, force=True, create=True)
         if not result["success"]:
             failed[student] = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
             log(f"{assignment} {student}: nbgrader could not record the grade: {' '.join(failed[student])}")
-        elif adjusting:  # the kit owns those cells' extra credit only when given some
-            extra_credit(api, assignment, student, rows.get(kit_id(student)))
-    return failed
+            continue
+        done.append(student)
+        if adjusting:  # the kit owns those cells' extra credit only when given some
+            extra_credit(api, assignment, student, rows.get(student))
+    return done, failed
 
 
 def grade_assignment(course, assignment, grade_args, only=None, log=print, late=None):
@@ -161,23 +183,23 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print, late=
         subs = Path(tmp) / "submissions"
         subs.mkdir()
         unreadable = take_trees(source, found, subs)  # every notebook: kit grade keeps the others' on --student
-        unreadable = {s: why for s, why in unreadable.items() if s in asked}
-        for student, why in unreadable.items():
-            log(escape_line(f"{assignment} {student}: could not be graded: {why}"))
+        names = filed(subs)
         students = [s for s, p in found if s in asked and p.is_file()]
         log(f"{assignment}: grading {len(students)} submitted notebooks with the kit's grader (check-{ex})")
         report = {"students": []}
         if only is None or (subs / only).is_dir():  # --student with no tree to grade: nothing for kit grade
-            own = own_adjustments(grade_args, ex, Path(tmp)) + (["--student", only] if only else [])
+            own = own_adjustments(grade_args, ex, Path(tmp)) + (["--student", row_name(only, names)] if only else [])
             report = kit_grade(subs, course / KIT_GRADES / assignment, ex, own)
         verdicts_file = Path(tmp) / "verdicts.json"
-        data = {"assignment": assignment, "students": verdicts(students, report, unreadable)}
+        data = {"assignment": assignment, "students": verdicts(students, report, unreadable, names)}
         verdicts_file.write_text(json.dumps(data), encoding="utf-8")
         config.KitVerdicts.verdicts = str(verdicts_file)
-        rows = {r["id"]: r for r in report["students"]}
-        failed = record(NbGraderAPI(config=config), assignment, asked, data, rows, log, "--adjustments" in grade_args)
-    log(f"{assignment}: recorded {len(asked) - len(failed)} of {len(asked)} in nbgrader's gradebook")
-    return {**{s: [why] for s, why in unreadable.items()}, **failed}
+        by_id = {r["id"]: r for r in report["students"]}
+        rows = {s: by_id.get(row_name(s, names)) for s in students}
+        api = NbGraderAPI(config=config)
+        done, failed = record(api, assignment, asked, data, rows, log, "--adjustments" in grade_args)
+    log(f"{assignment}: recorded {len(done)} of {len(asked)} in nbgrader's gradebook")
+    return failed
 
 
 def main(argv=None):
