@@ -595,11 +595,11 @@ def recorded(course, ex):
         return {s.student.id: s.score for s in gb.assignment_submissions(f"ex{ex}")}
 
 
-def grade_step(course, *args):
-    """`python -m kit nbgrader grade` on `course`, in this process: its exit status."""
+def grade_step(course, *args, kit=()):
+    """`python -m kit nbgrader grade` on `course`, in this process, with `kit` for kit grade: its exit status."""
     from kit.platforms.nbgrader import grade as step
 
-    return step.main([*args, "--course", str(course), "--", "--jobs", "2"])
+    return step.main([*args, "--course", str(course), "--", "--jobs", "2", *kit])
 
 
 def passing(course, ex, sid):
@@ -686,3 +686,34 @@ def test_two_ids_that_differ_only_in_case_are_both_recorded_as_one_student_that_
     assert "kit-nbgrader-" not in out
     assert grade_step(small, "ex01", "--student", "alice") == 1  # one of the two, asked alone
     assert recorded(small, "01") == {"Alice": 0, "alice": 0, "bob": 14}
+
+
+def test_a_total_adjustment_applies_to_each_assignment_its_student_submitted_and_one_of_nobodys_stops_first(
+    small, tmp_path, capfd
+):
+    """carol submitted ex02 alone: her total line applies to ex02. A line of an id that submitted nothing in the
+    command stops it before anything is graded, naming the instructor's own file."""
+    for student, ex in (("ann", "01"), ("ann", "02"), ("bob", "01"), ("carol", "02")):
+        hand_in(small, student, ex)
+    lines = "id,check,points,reason\nann,01,-2,pair work\ncarol,total,-1,agreed in the meeting\n"
+    (tmp_path / "adj.csv").write_text(lines)
+    adjusted = ("--adjustments", str(tmp_path / "adj.csv"))
+    assert grade_step(small, "ex01", "ex02", kit=adjusted) == 0
+    assert recorded(small, "01") == {"ann": 12, "bob": 14}
+    assert recorded(small, "02") == {"ann": POINTS["02"], "carol": POINTS["02"] - 1}
+    assert grade_step(small, "ex01", "ex02", "--student", "bob", kit=adjusted) == 0  # the others' lines: no bother
+    assert recorded(small, "01") == {"ann": 12, "bob": 14}
+    capfd.readouterr()
+    with pytest.raises(SystemExit):
+        grade_step(small, "ex01", kit=adjusted)  # carol submitted nothing in this command
+    assert "line 3: no submission of the id 'carol' in ex01" in capfd.readouterr().err
+    (tmp_path / "adj.csv").write_text(lines + "dave,total,+1,a bonus\nbob,02,+1,a bonus\n")
+    with pytest.raises(SystemExit):
+        grade_step(small, "ex01", "ex02", kit=adjusted)
+    out, err = capfd.readouterr()
+    assert f"--adjustments {tmp_path / 'adj.csv'}: 2 bad lines, nothing was graded" in err
+    assert (
+        "line 4: no submission of the id 'dave' in ex01, ex02" in err
+        and "line 5: no submission of the id 'bob' in ex02" in err
+    )
+    assert "grading" not in out and "kit-nbgrader-" not in err

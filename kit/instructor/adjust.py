@@ -137,6 +137,12 @@ def student(cell, students, seen):
     return sid
 
 
+def target(cell):
+    """What the check cell of an adjustments line names: "total", or a check ("3" and "03" alike: "03")."""
+    where = cell.strip().lower()
+    return where if where == "total" else where.zfill(2)
+
+
 def adjustments(path, students, checks):
     """{graded name: [(check or "total", Amount, reason)]} of the adjustments file at `path`, for the
     `students` of this run graded on `checks`; Invalid lists every bad line."""
@@ -146,8 +152,7 @@ def adjustments(path, students, checks):
             if len(row) != 4:
                 raise ValueError(f"{len(row)} cells where id,check,points,reason are 4 (quote a reason with commas)")
             sid = student(row[0], students, ())
-            where = row[1].strip().lower()
-            where = where if where == "total" else where.zfill(2)
+            where = target(row[1])
             if where != "total" and where not in checks:
                 raise ValueError(f"check {escape_line(row[1])[:20]!r} is not one graded here ({', '.join(checks)})")
             reason = row[3].strip()

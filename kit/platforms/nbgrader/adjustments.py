@@ -4,7 +4,9 @@ Lateness is nbgrader's here: its due date, its extensions and the exchange's tim
 late a notebook is, and one late-penalty plugin turns that into points: the course's own
 (nbgrader_config.py), or, with `-- --late-penalty 10%/day`, the kit's rule in its place
 (KitLatePenalty), never both. `-- --adjustments FILE` is applied by each assignment's `kit grade`
-and lands in nbgrader's gradebook as the extra credit of each notebook's first test cell.
+and lands in nbgrader's gradebook as the extra credit of each notebook's first test cell. A total
+line applies to every assignment of the command its student submitted; a line that applies to none
+stops the command before anything is graded.
 """
 
 import argparse
@@ -14,7 +16,10 @@ from nbgrader.api import Gradebook
 from nbgrader.plugins import BasePlugin
 from traitlets import Float, Unicode
 
-from kit.instructor import adjust
+from kit.escape import escape_line
+from kit.exercises import parse_id
+from kit.instructor import adjust, ids
+from kit.platforms.lateness import COLUMNS
 
 
 class KitLatePenalty(BasePlugin):
@@ -47,17 +52,36 @@ def late_options(grade_args):
     return rest + (["--adjustments", given.adjustments] if given.adjustments else []), given
 
 
-def own_adjustments(grade_args, ex, tmp):
-    """kit grade's options with the adjustments file cut to the rows of check `ex` and of the total: each
-    other row left empty, so that an error names the line of the instructor's file."""
+def check_ids(path, submitted):
+    """Invalid, listing every such line, unless each line of the adjustments file at `path` applies to a
+    notebook submitted for this command: `submitted` {assignment: the graded names of its students}. A
+    line of a check graded here needs its student's notebook of that check; a total line, any of them."""
+    bad = []
+    for n, row in adjust.rows(path, COLUMNS, "--adjustments"):
+        sid, where = ids.graded_name(row[0].strip()), adjust.target(row[1])
+        theirs = [a for a in submitted if where in ("total", parse_id(a))]
+        if theirs and not any(sid in submitted[a] for a in theirs):
+            bad.append((n, f"no submission of the id {escape_line(row[0])[:60]!r} in {', '.join(theirs)}"))
+    adjust.fail("--adjustments", path, bad)
+
+
+def own_adjustments(grade_args, ex, tmp, graded):
+    """kit grade's options with the adjustments file cut to the lines of check `ex` and of the total of the
+    students it grades (`graded`: their graded names), as a total line applies to each assignment its
+    student submitted. Every other line is left empty, so that each keeps its number."""
     if "--adjustments" not in grade_args:
         return grade_args
     at = grade_args.index("--adjustments") + 1
     with open(grade_args[at], newline="", encoding="utf-8-sig") as f:
         records = list(csv.reader(f))
-    mine = [r if len(r) < 2 or r[1].strip().lower() in ("total", "check", ex, ex.lstrip("0")) else [] for r in records]
+
+    def mine(r):
+        if [c.strip().lower() for c in r] == COLUMNS:
+            return True  # the header
+        return len(r) == 4 and adjust.target(r[1]) in ("total", ex) and ids.graded_name(r[0].strip()) in graded
+
     with open(tmp / "adjustments.csv", "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(mine)
+        csv.writer(f).writerows(r if mine(r) else [] for r in records)
     return [*grade_args[:at], str(tmp / "adjustments.csv"), *grade_args[at + 1 :]]
 
 

@@ -27,7 +27,13 @@ from kit.escape import escape_line
 from kit.exercises import POINTS, parse_id
 from kit.instructor import adjust, ids
 from kit.platforms.nbgrader import extract
-from kit.platforms.nbgrader.adjustments import KitLatePenalty, extra_credit, late_options, own_adjustments
+from kit.platforms.nbgrader.adjustments import (
+    KitLatePenalty,
+    check_ids,
+    extra_credit,
+    late_options,
+    own_adjustments,
+)
 from kit.platforms.nbgrader.notebook import grade_id
 from kit.platforms.nbgrader.verdicts import AUTOGRADE_PREPROCESSORS, VerdictsExporter
 
@@ -65,6 +71,14 @@ def submissions(coursedir, assignment):
     for folder in sorted(root.glob(f"*/{assignment}")) if root.is_dir() else []:
         found.append((folder.parent.name, folder / f"{assignment}.ipynb"))
     return found
+
+
+def submitted(course, assignment):
+    """The graded names of the students who submitted a notebook of `assignment`."""
+    from nbgrader.coursedir import CourseDirectory
+
+    found = submissions(CourseDirectory(config=config_of(course)), assignment)
+    return {kit_id(student) for student, path in found if path.is_file()}
 
 
 def take_trees(source, found, subs):
@@ -188,7 +202,8 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print, late=
         log(f"{assignment}: grading {len(students)} submitted notebooks with the kit's grader (check-{ex})")
         report = {"students": []}
         if only is None or (subs / only).is_dir():  # --student with no tree to grade: nothing for kit grade
-            own = own_adjustments(grade_args, ex, Path(tmp)) + (["--student", row_name(only, names)] if only else [])
+            own = own_adjustments(grade_args, ex, Path(tmp), set(names.values()))
+            own += ["--student", row_name(only, names)] if only else []
             report = kit_grade(subs, course / KIT_GRADES / assignment, ex, own)
         verdicts_file = Path(tmp) / "verdicts.json"
         data = {"assignment": assignment, "students": verdicts(students, report, unreadable, names)}
@@ -213,7 +228,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     args, grade_args = parser.parse_args(argv[:cut]), argv[cut + 1 :]
-    try:  # the whole file checked once, every check's rows; each assignment's kit grade checks its students
+    try:  # the whole file checked once, every check's rows; each assignment's kit grade gets its own
         grade_args, late = late_options(grade_args)
         if late.adjustments:
             adjust.adjustments(late.adjustments, None, list(POINTS))
@@ -232,6 +247,11 @@ def main(argv=None):
             parser.error(f"{assignment}: {e}")
         if not (course / "source" / assignment / f"{assignment}.ipynb").is_file():
             parser.error(f"{course / 'source' / assignment}: no such assignment (is --course the course folder?)")
+    try:  # a line that applies to no notebook of this command, said before anything is graded
+        if late.adjustments:
+            check_ids(late.adjustments, {a: submitted(course, a) for a in args.assignments})
+    except adjust.Invalid as e:
+        parser.error(str(e))
     failed, recorded = {}, []
     try:
         for assignment in args.assignments:
