@@ -717,3 +717,26 @@ def test_a_total_adjustment_applies_to_each_assignment_its_student_submitted_and
         and "line 5: no submission of the id 'bob' in ex02" in err
     )
     assert "grading" not in out and "kit-nbgrader-" not in err
+
+
+def test_a_deleted_or_unmarked_test_cell_still_earns_the_kits_points_and_the_log_names_it(small, capfd):
+    """The kit grades every test whatever the notebook holds; nbgrader records a test cell it lacks in a
+    cell added back to the autograded notebook, with the kit's verdict."""
+    for student in ("gone", "unmarked"):
+        path = hand_in(small, student, "01")
+        nb = nbformat.read(path, as_version=4)
+        tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        if student == "gone":
+            nb.cells.remove(tests[0])
+        else:
+            del tests[-1].metadata["nbgrader"]
+        nbformat.write(nb, path)
+    first, last = tests[0].metadata["nbgrader"]["grade_id"], tests[-1].source.split("'")[1]
+    assert grade_step(small, "ex01") == 0
+    assert kit_gradebook(small, "01") == recorded(small, "01") == {"gone": 14, "unmarked": 14}
+    out = capfd.readouterr().out
+    assert f"ex01 gone: warning: the notebook lacks the test cells {first} (deleted" in out
+    assert f"ex01 unmarked: warning: the notebook lacks the test cells {last} (deleted" in out
+    autograded = nbformat.read(small / "autograded" / "gone" / "ex01" / "ex01.ipynb", as_version=4)
+    (added,) = [c for c in autograded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == first]
+    assert "was missing from the submission" in added.source and added.outputs[0].text.startswith("PASS")

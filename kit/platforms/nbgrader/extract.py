@@ -83,9 +83,26 @@ def solution(cell, grade_id):
     return source
 
 
+def test_ids(nb):
+    """The grade ids of the notebook's test cells (those marked as graded), in order."""
+    marks = (cell.get("metadata", {}).get("nbgrader", {}) for cell in nb["cells"])
+    return [m["grade_id"] for m in marks if m.get("grade") and isinstance(m.get("grade_id"), str)]
+
+
+def lacking(nb, wanted):
+    """The grade ids among `wanted` of which `nb` has no test cell: the learner deleted it, or its marks."""
+    have = set(test_ids(nb))
+    return [grade_id for grade_id in wanted if grade_id not in have]
+
+
 def tree(source, submitted, dest):
     """Write the tree of the notebook at `submitted` into `dest`; `source` is the course's notebook."""
-    theirs = cells_by_grade_id(read(submitted))
+    return write(source, read(submitted), dest)
+
+
+def write(source, nb, dest):
+    """Write the tree of the submitted notebook `nb` (as read) into `dest`; `source` is the course's notebook."""
+    theirs = cells_by_grade_id(nb)
     files = {}
     for path, cell in file_cells(source):  # every file taken out first: a bad cell writes nothing
         if cell.metadata["nbgrader"].get("solution"):

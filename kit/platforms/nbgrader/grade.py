@@ -43,6 +43,11 @@ NOT_RECORDED = (
     "not recorded: the kit's grader failed on this notebook ({why}); nbgrader's gradebook keeps what it held "
     "for this student: run the command again to grade it"
 )
+# A test cell the learner deleted costs nothing the kit does not take (verdicts.py adds it back), but is said.
+LACKING = (
+    "warning: the notebook lacks the test cells {cells} (deleted, or their nbgrader marks removed): the kit "
+    "grades those tests all the same, and nbgrader records them in cells added back at the notebook's end"
+)
 
 
 def kit_id(student):
@@ -82,21 +87,24 @@ def submitted(course, assignment):
 
 
 def take_trees(source, found, subs):
-    """Take the learner's tree out of each notebook of `found` into subs/<student>, running no cell; returns
-    {student: why not} of the notebooks it could not, of which no part is graded."""
-    unreadable = {}
+    """Take the learner's tree out of each notebook of `found` into subs/<student>, running no cell: returns
+    ({student: why not} of the notebooks it could not, of which no part is graded, {student: the test cells
+    their notebook lacks})."""
+    unreadable, lacking = {}, {}
     for student, path in found:
         if not path.is_file():
             continue  # nothing submitted under that name
         try:
-            extract.tree(source, path, subs / student)  # kit grade names it by the same rule, kit_id
+            nb = extract.read(path)
+            extract.write(source, nb, subs / student)  # kit grade names it by the same rule, kit_id
+            lacking[student] = extract.lacking(nb, extract.test_ids(source))
         except extract.Unreadable as e:
             unreadable[student] = str(e)
         except Exception as e:  # whatever one notebook does to the kit costs that student alone
             unreadable[student] = f"the notebook could not be read ({type(e).__name__}); submit it again"
         if student in unreadable:
             shutil.rmtree(subs / student, ignore_errors=True)
-    return unreadable
+    return unreadable, lacking
 
 
 def hidden(subs):
@@ -196,9 +204,11 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print, late=
     with tempfile.TemporaryDirectory(prefix="kit-nbgrader-") as tmp:
         subs = Path(tmp) / "submissions"
         subs.mkdir()
-        unreadable = take_trees(source, found, subs)  # every notebook: kit grade keeps the others' on --student
+        unreadable, lacking = take_trees(source, found, subs)  # all: kit grade keeps the others' on --student
         names = filed(subs)
         students = [s for s, p in found if s in asked and p.is_file()]
+        for student in (s for s in students if lacking.get(s)):  # the kit grades every test all the same
+            log(escape_line(f"{assignment} {student}: {LACKING.format(cells=', '.join(lacking[student]))}"))
         log(f"{assignment}: grading {len(students)} submitted notebooks with the kit's grader (check-{ex})")
         report = {"students": []}
         if only is None or (subs / only).is_dir():  # --student with no tree to grade: nothing for kit grade

@@ -10,20 +10,26 @@ with a message as it starts, before nbgrader removes any student's autograded/ c
 first with --force), so a refused autograde leaves everything as it was.
 """
 
+import hashlib
 import json
 
 from nbconvert.exporters import NotebookExporter
 from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbformat import from_dict
 from nbgrader import utils
+from nbgrader.api import Gradebook
 from nbgrader.converters.base import NbGraderException
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     LimitOutput,
     NbGraderPreprocessor,
+    OverwriteCells,
     SaveAutoGrades,
 )
 from traitlets import Unicode
+
+from kit.platforms.nbgrader.extract import lacking
 
 PLAIN_AUTOGRADE = (
     "this course is graded by `python -m kit nbgrader grade {assignment}`, which runs the learners' code "
@@ -48,7 +54,26 @@ class KitVerdicts(NbGraderPreprocessor):
         self.result = data["students"][student]
         if self.result["status"] == "error":  # the grader's failure is no verdict: nbgrader records nothing
             raise RuntimeError(f"the kit's grader failed on {assignment} of {student}: {self.result['reason']}")
-        return super().preprocess(nb, resources)
+        nb, resources = super().preprocess(nb, resources)
+        nb.cells.extend(self.restored(nb, resources))
+        return nb, resources
+
+    def restored(self, nb, resources):
+        """The test cells `nb` lacks (the learner deleted them, or their marks), made again by nbgrader's own
+        OverwriteCells from the gradebook's copy of the source, with the kit's verdicts: so nbgrader records
+        the points the kit gives. (Its add_missing_cells cannot place a cell after a locked save cell.)"""
+        where = resources["nbgrader"]
+        with Gradebook(where["db_url"]) as gb:
+            notebook = gb.find_notebook(where["notebook"], where["assignment"])
+            points = {cell.name: cell.max_score for cell in notebook.grade_cells}
+            sources = {cell.name: cell for cell in notebook.source_cells if cell.name in points}
+            made = OverwriteCells(parent=self).missing_cell_transform
+            cells = {name: from_dict(made(sources[name], points[name])) for name in lacking(nb, list(sources))}
+        for name, cell in cells.items():
+            cell.outputs = outputs(self.result, name)
+            if nb.get("nbformat_minor", 0) >= 5:  # nbformat 4.5 cell ids: at most 64 characters
+                cell.id = "kit-" + hashlib.sha256(name.encode()).hexdigest()[:16]
+        return list(cells.values())
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":
