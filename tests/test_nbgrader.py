@@ -740,3 +740,19 @@ def test_a_deleted_or_unmarked_test_cell_still_earns_the_kits_points_and_the_log
     autograded = nbformat.read(small / "autograded" / "gone" / "ex01" / "ex01.ipynb", as_version=4)
     (added,) = [c for c in autograded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == first]
     assert "was missing from the submission" in added.source and added.outputs[0].text.startswith("PASS")
+
+
+def test_a_notebook_nbgrader_refuses_is_said_plainly_with_the_id_escaped_and_the_others_are_recorded(small, capfd):
+    path = hand_in(small, "odd\tone", "01")
+    nb = nbformat.read(path, as_version=4)
+    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    test.metadata["nbgrader"]["grade"] = False  # kept, but unmarked: nbgrader refuses the notebook
+    nbformat.write(nb, path)
+    hand_in(small, "renamed", "01").rename(small / "submitted" / "renamed" / "ex01" / "mine.ipynb")
+    hand_in(small, "bob", "01")
+    assert grade_step(small, "ex01") == 1
+    assert recorded(small, "01")["bob"] == 14 and "renamed" not in recorded(small, "01")
+    out = capfd.readouterr().out
+    assert "ex01 odd\\tone: not recorded: nbgrader refused this notebook (RuntimeError: Inconsistent checksums" in out
+    assert "ex01 renamed: not recorded: submitted/renamed/ex01 holds no ex01.ipynb, the one name graded" in out
+    assert "Please see the" not in out and "odd\tone" not in out

@@ -7,10 +7,11 @@ cells write into impl/, so the kit's grader gives it the verdict the notebook's 
 
 A submitted notebook is read as untrusted JSON: whatever its shape (not JSON, another nbformat,
 cells or metadata of the wrong types, a solution cell that holds no text, too large), it is
-Unreadable, which costs its student alone.
+Unreadable, which costs its student alone (trees: a class's notebooks, each taken out or said why not).
 """
 
 import json
+import shutil
 
 from kit import untrusted
 from kit.exercises import TREE
@@ -118,3 +119,24 @@ def write(source, nb, dest):
         # A lone surrogate from the JSON stays invalid UTF-8, as the notebook's save cell would fail on it.
         target.write_bytes((code.rstrip("\n") + "\n").encode("utf-8", "surrogatepass"))
     return dest
+
+
+def trees(source, found, dest):
+    """Take the learner's tree out of each notebook of `found` [(student, path)] into dest/<student>: returns
+    ({student: why not} of the notebooks it could not, of which no part is graded, {student: the test cells
+    their notebook lacks})."""
+    unreadable, lacks = {}, {}
+    for student, path in found:
+        if not path.is_file():
+            continue  # nothing submitted under that name
+        try:
+            nb = read(path)
+            write(source, nb, dest / student)  # kit grade files it by its id, as nbgrader does
+            lacks[student] = lacking(nb, test_ids(source))
+        except Unreadable as e:
+            unreadable[student] = str(e)
+        except Exception as e:  # whatever one notebook does to the kit costs that student alone
+            unreadable[student] = f"the notebook could not be read ({type(e).__name__}); submit it again"
+        if student in unreadable:
+            shutil.rmtree(dest / student, ignore_errors=True)
+    return unreadable, lacks

@@ -14,8 +14,8 @@ gradebook (adjustments.py).
 """
 
 import argparse
+import itertools
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,27 +86,6 @@ def submitted(course, assignment):
     return {kit_id(student) for student, path in found if path.is_file()}
 
 
-def take_trees(source, found, subs):
-    """Take the learner's tree out of each notebook of `found` into subs/<student>, running no cell: returns
-    ({student: why not} of the notebooks it could not, of which no part is graded, {student: the test cells
-    their notebook lacks})."""
-    unreadable, lacking = {}, {}
-    for student, path in found:
-        if not path.is_file():
-            continue  # nothing submitted under that name
-        try:
-            nb = extract.read(path)
-            extract.write(source, nb, subs / student)  # kit grade names it by the same rule, kit_id
-            lacking[student] = extract.lacking(nb, extract.test_ids(source))
-        except extract.Unreadable as e:
-            unreadable[student] = str(e)
-        except Exception as e:  # whatever one notebook does to the kit costs that student alone
-            unreadable[student] = f"the notebook could not be read ({type(e).__name__}); submit it again"
-        if student in unreadable:
-            shutil.rmtree(subs / student, ignore_errors=True)
-    return unreadable, lacking
-
-
 def hidden(subs):
     """The trees in `subs` named with a leading dot: students all the same (kit grade --hidden-student)."""
     return [p.name for p in sorted(subs.iterdir()) if p.name.startswith(".")]
@@ -163,24 +142,45 @@ def nbgrader_config(course, ex, late):
     return config
 
 
+def refusal(result):
+    """Why nbgrader's autograde refused a notebook, from its `result`: the exception its traceback ends with
+    (not its closing "Please see the above traceback"), else its first error line."""
+    lines = (result.get("log") or result.get("error") or "").splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("[ERROR] Traceback")]
+    for i in starts[-1:]:
+        block = itertools.takewhile(lambda line: not line.startswith("["), lines[i + 1 :])
+        said = [line.strip() for line in block if line.strip()]
+        if said:
+            return said[-1][:300]
+    errors = [line.removeprefix("[ERROR]").strip() for line in lines if line.startswith("[ERROR]")]
+    return (errors or [line for line in lines if line.strip()][-1:] or ["no reason given"])[0][:300]
+
+
 def record(api, assignment, students, data, rows, log, adjusting):
     """Record the kit's verdicts (`data`) of `students` through nbgrader's autograde: (the students recorded,
     {student: [why]} of those not recorded or not graded). `rows` {student: the kit's row} give the
     adjustments, when `adjusting`."""
     done, failed = [], {}
+
+    def fails(student, why, said):
+        failed[student] = [why]
+        log(escape_line(f"{assignment} {student}: {said}"))
+
     for student in students:
-        verdict = data["students"].get(student, {})
-        if verdict.get("status") == "error":  # the grader's failure: never a zero
-            failed[student] = [verdict["reason"]]
-            log(escape_line(f"{assignment} {student}: {NOT_RECORDED.format(why=verdict['reason'])}"))
+        verdict = data["students"].get(student)
+        if verdict is None:  # nbgrader would only say it found no notebook: say which one
+            why = f"submitted/{student}/{assignment} holds no {assignment}.ipynb"
+            fails(student, why, f"not recorded: {why}, the one name graded")
             continue
-        if verdict.get("status") == "ungradable":  # recorded as 0 with the reason, and said
-            failed[student] = [verdict["reason"]]
-            log(escape_line(f"{assignment} {student}: could not be graded: {verdict['reason']}"))
+        if verdict["status"] == "error":  # the grader's failure: never a zero
+            fails(student, verdict["reason"], NOT_RECORDED.format(why=verdict["reason"]))
+            continue
+        if verdict["status"] == "ungradable":  # recorded as 0 with the reason, and said
+            fails(student, verdict["reason"], f"could not be graded: {verdict['reason']}")
         result = api.autograde(assignment, student, force=True, create=True)
         if not result["success"]:
-            failed[student] = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
-            log(f"{assignment} {student}: nbgrader could not record the grade: {' '.join(failed[student])}")
+            why = refusal(result)
+            fails(student, why, f"not recorded: nbgrader refused this notebook ({why})")
             continue
         done.append(student)
         if adjusting:  # the kit owns those cells' extra credit only when given some
@@ -204,7 +204,7 @@ def grade_assignment(course, assignment, grade_args, only=None, log=print, late=
     with tempfile.TemporaryDirectory(prefix="kit-nbgrader-") as tmp:
         subs = Path(tmp) / "submissions"
         subs.mkdir()
-        unreadable, lacking = take_trees(source, found, subs)  # all: kit grade keeps the others' on --student
+        unreadable, lacking = extract.trees(source, found, subs)  # all: kit grade keeps the others' on --student
         names = filed(subs)
         students = [s for s, p in found if s in asked and p.is_file()]
         for student in (s for s in students if lacking.get(s)):  # the kit grades every test all the same
