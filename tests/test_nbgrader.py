@@ -345,6 +345,85 @@ def test_a_notebook_that_is_a_link_or_a_pipe_is_unreadable_and_nothing_is_read_t
             extract.tree(source, tmp_path / f"{name}.ipynb", tmp_path / name)
 
 
+def own_cells(nb, where, code):
+    """Add after each solution cell (`where` 1), or after its save cell (2), a code cell of the learner's
+    own that starts as the solution cell does, with `code(path)` under that line."""
+    for path, cell in reversed(list(solution_cells(nb).items())):
+        at = next(i for i, c in enumerate(nb.cells) if c is cell)
+        nb.cells.insert(at + where, nbformat.v4.new_code_cell(f"# {path}\n{code(path)}"))
+    return nb
+
+
+def test_the_tree_taken_out_is_what_the_save_cells_write_when_the_cells_run_from_the_top(tmp_path):
+    """A cell of the learner's own above the save cell is their file; one below it, one above their
+    solution cell, or a markdown heading is not; with no save cell, the solution cell is taken."""
+    import copy
+
+    write_course(tmp_path / "course")
+    source = nbformat.read(tmp_path / "course" / "source" / "ex03" / "ex03.ipynb", as_version=4)
+    path, solution = next(iter(solution_cells(source).items()))
+    stub = copy.deepcopy(source)
+    next(iter(solution_cells(stub).values())).source = f"# {path}\nTEMPLATE = 1"
+    at = next(i for i, c in enumerate(stub.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+
+    def taken(change):
+        nb = change(copy.deepcopy(stub))
+        folder = tmp_path / f"tree-{len(list(tmp_path.iterdir()))}"
+        return (extract.write(source, nb, folder) / path).read_text()
+
+    def insert(i, cell):
+        return lambda nb: (nb.cells.insert(i, cell), nb)[1]
+
+    mine = nbformat.v4.new_code_cell(f"# {path}\nMINE = 1")
+    assert taken(lambda nb: nb) == f"# {path}\nTEMPLATE = 1\n"
+    assert taken(insert(at + 1, mine)) == f"# {path}\nMINE = 1\n"  # between the solution cell and its save
+    assert taken(insert(at + 2, mine)) == f"# {path}\nTEMPLATE = 1\n"  # after the save cell: saved by none
+    assert taken(insert(at, mine)) == f"# {path}\nTEMPLATE = 1\n"  # above the solution cell: saved over
+    heading = nbformat.v4.new_markdown_cell(f"# {path}\nMINE = 1")
+    assert taken(insert(at + 1, heading)) == f"# {path}\nTEMPLATE = 1\n"  # markdown never runs
+    assert taken(lambda nb: own_cells(nb, 1, lambda _: "MINE = 1")) == f"# {path}\nMINE = 1\n"
+    # The solution cell deleted: the learner's own cell above the save cell is saved, as in a run.
+    assert taken(lambda nb: (nb.cells.pop(at), insert(at, mine)(nb))[1]) == f"# {path}\nMINE = 1\n"
+    # The save cell deleted (it is locked: an edited notebook), or no cell above it starts with the
+    # line: the solution cell of that grade id, as before any cell of the learner's own.
+    assert taken(lambda nb: (nb.cells.pop(at + 1), insert(at + 1, mine)(nb))[1]) == f"# {path}\nTEMPLATE = 1\n"
+
+    def first_line_dropped(nb):
+        nb.cells[at].source = "TEMPLATE = 2"
+        return nb
+
+    assert taken(first_line_dropped) == "TEMPLATE = 2\n"
+    assert solution.source.startswith(f"# {path}\n")
+
+
+@pytest.mark.slow
+def test_a_notebook_with_the_learners_own_cells_earns_what_a_run_from_the_top_saves(course, env, tmp_path):
+    """Run All of a released notebook with the solved code in cells of the learner's own, above the save
+    cells (every check passes) or below them (the stubs are saved): the tree taken out is, byte for
+    byte, the impl/ the run wrote."""
+    from nbclient import NotebookClient
+
+    copy = write_template(tmp_path / "learners-kit")
+    source = nbformat.read(course / "source" / "ex03" / "ex03.ipynb", as_version=4)
+    solved = solution_cells(solve(nbformat.read(course / "release" / "ex03" / "ex03.ipynb", as_version=4), "03"))
+    for where in (1, 2):
+        nb = nbformat.read(course / "release" / "ex03" / "ex03.ipynb", as_version=4)
+        own_cells(nb, where, lambda path: solved[path].source.split("\n", 1)[1])
+        folder = tmp_path / f"run-{where}"
+        folder.mkdir()
+        client = NotebookClient(
+            nb, timeout=180, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}}
+        )
+        client.execute(cwd=str(folder), env={**env, "PYTHONPATH": str(copy)})
+        tree = extract.write(source, nb, tmp_path / f"tree-{where}")
+        for path in solved:
+            assert (tree / path).read_bytes() == (folder / "impl" / path).read_bytes(), (where, path)
+        graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        passed = [any("PASS" in o.get("text", "") for o in c.outputs) for c in graded]
+        assert all(passed) if where == 1 else not any(passed), where
+        assert run_checks("03", tree).earned("03")[0] == (POINTS["03"] if where == 1 else 0), where
+
+
 # --- the notebooks in a kernel, as a learner runs them ----------------------------------------------
 
 

@@ -1,9 +1,13 @@
 """A submitted notebook -> the learner's tree it holds, without running a cell of it.
 
-The files the learner writes are the notebook's solution cells, found by the grade ids of the
-course's source notebook (never by the submitted metadata, which a learner can edit); the files
-given to the learner come from the source notebook itself. That is the tree the notebook's save
-cells write into impl/, so the kit's grader gives it the verdict the notebook's own checks give.
+The files the learner writes are what the notebook's save cells write into impl/ when its cells run
+from the top (Restart & Run All, as `nbgrader validate` does): for each file, the last code cell above
+its save cell that starts with `# <path>`, which is the solution cell unless the learner wrote their
+code in a cell of their own. The save and solution cells are found by the grade ids of the course's
+source notebook (which cells are solutions is never taken from the submitted metadata, which a learner
+can edit); where a save cell is gone, the solution cell of that grade id is taken. The files given to
+the learner come from the source notebook itself. So the kit's grader gives the tree the verdict the
+notebook's own checks give it.
 
 A submitted notebook is read as untrusted JSON: whatever its shape (not JSON, another nbformat,
 cells or metadata of the wrong types, a solution cell that holds no text, too large), it is
@@ -15,6 +19,7 @@ import shutil
 
 from kit import untrusted
 from kit.exercises import TREE
+from kit.platforms.nbgrader.notebook import holds
 
 MAX_NOTEBOOK = 20 << 20  # bytes of one submitted notebook (a solved one is about 100 KB)
 
@@ -101,16 +106,35 @@ def tree(source, submitted, dest):
     return write(source, read(submitted), dest)
 
 
+def saved(cells, save, path):
+    """The code the save cell `save` writes into impl/<path> when the notebook's cells run from the top
+    (Restart & Run All, as `nbgrader validate` runs them): the last code cell above it whose first line
+    is `# <path>`, which may be a cell the learner added; None where there is none, or no save cell."""
+    at = next((i for i, cell in enumerate(cells) if cell is save), 0)
+    for cell in reversed(cells[:at]):
+        source = cell.get("source") if cell.get("cell_type") == "code" else None
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)
+        if isinstance(source, str) and holds(source, path):
+            return source
+    return None
+
+
 def write(source, nb, dest):
     """Write the tree of the submitted notebook `nb` (as read) into `dest`; `source` is the course's notebook."""
     theirs = cells_by_grade_id(nb)
+    saves = dict(zip(map(id, source.cells), source.cells[1:]))  # a file cell's save cell is right after it
     files = {}
     for path, cell in file_cells(source):  # every file taken out first: a bad cell writes nothing
         if cell.metadata["nbgrader"].get("solution"):
             grade_id = cell.metadata["nbgrader"]["grade_id"]
-            if grade_id not in theirs:
-                continue  # the learner deleted the cell: the file is missing, as in their impl/
-            files[path] = solution(theirs[grade_id], grade_id)
+            save = theirs.get(saves[id(cell)].metadata.get("nbgrader", {}).get("grade_id"))
+            code = saved(nb["cells"], save, path) if save is not None else None
+            if code is not None:
+                files[path] = code
+            elif grade_id in theirs:  # no save cell, or nothing above it: the solution cell itself
+                files[path] = solution(theirs[grade_id], grade_id)
+            # else the learner deleted the cell: the file is missing, as in their impl/
         else:
             files[path] = cell.source
     for path, code in files.items():

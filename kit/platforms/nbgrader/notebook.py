@@ -24,6 +24,12 @@ CHECK_TIMEOUT = 60  # seconds one check may take, as in `make grade`
 RUN_TIMEOUT = 150  # seconds until a check that still runs is given up
 
 
+def holds(source, path):
+    """Whether a cell's code is the file `path` to the save cell: its first line is `# <path>`.
+    kit/platforms/nbgrader/extract.py takes a submitted file by the same rule."""
+    return source.split("\n", 1)[0].strip() == f"# {path}"
+
+
 class Exercise:
     """The notebook's side of exercise `ex`: save code cells into impl/, grade impl/ with the check."""
 
@@ -40,11 +46,10 @@ class Exercise:
 
         history = get_ipython().history_manager.input_hist_raw
         for path in paths:
-            header = f"# {path}"
-            source = next((s for s in reversed(history) if s.split("\n", 1)[0].strip() == header), None)
+            source = next((s for s in reversed(history) if holds(s, path)), None)
             if source is None:
                 raise RuntimeError(
-                    f"No cell starting with the line `{header}` has run yet: run it, "
+                    f"No cell starting with the line `# {path}` has run yet: run it, "
                     "then this cell. (Keep that first line: it is how this cell finds your code.)"
                 )
             target = self.impl / path
