@@ -1,6 +1,8 @@
 """Every classic mistake is caught by the check of its own exercise, with its cause and its id named,
 and no check names a mistake that is not there."""
 
+import re
+
 import pytest
 from zoo import ALSO_CHARGED, ZOO
 
@@ -352,3 +354,18 @@ def test_a_mistake_costs_the_same_at_every_seed_and_is_never_named_for_another(n
         ids = {t["mistake"] for t in run.tests(ex) if t["status"] != "pass"}
         assert run.earned(ex)[0] < run.earned(ex)[1] and set(named) <= ids and not ids & set(never), run.out
     assert len(earned) == 1, f"{name}: {sorted(earned)} points at different seeds"
+
+
+def test_a_train_with_one_step_too_many_is_told_how_many_losses_it_returned_in_short_digits(checks, variant):
+    """The count and the first losses as a learner writes numbers, the same on every Python: not a list of
+    61 numbers in full digits, whose last digits differ between Pythons' maths."""
+    run = checks("07", variant([("for k in range(steps):", "for k in range(steps + 1):")], "train.py"))
+    said = [t["message"] for t in run.tests("07") if "one per step" in t["message"]]
+    assert len(said) == 3, run.out  # one, two and sixty steps
+    for message in said:
+        count, expected = map(
+            int, re.search(r"returned (\d+) losses .*, expected (\d+), one per step", message).groups()
+        )
+        assert count == expected + 1, message
+        assert not re.search(r"\d\.\d{6}", message), message  # six significant digits at most
+    assert "returned 61 losses [8.03439, 7.93213, 7.91605, ...], expected 60, one per step." in said[-1]
