@@ -250,6 +250,12 @@ def backprop(graph, variants=None, order=None, seed=1.0, values=None, start=None
     return grads
 
 
+def backprop_twice(graph):
+    """The grads after one backward() and after a second one with no zero_grad between: (once, twice)."""
+    once = backprop(graph)
+    return once, backprop(graph, start=once)
+
+
 def learner_values(graph, data):
     """The learner's values of the graph's nodes where they differ from the graph's own (None where
     they agree, so that the finite differences stand); raises ValueError when one is not a number."""

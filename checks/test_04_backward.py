@@ -120,10 +120,9 @@ def test_gradients_accumulate_in_a_plus_a_and_a_times_a(probe, rng):
 def expect_twice(probe, graph, what):
     """backward() sets the root's grad to 1.0 and adds into every other: a second call adds again."""
     got = probe("backward_twice", graph=graph)
-    once = numerics.backprop(graph)
+    once, want = numerics.backprop_twice(graph)
     if not all(numerics.close(got["first"][n], once[n], numerics.GRAD_RTOL) for n in once):
         return  # one backward() is wrong already: the tests of the walk say why, and charge it
-    want = numerics.backprop(graph, start=once)
     top = numerics.root(graph)
     if not numerics.close(got["second"][top], 1.0):  # wrong, not expect: the catalogue's advice is for a root never set
         wrong(
