@@ -80,15 +80,22 @@ def expect_training(probe, rng, steps):
     losses, params = expected_run(values, xs, ys, steps, lr)
     expect_losses(got, call, steps)
     after, _ = expected_run(values, xs, ys, steps + 1, lr)
-    for i, (have, want) in enumerate(zip(got["losses"], losses)):
-        expect_close(
-            have,
-            want,
-            f"{call}: the loss of step {i}",
-            1e-7,
-            predictions={"loss-after-update": after[i + 1]},
-            otherwise="The loss of a step is mse_loss of the predictions before that step's update.",
-        )
+    # The first loss comes before any update; a later one also shows the updates before it, so the
+    # parameters are judged (and a wrong update named) before the later losses are.
+    expect_loss(got["losses"][0], losses[0], f"{call}: the loss of step 0", after[1])
+    expect_parameters(got, values, xs, ys, steps, lr, junk, params, call, probe)
+    for i in range(1, steps):
+        expect_loss(got["losses"][i], losses[i], f"{call}: the loss of step {i}", after[i + 1])
+
+
+def expect_loss(have, want, what, after_update):
+    """A step's loss; recorded after that step's update, it is the next step's loss before it."""
+    expect_close(have, want, what, 1e-7, predictions={"loss-after-update": after_update})
+
+
+def expect_parameters(got, values, xs, ys, steps, lr, junk, params, call, probe):
+    """The parameters after train() are those of gradient descent; else the update's mistake, where the
+    numbers and train()'s own calls show it."""
     have = flat(got["layers"])
     if not all(numerics.close(h, w, 1e-6) for h, w in zip(have, params)):
         start = flat(values)

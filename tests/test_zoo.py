@@ -369,3 +369,20 @@ def test_a_train_with_one_step_too_many_is_told_how_many_losses_it_returned_in_s
         assert count == expected + 1, message
         assert not re.search(r"\d\.\d{6}", message), message  # six significant digits at most
     assert "returned 61 losses [8.03439, 7.93213, 7.91605, ...], expected 60, one per step." in said[-1]
+
+
+@pytest.mark.parametrize(
+    "name", ["training without zero_grad", "zero_grad after backward", "the update with the wrong sign"]
+)
+def test_a_wrong_update_is_named_in_the_two_step_test_too_and_not_blamed_on_when_the_loss_is_recorded(
+    name, checks, variant
+):
+    """The second step's loss is wrong because the first update was: the two-step test names the
+    update's mistake, as the one-step test does, never "the loss before that step's update"."""
+    ex, file, patch, cause, mistake = ZOO[name]
+    run = checks(ex, variant(patch, file))
+    steps = {t["test"].split(" of train")[0]: t for t in run.tests(ex) if " of train match" in t["test"]}
+    assert set(steps) == {"One step", "Two steps"}, run.out
+    for t in steps.values():
+        assert t["status"] == "fail" and t["mistake"] == mistake and cause in t["message"], run.out
+        assert "before that step's update" not in t["message"], run.out
