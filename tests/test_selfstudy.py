@@ -545,6 +545,33 @@ def test_stopping_watch_mid_run_ends_both_servers_and_their_workers(tmp_path, tr
     assert not left, f"left running after Ctrl-C: {left}"
 
 
+def test_a_save_during_a_run_ends_that_run_and_shows_only_the_answer_for_the_newer_save(tmp_path, tree):
+    """A learner saves an endless loop and fixes it a second later: the fixed tree's answer comes at
+    once, and the stale run, still waiting out its check's time, shows nothing."""
+    pytest.importorskip("watchfiles", reason="watch mode needs watchfiles (the watch extra)")
+    impl = shutil.copytree(tree(4), tmp_path / "impl")
+    derivatives = impl / "derivatives.py"
+    fixed = derivatives.read_text()
+    watch = WatchSession(impl, {"KIT_WATCH_POLL": "", "KIT_TIMEOUT": "20"})
+    try:
+        watch.wait_for("check-05: 0/", 30)
+        watch.wait_for("for changes", 10)
+        time.sleep(1.0)  # the watcher starts just after the announcement
+        derivatives.write_text(fixed.replace("    return (f(x + h) - f(x)) / h", "    while True:\n        pass"))
+        time.sleep(1.5)  # the run of the endless loop is under way
+        derivatives.write_text(fixed)
+        start = time.monotonic()
+        watch.wait_for("check-05: 0/", 15)
+        reaction = time.monotonic() - start
+    finally:
+        status = watch.stop()
+    output = watch.output()
+    assert status == 0 and "Traceback" not in output, output
+    assert "check-01 · " not in output and "Took longer" not in output, output  # the stale run said nothing
+    assert output.count("check-05 · ") == 2, output
+    assert reaction < 10, output  # not the 20 s the stale run's check would have waited
+
+
 def record_passes(state, trees, ex, start):
     from checks import history
 

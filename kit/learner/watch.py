@@ -6,7 +6,8 @@ exactly as `make check-NN` shows it. The checks run on two cores at once: two pr
 ahead of time (kit/learner/watch_server.py: pytest and the checks already imported) each take an
 ordered share of the seven, balanced by how long each check took last time, stop after their first
 check not at full marks and write the JSON report, which keeps each check's lines as printed. The
-lowest unfinished check of the reports is the answer, shown as those lines. Some file systems send
+lowest unfinished check of the reports is the answer, shown as those lines. A save while a run is
+still going ends that run (its answer would be stale) and starts the next. Some file systems send
 no change events (network mounts, some container and VM shares); there it polls instead.
 KIT_WATCH_POLL=1 or --poll asks for polling, and a self-test during the first run finds out on its
 own: it writes a temporary file into the tree and waits briefly for the event. Ctrl-C stops it.
@@ -36,6 +37,7 @@ SERVERS = 2 if (os.cpu_count() or 1) > 1 else 1
 # chain of 100,000 nodes, the others take some tens of milliseconds.
 EXPECTED, EXPECTED_OTHERWISE = {"04": 0.4}, 0.05
 ALL_PASS = "All seven checks pass. See your micrograd learn: make demo"
+STALE = "stale"  # what go() returns for a run that a newer save ended: it showed nothing
 
 
 def events_arrive(folder, wait=PROBE_SECONDS):
@@ -113,6 +115,7 @@ class Runs:
         self.seconds = {ex: EXPECTED.get(ex, EXPECTED_OTHERWISE) for ex in EXERCISES}
         self.lock = threading.Lock()  # go() may run in a thread while Ctrl-C calls stop()
         self.stopped = False
+        self.current = 0  # the run whose answer may be shown: a newer save moves it on (cancel)
         self.running, self.next = [], self.start()
 
     def start(self):
@@ -120,10 +123,13 @@ class Runs:
 
     def go(self, again=True):
         """Run the checks, shared between the servers started ahead; show the answer; with again,
-        start the next servers. Returns the id of the check shown, None when all pass."""
+        start the next servers. Returns the id of the check shown, None when all pass, STALE when a
+        newer save ended the run first."""
         with self.lock:
             if self.stopped:
                 return None
+            self.current += 1
+            mine = self.current
             servers, self.running, self.next = self.next, self.next, []
         try:
             ended, busy = queue.Queue(), []
@@ -136,6 +142,8 @@ class Runs:
                 report, seconds = ended.get()
                 if self.stopped:
                     return None
+                if self.current != mine:
+                    return STALE
                 reports.append(report)
                 decided = answer(reports, pending=len(busy) - len(reports))
                 for ex, took in (seconds or {}).items():
@@ -143,20 +151,32 @@ class Runs:
             ex, text = decided
             if text is None:
                 text = "".join(s.printed() for s in busy) or "the checks stopped without a report\n"
-            if is_terminal():
-                print("\033[2J\033[H", end="")  # a clean screen: only the latest run matters
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            with self.lock:  # a save that came meanwhile has its own run: this answer is stale
+                if self.current != mine:
+                    return STALE
+                if is_terminal():
+                    print("\033[2J\033[H", end="")  # a clean screen: only the latest run matters
+                sys.stdout.write(text)
+                sys.stdout.flush()
             return ex
         except KeyboardInterrupt:
             again = False  # Ctrl-C: stop() follows, and ends what runs
             raise
         finally:
             with self.lock:
-                done, self.running = self.running, []
-                if again and not self.stopped:
+                if self.running is servers:
+                    self.running = []
+                if again and not self.stopped and not self.next:
                     self.next = self.start()
-            end_all(done)
+            end_all(servers)
+
+    def cancel(self):
+        """A newer save makes the run in flight stale: end its servers now (a check may be waiting out
+        its time on an endless loop the save just fixed), so that its go() returns showing nothing."""
+        with self.lock:
+            self.current += 1
+            servers, self.running = self.running, []
+        end_all(servers)
 
     def stop(self):
         """End every server, running or waiting, and start no more."""
@@ -208,6 +228,12 @@ def main(argv=None):
             paint(f"\n{waiting} in {shown(args.impl)}/: save a file to re-run the check (Ctrl-C to stop)", "dim"),
             flush=True,
         )
+
+        def run():
+            if runs.go() is not STALE:
+                print(paint(f"\n{waiting} in {shown(args.impl)}/ (Ctrl-C to stop)", "dim"), flush=True)
+
+        current = None
         for _ in watchfiles.watch(
             args.impl,
             watch_filter=watchfiles.PythonFilter(),
@@ -216,8 +242,11 @@ def main(argv=None):
             debounce=DEBOUNCE_MS,
             step=STEP_MS,
         ):
-            runs.go()
-            print(paint(f"\n{waiting} in {shown(args.impl)}/ (Ctrl-C to stop)", "dim"), flush=True)
+            if current is not None:  # a save while a run is in flight: its answer would be stale
+                runs.cancel()
+                current.join()
+            current = threading.Thread(target=run, daemon=True)
+            current.start()
     except KeyboardInterrupt:
         print("\nstopped watching", flush=True)
     finally:
