@@ -20,6 +20,7 @@ from kit import ROOT, term
 from kit.dev.bench.latency import WatchSession
 from kit.exercises import EXERCISES, TREE, doc_path
 from kit.learner import boundary, draw, hints, moons, progress, solution
+from kit.learner.install import venv_python
 from kit.learner.moons import two_moons
 from kit.learner.watch import POLL_SECONDS, SERVERS, answer, split
 from kit.learner.watch_server import Server, end_all
@@ -725,6 +726,16 @@ def test_the_tests_that_need_matplotlib_or_watchfiles_skip_with_a_reason_where_t
     )
     assert run.returncode == 0 and "3 skipped" in run.stdout, run.stdout + run.stderr
     assert "watch mode needs watchfiles" in run.stdout and "the demo's PNG needs matplotlib" in run.stdout
+
+
+def test_watch_without_watchfiles_says_how_to_install_it_with_this_platforms_python(tmp_path, tree):
+    site = tmp_path / "site"
+    (site / "watchfiles").mkdir(parents=True)
+    (site / "watchfiles" / "__init__.py").write_text("raise ModuleNotFoundError('no watchfiles here')\n")
+    run = cli("watch", "--impl", tree(0), env={"PYTHONPATH": f"{site}{os.pathsep}{ROOT}"})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout.startswith("watch mode needs watchfiles: ") and "make watch needs" not in run.stdout
+    assert f"{venv_python()} -m pip install -e '.[watch]'" in run.stdout
 
 
 def test_the_learner_commands_stop_quietly_when_the_reader_of_their_output_leaves(tree):

@@ -210,7 +210,9 @@ def main(argv=None):
     try:
         import watchfiles
     except ImportError:
-        print("make watch needs watchfiles: .venv/bin/pip install -e '.[watch]'")
+        from kit.learner.install import venv_python
+
+        print(f"watch mode needs watchfiles: {venv_python()} -m pip install -e '.[watch]' (make watch installs it)")
         return 2
     runs = Runs(args.impl)
     try:
