@@ -386,3 +386,11 @@ def test_a_wrong_update_is_named_in_the_two_step_test_too_and_not_blamed_on_when
     for t in steps.values():
         assert t["status"] == "fail" and t["mistake"] == mistake and cause in t["message"], run.out
         assert "before that step's update" not in t["message"], run.out
+
+
+def test_a_repr_that_prints_costs_the_repr_test_alone(checks, variant):
+    """The attributes are read apart from repr: a __repr__ that prints and returns None fails only the
+    test of repr, named no-repr, not the test of the label, children and op."""
+    run = checks("02", variant([('return f"Value(data={self.data})"', 'print(f"Value(data={self.data})")')]))
+    failed = [(t["test"], t["mistake"]) for t in run.tests("02") if t["status"] != "pass"]
+    assert failed == [("repr shows Value(data=...)", "no-repr")], run.out

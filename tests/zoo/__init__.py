@@ -128,6 +128,13 @@ ZOO = {
         "Value(data=",
         "no-repr",
     ),
+    "a repr that prints its text and returns None": (
+        "02",
+        E,
+        [('return f"Value(data={self.data})"', 'print(f"Value(data={self.data})")')],
+        "from __repr__",
+        "no-repr",
+    ),
     # 03 local gradients
     "add backward assigns the grad": (
         "03",
