@@ -100,6 +100,9 @@ GATE_FAILED = {
 }
 
 
+# An operator's out that is a number: setting its _backward fails (`out = self.data + other.data`).
+NUMBER_OUT = re.compile(r"'(float|int)' object has no attribute '_backward'")
+
 HINTS = {
     "OverflowError": "A number got too large for a float: math.exp of a large input overflows; "
     "use a formula that stays finite (math.tanh, for one).",
@@ -147,6 +150,12 @@ def learner_error(e):
         text += "\n" + HINTS[kind]
     elif e.mistake:  # the test knew what this error means
         text += "\n" + advice(e.mistake)
+    elif kind == "AttributeError" and inner in ("__add__", "__mul__") and NUMBER_OUT.match(message):
+        sym = "+" if inner == "__add__" else "*"
+        text += (
+            f"\nout is a plain number there, not a Value: build it as Value(self.data {sym} other.data, "
+            f"(self, other), '{sym}'), so that it keeps its children, its op and its _backward."
+        )
     elif "unsupported operand" in message and "Value" in message:
         text += (
             "\nA plain number met a Value on the side your class does not handle yet: "

@@ -97,6 +97,20 @@ def test_a_recursing_radd_gets_operator_advice_not_stack_advice(checks, variant)
     assert messages and all("loop and a stack" not in m for m in messages), run.out
 
 
+@pytest.mark.parametrize("sym", ["+", "*"])
+def test_an_operator_whose_out_is_a_number_is_told_to_build_a_value(sym, checks, variant):
+    """`out = self.data + other.data`: setting out._backward then fails; the message says what out
+    should be, for the operator that raised, and names no mistake id (the catalogue has none)."""
+    old = f"        out = Value(self.data {sym} other.data, (self, other), '{sym}')\n"
+    run = checks("02", variant([(old, f"        out = self.data {sym} other.data\n")]))
+    failed = [t for t in run.tests("02") if t["status"] != "pass"]
+    assert failed and all(t["mistake"] is None for t in failed), run.out
+    said = f"out is a plain number there, not a Value: build it as Value(self.data {sym} other.data, (self, other)"
+    assert any(said in t["message"] for t in failed), run.out
+    other = "*" if sym == "+" else "+"
+    assert all(f"self.data {other} other.data" not in t["message"] for t in failed), run.out
+
+
 # Mistakes in forms that only the learner's own later code uses (train.py's y - ygt, an MLP's forward
 # pass): the gates of 05 and 06 look at every such form, so the later checks run on the kit's code.
 LATER_FORMS = {
