@@ -41,6 +41,12 @@ def fmt(x):
     return f"{x:.6g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.3e}"
 
 
+def with_leaves(graph):
+    """A graph's expression and its leaves' values, for messages: "(x + y) * x with x = 0.5, y = -2.0"."""
+    leaves = ", ".join(f"{n} = {fmt(a[0])}" for n, op, *a in graph if op == "leaf")
+    return f"{numerics.expression(graph)} with {leaves}"
+
+
 def apart(got, want):
     """fmt(got), fmt(want), with as many digits as it takes to tell two different numbers apart: never
     "gave 2.12351, expected 2.12351"."""

@@ -4,7 +4,7 @@ import re
 
 from checks import numerics
 from checks.inputs import BOTH_OPS, LECTURE_L, random_graph
-from checks.judge import LearnerError, expect, expect_close, fmt, points, wrong
+from checks.judge import LearnerError, expect, expect_close, fmt, points, with_leaves, wrong
 from checks.mistakes import advice
 
 CHILDREN = "Pass (self, other) as the children of out."
@@ -78,11 +78,7 @@ def test_the_lecture_expression_L_equals_a_times_b_plus_c_times_f_is_minus_8(pro
 def test_random_expressions_of_plus_and_times_compute_their_values(probe, rng):
     """Random expressions of + and * compute their values."""
     for graph in (BOTH_OPS, *(random_graph(rng, ["add", "mul"], leaves=3, size=5) for _ in range(5))):
-        expect_forward(probe, graph, f"For {numerics.expression(graph)} with {leaf_values(graph)}")
-
-
-def leaf_values(graph):
-    return ", ".join(f"{n}={fmt(a[0])}" for n, op, *a in graph if op == "leaf")
+        expect_forward(probe, graph, f"For {with_leaves(graph)}")
 
 
 @points(1)

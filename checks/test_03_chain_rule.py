@@ -2,7 +2,7 @@
 
 from checks import numerics
 from checks.inputs import BOTH_OPS, LECTURE_L, leaf_value, random_graph
-from checks.judge import LearnerError, blame, diagnose, expect, expect_grads, fmt, points, wrong
+from checks.judge import LearnerError, blame, diagnose, expect, expect_grads, fmt, points, with_leaves, wrong
 from checks.predictions import BACKWARD_VARIANTS, backprop_predictions, mul_local_variants
 
 
@@ -165,9 +165,7 @@ def test_calling_backward_by_hand_on_random_graphs_matches_finite_differences(pr
     # The fixed core first: a random graph can put every * under + alone, where out.grad is 1 and a
     # * that forgets it goes unseen.
     for graph in (BOTH_OPS, *(random_graph(rng, ["add", "mul"], leaves=3, size=6) for _ in range(4))):
-        expect_manual_backprop(
-            probe, graph, f"For {numerics.expression(graph)}, calling _backward() from the root down"
-        )
+        expect_manual_backprop(probe, graph, f"For {with_leaves(graph)}, calling _backward() from the root down")
 
 
 def expect_manual_backprop(probe, graph, what, names=None):

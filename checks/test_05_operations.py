@@ -4,7 +4,18 @@ import math
 
 from checks import numerics
 from checks.inputs import LECTURE_L, LECTURE_NEURON, every_operation, leaf_value, random_graph
-from checks.judge import LearnerError, Wrong, blame, diagnose, expect, expect_close, expect_grads, fmt, points
+from checks.judge import (
+    LearnerError,
+    Wrong,
+    blame,
+    diagnose,
+    expect,
+    expect_close,
+    expect_grads,
+    fmt,
+    points,
+    with_leaves,
+)
 from checks.mistakes import advice
 from checks.predictions import backprop_predictions, variants_of
 
@@ -43,9 +54,7 @@ def wraps_values(probe):
 
 
 def judge_op(probe, graph, variants, data_predictions, names):
-    what = (
-        numerics.expression(graph) + " with " + ", ".join(f"{n} = {fmt(a[0])}" for n, op, *a in graph if op == "leaf")
-    )
+    what = with_leaves(graph)
     try:
         got = probe("op_grads", graph=graph, names=names)
     except LearnerError as e:

@@ -408,3 +408,25 @@ def test_a_repr_that_prints_costs_the_repr_test_alone(checks, variant):
     run = checks("02", variant([('return f"Value(data={self.data})"', 'print(f"Value(data={self.data})")')]))
     failed = [(t["test"], t["mistake"]) for t in run.tests("02") if t["status"] != "pass"]
     assert failed == [("repr shows Value(data=...)", "no-repr")], run.out
+
+
+def test_a_wrong_gradient_on_a_random_graph_is_told_with_the_leaves_values():
+    """The learner can redo the arithmetic: the expression comes with the value of every leaf."""
+    from checks import judge
+
+    graph = [["x", "leaf", 1.5], ["y", "leaf", -0.5], ["s", "add", "x", "y"], ["p", "mul", "s", "x"]]
+    assert judge.with_leaves(graph) == "(x + y) * x with x = 1.5, y = -0.5"
+
+
+@pytest.mark.parametrize("check", ["02", "03", "05"])
+def test_each_random_graph_failure_shows_the_values_of_its_leaves(check, checks, variant):
+    mistake = {
+        "02": [("Value(self.data * other.data", "Value(self.data * other.data + 1")],
+        "03": [("self.grad += other.data * out.grad", "self.grad += out.grad")],
+        "05": [("self.grad += (1 - t**2) * out.grad", "self.grad += (1 - t) * out.grad")],
+    }[check]
+    run = checks(check, variant(mistake))
+    random = [t for t in run.tests(check) if t["test"].startswith("Random") or "random graphs" in t["test"]]
+    failed = [t for t in random if t["status"] != "pass"]
+    assert failed, run.out
+    assert all(re.search(r" with [a-z]\w* = -?\d", t["message"]) for t in failed), run.out
