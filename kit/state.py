@@ -1,4 +1,5 @@
-"""Where the kit keeps what it writes for a learner: the hints seen, the checks passed, the demo's picture.
+"""Where the kit keeps what it writes for a learner: the hints seen, the checks passed, the demo's picture,
+explain's pictures and steps page.
 
 In the kit's own folder (.kit/ and out/) where the learner can write there; in the user's cache
 folder where not (a shared install in a lab, a read-only checkout): $XDG_CACHE_HOME/micrograd-kit
@@ -53,7 +54,7 @@ def place(name):
     else:
         print(
             f"note: the kit's folder {ROOT} is read-only here, so what the kit keeps for you "
-            f"(the hints seen, the demo's picture) goes to {cache}",
+            f"(the hints seen, the demo's and explain's pictures) goes to {cache}",
             file=sys.stderr,
         )
     return cache / name.lstrip(".")

@@ -112,9 +112,10 @@ def test_the_reference_has_nothing_to_explain_in_any_check():
         assert explain(ROOT / "solutions", ex) is None, ex
 
 
-def test_check_06_explains_an_engine_mistake_in_the_network_and_sends_a_network_mistake_to_nn_py(variant):
+def test_check_06_sends_an_engine_mistake_to_its_exercise_and_a_network_mistake_to_nn_py(variant):
+    """check-06 runs on the kit's engine.py where 05 does not work, and passes there, as explain says."""
     tanh = explain(variant([("self.grad += (1 - t**2) * out.grad", "self.grad += (1 - t) * out.grad")]), "06")
-    assert {op for node, op, *_ in tanh["graph"] if node == tanh["blame"]["by"]} == {"tanh"}
+    assert tanh["passes"] and tanh["broken"] == "05" and tanh["on"] == "the kit's engine.py", tanh
     no_bias = explain(variant([("zip(self.w, x)), self.b)", "zip(self.w, x)), 0.0)")], "micrograd/nn.py", "nn"), "06")
     assert no_bias["blame"] is None and "Parameter gradients" in no_bias["test"]
 
@@ -267,3 +268,97 @@ def test_the_lessons_show_the_real_output_of_kit_explain(lesson, member, args, v
     text = (ROOT / lesson).read_text()
     shown = text[text.index("```\n", text.index("kit explain")) + 4 :]
     assert kept(shown[: shown.index("\n```\n")]) == kept(done.stdout)
+
+
+# --- explain agrees with the check: the base it runs on, and where it passes ------------------------
+
+LEAVES_FIRST = ZOO["calling _backward leaves-first"][2]
+
+
+def shown_text(result, tmp_path, capsys, steps=False):
+    """What `kit explain` prints for `result` (the pictures go to tmp_path), and its exit status."""
+    status = explain_show.show(result, tmp_path / "pictures", steps)
+    return capsys.readouterr().out, status
+
+
+@pytest.mark.parametrize(
+    "ex, member, broken, then",
+    [
+        ("04", "mul backward assigns the grad", "03", "explain 03"),
+        ("05", "mul backward assigns the grad", "03", "explain 03"),
+        ("06", "mul backward assigns the grad", "03", "explain 03"),
+        ("03", "+ that mutates its operand", "02", "check 02"),  # on the learner's own + and *: 03 has no base
+    ],
+)
+def test_where_the_check_passes_and_a_gate_found_an_exercise_it_builds_on_broken_explain_names_that_exercise(
+    ex, member, broken, then, variant, tmp_path, capsys
+):
+    """check-04, 05 and 06 run on the kit's + and * (or engine.py) where 03 is broken, and give full
+    marks: explain quotes no failure of its own making, and names 03 and its explain (02, which has
+    no graph to explain, by its check)."""
+    _, file, patch, *_ = ZOO[member]
+    result = explain(variant(patch, file), ex)
+    assert result is not None and result["passes"] and result["broken"] == broken, result
+    text, status = shown_text(result, tmp_path, capsys)
+    assert status == 0 and "The check says" not in text and "Mistake:" not in text, text
+    assert f"check-{ex} passes" in text and f"exercise {broken}" in text and then in text.replace("-", " "), text
+    assert f"builds on {broken}" in text, "the check's own banner, which says what it ran on"
+    assert "None" not in text, text
+
+
+def test_where_the_check_fails_on_the_kits_base_explain_shows_the_test_and_graph_the_check_saw_there(
+    variant, checks, tmp_path, capsys
+):
+    """03's * assigns and 04's backward walks leaves first: check-04 runs on the kit's + and *, where
+    only the walk is wrong; explain shows that failure, not one of 03's."""
+    impl = variant([*MUL_ASSIGNS, *LEAVES_FIRST])
+    check = checks("04", impl)
+    failed = [t for t in check.tests("04") if t["status"] != "pass"]
+    result = explain(impl, "04")
+    assert not result.get("passes") and result["graph"], result
+    assert result["test"] == failed[0]["test"] and result["message"] == failed[0]["message"]
+    assert result["mistake"] == failed[0]["mistake"] == "not-reversed"
+    assert result["blame"]["by"] is None, "the kit's * is right: the walk is at fault"
+    assert all(t["mistake"] != "assigns-grad" for t in check.tests("04"))
+    text, _ = shown_text(result, tmp_path, capsys)
+    assert "the kit's + and *" in text and "assigns-grad" not in text, text
+
+
+def test_a_stub_of_the_walk_is_said_to_be_a_todo_not_written_yet_and_no_python_none_reaches_the_text(
+    tree, tmp_path, capsys
+):
+    result = explain(tree(3), "04")
+    text, _ = shown_text(result, tmp_path, capsys)
+    assert "None" not in text, text
+    (line,) = [line for line in text.splitlines() if "not written yet" in line]
+    assert "TODO(ex04)" in line and "micrograd/engine.py, line" in line and "Value.backward" in line, line
+    assert "smallest failing" not in text, "every graph fails the same way while the walk is a stub"
+
+
+def test_a_read_only_kit_folder_gets_explains_pictures_and_page_in_the_users_cache_folder(
+    monkeypatch, variant, tmp_path, capsys
+):
+    """The kit's folder unwritable by os.access (kit/state.py's seam, as the demo's test does)."""
+    from kit import state
+    from kit.learner import explain as command
+
+    impl = variant(MUL_ASSIGNS)
+    real = os.access
+    monkeypatch.setattr(state.os, "access", lambda p, mode: not str(p).startswith(str(ROOT)) and real(p, mode))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(state.sys, "platform", "linux")
+    assert command.main(["03", "--impl", str(impl), "--steps"]) == 1
+    out, err = capsys.readouterr()
+    cache = tmp_path / "cache" / "micrograd-kit"
+    page = cache / "kit" / "explain" / "steps-03.html"
+    assert page.is_file() and f"page: {page}" in out, out
+    assert {p.name for p in page.parent.iterdir()} <= {"steps-03.html", "explain-03.svg", "explain-03.png"}
+    assert f"goes to {cache}" in err
+
+
+def test_a_network_whose_nn_py_is_a_stub_is_not_drawn_or_blamed_on_how_nn_py_builds_it(tree, tmp_path, capsys):
+    """The kit builds check-06's network from Values, which work: the TODO of nn.py is what failed."""
+    result = explain(tree(5), "06")
+    assert result["graph"] is None and result["todo"], result
+    text, _ = shown_text(result, tmp_path, capsys)
+    assert "stops at a TODO" in text and "TODO(ex06)" in text and "how your nn.py builds it" not in text, text

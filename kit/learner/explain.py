@@ -1,33 +1,36 @@
 """Your own graph, explained: `python -m kit explain 03 [--impl DIR] [--steps]`.
 
-For check 03, 04, 05 or 06, the first test whose graph fails on your code (the check's own tests,
-at the seed `make check-NN` uses) is run again with your Value in the worker; every node's data and
-grad is shown beside the true values (float64), the first node whose grad goes wrong, walking back
-from the root, is highlighted with the operation whose _backward gave it, and the graph is shrunk to
-the smallest expression that still fails. --steps lists each _backward call, in order, with the grads
-it changed, and writes a page that steps through them.
-"""
+For check 03, 04, 05 or 06, the first test whose graph fails, run as `make check-NN` runs it (its
+gates, then its tests at its seed, on your code or on the kit's base where an exercise it builds on
+does not work yet: kit/learner/explain_run.py), is run again with your Value in the worker; every
+node's data and grad is shown beside the true values (float64), the first node whose grad goes wrong,
+walking back from the root, is highlighted with the operation whose _backward gave it, and the graph
+is shrunk to the smallest expression that still fails. Where the check passes on the kit's base, the
+exercise it stood in for is named instead. --steps lists each _backward call, in order, with the
+grads it changed, and writes a page that steps through them."""
 
 import argparse
-import inspect
 import os
-import random
 import sys
 from pathlib import Path
 
-from checks import messages, numerics, options
-from checks.client import ProbeFailure, Worker
+from checks import numerics, options
+from checks.client import ProbeFailure
 from checks.judge import LearnerError
 from checks.shrink import shrink
-from kit import ROOT
+from kit.commands import command
 from kit.escape import escape_line
-from kit.exercises import EXERCISES, HELP_IMPL, argument, check_file, default_impl, parse_id
+from kit.exercises import EXERCISES, HELP_IMPL, TREE, argument, default_impl, parse_id
 from kit.learner.explain_blame import blame, failure
+from kit.learner.explain_run import Session
+from kit.state import place
 from kit.term import pipe_safe
 
 MODES = {"03": "kit", "04": "backward", "05": "kit", "06": "backward"}  # who walks the graph, as the check does
-TIMEOUT = 10.0  # seconds one probe may take
-OUT = ROOT / ".kit" / "explain"
+HELP_OUT = (
+    "the folder the pictures go to (default: .kit/explain in the kit's folder, or in the user's cache folder "
+    "where the kit's folder is read-only)"
+)
 
 
 def mlp_graph(nin, nouts, values, xs, ys, **_):
@@ -83,72 +86,10 @@ GRAPH_OF = {"mlp_grads": mlp_graph, "local_backward": local_graph}
 BY_HAND = {"local_backward"}
 
 
-def check_tests(ex):
-    """The test functions of check `ex`, in the order the file defines them (pytest's order)."""
-    name = Path(check_file(ex)).stem
-    module = __import__(f"checks.{name}", fromlist=["_"])
-    return [fn for key, fn in vars(module).items() if key.startswith("test_") and inspect.isfunction(fn)]
-
-
-def title(fn):
-    doc = (fn.__doc__ or "").strip()
-    return doc.splitlines()[0].rstrip(".") if doc else fn.__name__.removeprefix("test_").replace("_", " ")
-
-
-class Session:
-    """One worker on the learner's tree, and the probe calls `kit explain` makes through it."""
-
-    def __init__(self, impl):
-        self.worker = Worker(impl, import_timeout=5)
-
-    def call(self, name, **args):
-        reply = self.worker.call(name, args, timeout=TIMEOUT)
-        if "error" in reply:
-            raise LearnerError(name, reply["error"])
-        return reply["ok"]
-
-    def close(self):
-        self.worker.close()
-
-
-def failing_tests(session, ex, seed):
-    """((test title, the graphs it probed, the one whose probe raised or None, the check's message, its
-    mistake id), whether its graphs are all of _backward calls by hand) of each test of check `ex`
-    that fails, in order (a test without a graph has none)."""
-    for fn in check_tests(ex):
-        seen, raised, hand = [], [], []
-
-        def probe(name, **args):
-            graph = args.get("graph") or (GRAPH_OF[name](**args) if name in GRAPH_OF else None)
-            if graph is not None:
-                seen.append(graph)
-                hand.append(name in BY_HAND)
-            try:
-                return session.call(name, **args)
-            except (LearnerError, ProbeFailure):
-                if graph is not None:
-                    raised.append(graph)
-                raise
-
-        wanted = inspect.signature(fn).parameters
-        kwargs = {"probe": probe, "rng": random.Random(f"{seed}:{fn.__name__}")}
-        if not set(wanted) <= set(kwargs):
-            continue  # a test of other fixtures is not one of probes
-        try:
-            fn(**{k: v for k, v in kwargs.items() if k in wanted})
-        except Exception as e:  # noqa: BLE001 - any failure of the test is what is looked for
-            yield (title(fn), seen, raised[0] if raised else None, *worded(e)), all(hand)
-
-
-def worded(e):
-    """(the check's words for a test's failure, the mistake id it names), as checks/plugin.py has them."""
-    if isinstance(e, LearnerError):
-        status, text = messages.learner_error(e)
-    elif isinstance(e, ProbeFailure):
-        status, text = messages.probe_failure(e)
-    else:
-        status, text = "fail", str(e)
-    return text, getattr(e, "mistake", None) if status != "todo" else None
+def graph_of(name, args):
+    """The graph a probe call of a check stands for, or None, and whether it is a _backward called by hand."""
+    graph = args.get("graph") or (GRAPH_OF[name](**args) if name in GRAPH_OF else None)
+    return graph, name in BY_HAND
 
 
 def run(session, graph, mode):
@@ -183,7 +124,7 @@ def failing_graph(session, seen, raised, mode):
     return graph, got, False
 
 
-def first_failing(session, ex, seed, mode):
+def first_failing(session, seed, mode):
     """(the test, its graph or None, the learner's run of it or None) of the first failing test whose
     graph fails as `kit explain` runs it (a graph of the check's own before one of a _backward called
     by hand), else of the first failing test with a graph (what failed is another part of it: grads
@@ -191,7 +132,7 @@ def first_failing(session, ex, seed, mode):
     id the check names. None when no test fails."""
     first = by_hand = without = None
     named = None
-    for test, hand in failing_tests(session, ex, seed):
+    for test, hand in session.failing_tests(seed, graph_of):
         named = named or test[4]
         if not test[1]:
             without = without or (test, None, None)
@@ -205,20 +146,64 @@ def first_failing(session, ex, seed, mode):
     return (chosen, named) if chosen else None
 
 
-def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True):
-    """Everything `kit explain` shows, as plain data; None when no test of the check fails, and no
-    "graph" (None) when it fails only on tests without one."""
-    session = Session(impl)
+def stub_place(impl, stub):
+    """Where in the learner's files the kit's stub line of `stub` is: "micrograd/engine.py, line 105", or None."""
+    line = f'raise NotImplementedError("ex{stub["ex"]}: {stub["function"]} - see'
+    for name in TREE:
+        try:
+            with open(Path(impl) / name, "rb") as f:
+                text = f.read(1 << 20).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for number, source in enumerate(text.splitlines(), 1):
+            if line in source:
+                return f"{name}, line {number}"
+    return None
+
+
+def on_base(session, ex):
+    """What every explanation of check `ex` says of the base the check ran on (checks/base/)."""
+    return {"check": ex, "banner": session.banner, "on": session.on, "own_value": not session.base.modules}
+
+
+def passing(session, ex, impl):
+    """check `ex` passes: None on the learner's own code; where it ran on the kit's base in place of
+    an exercise that does not work yet, that exercise (`broken`) and the command that explains it
+    (`next`: "make explain-03 shows where"; check-02, which has no graph to explain, says what)."""
+    broken = session.elsewhere()
+    if broken is None:
+        return None
+    then = (
+        f"{command('explain', broken, impl)} shows where"
+        if broken in MODES
+        else f"{command('check', broken, impl)} says what"
+    )
+    return {**on_base(session, ex), "passes": True, "broken": broken, "next": then, "graph": None}
+
+
+def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True, timeout=options.DEFAULT_TIMEOUT):
+    """Everything `kit explain` shows, as plain data, of check `ex` run as `kit check` runs it: on the
+    learner's own code, or on the kit's base where an exercise it builds on does not work yet. None
+    when the check passes on the learner's own code; "passes" where it passes on the kit's base
+    (then "broken": the exercise to look at instead); no "graph" (None) when it fails only on tests
+    without one."""
+    session = Session(impl, ex, timeout)
     try:
         mode = MODES[ex]
-        found = first_failing(session, ex, seed, mode)
+        found = first_failing(session, seed, mode)
         if found is None:
-            return None
-        ((test, _, _, message, mistake), graph, got), named = found
+            return passing(session, ex, impl)
+        ((test, _, _, message, mistake, status), graph, got), named = found
+        said = {**on_base(session, ex), "passes": False, "test": test, "message": message, "todo": False}
+        if status == "todo" and graph is not None and not failure(graph, got):
+            # The test stopped at a TODO that the graph rebuilt here does not reach (nn.py's, for a
+            # network the kit builds from Values): there is nothing of the learner's to draw yet.
+            return {**said, "mistake": None, "graph": None, "todo": True}
         if graph is None:  # the check fails on no graph: its own words and the mistake it names
-            return {"check": ex, "test": test, "message": message, "mistake": mistake or named, "graph": None}
+            return {**said, "mistake": mistake or named, "graph": None}
+        found_blame = blame(graph, got, mode, lambda stub: stub_place(impl, stub))
         small, kind = None, failure(graph, got)
-        if shrunk and kind:
+        if shrunk and kind and not (found_blame or {}).get("todo"):  # a stub fails every graph alike
             # A smaller graph counts when it fails the same way (the same error, or wrong numbers).
             def fails(graphs):
                 replies = session.call("explain_many", graphs=graphs, mode=mode)
@@ -227,11 +212,8 @@ def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True):
             small = shrink(graph, fails)
     finally:
         session.close()
-    found_blame = blame(graph, got, mode)
     return {
-        "check": ex,
-        "test": test,
-        "message": message,
+        **said,
         "mistake": mistake or (found_blame or {}).get("mistake") or named,
         "graph": graph,
         "mode": mode,
@@ -241,6 +223,15 @@ def explain(impl, ex, seed=options.DEFAULT_SEED, shrunk=True):
         "blame": found_blame,
         "smallest": small,
     }
+
+
+def number(name, kind, default, parser, what):
+    """$name read as `kind`, or `default` where it is not set; a usage error where it is not `what`."""
+    text = os.environ.get(name, "").strip()
+    try:
+        return kind(text) if text else default
+    except ValueError:
+        parser.error(f"{name}={text!r} is not {what}")
 
 
 @pipe_safe
@@ -254,26 +245,28 @@ def main(argv=None):
     parser.add_argument(
         "--steps", action="store_true", help="each _backward call in order, and a page that steps through them"
     )
-    parser.add_argument("--out", default=str(OUT), help=f"the folder the pictures go to (default: {OUT})")
+    parser.add_argument("--out", default=None, help=HELP_OUT)
     args = parser.parse_args(argv)
     if args.exercise not in MODES:
         parser.error(f"check-{args.exercise} has no graph to explain: choose one of {', '.join(MODES)}")
-    try:
-        seed = args.seed if args.seed is not None else int(os.environ.get("KIT_SEED") or options.DEFAULT_SEED)
-    except ValueError:
-        parser.error(f"KIT_SEED={os.environ['KIT_SEED']!r} is not a whole number")
+    seed = (
+        args.seed if args.seed is not None else number("KIT_SEED", int, options.DEFAULT_SEED, parser, "a whole number")
+    )
+    timeout = number("KIT_TIMEOUT", float, options.DEFAULT_TIMEOUT, parser, "a number of seconds")
     if not (Path(args.impl) / "micrograd").is_dir():
         print(f"{escape_line(args.impl)} does not hold the learner's tree (micrograd/engine.py): see --impl")
         return 2
     try:
-        result = explain(Path(args.impl), args.exercise, seed)
+        result = explain(Path(args.impl), args.exercise, seed, timeout=timeout)
     except (LearnerError, ProbeFailure) as e:
         print(f"kit explain could not rebuild check-{args.exercise}'s graph with your code: {escape_line(e)}")
         return 1
     if result is None:
         print(f"check-{args.exercise} ({EXERCISES[args.exercise].title}) passes with your code: nothing to explain.")
         return 0
-    return explain_show.show(result, Path(args.out), args.steps)
+    # The kit's .kit/explain, or the user's cache folder where the kit's folder is read-only (kit/state.py).
+    out = Path(args.out) if args.out else place(".kit") / "explain"
+    return explain_show.show(result, out, args.steps)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@ Plain data only: the worker's report of one run (checks/worker/probes_explain.py
 (checks/numerics.py).
 """
 
+import re
+
 from checks import numerics
 from checks.judge import diagnose
 from checks.predictions import BACKWARD_VARIANTS, backprop_predictions
 
 GRAD_RTOL = 1e-7  # the learner's grads against float64 backpropagation (a different order costs ~1e-15)
+STUB = re.compile(r"ex(\d\d): (\S+) - see (\S+)")  # a stub's message (kit/regions.py): "ex04: Value.backward - see ..."
 
 
 def failure(graph, got):
@@ -99,11 +102,52 @@ def fault(node, what, by, why, mistake=None):
     return {"node": node, "what": what, "by": by, "why": why, "mistake": mistake}
 
 
-def blame(graph, got, mode):
-    """The first node that goes wrong and why: {"node", "what" ("data", "grad", "error", "start", and
-    with every number right, "children" or "order"),
-    "by" (the node whose operation is at fault, or None when the fault is not an operation's), "why"
-    (a sentence), "mistake" (an id the numbers show, or None)}; None when nothing goes wrong."""
+def stub_of(error):
+    """The kit's stub an error came from, {"ex", "function", "doc"}, where learner code raised the
+    NotImplementedError of a TODO left as it was (kit/regions.py); else None."""
+    found = STUB.fullmatch(error["message"]) if error and error["type"] == "NotImplementedError" else None
+    return found and {"ex": found[1], "function": found[2], "doc": found[3]}
+
+
+def unwritten(stub, place):
+    """'Value.backward is not written yet (its TODO(ex04), micrograd/engine.py, line 105; see docs/...)'."""
+    where = f", {place}" if place else ""
+    return f"{stub['function']} is not written yet (its TODO(ex{stub['ex']}){where}; see {stub['doc']})"
+
+
+def errored(graph, got, node, place):
+    """The fault of an error raised making `node` or in its _backward (node None: elsewhere in the
+    walk); a stub's, said as such, with where its TODO is (`place(stub)`)."""
+    error, stub = got["error"], stub_of(got["error"])
+    said = unwritten(stub, place(stub)) if stub else None
+    if node is None:
+        why = said or f"backpropagation raised {error['type']}: {error['message']}"
+        return {**fault(None, "error", None, why), "todo": stub}
+    if error["where"][0] == "build":
+        why = f"{node} ({local_form(graph, node)}) cannot be made: {said}" if stub else None
+        why = why or f"making {node} ({local_form(graph, node)}) raised {error['type']}: {error['message']}"
+    else:
+        why = f"{node}._backward ({local_form(graph, node)}) stops at once: {said}" if stub else None
+        why = why or f"{node}._backward raised {error['type']}: {error['message']}"
+    return {**fault(node, "error", node, why), "todo": stub}
+
+
+def first_wrong(found):
+    """The sentence that says what `blame` found (None where nothing goes wrong)."""
+    if found is None:
+        return None
+    if found["node"] is None:  # no node to single out: the walk raised before or after every _backward
+        return f"{'Nothing was backpropagated' if found.get('todo') else 'No node to single out'}: {found['why']}."
+    return f"First wrong: {found['node']}. {found['why']}."
+
+
+def blame(graph, got, mode, place=lambda stub: None):
+    """The first node that goes wrong and why: {"node" (None where no node can be singled out: a walk
+    that raised), "what" ("data", "grad", "error", "start", and with every number right, "children"
+    or "order"), "by" (the node whose operation is at fault, or None when the fault is not an
+    operation's), "why" (a sentence), "mistake" (an id the numbers show, or None), and for an error,
+    "todo": the kit's stub it came from (stub_of) or None}; None when nothing goes wrong. `place(stub)`:
+    where in the learner's files that stub is, or None."""
     values, grads = numerics.evaluate(graph), numerics.backprop(graph)
     ops = {name: op for name, op, *_ in graph}
     for name in got["data"]:  # the nodes made (all of them, unless making one raised)
@@ -114,10 +158,7 @@ def blame(graph, got, mode):
             return fault(name, "data", name, why)
     error = got["error"]
     if error and error["where"][0] == "build":
-        node = error["where"][1]
-        return fault(
-            node, "error", node, f"making {node} ({local_form(graph, node)}) raised {error['type']}: {error['message']}"
-        )
+        return errored(graph, got, error["where"][1], place)
     for name, g in got["initial"].items():
         if g != 0.0:
             why = f"{name}.grad was {g} before backpropagation began: every Value starts with grad 0.0"
@@ -125,13 +166,12 @@ def blame(graph, got, mode):
     steps = got["steps"] or []
     if error:
         if steps and steps[-1][2] is None:  # the call that raised
-            node = steps[-1][0]
-            return fault(node, "error", node, f"{node}._backward raised {error['type']}: {error['message']}")
+            return errored(graph, got, steps[-1][0], place)
         if got.get("uncallable"):
             node = got["uncallable"][-1]
             why = f"{node}._backward is not a function, so calling it raised {error['type']}: {error['message']}"
             return fault(node, "error", None, why, "leaf-backward" if ops[node] == "leaf" else None)
-        return fault(None, "error", None, f"backpropagation raised {error['type']}: {error['message']}")
+        return errored(graph, got, None, place)
     wrong = [n for n in reversed(list(values)) if not numerics.close(got["grad"].get(n), grads[n], GRAD_RTOL)]
     if not wrong:
         return structure(graph, got)

@@ -11,7 +11,7 @@ import html
 import json
 
 from checks import numerics
-from kit.learner.explain_blame import local_form
+from kit.learner.explain_blame import first_wrong, local_form
 
 CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
 
@@ -106,6 +106,15 @@ def steps_data(result):
     }
 
 
+def built_with(result):
+    """What the graph was built with, as the check ran it: "your Value", "your Value and the kit's + and *",
+    or "the kit's engine.py" (checks/base/)."""
+    on = result.get("on")
+    if not on:
+        return "your Value"
+    return f"your Value and {on}" if result.get("own_value", True) else on
+
+
 def page(result):
     """The whole page, as text."""
     ex = result["check"]
@@ -115,7 +124,7 @@ def page(result):
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
     )
-    blame = result["blame"] or {}
+    said = first_wrong(result["blame"]) or "Every node's data and grad is right here."
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -126,10 +135,10 @@ def page(result):
 </head>
 <body>
 <h1>check-{html.escape(ex)}: backward, step by step</h1>
-<p>The graph {html.escape(numerics.expression(result["graph"]))}, built with your Value, from the test
-&ldquo;{html.escape(result["test"])}&rdquo;. Each step is one <code>_backward</code> call, in the order it ran;
-the grads it changed are marked. After the last step, grads that differ from the true ones are red.</p>
-<p>First wrong: {html.escape(str(blame.get("node", "none")))}. {html.escape(str(blame.get("why", "")))}.</p>
+<p>The graph {html.escape(numerics.expression(result["graph"]))}, built with {html.escape(built_with(result))},
+from the test &ldquo;{html.escape(result["test"])}&rdquo;. Each step is one <code>_backward</code> call, in the order
+it ran; the grads it changed are marked. After the last step, grads that differ from the true ones are red.</p>
+<p>{html.escape(said)}</p>
 <p><button id="prev" type="button">&larr; Previous</button>
 <button id="next" type="button">Next &rarr;</button> <span id="at"></span></p>
 <table>

@@ -23,7 +23,7 @@ ALL_RIGHT = {
     "failed on something else about this graph (what it says above).",
     "backward": "Every node's data and grad is right here after your backward(): the check failed on something "
     "else about this graph (what it says above).",
-    "06": "The network, built by the kit from your Value, gets every grad right: the wrong grads come from how "
+    "06": "The network, built by the kit from {built}, gets every grad right: the wrong grads come from how "
     "your nn.py builds it (what the check says above).",
 }
 
@@ -158,12 +158,26 @@ def changes(names, before, after):
 
 def show(result, out, steps=False):
     """Print the explanation; write the pictures (and with `steps`, the page). Returns the exit status: 1."""
-    from kit.learner.explain_html import page
+    from kit.learner.explain_html import built_with, page
 
-    ex = result["check"]
-    if result["graph"] is None:
+    ex, built = result["check"], built_with(result)
+    if result.get("banner"):  # the check's own, before its tests: what it runs on, and why
+        print(result["banner"])
+    if result.get("passes"):
+        return passes(result)
+    if result.get("todo"):
+        print(
+            f"check-{ex}: the first failing test with a graph, {escape_line(result['test'])!r}, stops at a TODO "
+            "before it: there is no graph of yours to draw until that is written."
+        )
+    elif result["graph"] is None:
         print(
             f"check-{ex} fails on no graph, so there is none to draw: its first failing test is "
+            f"{escape_line(result['test'])!r}."
+        )
+    elif result.get("on"):
+        print(
+            f"check-{ex}: the first test whose graph fails, as the check runs it ({built}), is "
             f"{escape_line(result['test'])!r}."
         )
     else:
@@ -175,29 +189,51 @@ def show(result, out, steps=False):
     if result["graph"] is None:
         return 1
     blame = result["blame"]
-    print(f"\nThe graph, {numerics.expression(result['graph'])}, with your Value:\n")
+    print(f"\nThe graph, {numerics.expression(result['graph'])}, with {built}:\n")
     print(tree(result, ascii=not can_encode(BRANCHES[False][0])))
     print()
     if blame:
-        print(paint(f"First wrong: {blame['node']}. {escape_line(blame['why'])}.", "bold"))
+        print(paint(escape_line(explain_blame.first_wrong(blame)), "bold"))
     else:
-        print(ALL_RIGHT[result["mode"] if result["check"] != "06" else "06"])
+        print(ALL_RIGHT[result["mode"] if result["check"] != "06" else "06"].format(built=built))
     small = result["smallest"]
     if small is not None:
         print(f"smallest failing: {numerics.expression(small)}" + leaves_of(small))
-    written = pictures(result, out)
+    try:
+        written = pictures(result, out)
+    except OSError as e:
+        written = None
+        print(
+            f"(the picture could not be written to {shown(out)}: {escape_line(e.strerror or e)}; --out DIR sets where)"
+        )
     if written:
         print("picture: " + ", ".join(shown(p) for p in written))
-    else:
+    elif written is not None:
         print(f"(Graphviz's dot program is not installed, so that is a text tree; {INSTALL}.)")
     if steps:
         print("\nbackward, step by step (each _backward call, in order, and the grads it changed):")
         print(steps_text(result))
-        out.mkdir(parents=True, exist_ok=True)
         path = Path(out) / f"steps-{ex}.html"
-        path.write_text(page(result), encoding="utf-8")
-        print(f"page: {shown(path)} (open it in a browser; the arrow keys step)")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            path.write_text(page(result), encoding="utf-8")
+        except OSError as e:
+            print(
+                f"(the page could not be written to {shown(out)}: {escape_line(e.strerror or e)}; --out DIR sets where)"
+            )
+        else:
+            print(f"page: {shown(path)} (open it in a browser; the arrow keys step)")
     return 1
+
+
+def passes(result):
+    """What is said where the check passes on the kit's base: nothing of its own exercise to explain,
+    and the exercise it stood in for, with the command that explains it (or checks it). Returns 0."""
+    ex, broken = result["check"], result["broken"]
+    on = f"on {result['on']}" if result["on"] else "with your code"
+    print(f"check-{ex} passes {on}: exercise {ex} has nothing to explain.")
+    print(f"What fails is exercise {broken}: {result['next']}.")
+    return 0
 
 
 def leaves_of(graph):
