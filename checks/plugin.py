@@ -8,20 +8,15 @@ import sys
 
 import pytest
 
-from checks import history, messages
-from checks.base import base_for
-from checks.calls import Calls, SameTimeout, still_running, todo_left
-from checks.client import ProbeFailure
+from checks import history, messages, outcome
+from checks.calls import Calls, todo_left
 from checks.gates import GATE_TIMEOUT, Looks
-from checks.judge import LearnerError
 from checks.options import add_options, exercise_of, exercise_of_nodeid, sentence, settings
 from checks.process import Fence
 from checks.report import Report, totals
 from kit.exercises import EXERCISES, POINTS
 
 # Where the report goes (default: stdout): `python -m kit check` sets it, and silences pytest's own output.
-# 02's code: the qualified names of its functions (a _backward inside + or * is 03's, and not among them).
-PLUS_AND_TIMES = frozenset({"Value.__init__", "Value.__add__", "Value.__mul__"})
 OUT = pytest.StashKey()
 KIT = pytest.StashKey()  # the run's Kit
 
@@ -119,13 +114,7 @@ class Kit:
         ex = exercise_of_nodeid(nodeid)
         if ex is not None and ex != self.report.current:
             self.looks.before(ex)
-            builds, gates = EXERCISES[ex].builds_on, self.looks.gates
-            missing = {dep: gates[dep] for dep in builds if gates.get(dep)}
-            base = base_for(ex, self.looks.closed(), self.looks.line or ())
-            if missing:
-                banner = messages.builds_on(ex, builds, missing, self.passed_before, base)
-            else:
-                banner = messages.unwrapped(ex) if base else None
+            base, _, banner = outcome.start(ex, self.looks, self.passed_before)
             self.report.start_check(ex, banner, base.kit)
             self.calls.new_check(ex, base)
             self.looks.prepare()
@@ -136,27 +125,16 @@ class Kit:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        report = outcome.get_result()
+        made = yield
+        report = made.get_result()
         ex = exercise_of(item)
         if ex is None or not (report.when == "call" or (report.failed and report.when == "setup")):
             return
-        status, message = self.classify(call.excinfo)
+        e = call.excinfo.value if call.excinfo else None
+        status, message = outcome.classify(e, self.timeout, self.calls)
         if status != "timeout" and call.duration > self.timeout:  # the kit's own side of a test, never interrupted
             status, message = "timeout", messages.timeout(self.timeout, None)
-        mistake = getattr(call.excinfo.value, "mistake", None) if call.excinfo and status != "todo" else None
-        gates = self.looks.gates
-        closed = [(dep, gates[dep]) for dep in EXERCISES[ex].builds_on if gates.get(dep)]
-        # 03 is judged at the values the learner's + and * gave
-        own_fault = self.calls.base or (ex == "03" and status == "fail")
-        foundation = None
-        if status not in ("pass", "todo") and closed and not own_fault:
-            # A foundation is broken and nothing could stand in for it: say so first, and name it;
-            # 03's own errors (a leaf's _backward of None) carry 02's id only where 02's code raised them.
-            dep, (broken, why) = closed[0]
-            foundation = dep, why
-            if ex != "03" or raised_in(call.excinfo, PLUS_AND_TIMES):
-                mistake = broken
+        foundation, mistake = outcome.carried(ex, e, status, self.looks.gates, self.calls.base)
         tampered = self.calls.tampered
         if tampered:  # whatever the test made of it: tampering earns nothing and is shown to a person
             status, message, mistake = "error", messages.verdict(messages.tampered(tampered)), None
@@ -175,42 +153,13 @@ class Kit:
             "message": message,
             "mistake": mistake if status != "pass" else None,
         }
-        if self.is_kit_error(call.excinfo) and not tampered:
+        if outcome.is_kit_error(e) and not tampered:
             report.kit["kit_error"] = True
 
     def pytest_runtest_logreport(self, report):
         result = getattr(report, "kit", None)
         if result is not None:
             self.report.add(result)
-
-    def classify(self, excinfo):
-        """(status, message for the learner) for a test's outcome."""
-        if excinfo is None:
-            return "pass", ""
-        e = excinfo.value
-        if isinstance(e, LearnerError):
-            return messages.learner_error(e)
-        if isinstance(e, SameTimeout):
-            return "timeout", str(e)
-        if isinstance(e, ProbeFailure) and e.kind == "took too long":  # the test's time, by the judge's clock
-            message = messages.timeout(self.timeout, e.probe) + still_running(e.hung)
-            self.calls.timed_out(message)
-            return "timeout", message
-        if isinstance(e, ProbeFailure):
-            status, message = messages.probe_failure(e)
-            if e.kind == "timeout":
-                self.calls.timed_out(message)
-            return status, message
-        if isinstance(e, AssertionError):
-            return "fail", str(e)
-        # The contract's statuses have no kit failure: it is an error, marked kit_error, and exits 3.
-        return "error", messages.kit_error(e)
-
-    @staticmethod
-    def is_kit_error(excinfo):
-        """Whether a test failed on the kit's side, not on anything the learner's code did."""
-        known = (LearnerError, ProbeFailure, SameTimeout, AssertionError)
-        return excinfo is not None and not isinstance(excinfo.value, known)
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -262,16 +211,3 @@ def rng(request):
 
     kit = request.config.stash[KIT]
     return random.Random(f"{kit.seed}:{request.node.name}")
-
-
-def raised_in(excinfo, functions):
-    """Whether the learner's code raised the test's error (or crashed or hung) inside one of `functions`."""
-    e = excinfo.value if excinfo else None
-    if isinstance(e, LearnerError):
-        where = e.error.get("where") or {}
-    elif isinstance(e, ProbeFailure):
-        where = e.hung or e.where or {}
-    else:
-        return False
-    name = str(where.get("function")) if isinstance(where, dict) else ""
-    return name in functions or name in {f.rpartition(".")[2] for f in functions}  # a crash's frame: no class

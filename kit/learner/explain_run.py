@@ -3,23 +3,21 @@ where it passes: the gates of the exercises the check builds on (checks/gates.py
 then runs on (checks/base/: the kit's + and *, or its engine.py, where one of them does not work
 yet), the banner that says so, and the check's tests in order on that base, through the check's own
 probe calls (checks/calls.py), at its seed and with its time per test, each failure worded as
-checks/plugin.py words it.
+checks/plugin.py words it (checks/outcome.py, which both use).
 """
 
 import inspect
 import random
 from pathlib import Path
-from types import SimpleNamespace
 
-from checks import history, messages
-from checks.base import base_for, describe
-from checks.calls import Calls, SameTimeout, still_running, todo_left
+from checks import history, messages, outcome
+from checks.base import describe
+from checks.calls import Calls, todo_left
 from checks.client import ProbeFailure
 from checks.gates import GATE_TIMEOUT, Looks
 from checks.judge import LearnerError
-from checks.plugin import PLUS_AND_TIMES, raised_in
 from checks.process import Fence
-from kit.exercises import EXERCISES, check_file
+from kit.exercises import check_file
 
 TIMEOUT = 10.0  # seconds one probe of explain's own (a graph rebuilt, the shrink's candidates) may take
 
@@ -50,17 +48,11 @@ class Session:
             self.looks.wanted = [ex]
             self.looks.prepare([ex])
             self.looks.before(ex)
-            self.base = base_for(ex, self.looks.closed(), self.looks.line or ())
+            self.base, self.missing, self.banner = outcome.start(ex, self.looks, history.passed(impl))
             self.calls.new_check(ex, self.base)
         except BaseException:
             self.calls.close()
             raise
-        builds, gates = EXERCISES[ex].builds_on, self.looks.gates
-        self.missing = {dep: gates[dep] for dep in builds if gates.get(dep)}
-        if self.missing:
-            self.banner = messages.builds_on(ex, builds, self.missing, history.passed(impl), self.base)
-        else:
-            self.banner = messages.unwrapped(ex) if self.base else None
 
     @property
     def on(self):
@@ -119,32 +111,8 @@ class Session:
         """(the check's words for a test's failure `e`, the mistake id it names, its status: "fail",
         "todo", ...), as checks/plugin.py has them: its status's wording, the broken foundation first
         where nothing stood in for it, then what the learner's code printed."""
-        status, text = classify(e, self.timeout)
-        if isinstance(e, ProbeFailure) and e.kind in ("took too long", "timeout"):
-            self.calls.timed_out(text)  # later calls like it fail at once, as in the check
+        status, text = outcome.classify(e, self.timeout, self.calls)
         if self.calls.tampered:
             return messages.verdict(messages.tampered(self.calls.tampered)), None, "error"
-        mistake = getattr(e, "mistake", None) if status != "todo" else None
-        closed = sorted(self.missing.items())
-        foundation = None
-        if status not in ("pass", "todo") and closed and not (self.base or (self.ex == "03" and status == "fail")):
-            dep, (broken, why) = closed[0]
-            foundation = dep, why
-            if self.ex != "03" or raised_in(SimpleNamespace(value=e), PLUS_AND_TIMES):
-                mistake = broken
+        foundation, mistake = outcome.carried(self.ex, e, status, self.looks.gates, self.base)
         return messages.verdict(text, foundation, self.calls.printed), mistake, status
-
-
-def classify(e, timeout):
-    """(status, message) of a test that raised `e`, as checks/plugin.py's Kit.classify has them."""
-    if isinstance(e, LearnerError):
-        return messages.learner_error(e)
-    if isinstance(e, SameTimeout):
-        return "timeout", str(e)
-    if isinstance(e, ProbeFailure) and e.kind == "took too long":
-        return "timeout", messages.timeout(timeout, e.probe) + still_running(e.hung)
-    if isinstance(e, ProbeFailure):
-        return messages.probe_failure(e)
-    if isinstance(e, AssertionError):
-        return "fail", str(e)
-    return "error", messages.kit_error(e)
