@@ -8,10 +8,12 @@ SUM    := $(shell cksum < pyproject.toml | cut -d' ' -f1)
 STAMP  := $(VENV)/.installed-$(SUM)
 extra   = $(VENV)/.extra-$(1)-$(SUM)
 IMPL   ?= exercises
+# A variable's value as one word of sh, whatever it holds (spaces, quotes, accents): IMPL="../my tree".
+quote   = '$(subst ','\'',$(1))'
 # The learner's commands: under make, the kit names its commands as make targets (kit/commands.py).
 LEARN  := KIT_VIA_MAKE=1 $(PY) -m kit
 # The exercise ids come from kit/exercises.py, the one place that names them.
-CHECKS := $(shell $(PYTHON) -m kit exercises 2>/dev/null || echo 01 02 03 04 05 06 07)
+CHECKS := $(shell $(call quote,$(PYTHON)) -m kit exercises 2>/dev/null || echo 01 02 03 04 05 06 07)
 # The checks whose graphs kit explain shows.
 EXPLAINED := 03 04 05 06
 
@@ -28,11 +30,11 @@ setup: $(STAMP)
 version = $$($(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 supported = case "$(1)" in 3.1[0-9]|3.[2-9][0-9]) ;; *) false;; esac
 $(STAMP): pyproject.toml
-	@test -x $(PY) || { v=$(call version,$(PYTHON)); $(call supported,$$v) || { \
+	@test -x $(PY) || { v=$(call version,$(call quote,$(PYTHON))); $(call supported,$$v) || { \
 	  echo "$(PYTHON) is $${v:+Python }$${v:-not a Python that runs}, and the kit needs Python 3.10 or later: install one"; \
 	  echo "(python.org, brew install python@3.12, apt install python3.12), then: make setup PYTHON=python3.12"; \
 	  exit 1; }; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+	@test -x $(PY) || $(call quote,$(PYTHON)) -m venv $(VENV) || { \
 	  echo "could not make $(VENV) with $(PYTHON). On Debian and Ubuntu, venv needs its own package:"; \
 	  echo "sudo apt install python3-venv. Then remove $(VENV) (rm -rf $(VENV)) and make setup again."; exit 1; }
 	@v=$(call version,$(PY)); $(call supported,$$v) || { \
@@ -54,10 +56,10 @@ $(VENV)/.extra-%-$(SUM): $(STAMP)
 	@rm -f $(VENV)/.extra-$*-* && touch $@
 
 $(addprefix check-,$(CHECKS)): check-%: $(STAMP)
-	@$(LEARN) check $* --impl $(IMPL)
+	@$(LEARN) check $* --impl $(call quote,$(IMPL))
 
 check: $(STAMP)
-	@$(LEARN) check all --impl $(IMPL)
+	@$(LEARN) check all --impl $(call quote,$(IMPL))
 
 # The kit's own suite: lint first, then the tests, which also drive nbgrader, file watching and
 # matplotlib (the dev extra brings them), on two processes (pytest-xdist).
@@ -71,9 +73,9 @@ PYTHON_TESTS := tests/test_progression.py tests/test_crashes.py tests/test_plugi
                 tests/test_styles.py tests/test_judge_server.py tests/test_stubs.py tests/test_numerics.py \
                 tests/test_grading.py tests/test_collect.py
 test-python:
-	@test -n "$(PY)" || { echo "usage: make test-python PY=/path/to/python3.12"; exit 2; }
-	@v=$(VENV)-$$("$(PY)" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || exit 1; \
-	  { test -x $$v/bin/python || "$(PY)" -m venv $$v; } && \
+	@test -n $(call quote,$(PY)) || { echo "usage: make test-python PY=/path/to/python3.12"; exit 2; }
+	@v=$(VENV)-$$($(call quote,$(PY)) -c 'import sys; print("%d.%d" % sys.version_info[:2])') || exit 1; \
+	  { test -x $$v/bin/python || $(call quote,$(PY)) -m venv $$v; } && \
 	  $$v/bin/python -m pip install --quiet --disable-pip-version-check -e '.[parallel]' && \
 	  echo "== the kit's tests on $$($$v/bin/python --version)" && \
 	  $$v/bin/python -m pytest -n 2 -m "not slow" $(PYTHON_TESTS)
@@ -88,7 +90,7 @@ fix: $(call extra,dev)
 
 # Self-study (docs/ and README): progress, hints in tiers, watch mode, solutions once earned, the demo.
 progress: $(STAMP)
-	@$(LEARN) progress --impl $(IMPL)
+	@$(LEARN) progress --impl $(call quote,$(IMPL))
 
 # make hint-03: the next hint of exercise 03, one more each time; RESET=1 starts its hints over.
 $(addprefix hint-,$(CHECKS)): hint-%: $(STAMP)
@@ -96,30 +98,30 @@ $(addprefix hint-,$(CHECKS)): hint-%: $(STAMP)
 
 # make explain-03: the first graph of check-03 that fails on your code, explained; STEPS=1 adds backward step by step.
 $(addprefix explain-,$(EXPLAINED)): explain-%: $(STAMP)
-	@$(LEARN) explain $* --impl $(IMPL) $(if $(filter 1 yes true,$(STEPS)),--steps)
+	@$(LEARN) explain $* --impl $(call quote,$(IMPL)) $(if $(filter 1 yes true,$(STEPS)),--steps)
 
 # Re-run the first unfinished check on every save (KIT_WATCH_POLL=1 forces polling).
 watch: $(call extra,watch)
-	@$(LEARN) watch --impl $(IMPL)
+	@$(LEARN) watch --impl $(call quote,$(IMPL))
 
 # make solution-03: the reference solution of 03 once check-03 passes; FORCE=1 shows it at once.
 $(addprefix solution-,$(CHECKS)): solution-%: $(STAMP)
-	@$(LEARN) solution $* --impl $(IMPL) $(if $(filter 1 yes true,$(FORCE)),--force)
+	@$(LEARN) solution $* --impl $(call quote,$(IMPL)) $(if $(filter 1 yes true,$(FORCE)),--force)
 
 # The finale: train on two moons with your micrograd (the reference until all checks pass).
 demo: $(STAMP)
-	@$(LEARN) demo --impl $(IMPL) $(if $(STEPS),--steps $(STEPS))
+	@$(LEARN) demo --impl $(call quote,$(IMPL)) $(if $(STEPS),--steps $(call quote,$(STEPS)))
 
 # Instructor grading: make grade SUBMISSIONS=DIR OUT=DIR [GRADE_ARGS="--seed 1234 --jobs 2"]
 grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=DIR OUT=DIR"; exit 2; }
-	@$(PY) -m kit grade "$(SUBMISSIONS)" "$(OUT)" $(GRADE_ARGS)
+	@test -n $(call quote,$(SUBMISSIONS)) -a -n $(call quote,$(OUT)) || { echo "usage: make grade SUBMISSIONS=DIR OUT=DIR"; exit 2; }
+	@$(PY) -m kit grade $(call quote,$(SUBMISSIONS)) $(call quote,$(OUT)) $(GRADE_ARGS)
 
 # The class at a glance: OUT/report.html and OUT/grades-canvas.csv from OUT/grades.json
 # (docs/instructor/report.md). REPORT_ARGS="--similarity SUBMISSIONS" adds the most similar pairs.
 report: $(call extra,report)
-	@test -n "$(OUT)" || { echo "usage: make report OUT=DIR [REPORT_ARGS=...]"; exit 2; }
-	@$(PY) -m kit report "$(OUT)" $(REPORT_ARGS)
+	@test -n $(call quote,$(OUT)) || { echo "usage: make report OUT=DIR [REPORT_ARGS=...]"; exit 2; }
+	@$(PY) -m kit report $(call quote,$(OUT)) $(REPORT_ARGS)
 
 # Course platforms (docs/instructor/): a Gradescope autograder, an nbgrader course and its grading
 # by the kit's grader, a GitHub Classroom template repository, and merging the gradebooks of shards.
@@ -132,14 +134,14 @@ nbgrader: $(call extra,instructor)
 # make nbgrader-grade ASSIGNMENTS="ex01 ex02" [COURSE=nbgrader-course] [GRADE_ARGS="--jobs 4"]
 nbgrader-grade: $(call extra,instructor)
 	@test -n "$(ASSIGNMENTS)" || { echo 'usage: make nbgrader-grade ASSIGNMENTS="ex01 ..." [COURSE=DIR]'; exit 2; }
-	@$(PY) -m kit nbgrader grade $(ASSIGNMENTS) --course "$(or $(COURSE),nbgrader-course)" -- $(GRADE_ARGS)
+	@$(PY) -m kit nbgrader grade $(ASSIGNMENTS) --course $(call quote,$(or $(COURSE),nbgrader-course)) -- $(GRADE_ARGS)
 
 classroom: $(call extra,instructor)
 	@$(PY) -m kit classroom $(CLASSROOM_ARGS)
 
 merge-grades: $(STAMP)
-	@test -n "$(SHARDS)" -a -n "$(OUT)" || { echo 'usage: make merge-grades OUT=DIR SHARDS="DIR DIR ..."'; exit 2; }
-	@$(PY) -m kit merge "$(OUT)" $(SHARDS)
+	@test -n "$(SHARDS)" -a -n $(call quote,$(OUT)) || { echo 'usage: make merge-grades OUT=DIR SHARDS="DIR DIR ..."'; exit 2; }
+	@$(PY) -m kit merge $(call quote,$(OUT)) $(SHARDS)
 
 bench-grade: $(STAMP)
 	@$(PY) -m kit bench --grade
@@ -147,7 +149,7 @@ bench-grade: $(STAMP)
 # This tree against commit REV on the grading mix, in paired rounds (about 25 s a round).
 bench-compare: $(STAMP)
 	@test -n "$(REV)" || { echo 'usage: make bench-compare REV=COMMIT [PAIRS=30]'; exit 2; }
-	@$(PY) -m kit bench --compare "$(REV)" --pairs $(or $(PAIRS),30)
+	@$(PY) -m kit bench --compare $(call quote,$(REV)) --pairs $(call quote,$(or $(PAIRS),30))
 
 # The long runs of the self-tests: every correct implementation at 2,000 random seeds, each mistake
 # of the zoo at 200 (tests/test_seeds.py), 50 repeats of one seed.

@@ -4,10 +4,15 @@ Started by make (the Makefile's learner targets set KIT_VIA_MAKE=1) a command re
 otherwise `python -m kit check 03`, with the interpreter that runs the kit now, as the learner
 would type it: `python` where that name on PATH is this interpreter, else its path
 (`.venv/bin/python`, `.venv\\Scripts\\python.exe`). Every message that names a command asks here.
+A command is quoted for the learner's shell, so that it can be pasted as it is: a POSIX shell's
+quoting (make's recipes run in sh too), or on Windows, where the kit names `python -m kit`
+commands, double quotes as `subprocess.list2cmdline` writes them.
 """
 
 import os
+import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +20,7 @@ from kit import ROOT
 from kit.term import shown
 
 VIA_MAKE = "KIT_VIA_MAKE"
+WINDOWS = os.name == "nt"
 # The make targets are the names (check-03, hint-03, progress, ...); the kit's own command differs here.
 PLAIN = {"hint": "hints"}
 # option: (make variable, command-line flag); None where make has no way to say it
@@ -29,8 +35,19 @@ def _same(a, b):
     return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
-def interpreter():
-    """This interpreter as the learner would type it: a name on PATH, a path below here, or its full path."""
+def shell_line(words):
+    """`words` as one line of the learner's shell, each quoted where it must be."""
+    words = [str(w) for w in words]
+    return subprocess.list2cmdline(words) if WINDOWS else shlex.join(words)
+
+
+def make_variable(name, value):
+    """NAME=VALUE on make's command line, as sh passes it to make, which reads `$` as its own."""
+    return f"{name}={shlex.quote(str(value).replace('$', '$$'))}"
+
+
+def interpreter_path():
+    """This interpreter as the learner would type it, unquoted: a name on PATH, a path below here, or its full path."""
     exe = sys.executable
     for name in ("python", "python3"):
         found = shutil.which(name)
@@ -40,7 +57,12 @@ def interpreter():
     path = os.path.abspath(exe)  # never resolved: a venv's python is a link that must stay the venv's
     if os.path.commonpath([here, path]) == here:
         path = os.path.relpath(path, here)
-    return f'"{path}"' if " " in path else path
+    return path
+
+
+def interpreter():
+    """This interpreter as the learner would type it in a command, quoted for the shell where it must be."""
+    return shell_line([interpreter_path()])
 
 
 def command(name, ex=None, impl=None, *options):
@@ -53,7 +75,7 @@ def command(name, ex=None, impl=None, *options):
     tree = None if default or name == "hint" else shown(impl)
     if via_make() and all(OPTIONS[o][0] for o in options):
         words = ["make", name if ex in (None, "all") else f"{name}-{ex}", *(OPTIONS[o][0] for o in options)]
-        return " ".join(words + ([f"IMPL={tree}"] if tree else []))
-    words = [interpreter(), "-m", "kit", PLAIN.get(name, name), *([ex] if ex else [])]
+        return " ".join(words + ([make_variable("IMPL", tree)] if tree else []))
+    words = [interpreter_path(), "-m", "kit", PLAIN.get(name, name), *([ex] if ex else [])]
     words += [OPTIONS[o][1] for o in options]
-    return " ".join(words + (["--impl", tree] if tree else []))
+    return shell_line(words + (["--impl", tree] if tree else []))

@@ -183,7 +183,7 @@ def test_the_templates_makefile_has_the_learners_targets_and_no_instructor_or_so
     assert not (instructor | {"solution-01", "stubs", "mutation", "soak"}) & targets
     text = (template / "Makefile").read_text()
     assert "solution" not in text and "instructor" not in text.replace("dev, instructor, watch", "")
-    for rule in ("check-%: $(STAMP)", "hints $*", "demo --impl $(IMPL)"):  # the kit's own rules, not copies
+    for rule in ("check-%: $(STAMP)", "hints $*", "demo --impl $(call quote,$(IMPL))"):  # the kit's own, not copies
         assert rule in text and rule in (ROOT / "Makefile").read_text()
 
 

@@ -4,6 +4,7 @@ read-only kit keeps what it writes for the learner in the user's cache folder.""
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from test_install import kit_copy
+from test_install import kit_copy, needs_make, script
 
 from kit import ROOT
 
@@ -69,6 +70,74 @@ def test_a_closed_solution_names_the_commands_the_way_the_learner_ran_it(via_mak
     for text in said:
         assert text in proc.stdout, proc.stdout
     assert ("python -m kit" in proc.stdout) != via_make
+
+
+# A tree whose path holds spaces, accents and a quote, as a learner's folder can.
+AWKWARD = "my dir \u00fc/tree \u00f1 03 it's"
+
+
+def test_a_command_the_kit_names_is_quoted_for_the_learners_shell_so_that_it_can_be_pasted(monkeypatch, tmp_path):
+    from kit import commands
+
+    impl, exe = tmp_path / AWKWARD, tmp_path / "a venv" / "bin" / "python"
+    monkeypatch.setattr(commands.sys, "executable", str(exe))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no python on PATH: the interpreter is named by its path
+    monkeypatch.setenv("KIT_VIA_MAKE", "1")
+    assert shlex.split(commands.command("check", "03", impl)) == ["make", "check-03", f"IMPL={impl}"]
+    assert commands.command("check", "03", tmp_path / "a$b") == f"make check-03 IMPL='{tmp_path}/a$$b'", "make's $"
+    monkeypatch.setenv("KIT_VIA_MAKE", "")
+    said = commands.command("solution", "03", impl, "force")
+    assert shlex.split(said) == [str(exe), "-m", "kit", "solution", "03", "--force", "--impl", str(impl)]
+    monkeypatch.setattr(commands, "WINDOWS", True)  # cmd and PowerShell: double quotes, as list2cmdline writes them
+    said = commands.command("check", "03", impl)
+    assert said == f'"{exe}" -m kit check 03 --impl "{impl}"'
+    assert said == subprocess.list2cmdline([str(exe), "-m", "kit", "check", "03", "--impl", str(impl)])
+
+
+@needs_make
+def test_every_learner_target_of_the_makefile_passes_a_folder_with_spaces_accents_and_quotes_whole(tmp_path):
+    """Each target runs a stand-in for .venv/bin/python that prints its arguments, one a line; `make`
+    also runs in a kit folder whose path holds a space."""
+    kit, impl = tmp_path / "the kit", str(tmp_path / AWKWARD)  # a kit folder with a space works too
+    kit.mkdir()
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, kit / name)
+    (kit / ".venv" / "bin").mkdir(parents=True)
+    says_its_arguments = script(
+        'if [ "$1" = -c ]; then echo 3.12; else for a in "$@"; do printf "%s\\n" "$a"; done; fi'
+    )
+    says_its_arguments(kit / ".venv" / "bin" / "python")
+    make = ["make", "--no-print-directory", "PIP=true"]
+    assert subprocess.run([*make, "setup"], cwd=kit, capture_output=True).returncode == 0
+    targets = {
+        "check-03": ["check", "03"],
+        "check": ["check", "all"],
+        "progress": ["progress"],
+        "explain-03": ["explain", "03"],
+        "watch": ["watch"],
+        "solution-03": ["solution", "03"],
+        "demo": ["demo"],
+    }
+    for target, words in targets.items():
+        proc = subprocess.run([*make, target, f"IMPL={impl}"], cwd=kit, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        said = [line for line in proc.stdout.splitlines() if not line.startswith("installing the ")]  # an extra
+        assert said == ["-m", "kit", *words, "--impl", impl], target
+    proc = subprocess.run([*make, "demo", "STEPS=5", f"IMPL={impl}"], cwd=kit, capture_output=True, text=True)
+    assert proc.stdout.splitlines() == ["-m", "kit", "demo", "--impl", impl, "--steps", "5"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="pastes the command into sh")
+def test_a_closed_solution_of_a_tree_in_a_folder_with_spaces_names_a_check_that_runs_as_pasted(tree, tmp_path):
+    impl = shutil.copytree(tree(2), tmp_path / AWKWARD)
+    env = {**os.environ, "KIT_VIA_MAKE": ""}
+    cmd = [sys.executable, "-m", "kit", "solution", "03", "--impl", str(impl)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    pasted = re.search(r"^Keep going: (.*) says what is still wrong,$", proc.stdout, re.M)[1]
+    check = subprocess.run(["sh", "-c", pasted], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert check.stdout.rstrip().splitlines()[-1] == "check-03: 0/10 points", check.stdout + check.stderr
+    assert f"grading {impl}/" in check.stdout
 
 
 def interpreter_here():

@@ -169,6 +169,17 @@ def test_on_windows_the_advice_uses_the_py_launcher_and_the_venvs_scripts_folder
     assert "then: .venv\\Scripts\\python -m kit check 01" in text and "make" not in text
 
 
+@pytest.mark.parametrize("windows", [False, True])
+def test_the_advice_quotes_the_command_for_the_learners_shell_so_that_it_can_be_pasted(monkeypatch, tmp_path, windows):
+    from kit.learner import install
+
+    monkeypatch.setattr(install, "ROOT", tmp_path)  # a kit without .venv
+    monkeypatch.setattr(install, "WINDOWS", windows)
+    text = install.advice("pytest", ["check", "03", "--impl", "my tree \u00f1"])
+    quoted = '"my tree \u00f1"' if windows else "'my tree \u00f1'"
+    assert f"then: {install.venv_python()} -m kit check 03 --impl {quoted}" in text
+
+
 def test_the_dependencies_the_kit_looks_for_are_pyproject_tomls():
     from kit.learner.install import REQUIRED
 

@@ -543,7 +543,7 @@ def test_the_cli_and_make_know_the_report_command(tmp_path):
     assert "report" in listed.stdout and "report.html" in listed.stdout
     if shutil.which("make"):
         dry = subprocess.run(["make", "-n", "report", f"OUT={tmp_path}"], cwd=ROOT, capture_output=True, text=True)
-        assert f'-m kit report "{tmp_path}"' in dry.stdout, dry.stdout + dry.stderr
+        assert f"-m kit report '{tmp_path}'" in dry.stdout, dry.stdout + dry.stderr
 
 
 @pytest.mark.parametrize(

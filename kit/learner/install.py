@@ -6,6 +6,8 @@ notebook kernel) would end in a traceback about pytest_timeout; it says this ins
 
 import importlib.util
 import os
+import shlex
+import subprocess
 import sys
 
 from kit import ROOT
@@ -34,7 +36,8 @@ def venv_python():
 
 def advice(missing, argv):
     """What to do, for `python -m kit ARGV` that found the module `missing` absent from this Python."""
-    venv, args = venv_python(), " ".join(argv)
+    # The arguments quoted for the learner's shell (kit/commands.py), so that the commands can be pasted.
+    venv, args = venv_python(), subprocess.list2cmdline(argv) if WINDOWS else shlex.join(argv)
     where = "" if shown(ROOT) == "." else f" (in {ROOT})"
     lines = [f"python -m kit {args} needs {missing}, which this Python ({sys.executable}) does not have."]
     own = ROOT / ".venv"
