@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from kit import ROOT
+from kit.exercises import TREE, holds_tree
 from kit.term import shown
 
 VIA_MAKE = "KIT_VIA_MAKE"
@@ -79,3 +80,31 @@ def command(name, ex=None, impl=None, *options):
     words = [interpreter_path(), "-m", "kit", PLAIN.get(name, name), *([ex] if ex else [])]
     words += [OPTIONS[o][1] for o in options]
     return shell_line(words + (["--impl", tree] if tree else []))
+
+
+def impl_option(tree):
+    """The folder `tree` (a path as the learner would type it) as the learner's command takes it:
+    IMPL=DIR under make, else --impl DIR."""
+    return make_variable("IMPL", tree) if via_make() else shell_line(["--impl", tree])
+
+
+def impl_refusal(impl):
+    """Why a learner's command cannot take `impl` for the learner's tree, in one line, or None where it
+    can: no such folder, or a folder that holds none of the tree's files; then the folder above it
+    that holds some is named, as the learner would give it (`--impl TREE/micrograd`: TREE)."""
+    if not os.path.isdir(impl):
+        return f"--impl {impl}: no such folder"
+    if holds_tree(impl):
+        return None
+    files = ", ".join(dict.fromkeys(rel.split("/")[0] + ("/" if "/" in rel else "") for rel in TREE))
+    said = f"--impl {impl}: this folder holds none of the learner's tree ({files})"
+    above = next((folder for folder in Path(impl).resolve().parents if holds_tree(folder)), None)
+    if above is None:
+        return said
+    tree = str(above)
+    if not os.path.isabs(impl):  # named from here, as the learner named impl
+        try:
+            tree = os.path.relpath(above)
+        except ValueError:  # another drive (Windows)
+            pass
+    return f"{said}; did you mean {impl_option(tree)}?"

@@ -48,6 +48,11 @@ TREE = (
 )
 
 
+def holds_tree(folder):
+    """Whether `folder` holds a file of the learner's tree (one is enough: a tree is graded as it is)."""
+    return any((Path(folder) / rel).is_file() for rel in TREE)
+
+
 def default_impl():
     """The implementation the learner's commands grade: $IMPL, else exercises/ of the kit."""
     return Path(os.environ.get("IMPL") or ROOT / "exercises")

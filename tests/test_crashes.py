@@ -1,5 +1,8 @@
 """Learner code that exits, crashes, hangs or floods still ends in a clear report naming the test."""
 
+import json
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -123,10 +126,19 @@ def test_a_syntax_error_names_the_file_and_line(checks, variant):
     assert "fix the syntax at the line shown" in t["message"]
 
 
-def test_a_folder_without_the_tree_gets_a_clear_message(checks, tmp_path):
-    run = checks("01", tmp_path)
-    assert run.rc == 1
-    assert all("does not hold the learner's tree" in t["message"] for t in run.tests())
+def test_a_folder_without_the_tree_gets_a_clear_message_from_the_judge_and_is_refused_by_kit_check(checks, tmp_path):
+    """A grader's judge grades whatever a student uploaded, and says of every test that the tree is not
+    there; the learner's `kit check` refuses such a folder before any check runs."""
+    (tmp_path / "empty").mkdir()
+    report = tmp_path / "report.json"
+    judge = "import sys; from kit import runner; sys.exit(runner.run(['01'], impl=sys.argv[1], report=sys.argv[2]))"
+    cmd = [sys.executable, "-c", judge, str(tmp_path / "empty"), str(report)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    tests = json.loads(report.read_text())["tests"]
+    assert tests and all("does not hold the learner's tree" in t["message"] for t in tests)
+    run = checks("01", tmp_path / "empty")
+    assert run.rc == 2 and run.report is None and "holds none of the learner's tree" in run.err
 
 
 def test_a_micrograd_installed_elsewhere_is_never_graded_in_place_of_the_learners(tmp_path):

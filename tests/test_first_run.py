@@ -261,3 +261,42 @@ def test_a_checks_banner_names_the_check_to_finish_first_the_way_the_learner_ran
     banner = messages.builds_on("04", ("02", "03"), {"02": ("fail", "a + b is not a Value")})
     said = "make check-02" if via_make else f"{interpreter()} -m kit check 02"
     assert f"Finish it first ({said}): failures below may come from there." in banner
+
+
+# --- a folder that is not a tree is refused, with the folder above it that is ------------------------
+
+
+@pytest.mark.parametrize(
+    "command", [["check", "03"], ["progress"], ["solution", "03"], ["demo", "--steps", "1"], ["draw", "03"]]
+)
+def test_a_learners_command_refuses_a_folder_inside_the_tree_once_and_names_the_tree(tree, tmp_path, command):
+    """`--impl TREE/micrograd` used to score 0 on every test under a banner naming a wrong cause."""
+    impl = shutil.copytree(tree(3), tmp_path / "tree")
+    cmd = [sys.executable, "-m", "kit", *command, "--impl", "tree/micrograd"]
+    env = {**os.environ, "KIT_VIA_MAKE": "", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    said = proc.stderr.strip().splitlines()[-1]
+    assert said.endswith(
+        "error: --impl tree/micrograd: this folder holds none of the learner's tree "
+        "(derivatives.py, micrograd/, train.py); did you mean --impl tree?"
+    ), proc.stderr
+    assert impl.is_dir()
+
+
+def test_under_make_the_tree_above_is_named_as_make_takes_it_and_a_folder_with_no_tree_above_has_no_guess(
+    monkeypatch, tmp_path
+):
+    from kit.commands import impl_refusal
+
+    (tmp_path / "my tree" / "micrograd").mkdir(parents=True)
+    (tmp_path / "my tree" / "derivatives.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KIT_VIA_MAKE", "1")
+    assert impl_refusal("my tree/micrograd").endswith("; did you mean IMPL='my tree'?")
+    assert impl_refusal(str(tmp_path / "my tree" / "micrograd")).endswith(f"; did you mean IMPL='{tmp_path}/my tree'?")
+    assert impl_refusal("my tree") is None and impl_refusal("nowhere") == "--impl nowhere: no such folder"
+    (tmp_path / "empty").mkdir()
+    assert impl_refusal("empty") == (
+        "--impl empty: this folder holds none of the learner's tree (derivatives.py, micrograd/, train.py)"
+    )

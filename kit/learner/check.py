@@ -10,6 +10,7 @@ import sys
 
 from checks import options as kit_options
 from kit import runner
+from kit.commands import impl_refusal
 from kit.exercises import HELP_IMPL, argument, parse_ids
 
 
@@ -30,8 +31,8 @@ def options(argv):
     """The command line parsed and checked, as `main` runs it (argparse's SystemExit when it is refused)."""
     parser_ = parser()
     args = parser_.parse_args(argv)
-    if args.impl and not os.path.isdir(args.impl):
-        parser_.error(f"--impl {args.impl}: no such folder")
+    if args.impl and (why := impl_refusal(args.impl)):
+        parser_.error(why)
     return args
 
 

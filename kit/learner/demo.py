@@ -11,14 +11,13 @@ kit's out/ (kit/state.py: in the user's cache folder where the kit's folder is r
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 from kit import ROOT
-from kit.commands import command
+from kit.commands import command, impl_refusal
 from kit.exercises import EXERCISES, HELP_IMPL, default_impl
 from kit.learner.boundary import save_png, save_svg
 from kit.learner.imports import import_tree
@@ -88,8 +87,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
-    if not os.path.isdir(args.impl):
-        parser.error(f"--impl {args.impl}: no such folder")
+    if why := impl_refusal(args.impl):
+        parser.error(why)
     # The picture's folder is made first, so that a training is never spent on a picture with nowhere to go.
     folder = Path(args.out).parent if args.out else place("out")
     try:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kit.commands import command
+from kit.commands import command, impl_refusal
 from kit.exercises import HELP_IMPL, default_impl
 from kit.learner.imports import import_tree
 from kit.term import can_encode, pipe_safe
@@ -231,6 +231,8 @@ def main(argv=None):
     parser.add_argument("--impl", default=str(default_impl()), help=HELP_IMPL)
     parser.add_argument("--out", default=None, help="write FILE.svg, FILE.png or FILE.txt instead of printing")
     args = parser.parse_args(argv)
+    if why := impl_refusal(args.impl):
+        parser.error(why)
     try:
         (engine,) = import_tree(args.impl, "micrograd.engine")
         root = example(args.lesson, engine.Value)

@@ -6,13 +6,12 @@ and line of its first TODO, the first test still failing, and the commands that 
 """
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
 
 from kit import ROOT
-from kit.commands import command
+from kit.commands import command, impl_refusal
 from kit.exercises import EXERCISES, HELP_IMPL, TREE, default_impl, doc_path
 from kit.learner.install import require
 from kit.runner import GradingError, grade
@@ -90,8 +89,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit progress", description=__doc__.split("\n\n")[0])
     parser.add_argument("--impl", default=str(default_impl()), help=HELP_IMPL)
     args = parser.parse_args(argv)
-    if not os.path.isdir(args.impl):
-        parser.error(f"--impl {args.impl}: no such folder")
+    if why := impl_refusal(args.impl):
+        parser.error(why)
     require()
     try:
         report = grade(args.impl)

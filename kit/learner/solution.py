@@ -6,13 +6,12 @@ the code of the exercise's regions in solutions/, each under its file, line and 
 """
 
 import argparse
-import os
 import sys
 import textwrap
 from pathlib import Path
 
 from kit import ROOT
-from kit.commands import command
+from kit.commands import command, impl_refusal
 from kit.exercises import EXERCISES, HELP_IMPL, TREE, argument, default_impl, parse_id
 from kit.learner.install import require
 from kit.regions import qualnames, scan
@@ -73,8 +72,8 @@ def main(argv=None):
         print(f"This copy of the kit has no reference solutions ({shown(SOLUTIONS)}/ is not here): ask your course.")
         return 2
     if not args.force:
-        if not os.path.isdir(args.impl):
-            parser.error(f"--impl {args.impl}: no such folder")
+        if why := impl_refusal(args.impl):
+            parser.error(why)
         require()
         try:
             points = grade(args.impl, ex)["checks"][ex]
