@@ -14,7 +14,7 @@ DEFAULT_TIMEOUT = 5.0
 
 HELP_SEED = f"seed of every random input (default: $KIT_SEED or {DEFAULT_SEED})"
 HELP_TIMEOUT = f"seconds each test may take (default: $KIT_TIMEOUT or {DEFAULT_TIMEOUT:g})"
-HELP_REPORT = "also write every test's result as JSON to this file"
+HELP_REPORT = "also write every test's result as JSON to this file (its folders are made)"
 HELP_CHECK_TIMEOUT = "seconds one whole check may take; its later tests then fail at once (default: none)"
 HELP_UNTIL_UNFINISHED = "stop after the first check that is not at full marks (watch mode)"
 CHECK_FILE = re.compile(r"^test_(\d\d)_\w+\.py$")  # checks/test_NN_<slug>.py

@@ -138,6 +138,32 @@ def readme_commands(readme):
     return rows
 
 
+def kit_check(*args, cwd=ROOT):
+    """`python -m kit check ARGS` in a fresh process, run from `cwd`."""
+    cmd = [sys.executable, "-m", "kit", "check", *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_the_report_goes_into_folders_made_for_it_and_the_score_line_stays_last(tmp_path):
+    report = tmp_path / "not" / "yet" / "r.json"
+    proc = kit_check("01", "--impl", "solutions", "--report", report)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.rstrip().splitlines()[-1] == f"check-01: {POINTS['01']}/{POINTS['01']} points"
+    assert json.loads(report.read_text())["checks"]["01"]["earned"] == POINTS["01"]
+
+
+@pytest.mark.parametrize("where", ["below a file", "a folder"])
+def test_a_report_that_cannot_be_written_is_refused_in_one_line_before_any_check_runs(tmp_path, where):
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-folder").mkdir()
+    report = {"below a file": tmp_path / "a-file" / "r.json", "a folder": tmp_path / "a-folder"}[where]
+    proc = kit_check("01", "--impl", "solutions", "--report", report)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith(f"python -m kit check: --report {report}:")
+    assert (tmp_path / "a-file").read_text() == "" and not list((tmp_path / "a-folder").iterdir())
+
+
 def test_every_phony_make_target_has_a_rule_and_a_plain_equivalent_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     makefile = (ROOT / "Makefile").read_text()

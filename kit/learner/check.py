@@ -7,9 +7,10 @@ exactly when every point was earned.
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from checks import options as kit_options
-from kit import runner
+from kit import errors, runner
 from kit.commands import impl_refusal
 from kit.exercises import HELP_IMPL, argument, parse_ids
 
@@ -36,8 +37,29 @@ def options(argv):
     return args
 
 
+def writable(path):
+    """Make the report's folders, as pytest's --junitxml does, and try its file: a report that cannot be
+    written is refused (KitError, status 2) before any check runs, not after them with a traceback."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        with open(path, "a"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as e:
+        why = f"python -m kit check: --report {path}: cannot be written ({e.strerror or e})"
+        raise errors.KitError(why, 2) from None
+
+
 def main(argv=None):
     args = options(argv)
+    try:
+        if args.report:
+            writable(args.report)
+    except errors.KitError as e:
+        return errors.report(e)
     return runner.run(
         args.exercise,
         impl=args.impl,
