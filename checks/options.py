@@ -1,11 +1,11 @@
 """The checks' options (`--impl`, `--kit-seed`, ...; `python -m kit check` passes its own on) and
 what a run reads from them, and a test's title as the report prints it."""
 
+import argparse
+import math
 import os
 import re
 from pathlib import Path
-
-import pytest
 
 from kit.exercises import HELP_IMPL, default_impl
 
@@ -18,6 +18,7 @@ HELP_REPORT = "also write every test's result as JSON to this file (its folders 
 HELP_CHECK_TIMEOUT = "seconds one whole check may take; its later tests then fail at once (default: none)"
 HELP_UNTIL_UNFINISHED = "stop after the first check that is not at full marks (watch mode)"
 CHECK_FILE = re.compile(r"^test_(\d\d)_\w+\.py$")  # checks/test_NN_<slug>.py
+SECONDS = "a positive, finite number of seconds, e.g. 5"
 HELP_FENCE = "a JSON file of the grader's sandbox settings for the worker (kit/instructor/sandbox.py)"
 
 
@@ -25,9 +26,9 @@ def add_options(parser):
     group = parser.getgroup("micrograd-kit", "micrograd-kit checks")
     group.addoption("--impl", default=None, help=HELP_IMPL)
     group.addoption("--kit-seed", type=int, default=None, help=HELP_SEED)
-    group.addoption("--kit-timeout", type=float, default=None, help=HELP_TIMEOUT)
+    group.addoption("--kit-timeout", type=seconds, default=None, help=HELP_TIMEOUT)
     group.addoption("--kit-report", default=None, help=HELP_REPORT)
-    group.addoption("--kit-check-timeout", type=float, default=None, help=HELP_CHECK_TIMEOUT)
+    group.addoption("--kit-check-timeout", type=seconds, default=None, help=HELP_CHECK_TIMEOUT)
     group.addoption("--kit-fence", default=None, help=HELP_FENCE)
     group.addoption("--kit-until-unfinished", action="store_true", help=HELP_UNTIL_UNFINISHED)
 
@@ -36,18 +37,30 @@ def settings(config):
     impl = config.getoption("impl") or default_impl()
     seed = config.getoption("kit_seed")
     seed = seed if seed is not None else from_environment("KIT_SEED", DEFAULT_SEED, int, "a whole number, e.g. 7")
-    timeout = config.getoption("kit_timeout") or from_environment(
-        "KIT_TIMEOUT", DEFAULT_TIMEOUT, float, "a number of seconds, e.g. 5"
-    )
+    timeout = config.getoption("kit_timeout") or from_environment("KIT_TIMEOUT", DEFAULT_TIMEOUT, seconds, SECONDS)
     return Path(impl), seed, timeout
+
+
+def seconds(text):
+    """A time limit (argparse's type): a positive, finite number of seconds. inf, nan, 0 and -1 would
+    each end a run in an internal error or fail every test at once."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {SECONDS}")
+    return value
 
 
 def from_environment(name, default, kind, what):
     """$name read as `kind`; a clear one-line usage error (not a traceback) when it is not one."""
+    import pytest  # here: the instructor's tools read `seconds` without pytest
+
     text = os.environ.get(name, "").strip()
     try:
         return kind(text) if text else default
-    except ValueError:
+    except (ValueError, argparse.ArgumentTypeError):
         raise pytest.UsageError(f"{name}={text!r} is not {what}") from None
 
 

@@ -339,6 +339,39 @@ def test_a_kit_seed_that_is_not_a_number_is_a_one_line_error_not_an_internal_err
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
+@pytest.mark.parametrize("value", ["abc", "inf", "nan", "0", "-1"])
+def test_a_kit_timeout_that_is_not_a_positive_finite_number_is_a_one_line_error(kit_pytest, monkeypatch, value):
+    """inf and nan used to end in an INTERNALERROR, 0 and -1 in every test taking longer than 0 s."""
+    monkeypatch.setenv("KIT_TIMEOUT", value)
+    result = kit_pytest(test_01_fake=FAKE_01)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    said = f"ERROR: KIT_TIMEOUT={value!r} is not a positive, finite number of seconds, e.g. 5"
+    assert result.stderr.lines[0] == said
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--check-timeout"])
+@pytest.mark.parametrize("value", ["abc", "inf", "nan", "0", "-1"])
+def test_a_time_limit_option_that_is_not_a_positive_finite_number_is_refused_before_any_check(option, value):
+    proc = kit_check("01", "--impl", "solutions", option, value)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    said = (
+        f"python -m kit check: error: argument {option}: {value!r} is not a positive, finite number of seconds, e.g. 5"
+    )
+    assert proc.stderr.splitlines()[-1] == said
+
+
+def test_the_graders_time_limits_are_refused_alike(tmp_path):
+    from kit.instructor.grade import parser
+
+    for option in ("--probe-timeout", "--check-timeout", "--student-timeout"):
+        for value in ("inf", "0", "-1"):
+            with pytest.raises(SystemExit):
+                parser().parse_args([str(tmp_path), str(tmp_path / "out"), option, value])
+        args = parser().parse_args([str(tmp_path), str(tmp_path / "out"), option, "2.5"])
+        assert getattr(args, option[2:].replace("-", "_")) == 2.5
+
+
 def test_a_test_over_its_time_limit_is_a_timeout_with_its_own_message(kit_pytest, pytester):
     slow = f"""
 import time, pytest

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from checks.options import seconds
 from kit.errors import KitError, report
 from kit.instructor import adjust, sandbox
 from kit.instructor.pipeline import Grader
@@ -70,11 +71,11 @@ def parser():
         help="grade on a Dask cluster: a scheduler address, or local:N for N worker processes here "
         "(docs/instructor/scaling.md)",
     )
-    parser.add_argument("--probe-timeout", type=float, default=PROBE_TIMEOUT, help="seconds per test (default 5)")
-    parser.add_argument("--check-timeout", type=float, default=CHECK_TIMEOUT, help="seconds per check (default 60)")
+    parser.add_argument("--probe-timeout", type=seconds, default=PROBE_TIMEOUT, help="seconds per test (default 5)")
+    parser.add_argument("--check-timeout", type=seconds, default=CHECK_TIMEOUT, help="seconds per check (default 60)")
     parser.add_argument(
         "--student-timeout",
-        type=float,
+        type=seconds,
         default=STUDENT_TIMEOUT,
         help=f"seconds of one student's whole grading; the remaining tests then score 0 (default {STUDENT_TIMEOUT:g})",
     )

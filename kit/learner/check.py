@@ -13,6 +13,7 @@ from checks import options as kit_options
 from kit import errors, runner
 from kit.commands import impl_refusal
 from kit.exercises import HELP_IMPL, argument, parse_ids
+from kit.learner.install import require
 
 
 def parser():
@@ -20,9 +21,9 @@ def parser():
     parser.add_argument("exercise", type=argument(parse_ids), help="01 ... 07, several as 03,04, or all")
     parser.add_argument("--impl", default=os.environ.get("IMPL") or None, help=HELP_IMPL)
     parser.add_argument("--seed", type=int, default=None, help=kit_options.HELP_SEED)
-    parser.add_argument("--timeout", type=float, default=None, help=kit_options.HELP_TIMEOUT)
+    parser.add_argument("--timeout", type=kit_options.seconds, default=None, help=kit_options.HELP_TIMEOUT)
     parser.add_argument("--report", default=None, help=kit_options.HELP_REPORT)
-    parser.add_argument("--check-timeout", type=float, default=None, help=kit_options.HELP_CHECK_TIMEOUT)
+    parser.add_argument("--check-timeout", type=kit_options.seconds, default=None, help=kit_options.HELP_CHECK_TIMEOUT)
     parser.add_argument("--fence", default=None, help=kit_options.HELP_FENCE)
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first test that fails")
     return parser
@@ -54,6 +55,7 @@ def writable(path):
 
 
 def main(argv=None):
+    require()  # pytest is imported only to run the checks: a Python without it is told how to set up
     args = options(argv)
     try:
         if args.report:
