@@ -5,6 +5,7 @@ words every outcome for a learner, and ends with `check-NN: E/M points`. Run it 
 probe calls and their worker: checks/calls.py."""
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,6 +66,7 @@ class Kit:
         self.looks.prepare(checks)
         self.passed_before = history.passed(self.impl) if self.learner_run else set()
         self.stopped = None  # why the rest of the run is passed over (--kit-until-unfinished)
+        self.interrupted = False  # Ctrl-C (SIGINT), or a grader's judge out of time
 
     # --- collection -----------------------------------------------------------------------
 
@@ -165,15 +167,25 @@ class Kit:
         if report.failed:
             self.report.write(f"kit error: could not collect {report.nodeid}:\n{report.longreprtext}")
 
+    def pytest_keyboard_interrupt(self, excinfo):
+        # pytest's own Interrupted (a subclass: errors during collection) is no Ctrl-C.
+        self.interrupted = excinfo.type is KeyboardInterrupt
+
     def pytest_internalerror(self, excrepr, excinfo):
         self.report.write(f"kit error: {excinfo.typename}: {excinfo.value}")
 
     def pytest_sessionfinish(self, session, exitstatus):
-        self.report.finish()
+        if not self.interrupted:  # an interrupted check has no score line
+            self.report.finish()
         self.calls.close()
         path = self.config.getoption("kit_report")
-        if path:
-            self.report.save(path)
+        if path and self.interrupted and self.learner_run:
+            # An outside tool must never read an interrupted run's report as a grade: none is left.
+            Path(path).unlink(missing_ok=True)
+        elif path:
+            # A grader's judge interrupted when the student's time ran out reports the tests it
+            # finished, and says so: the grader scores the rest 0 (kit/instructor/score.py).
+            self.report.save(path, interrupted=self.interrupted)
         if self.learner_run:
             checks = self.report.as_json()["checks"]
             history.record(self.impl, [ex for ex, c in checks.items() if c["earned"] == c["max"] == POINTS[ex]])
@@ -183,6 +195,8 @@ class Kit:
             session.exitstatus = 0 if earned == most else 1
         if any(r.get("kit_error") for r in everything):
             session.exitstatus = 3
+        if self.interrupted:
+            session.exitstatus = 130
 
 
 def restart(config):

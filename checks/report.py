@@ -100,5 +100,15 @@ class Report:
             "printed": self.printed,
         }
 
-    def save(self, path):
-        Path(path).write_text(json.dumps(self.as_json(), indent=1))
+    def save(self, path, interrupted=False):
+        """Write the JSON report whole or not at all: it is never read half written. An interrupted
+        run's says so (`"interrupted": true`): its checks and tests are those that finished."""
+        path = Path(path)
+        data = {**self.as_json(), **({"interrupted": True} if interrupted else {})}
+        part = path.with_name(f".{path.name}.{os.getpid()}.part")
+        try:
+            part.write_text(json.dumps(data, indent=1))
+            os.replace(part, path)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise

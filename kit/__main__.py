@@ -47,7 +47,14 @@ def usage():
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return command(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:  # Ctrl-C: one line and the conventional status, as `kit grade` ends
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def command(argv):
     if not argv or argv[0] not in COMMANDS:
         if argv and argv[0] not in ("-h", "--help"):
             print(f"python -m kit: no command {argv[0]!r}", file=sys.stderr)

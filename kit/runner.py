@@ -21,6 +21,7 @@ class GradingError(RuntimeError):
     """The checks ran but wrote no report."""
 
 
+INTERRUPTED_GRACE = 5.0  # seconds the checks of an interrupted command have to end their workers
 UNUSED_PLUGINS = ("logging", "unraisableexception", "threadexception", "doctest", "junitxml", "pastebin", "stepwise")
 
 
@@ -103,9 +104,30 @@ def grade(impl, which="all", *options, timeout=None, env=None):
     with tempfile.TemporaryDirectory(prefix="kit-report-") as tmp:
         report = Path(tmp) / "report.json"
         cmd = command(which, impl, *options, "--report", report)
-        proc = subprocess.run(
-            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, env=env
-        )
+        with subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        ) as proc:
+            try:
+                out, _ = proc.communicate(timeout=timeout)
+            except KeyboardInterrupt:
+                # Ctrl-C came to the checks too (the terminal's whole process group): they end their
+                # workers and leave at once, unless they never got it.
+                ended(proc, INTERRUPTED_GRACE)
+                raise
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise
         if not report.exists():
-            raise GradingError(proc.stdout.strip() or f"exit status {proc.returncode}")
+            raise GradingError(out.strip() or f"exit status {proc.returncode}")
         return json.loads(report.read_text())
+
+
+def ended(proc, grace):
+    """Wait up to `grace` seconds for `proc` to end on its own, reading its output; then kill it."""
+    try:
+        proc.communicate(timeout=grace)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        pass
+    finally:
+        proc.kill()

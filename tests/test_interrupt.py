@@ -1,11 +1,13 @@
 """An interrupted grading, and what the kit reads back: Ctrl-C ends a grading with one line, a re-run
 resumes from what was kept, trusting no kept result that is not as the grader keeps one, and the
-tools that read a gradebook refuse one that is not as the grader writes one."""
+tools that read a gradebook refuse one that is not as the grader writes one. Ctrl-C ends a learner's
+command with one line too, and an interrupted check leaves no report."""
 
 import csv
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -197,3 +199,88 @@ def test_ctrl_c_while_the_grader_sets_up_keeps_neither_its_scratch_folder_nor_it
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the block's lock was let go: another grading may take it
     finally:
         os.close(lock)
+
+
+# --- Ctrl-C during a learner's command ---------------------------------------------------------------
+
+needs_signals = pytest.mark.skipif(
+    os.name == "nt", reason="Ctrl-C reaches a terminal's process group as SIGINT (POSIX)"
+)
+ENDLESS_ADD = (
+    "micrograd/engine.py",
+    "    def __add__(self, other):\n",
+    "    def __add__(self, other):\n        while True:\n            pass\n",
+)
+
+
+def interrupted_command(args, ready):
+    """`python -m kit ARGS` given Ctrl-C as in a terminal (SIGINT to its whole process group) once
+    `ready(process)` returns: (the process, what it printed on stdout and on stderr)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KIT_VIA_MAKE": "", "KIT_TIMEOUT": "60"}  # a hang lasts
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kit", *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+        # Ctrl-C reaches it as in a terminal, even where these tests were started with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        ready(proc)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return proc, out, err
+
+
+def group_alive(group):
+    """The processes of `group` not yet gone, unreaped ones too: a worker whose judge was killed before
+    it could end it is left to whoever reaps orphans (Linux's /proc; none known elsewhere)."""
+    alive = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc/self") else ():
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                pgrp = f.read().rsplit(")", 1)[1].split()[2]
+        except (OSError, ValueError, IndexError):
+            continue
+        if int(pgrp) == group:
+            alive.append(entry)
+    return alive
+
+
+def ends_alone(group, seconds=10):
+    deadline = time.monotonic() + seconds
+    while group_alive(group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return group_alive(group) == []
+
+
+@needs_signals
+@pytest.mark.parametrize("args", [["progress"], ["solution", "02"], ["demo", "--steps", "1"], ["explain", "03"]])
+def test_ctrl_c_ends_a_learners_command_with_one_line_and_status_130(tmp_path, args):
+    """Caught mid-way: grading the tree in a fresh process (progress, solution, demo), or rebuilding a graph
+    with the learner's Value (explain), where + never returns."""
+    impl = hostile.tree(tmp_path / "loops", patches=[ENDLESS_ADD])
+    proc, out, err = interrupted_command([*args, "--impl", impl], lambda proc: time.sleep(2.5))
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in out + err and err.splitlines() == ["interrupted"], out + err
+    assert ends_alone(proc.pid), "a process of the command outlived it"
+
+
+@needs_signals
+def test_ctrl_c_during_a_check_says_so_leaves_no_report_and_prints_no_score(tmp_path):
+    """A report that looked like a finished run (`"checks": {}`) was left, and nothing was said. An
+    outside tool must never take an interrupted run for a grade: the report of an earlier run is gone too."""
+    impl, report = hostile.tree(tmp_path / "loops", patches=[ENDLESS_ADD]), tmp_path / "report.json"
+    report.write_text(json.dumps({"checks": {"02": {"earned": 10, "max": 10}}, "tests": []}))
+    header = lambda proc: proc.stdout.readline()  # noqa: E731 - "check-02 · ...": its first test is under way
+    proc, out, err = interrupted_command(["check", "02", "--impl", impl, "--report", report], header)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in out + err and err.splitlines() == ["interrupted"], out + err
+    assert not re.search(r"^check-02: \d+/\d+ points$", out, re.M), out
+    assert not report.exists()
+    assert ends_alone(proc.pid), "a process of the check outlived it"

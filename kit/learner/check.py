@@ -6,6 +6,7 @@ exactly when every point was earned.
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -40,15 +41,14 @@ def options(argv):
 
 def writable(path):
     """Make the report's folders, as pytest's --junitxml does, and try its file: a report that cannot be
-    written is refused (KitError, status 2) before any check runs, not after them with a traceback."""
+    written is refused (KitError, status 2) before any check runs, not after them with a traceback.
+    A report left by an earlier run is removed: the file appears again only as this run's, finished."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists()
         with open(path, "a"):
             pass
-        if not existed:
-            path.unlink()
+        path.unlink()
     except OSError as e:
         why = f"python -m kit check: --report {path}: cannot be written ({e.strerror or e})"
         raise errors.KitError(why, 2) from None
@@ -62,16 +62,49 @@ def main(argv=None):
             writable(args.report)
     except errors.KitError as e:
         return errors.report(e)
-    return runner.run(
-        args.exercise,
-        impl=args.impl,
-        seed=args.seed,
-        timeout=args.timeout,
-        report=args.report,
-        fail_fast=args.fail_fast,
-        check_timeout=args.check_timeout,
-        fence=args.fence,
-    )
+    code = None
+    with Interrupts() as interrupts:
+        code = runner.run(
+            args.exercise,
+            impl=args.impl,
+            seed=args.seed,
+            timeout=args.timeout,
+            report=args.report,
+            fail_fast=args.fail_fast,
+            check_timeout=args.check_timeout,
+            fence=args.fence,
+        )
+    if interrupts.came or code == 130:  # 130: the plugin saw Ctrl-C that came another way
+        # Wherever Ctrl-C came (pytest catches it, and the plugin writes no report for it), the run
+        # has no score and leaves no report: a file that is there is a finished run's.
+        if args.report:
+            Path(args.report).unlink(missing_ok=True)
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+class Interrupts:
+    """Whether Ctrl-C came while the checks ran (it still raises KeyboardInterrupt, which pytest catches
+    and turns into an exit status of its own). A SIGINT ignored by whoever started the check stays so."""
+
+    def __init__(self):
+        self.came, self.previous = False, None
+
+    def __enter__(self):
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self.interrupt)
+        return self
+
+    def interrupt(self, signum, frame):
+        self.came = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, kind, value, traceback):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        self.came = self.came or kind is KeyboardInterrupt  # before pytest could catch it
+        return kind is KeyboardInterrupt
 
 
 if __name__ == "__main__":
