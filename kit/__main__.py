@@ -8,6 +8,7 @@ import sys
 
 from kit.errors import KitError, report
 from kit.learner.install import MissingDependency, advice
+from kit.term import tolerant_output
 
 # command: (module, what it does), in the order the help lists them.
 COMMANDS = {
@@ -47,6 +48,7 @@ def usage():
 
 
 def main(argv=None):
+    tolerant_output()
     try:
         return command(sys.argv[1:] if argv is None else list(argv))
     except KeyboardInterrupt:  # Ctrl-C: one line and the conventional status, as `kit grade` ends

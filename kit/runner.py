@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import check_file
+from kit.term import tolerant_output
 
 
 class GradingError(RuntimeError):
@@ -77,6 +78,7 @@ def run(exercises, plugins=(), **options):
 
     from checks import plugin
 
+    tolerant_output()  # the report prints in any encoding (a judge's or watch server's too)
     out = plugin.Output(sys.stdout)
     saved = sys.stdout, os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     sys.stdout = open(os.devnull, "w")  # pytest's own reporter writes here
@@ -104,9 +106,10 @@ def grade(impl, which="all", *options, timeout=None, env=None):
     with tempfile.TemporaryDirectory(prefix="kit-report-") as tmp:
         report = Path(tmp) / "report.json"
         cmd = command(which, impl, *options, "--report", report)
-        with subprocess.Popen(
-            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-        ) as proc:
+        # The checks print in UTF-8 whatever the learner's encoding, and are read as they wrote.
+        env = {**(os.environ if env is None else env), "PYTHONIOENCODING": "utf-8"}
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "encoding": "utf-8", "errors": "replace"}
+        with subprocess.Popen(cmd, cwd=ROOT, env=env, **pipes) as proc:
             try:
                 out, _ = proc.communicate(timeout=timeout)
             except KeyboardInterrupt:

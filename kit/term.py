@@ -53,6 +53,14 @@ def can_encode(chars, stream=None):
         return False
 
 
+def tolerant_output():
+    """Standard output and error print in any encoding: a character the stream's encoding lacks
+    (`PYTHONIOENCODING=ascii`, a cp437 console) is replaced, where it would end the command."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def pipe_safe(main):
     """main(argv), ending quietly when the reader of its output leaves early (`| head`)."""
 

@@ -72,6 +72,47 @@ def test_piped_output_has_no_colour_and_the_bar_falls_back_to_ascii_where_unicod
     piped.close()
 
 
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+@pytest.mark.parametrize(
+    "command, last",
+    [
+        ("check 03 --impl {impl}", "check-03: 10/10 points"),
+        ("progress --impl {impl}", "  stuck?  make hint-04"),
+        (
+            "solution 03 --impl {impl}",
+            "Yours may look different and still be right: the check is the judge, not this text.",
+        ),
+        ("hints 03 --state {state}", "Still stuck? Ask again for hint 2: make hint-03"),
+    ],
+    ids=["check", "progress", "solution", "hints"],
+)
+def test_every_command_prints_in_an_encoding_that_lacks_the_kits_characters(tree, tmp_path, command, last, encoding):
+    """A character the terminal cannot show is replaced; never a crash, and never a false score (check
+    printed `check-03: 0/0 points` under ascii, and progress, solution and demo read the checks' output
+    as UTF-8 where it was written in the learner's encoding)."""
+    words = command.format(impl="{impl}", state=tmp_path / "hints.json").split()
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", *(str(tree(3)) if w == "{impl}" else w for w in words)],
+        cwd=ROOT,
+        capture_output=True,
+        encoding=encoding,
+        env={**os.environ, "PYTHONIOENCODING": encoding, "KIT_VIA_MAKE": "1"},
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().splitlines()[-1] == last, proc.stdout
+    assert "kit error" not in proc.stdout
+    assert ("?" if encoding == "ascii" else "\u00b7") in proc.stdout, "· where it can be shown, else ?"
+
+
+def test_the_demo_runs_in_an_encoding_that_lacks_the_kits_characters(tree, tmp_path):
+    cmd = [sys.executable, "-m", "kit", "demo", "--steps", "1", "--impl", tree(3), "--out", tmp_path / "d.svg"]
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, encoding="cp1252", env=env, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
+    assert (tmp_path / "d.svg").is_file()
+
+
 # --- progress ----------------------------------------------------------------------------------
 
 
