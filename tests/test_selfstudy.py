@@ -379,6 +379,34 @@ def test_the_draw_command_says_which_lesson_is_missing_when_the_value_is_not_rea
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_the_draw_command_makes_missing_folders_and_names_the_file_it_really_wrote(tree, tmp_path):
+    """`--out DIR/g` writes DIR/g.svg, and used to say `wrote DIR/g`; a missing folder was a traceback."""
+    run = cli("draw", "03", "--impl", tree(3), "--out", tmp_path / "new" / "g")
+    assert run.returncode == 0 and run.stderr == "", run.stdout + run.stderr
+    assert run.stdout == f"wrote {tmp_path / 'new' / 'g.svg'}\n"
+    assert "<svg" in (tmp_path / "new" / "g.svg").read_text()
+    run = cli("draw", "03", "--impl", tree(3), "--out", tmp_path / "png" / "g.png")
+    assert run.stdout == f"wrote {tmp_path / 'png' / 'g.png'}\n"
+    assert (tmp_path / "png" / "g.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_draw_command_writes_the_text_tree_into_a_missing_folder(tree, tmp_path):
+    run = cli("draw", "03", "--impl", tree(3), "--out", tmp_path / "new" / "g.txt")
+    assert run.returncode == 0 and run.stdout == f"wrote {tmp_path / 'new' / 'g.txt'}\n", run.stdout + run.stderr
+    assert (tmp_path / "new" / "g.txt").read_text().rstrip("\n") == LECTURE_TREE
+
+
+def test_the_draw_command_refuses_a_format_it_does_not_write_in_one_line_naming_those_it_does(tree, tmp_path):
+    run = cli("draw", "03", "--impl", tree(3), "--out", tmp_path / "new" / "g.xyz")
+    assert run.returncode == 2 and run.stdout == "", run.stdout
+    assert run.stderr == (
+        f"python -m kit draw: --out {tmp_path / 'new' / 'g.xyz'}: cannot draw .xyz: "
+        "name FILE.svg, FILE.png, FILE.pdf or FILE.txt\n"
+    )
+    assert not (tmp_path / "new").exists()
+
+
 # --- watch mode ----------------------------------------------------------------------------------
 
 

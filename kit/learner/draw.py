@@ -4,7 +4,7 @@
     print(draw_text(L))            # a text tree, needs nothing
     draw_dot(L, filename="L")      # writes L.svg with Graphviz's `dot` program
 
-    python -m kit draw 03 [--impl DIR] [--out FILE.svg|.png|.txt]
+    python -m kit draw 03 [--impl DIR] [--out FILE.svg|.png|.pdf|.txt]
 
 The functions take any object shaped like the lecture's Value (data, grad, _op, _prev, label), so
 they draw the learner's graphs and the reference's alike. The command builds the example of
@@ -19,12 +19,14 @@ import sys
 from pathlib import Path
 
 from kit.commands import command, impl_refusal
+from kit.errors import KitError
 from kit.exercises import HELP_IMPL, default_impl
 from kit.learner.imports import import_tree
 from kit.term import can_encode, pipe_safe
 
 INSTALL = "install Graphviz: apt-get install graphviz (Debian, Ubuntu) or brew install graphviz (macOS)"
 MAX_DEPTH = 60  # deep enough for an MLP's graph; a 100,000-deep chain stops here
+FORMATS = ("svg", "png", "pdf", "txt")  # what --out may name: Graphviz's pictures, or the text tree
 BRANCHES = {False: ("├── ", "└── ", "│   ", "    "), True: ("|-- ", "`-- ", "|   ", "    ")}
 
 
@@ -164,7 +166,7 @@ def draw_dot(root, format="svg", filename=None):
     if done.returncode:
         raise RuntimeError(f"dot -T{format} failed: {done.stderr.decode(errors='replace').strip()}")
     if filename is not None:
-        path = Path(str(filename) if str(filename).endswith(f".{format}") else f"{filename}.{format}")
+        path = Path(str(filename) if str(filename).lower().endswith(f".{format}") else f"{filename}.{format}")
         path.write_bytes(done.stdout)
         return path
     return SVG(done.stdout.decode()) if format == "svg" else done.stdout
@@ -229,10 +231,13 @@ def main(argv=None):
         help="whose example to draw (default: 03, L = (a*b + c)*f after backpropagation)",
     )
     parser.add_argument("--impl", default=str(default_impl()), help=HELP_IMPL)
-    parser.add_argument("--out", default=None, help="write FILE.svg, FILE.png or FILE.txt instead of printing")
+    parser.add_argument(
+        "--out", default=None, help="write FILE.svg, FILE.png, FILE.pdf or FILE.txt instead of printing (FILE: .svg)"
+    )
     args = parser.parse_args(argv)
     if why := impl_refusal(args.impl):
         parser.error(why)
+    out = args.out and destination(args.out)
     try:
         (engine,) = import_tree(args.impl, "micrograd.engine")
         root = example(args.lesson, engine.Value)
@@ -242,22 +247,35 @@ def main(argv=None):
         print(f"Finish the exercises up to {args.lesson} first ({progress} shows where you are).")
         return 1
     ascii = not can_encode(BRANCHES[False][0])
-    if args.out is None or args.out.endswith(".txt"):
+    if out is None or out.suffix.lower() == ".txt":
         text = draw_text(root, ascii=ascii)
-        if args.out is None:
+        if out is None:
             print(text)
         else:
-            Path(args.out).write_text(text + "\n", encoding="utf-8")
-            print(f"wrote {args.out}")
+            out.write_text(text + "\n", encoding="utf-8")
+            print(f"wrote {out}")
         return 0
     if shutil.which("dot") is None:
         print(draw_text(root, ascii=ascii))
         print(f"\nGraphviz's dot program is not installed, so that is a text tree; {INSTALL}.")
         return 1
-    path = Path(args.out)
-    draw_dot(root, format=path.suffix.lstrip(".") or "svg", filename=path)
-    print(f"wrote {path}")
+    print(f"wrote {draw_dot(root, format=out.suffix[1:].lower(), filename=out)}")
     return 0
+
+
+def destination(name):
+    """The file --out NAME writes (NAME.svg where it has no suffix), its folder made: a KitError (exit 2)
+    for a format the command does not write, or a folder it cannot make, before the graph is drawn."""
+    path = Path(name)
+    path = path if path.suffix else Path(f"{name}.svg")
+    if path.suffix.lower()[1:] not in FORMATS:
+        kinds = ", ".join(f"FILE.{kind}" for kind in FORMATS[:-1]) + f" or FILE.{FORMATS[-1]}"
+        raise KitError(f"python -m kit draw: --out {name}: cannot draw {path.suffix}: name {kinds}", 2)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise KitError(f"python -m kit draw: --out {name}: cannot make its folder ({e.strerror or e})", 2) from None
+    return path
 
 
 if __name__ == "__main__":
