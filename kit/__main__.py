@@ -7,7 +7,7 @@ import importlib
 import sys
 
 from kit.errors import KitError, report
-from kit.learner.install import MissingDependency, advice
+from kit.learner.install import MissingDependency, advice, too_old
 from kit.term import tolerant_output
 
 # command: (module, what it does), in the order the help lists them.
@@ -57,6 +57,9 @@ def main(argv=None):
 
 
 def command(argv):
+    if argv and argv[0] in COMMANDS and (why := too_old()):  # before a command's imports can fail on it
+        print(why, file=sys.stderr)
+        return 2
     if not argv or argv[0] not in COMMANDS:
         if argv and argv[0] not in ("-h", "--help"):
             print(f"python -m kit: no command {argv[0]!r}", file=sys.stderr)

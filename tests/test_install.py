@@ -151,6 +151,20 @@ def test_python_m_kit_without_the_dependencies_says_how_to_set_up_instead_of_a_t
         assert f"%pip install -e . in a cell, then !python -m kit {said}" in proc.stderr
 
 
+def test_python_3_9_is_told_the_kit_needs_3_10_not_that_it_lacks_pytest(tmp_path):
+    """No 3.9 here: a bare Python that reports 3.9 (sitecustomize sets sys.version_info, where the kit reads it).
+    macOS's own python3 is 3.9, and a learner who ran it was told to install pytest."""
+    python, kit, fake = bare_python(tmp_path), kit_copy(tmp_path), tmp_path / "fake"
+    fake.mkdir()
+    (fake / "sitecustomize.py").write_text("import sys\nsys.version_info = (3, 9, 18, 'final', 0)\n")
+    env = {**os.environ, "PYTHONPATH": str(fake)}
+    for command in (["check", "01"], ["progress"]):
+        proc = subprocess.run([python, "-m", "kit", *command], cwd=kit, capture_output=True, text=True, env=env)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"python -m kit needs Python 3.10 or later, and this is Python 3.9 ({python})." in proc.stderr
+        assert "needs pytest" not in proc.stderr and "make setup PYTHON=python3.12" in proc.stderr
+
+
 def test_with_the_kits_venv_set_up_the_advice_is_to_run_the_command_with_its_python(tmp_path):
     proc = subprocess.run([bare_python(tmp_path), "-m", "kit", "check", "01"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

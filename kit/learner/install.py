@@ -15,6 +15,7 @@ from kit.term import shown
 
 # The import names of pyproject.toml's `dependencies` (tests/test_install.py keeps them in step).
 REQUIRED = ("pytest", "pytest_timeout")
+OLDEST = (3, 10)  # pyproject.toml's requires-python
 WINDOWS = os.name == "nt"
 
 
@@ -27,6 +28,29 @@ def require():
     for name in REQUIRED:
         if importlib.util.find_spec(name) is None:
             raise MissingDependency(f"No module named {name!r}", name=name)
+
+
+def too_old():
+    """What to do, where this Python is older than the kit supports (macOS's own python3 is 3.9), or
+    None: said first, since a Python that old lacks the dependencies too (pip would not install them)."""
+    if tuple(sys.version_info[:2]) >= OLDEST:
+        return None
+    oldest, this = (".".join(map(str, v[:2])) for v in (OLDEST, sys.version_info))
+    lines = [f"python -m kit needs Python {oldest} or later, and this is Python {this} ({sys.executable})."]
+    own = ROOT / ".venv"
+    if sys.prefix != sys.base_prefix and own.exists() and os.path.samefile(sys.prefix, own):
+        lines.append(f"The kit's .venv was made with it: remove it ({'rmdir /s .venv' if WINDOWS else 'rm -rf .venv'})")
+        lines.append("and set it up again with a newer Python:")
+    else:
+        lines.append("Install a newer one (python.org, brew install python@3.12, apt install python3.12), then set up:")
+    if WINDOWS:
+        lines += ["  py -3.12 -m venv .venv", f"  {venv_python()} -m pip install -e ."]
+    else:
+        lines += [
+            "  make setup PYTHON=python3.12",
+            f"or without make: python3.12 -m venv .venv && {venv_python()} -m pip install -e .",
+        ]
+    return "\n".join(lines)
 
 
 def venv_python():
