@@ -267,7 +267,16 @@ def test_a_checks_banner_names_the_check_to_finish_first_the_way_the_learner_ran
 
 
 @pytest.mark.parametrize(
-    "command", [["check", "03"], ["progress"], ["solution", "03"], ["demo", "--steps", "1"], ["draw", "03"]]
+    "command",
+    [
+        ["check", "03"],
+        ["progress"],
+        ["solution", "03"],
+        ["demo", "--steps", "1"],
+        ["draw", "03"],
+        ["explain", "03"],
+        ["watch", "--once"],
+    ],
 )
 def test_a_learners_command_refuses_a_folder_inside_the_tree_once_and_names_the_tree(tree, tmp_path, command):
     """`--impl TREE/micrograd` used to score 0 on every test under a banner naming a wrong cause."""

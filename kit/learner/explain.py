@@ -18,7 +18,7 @@ from checks import numerics, options
 from checks.client import ProbeFailure
 from checks.judge import LearnerError
 from checks.shrink import shrink
-from kit.commands import command
+from kit.commands import command, impl_refusal
 from kit.escape import escape_line
 from kit.exercises import EXERCISES, HELP_IMPL, TREE, argument, default_impl, parse_id
 from kit.learner.explain_blame import blame, failure
@@ -253,9 +253,8 @@ def main(argv=None):
         args.seed if args.seed is not None else number("KIT_SEED", int, options.DEFAULT_SEED, parser, "a whole number")
     )
     timeout = number("KIT_TIMEOUT", float, options.DEFAULT_TIMEOUT, parser, "a number of seconds")
-    if not (Path(args.impl) / "micrograd").is_dir():
-        print(f"{escape_line(args.impl)} does not hold the learner's tree (micrograd/engine.py): see --impl")
-        return 2
+    if why := impl_refusal(args.impl):
+        parser.error(why)
     try:
         result = explain(Path(args.impl), args.exercise, seed, timeout=timeout)
     except (LearnerError, ProbeFailure) as e:

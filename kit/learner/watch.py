@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from kit.commands import impl_refusal
 from kit.exercises import EXERCISES, HELP_IMPL, default_impl
 from kit.learner.watch_server import Server, end_all
 from kit.term import is_terminal, paint, shown
@@ -198,8 +199,8 @@ def main(argv=None):
     )
     parser.add_argument("--once", action="store_true", help="show the first unfinished check once, and stop")
     args = parser.parse_args(argv)
-    if not os.path.isdir(args.impl):
-        parser.error(f"--impl {args.impl}: no such folder")
+    if why := impl_refusal(args.impl):
+        parser.error(why)
     if args.once:
         runs = Runs(args.impl)
         try:
