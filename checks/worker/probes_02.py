@@ -39,6 +39,14 @@ def new_value(data, args=(), kwargs=None):
     rest = list(args[1:]) if args else []
     v = Value(data, *([tuple(kids)] if args else []), *rest, **(kwargs or {}))
     names = {id(k): f"child{i}" for i, k in enumerate(kids)}
+    # The constructor is given code: its test counts once 02 is begun, not on the untouched stub
+    # (__repr__'s TODO). Any other fault of __repr__ costs the test of repr alone.
+    try:
+        repr(v)
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001, S110 - judged by value_repr's own test
+        pass
     return {
         "data": number(v.data),
         "prev": sorted(describe(c, names) for c in v._prev),
