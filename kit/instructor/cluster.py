@@ -6,28 +6,36 @@
 The instructor's machine finds and stages every submission and derives each student's inputs seed
 from the secret (kit/instructor/pipeline.py), as for local grading; a task carries only the job
 (kit/instructor/dispatch.py): the staged tree, its notes and that derived seed, never the secret.
-`dispatch_dask` has the signature of dispatch.dispatch_local: on the worker, one Machine per worker
+dispatch.dispatch_dask sends each task through `Cluster.submit`: on the worker, one Machine per worker
 process and settings (kit/instructor/machine.py: its own sandbox choice, user ids, scratch and warm
 judges) grades the tree with the same `Machine.grade_one` local grading uses, and the result
 streams back into the same gradebook.
 
-At start every worker is asked what it can do: a worker whose kit differs from this one, or whose
-sandbox cannot be built as asked (`--sandbox bwrap` where only unshare works, `auto` where neither
-does), is retired and named in the log; grading stops if none is left. A task whose worker is lost
-is run again elsewhere by the scheduler; a student whose task kills ALLOWED_FAILURES workers gets
-a grader-error row naming the cause, which a re-run grades again.
+Every worker is asked what it can do when first seen, at start or when it joins (a worker its nanny
+restarted comes back as a new one): one whose kit differs from this one, or whose sandbox cannot be
+built as asked (`--sandbox bwrap` where only unshare works, `auto` where neither does), is named in
+the log and left running, never sent a student (on a shared scheduler it may be someone else's);
+grading stops at start if none can grade. The others get this run's Dask resource, which every task
+asks for. A task whose worker is lost runs again elsewhere; a student whose task kills
+ALLOWED_FAILURES workers gets a grader-error row naming the cause, which a re-run grades again. While
+students wait and none is being graded (every worker lost, or only refused ones left) the log says
+so and how long grading waits; after `wait` seconds (NO_WORKER_WAIT, --cluster-wait) each student
+not graded comes back as dispatch.NoWorker, a grader-error row too, and the run ends incomplete.
 
-Dask (`distributed`, the `cluster` extra) is imported only here, and only with --cluster.
+Dask (`distributed`, the `cluster` extra) is imported only here and in dispatch.dispatch_dask, and only
+with --cluster.
 """
 
 import atexit
 import dataclasses
 import functools
+import hashlib
 import re
 import shutil
 import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from kit.errors import KitError
@@ -37,6 +45,8 @@ from kit.version import code_hash
 
 LOCAL = re.compile(r"local:(\d+)")
 ALLOWED_FAILURES = 2  # workers a student's task may take down before it is a grader error
+NO_WORKER_WAIT = 120.0  # seconds grading waits while students wait and no worker grades (--cluster-wait)
+POLL = 1.0  # seconds between looks at the cluster's workers while students are graded
 
 
 def pack(tree):
@@ -69,7 +79,7 @@ def _machine(settings):
 
 
 def ready(settings, version):
-    """What this worker can do, checked once at start: {"host", "mode", "warning", "refused"}."""
+    """What this worker can do, asked once, when first seen: {"host", "mode", "warning", "refused"}."""
     host = socket.gethostname()  # the log names each worker's machine, not the coordinator's
     if version != code_hash():  # every worker must grade with the same checks
         refused = "its kit differs from the grader's (copy the same kit)"
@@ -79,6 +89,18 @@ def ready(settings, version):
     except KitError as e:  # sandbox.Unavailable among them: the reason, in words
         return {"host": host, "mode": None, "warning": None, "refused": str(e)}
     return {"host": host, "mode": machine.choice.mode, "warning": machine.choice.warning, "refused": None}
+
+
+async def admit(resource, dask_worker=None):
+    """On a worker that can grade: the resource this run's tasks ask for, one student at a time."""
+    from distributed.core import Status
+
+    await dask_worker.set_resources(**{resource: 1})
+    # The scheduler looks for a worker for the tasks it holds when a worker joins or resumes, not when
+    # one gains a resource: resuming this one lets students that waited for a worker run on it.
+    if dask_worker.status == Status.running:
+        dask_worker.status = Status.paused
+        dask_worker.status = Status.running
 
 
 def grade_on_worker(settings, job):
@@ -98,33 +120,12 @@ def run_packed(grade_one, job):
 # --- on the instructor's machine -------------------------------------------------------------------
 
 
-def dispatch_dask(jobs, grade_one, cluster):
-    """Grade `jobs` on the cluster's workers (`grade_one` is sent to them); yields (job, result or
-    exception) as each task completes, in any order: dispatch.dispatch_local's signature."""
-    from distributed import as_completed
-
-    futures = {}
-    for job in jobs:
-        packed = dataclasses.replace(job, tree=pack(job.tree))
-        key = f"grade-{job.sid}-{job.fingerprint[:16]}"
-        futures[cluster.client.submit(run_packed, grade_one, packed, key=key, pure=False)] = job
-    try:
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as e:  # KilledWorker among them: a grader error, never a zero
-                result = e
-            yield futures[future], result
-            future.release()
-    finally:
-        cluster.client.cancel([f for f in futures if not f.done()])
-
-
 class Cluster:
     """A connection to the scheduler (or a LocalCluster of our own) with its workers checked."""
 
-    def __init__(self, address, settings):
-        """`settings`: what every worker's Machine is built with (machine.SETTINGS but `jobs`)."""
+    def __init__(self, address, settings, wait=NO_WORKER_WAIT, log=print):
+        """`settings`: what every worker's Machine is built with (machine.SETTINGS but `jobs`); `wait`:
+        seconds grading waits while no worker grades; `log`: where that is said."""
         try:
             import dask
             from distributed import Client, LocalCluster
@@ -147,39 +148,101 @@ class Cluster:
                 self.client = Client(address, timeout="30s")
             except (OSError, TimeoutError) as e:
                 raise KitError(f"--cluster {address}: no scheduler answered ({e})") from None
-        self.address = address
+        self.address, self.wait, self.log = address, wait, log
+        self.version = code_hash()
+        # This run's resource: a worker holds it once checked for this kit and these settings.
+        said = f"{self.version} {sorted(self.settings.items())!r}".encode()
+        self.resource = "kit-grade-" + hashlib.sha256(said).hexdigest()[:16]
+        self.seen, self.kept, self.slots = set(), set(), 0  # workers asked, those that can grade, those now
+        self.looked = self.sent_at = 0.0
+        self.present = 0  # workers the scheduler has, whatever they can do
+        self.stalled = None  # since when students wait and none is being graded
+
+    def submit(self, grade_one, job, packed):
+        """Send one student's task, which only a worker holding this run's resource takes."""
+        self.sent_at = time.monotonic()
+        key = f"grade-{job.sid}-{job.fingerprint[:16]}"
+        return self.client.submit(run_packed, grade_one, packed, key=key, pure=False, resources={self.resource: 1})
 
     def grade_one(self):
         """What each task runs on its worker: grade_on_worker with this cluster's settings."""
         return functools.partial(grade_on_worker, self.settings)
 
     def check_workers(self):
-        """Ask every worker what it can do; retire those that cannot grade as asked. Returns the
-        sandbox.Choice to report: the weakest mode among the workers kept."""
+        """Ask every worker what it can do; give those that can grade as asked this run's resource.
+        Returns the sandbox.Choice to report: the weakest mode among the workers kept."""
         if self.local is None:
             self.client.wait_for_workers(1, timeout=120)
-        said = self.client.run(ready, self.settings, code_hash())
-        refused = [
-            f"REFUSED: worker {w} on {r.get('host', '?')} will not grade: {r['refused']}"
-            for w, r in sorted(said.items())
-            if r["refused"]
-        ]
+        said = self.ask(self.client.nthreads())
         kept = {w: r for w, r in said.items() if not r["refused"]}
         if not kept:
             self.close()
-            raise KitError(f"--cluster {self.address}: no worker can grade as asked:\n" + "\n".join(refused))
-        if refused:
-            self.client.retire_workers([w for w in said if w not in kept], close_workers=True)
+            raise KitError(f"--cluster {self.address}: no worker can grade as asked:\n" + "\n".join(self.lines(said)))
+        self.slots, self.present, self.looked = len(kept), len(said), time.monotonic()
         weakest = max(kept.values(), key=lambda r: sandbox.STRENGTH.index(r["mode"]))
-        lines = [f"cluster {self.address}: {len(kept)} of {len(said)} workers grade", *refused]
-        fence = {"none": "no sandbox (--sandbox none)"}
-        lines += [
-            f"worker {w} on {r.get('host', '?')}: {fence.get(r['mode'], r['mode'] + ' sandbox')}"
-            for w, r in sorted(kept.items())
-        ]
-        lines += sorted({r["warning"] for r in kept.values() if r["warning"]})
+        lines = [f"cluster {self.address}: {len(kept)} of {len(said)} workers grade", *self.lines(said)]
         # Said loudly at start, on one line, with the grader's other warnings (grade.py logs choice.warning).
         return sandbox.Choice(weakest["mode"], sys.executable, " · ".join(lines))
+
+    def ask(self, workers):
+        """Ask `workers` what they can do and give those that can grade the resource: {worker: said}."""
+        said = self.client.run(ready, self.settings, self.version, workers=sorted(workers), on_error="return")
+        for w, r in said.items():
+            if isinstance(r, BaseException):  # lost since it was listed, or not a kit that answers
+                r = said[w] = {"mode": None, "warning": None, "refused": f"no answer ({type(r).__name__})"}
+            r.setdefault("host", "?")
+        kept = [w for w, r in said.items() if not r["refused"]]
+        admitted = self.client.run(admit, self.resource, workers=kept, on_error="return") if kept else {}
+        self.seen.update(workers)
+        self.kept.update(w for w, r in admitted.items() if not isinstance(r, BaseException))  # lost if not
+        return said
+
+    @staticmethod
+    def lines(said):
+        """What workers said, for the log: each refused one and why, each kept one's sandbox, the warnings."""
+        kept = {w: r for w, r in sorted(said.items()) if not r["refused"]}
+        fence = {"none": "no sandbox (--sandbox none)"}
+        return [
+            *(
+                f"REFUSED: worker {w} on {r['host']} will not grade: {r['refused']}"
+                for w, r in sorted(said.items())
+                if r["refused"]
+            ),
+            *(f"worker {w} on {r['host']}: {fence.get(r['mode'], r['mode'] + ' sandbox')}" for w, r in kept.items()),
+            *sorted({r["warning"] for r in kept.values() if r["warning"]}),
+        ]
+
+    def watch(self, keys, waiting):
+        """Look at the cluster (at most every POLL seconds): ask the workers that joined what they can do,
+        count those that can grade, and say when students wait (`keys` sent, or `waiting` to be) and none
+        is being graded, and when grading goes on. False once none was for `wait` seconds."""
+        now = time.monotonic()
+        if now - self.looked >= POLL:
+            self.looked = now
+            workers = set(self.client.nthreads())
+            if joined := workers - self.seen:
+                self.log(f"cluster {self.address}: joined: " + " · ".join(self.lines(self.ask(joined))))
+            mine = sorted(self.kept & workers)  # the only workers that take this run's tasks
+            self.slots, self.present = len(mine), len(workers)
+            graded = {k for ks in (self.client.processing(mine) if mine else {}).values() for k in ks} & set(keys)
+            # A student just sent may not be given to a worker yet: not a stall until a look later.
+            if graded or not (keys or waiting) or now - self.sent_at < POLL:
+                self.going()
+            elif self.stalled is None:
+                self.stalled = now
+                why = f"{len(workers)} refused" if workers else "all lost"
+                why = f"the {self.slots} that can were given none" if self.slots else why
+                self.log(
+                    f"cluster {self.address}: no worker can grade ({why}): waiting {self.wait:g} s for one to join; "
+                    "then the students not graded yet are grader errors, graded again by the next run"
+                )
+        return self.stalled is None or now - self.stalled < self.wait
+
+    def going(self):
+        """Grading goes on (a result came, or a worker has a student): said if it had stopped."""
+        if self.stalled is not None:
+            self.log(f"cluster {self.address}: {self.slots} of {self.present} workers grade; grading goes on")
+        self.stalled = None
 
     def close(self):
         self.client.close()

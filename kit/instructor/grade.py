@@ -15,8 +15,8 @@ from pathlib import Path
 
 from checks.options import seconds
 from kit.errors import KitError, report
-from kit.instructor import adjust, sandbox
-from kit.instructor.pipeline import Grader
+from kit.instructor import adjust, cluster, sandbox
+from kit.instructor.pipeline import INCOMPLETE, Grader
 from kit.instructor.secret import SECRET_BYTES
 
 PROBE_TIMEOUT = 5.0  # seconds per test, as for a learner
@@ -71,6 +71,14 @@ def parser():
         help="grade on a Dask cluster: a scheduler address, or local:N for N worker processes here "
         "(docs/instructor/scaling.md)",
     )
+    parser.add_argument(
+        "--cluster-wait",
+        type=seconds,
+        default=cluster.NO_WORKER_WAIT,
+        metavar="SECONDS",
+        help="with --cluster: seconds to wait for a worker once none can grade; then the students not graded yet "
+        f"are grader errors, graded by a re-run, and the exit status {INCOMPLETE} (default {cluster.NO_WORKER_WAIT:g})",
+    )
     parser.add_argument("--probe-timeout", type=seconds, default=PROBE_TIMEOUT, help="seconds per test (default 5)")
     parser.add_argument("--check-timeout", type=seconds, default=CHECK_TIMEOUT, help="seconds per check (default 60)")
     parser.add_argument(
@@ -97,6 +105,8 @@ def main(argv=None):
         parser_.error(f"{args.submissions}: no such folder")
     if args.jobs < 1:
         parser_.error("--jobs must be at least 1")
+    if args.cluster_wait < 0:
+        parser_.error("--cluster-wait must be at least 0")
     try:
         return Grader(args).run()
     except KitError as e:  # a refusal, before anyone was graded: the gradebook is untouched

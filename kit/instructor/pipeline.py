@@ -3,7 +3,7 @@
     refuse   every problem of the class and the instructor's files, before anything is touched
     stage    collect each submission into a staged tree (kit/instructor/ids.py, collect.py)
     seed     HMAC(secret, id and the staged tree's hash) (kit/instructor/secret.py)
-    judge    each job on a Machine: here (dispatch.dispatch_local) or on a cluster (cluster.dispatch_dask)
+    judge    each job on a Machine: here (dispatch.dispatch_local) or on a cluster (dispatch.dispatch_dask)
     score    the judge's report into a result (kit/instructor/score.py), on the machine that judged it
     record   keep each result as it comes, then write the gradebook (kit/instructor/gradebook.py)
 
@@ -28,13 +28,14 @@ from kit.errors import KitError
 from kit.escape import escape_line
 from kit.exercises import EXERCISES, parse_ids
 from kit.instructor import adjust, cluster, collect, gradebook, ids, score
-from kit.instructor.dispatch import Job, dispatch_local
+from kit.instructor.dispatch import Job, NoWorker, dispatch_dask, dispatch_local
 from kit.instructor.interrupts import Interrupts
 from kit.instructor.machine import Machine
 from kit.instructor.scanner import Scanner
 from kit.instructor.secret import derive_seed, load_secret, secret_id
 
 MACHINE = ("sandbox", "memory", "probe_timeout", "check_timeout", "student_timeout", "jobs")  # args a Machine takes
+INCOMPLETE = 75  # exit status of a run that left students ungraded for want of workers (sysexits' EX_TEMPFAIL)
 
 
 class Grader:
@@ -57,7 +58,8 @@ class Grader:
         self.cluster = self.machine = None
         try:
             if getattr(args, "cluster", None):  # the workers build the sandboxes; this machine stages and records
-                self.cluster = cluster.Cluster(args.cluster, machine)
+                wait = getattr(args, "cluster_wait", cluster.NO_WORKER_WAIT)
+                self.cluster = cluster.Cluster(args.cluster, machine, wait, self.log)
                 self.choice = self.cluster.check_workers()
                 self.staging = Path(tempfile.mkdtemp(prefix="kit-staged-"))
             else:
@@ -128,7 +130,7 @@ class Grader:
     def judged(self, jobs):
         """(job, result or exception) of each job as it finishes, where this grading judges."""
         if self.cluster:
-            return cluster.dispatch_dask(jobs, self.cluster.grade_one(), self.cluster)
+            return dispatch_dask(jobs, self.cluster.grade_one(), self.cluster)
         return dispatch_local(jobs, self.machine.grade_one, self.args.jobs)
 
     def cached(self, sid, fp):
@@ -159,6 +161,7 @@ class Grader:
         done = 0
         failed = "the grading task failed on the cluster" if self.cluster else "the grader failed on this submission"
         for job, r in judged:
+            self.no_worker += isinstance(r, NoWorker)
             if isinstance(r, BaseException):
                 r = score.empty(job.sid, "error", f"{failed} ({type(r).__name__}: {r})", self.settings)
             r = {**r, **self.settings}  # the instructor's settings, not a worker's
@@ -179,8 +182,9 @@ class Grader:
     # --- the run ------------------------------------------------------------------------------------
 
     def run(self):
-        """Grade the class; 0, or 130 after Ctrl-C, with what finished kept and written."""
-        results, todo = {}, []
+        """Grade the class; 0, INCOMPLETE when students were left for want of a worker, or 130 after
+        Ctrl-C, with what finished kept and written."""
+        results, todo, self.no_worker = {}, [], 0
         try:
             students, names = self.refuse()
         except BaseException:
@@ -211,6 +215,12 @@ class Grader:
             )
             return 130
         self.log(f"wrote {self.out / 'grades.csv'}, grades.json and feedback/ for {len(results)} students")
+        if self.no_worker:  # a gradebook for everyone, and a status that says it is not finished
+            self.log(
+                f"incomplete: {self.no_worker} of {len(students)} students not graded, the cluster having no worker "
+                "that could grade; their rows are grader errors, graded by running the same command again"
+            )
+            return INCOMPLETE
         return 0
 
     def close(self):
