@@ -4,7 +4,9 @@ import zipfile
 
 import pytest
 
+from kit import ROOT
 from kit.instructor import collect, ids
+from kit.regions import build_tree
 
 
 def test_find_takes_folders_and_archives_by_id_and_names_what_else_it_leaves(tmp_path):
@@ -56,6 +58,24 @@ def test_locate_finds_the_tree_at_the_top_under_exercises_or_one_top_folder(tmp_
     (tmp_path / layout / "micrograd").mkdir(parents=True)
     (tmp_path / "__MACOSX").mkdir()
     assert collect.locate(tmp_path) == tmp_path / layout
+
+
+@pytest.mark.parametrize("stray", ["train.py", "derivatives.py", "micrograd/micrograd/engine.py"])
+def test_a_copy_of_the_kit_is_graded_from_exercises_whatever_scratch_lies_at_its_top(tmp_path, stray):
+    """A Classroom repository (or a whole kit folder zipped) holds the learner's work in exercises/: a
+    scratch train.py at its top, or a clone of micrograd beside it, is not graded in its place, and
+    the feedback says so."""
+    build_tree(ROOT / "solutions", tmp_path / "repo" / "exercises", 7)
+    (tmp_path / "repo" / "checks").mkdir()
+    (tmp_path / "repo" / stray).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "repo" / stray).write_text("print('scratch')\n")
+    assert collect.locate(tmp_path / "repo") == tmp_path / "repo" / "exercises"
+    (tmp_path / "scratch").mkdir()
+    notes = collect.collect(tmp_path / "repo", tmp_path / "scratch")
+    staged = tmp_path / "scratch" / "tree" / "train.py"
+    assert staged.read_text() == (tmp_path / "repo" / "exercises" / "train.py").read_text()
+    top = stray.split("/")[0]
+    assert f"exercises/ was graded; {top} at the top of the submission were not" in notes
 
 
 def test_locate_finds_nothing_among_two_top_folders(tmp_path):

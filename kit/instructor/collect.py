@@ -129,14 +129,19 @@ def extract(zf, member, target, room):
     return written
 
 
+def holds(folder):
+    """Whether `folder` (no link) holds some of the learner's tree."""
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    return (folder / "derivatives.py").exists() or (folder / "micrograd").is_dir() or (folder / "train.py").exists()
+
+
 def locate(root, depth=0):
-    """The folder holding the learner's tree: the top, exercises/, or one single top folder (a few deep)."""
-
-    def holds_tree(d):
-        return (d / "derivatives.py").exists() or (d / "micrograd").is_dir() or (d / "train.py").exists()
-
-    for candidate in (root, root / "exercises"):
-        if candidate.is_dir() and not candidate.is_symlink() and holds_tree(candidate):
+    """The folder holding the learner's tree: exercises/ where it holds some (a copy of the kit, as a
+    Classroom repository is, where the learner's work is; files of the tree at its top are scratch),
+    else the top, else one single top folder (a few deep)."""
+    for candidate in (root / "exercises", root):
+        if holds(candidate):
             return candidate
     tops = [p for p in root.iterdir() if not p.name.startswith((".", "__MACOSX"))] if root.is_dir() else []
     if depth < 3 and len(tops) == 1 and tops[0].is_dir() and not tops[0].is_symlink():
@@ -288,6 +293,9 @@ def _collect(path, scratch, scanning):
             "no exercise tree was found: put derivatives.py, micrograd/ and train.py at the "
             "top of the submission or under exercises/"
         )
+    if source.name == "exercises" and holds(source.parent):
+        top = [rel for rel in ("derivatives.py", "micrograd", "train.py") if (source.parent / rel).exists()]
+        notes.append(f"exercises/ was graded; {', '.join(top)} at the top of the submission were not")
     tree = scratch / "tree"
     tree.mkdir()
     notes += stage(source, tree)
