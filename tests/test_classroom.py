@@ -149,6 +149,23 @@ def test_each_steps_command_passes_exactly_when_the_check_earns_full_marks(tree,
             assert (proc.returncode == 0) == passes, proc.stdout
 
 
+def test_each_steps_setup_removes_a_committed_venv_before_it_makes_the_kits_own(tmp_path):
+    """A .venv committed from another machine failed every check; one holding a .pth that forces exit 0
+    earned full marks."""
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / ".venv" / "lib" / "zz_exit0.pth").write_text("import os; os._exit(0)\n")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "make").write_text("#!/bin/sh\n[ -e .venv ] && echo venv-left > seen || echo venv-gone > seen\n")
+    (fake / "make").chmod(0o755)
+    setups = {step["with"]["setup-command"] for step in steps() if "setup-command" in step.get("with", {})}
+    assert len(setups) == 1
+    proc = subprocess.run(
+        ["sh", "-c", setups.pop()], cwd=tmp_path, env={**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    )
+    assert proc.returncode == 0 and (tmp_path / "seen").read_text().strip() == "venv-gone"
+
+
 def test_an_existing_template_is_kept_unless_forced(tmp_path, capsys):
     out = tmp_path / "template"
     assert main(["--out", str(out)]) == 0

@@ -66,7 +66,9 @@ def workflow():
                 "uses": "classroom-resources/autograding-command-grader@v1",
                 "with": {
                     "test-name": f"check-{ex} {e.title}",
-                    "setup-command": "make setup",
+                    # A .venv the learner committed (another machine's, or one holding a .pth that
+                    # forces exit 0) never stands in for the kit's own: the checks run in a fresh one.
+                    "setup-command": "rm -rf .venv && make setup",
                     "command": f"make check-{ex}",
                     "timeout": 10,
                     "max-score": POINTS[ex],
