@@ -166,6 +166,36 @@ def test_each_steps_setup_removes_a_committed_venv_before_it_makes_the_kits_own(
     assert proc.returncode == 0 and (tmp_path / "seen").read_text().strip() == "venv-gone"
 
 
+def test_the_template_ships_the_stubs_and_no_file_git_does_not_track_whatever_the_instructors_copy_holds(tmp_path):
+    """An instructor who solved an exercise in their own exercises/ and left notes in checks/ gave both
+    to every student."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True)
+    if listed.returncode:
+        pytest.skip("the kit is no git checkout here")
+    kit = tmp_path / "kit"  # the kit as it is here, committed afresh
+    for rel in filter(None, os.fsdecode(listed.stdout).split("\0")):
+        if (ROOT / rel).is_file():
+            (kit / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, kit / rel)
+    git = ["git", "-c", "user.name=k", "-c", "user.email=k@k", "-C", str(kit)]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "kit"]):
+        subprocess.run([*git, *args], check=True)
+    shutil.copy(ROOT / "solutions" / "derivatives.py", kit / "exercises" / "derivatives.py")
+    (kit / "exercises" / "scratch.py").write_text("x = 1\n")
+    (kit / "checks" / "notes-instructor.txt").write_text("the answers are in solutions/\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "classroom", "--out", str(tmp_path / "t")],
+        cwd=kit,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for rel in TREE:
+        assert (tmp_path / "t" / "exercises" / rel).read_text() == (ROOT / "exercises" / rel).read_text(), rel
+    assert not (tmp_path / "t" / "exercises" / "scratch.py").exists()
+    assert not (tmp_path / "t" / "checks" / "notes-instructor.txt").exists()
+
+
 def test_an_existing_template_is_kept_unless_forced(tmp_path, capsys):
     out = tmp_path / "template"
     assert main(["--out", str(out)]) == 0

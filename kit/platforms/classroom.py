@@ -14,13 +14,16 @@ Gradescope.
 """
 
 import argparse
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 from kit import ROOT
-from kit.exercises import EXERCISES, POINTS, doc_path
+from kit.exercises import EXERCISES, POINTS, TREE, doc_path
+from kit.regions import render
 
 WORKFLOW = ".github/workflows/classroom.yml"
 # What the learner's copy holds, relative to the kit's root; folders are copied whole but for LEFT_OUT.
@@ -138,10 +141,13 @@ def learner_readme():
 
 # The files of the learner's copy written for it rather than copied from the kit.
 WRITTEN = {"Makefile": learner_makefile, "README.md": learner_readme}
+STUBS = "exercises/"  # its tree's files are the stubs, written from solutions/
 
 
 def shipped_files(root=ROOT):
-    """The files of the learner's copy, relative to `root`, sorted."""
+    """The files of the learner's copy, relative to `root`, sorted: of those git tracks where `root` is a
+    git checkout (an instructor's notes or scratch files never ship), exercises/ as the stubs' tree."""
+    tracked = git_files(root)
     files = []
     for part in SHIPPED:
         path = root / part
@@ -151,8 +157,30 @@ def shipped_files(root=ROOT):
                 continue
             if rel.startswith("kit/platforms/nbgrader/") and rel not in NBGRADER:
                 continue
+            if rel.startswith(STUBS) and rel.removeprefix(STUBS) not in TREE:
+                continue
+            if tracked is not None and rel not in tracked and rel not in WRITTEN:
+                continue
             files.append(rel)
     return files
+
+
+def git_files(root):
+    """The files git tracks in `root`, or None where it is no git checkout (a kit from an archive)."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return set(os.fsdecode(listed.stdout).split("\0")) - {""} if listed.returncode == 0 else None
+
+
+def shipped_text(rel):
+    """The text of a file written for the learner's copy: the Makefile and README, and exercises/ as
+    solutions/ renders the stubs, whatever the instructor's own exercises/ holds now."""
+    if rel in WRITTEN:
+        return WRITTEN[rel]()
+    rel = rel.removeprefix(STUBS)
+    return render((ROOT / "solutions" / rel).read_text(encoding="utf-8"), 0, rel)
 
 
 def write_template(out, force=False):
@@ -164,8 +192,8 @@ def write_template(out, force=False):
         shutil.rmtree(out)
     for rel in shipped_files():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        if rel in WRITTEN:
-            (out / rel).write_text(WRITTEN[rel](), encoding="utf-8")
+        if rel in WRITTEN or rel.startswith(STUBS):
+            (out / rel).write_text(shipped_text(rel), encoding="utf-8")
         else:
             shutil.copy2(ROOT / rel, out / rel)
     (out / WORKFLOW).parent.mkdir(parents=True, exist_ok=True)
