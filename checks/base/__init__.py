@@ -18,8 +18,10 @@ that runs on the kit's code for that exercise instead of the learner's:
 
 engine.py and nn.py here are the reference, written by `python -m kit stubs` from solutions/ (do
 not edit them by hand). The judge sends their text to a base worker in its handshake, so no
-learner code graded on its own engine ever runs where it could read them, and a submission that
-copies them is marked for review by the grader (kit/instructor/scan.py).
+learner code graded on its own engine ever runs where it could read them. A submission whose
+engine.py is this one line for line (comments and spacing aside) is marked for review by the grader
+(kit/instructor/scan.py); a copy with names changed, or a copied nn.py (a network written from the
+lecture is the reference's by nature), is not told apart from the learner's own.
 """
 
 import dataclasses
