@@ -196,6 +196,16 @@ def test_the_template_ships_the_stubs_and_no_file_git_does_not_track_whatever_th
     assert not (tmp_path / "t" / "checks" / "notes-instructor.txt").exists()
 
 
+def test_the_templates_lessons_name_no_command_that_copy_cannot_run(template):
+    """The lessons said `make check-01 IMPL=solutions` and `make solution-03`: there is neither
+    solutions/ nor a solution target in the learner's copy."""
+    for doc in sorted((template / "docs").glob("*.md")):
+        text = doc.read_text()
+        assert "IMPL=solutions" not in text and "--impl solutions" not in text and "make solution-" not in text, doc
+    assert "make hint-03" in (template / "docs" / "hints.md").read_text()
+    assert "You are done when `E` equals `M`" in (template / "docs" / "01_numeric_derivatives.md").read_text()
+
+
 def test_an_existing_template_is_kept_unless_forced(tmp_path, capsys):
     out = tmp_path / "template"
     assert main(["--out", str(out)]) == 0

@@ -142,6 +142,7 @@ def learner_readme():
 # The files of the learner's copy written for it rather than copied from the kit.
 WRITTEN = {"Makefile": learner_makefile, "README.md": learner_readme}
 STUBS = "exercises/"  # its tree's files are the stubs, written from solutions/
+LESSONS = "docs/"  # written without what the copy cannot do: the solutions are not in it
 
 
 def shipped_files(root=ROOT):
@@ -175,12 +176,20 @@ def git_files(root):
 
 
 def shipped_text(rel):
-    """The text of a file written for the learner's copy: the Makefile and README, and exercises/ as
-    solutions/ renders the stubs, whatever the instructor's own exercises/ holds now."""
+    """The text of a file written for the learner's copy: the Makefile and README, exercises/ as
+    solutions/ renders the stubs, whatever the instructor's own exercises/ holds now, and the lessons
+    without what this copy cannot do (grade the reference, show a solution)."""
     if rel in WRITTEN:
         return WRITTEN[rel]()
-    rel = rel.removeprefix(STUBS)
-    return render((ROOT / "solutions" / rel).read_text(encoding="utf-8"), 0, rel)
+    if rel.startswith(STUBS):
+        rel = rel.removeprefix(STUBS)
+        return render((ROOT / "solutions" / rel).read_text(encoding="utf-8"), 0, rel)
+    text = (ROOT / rel).read_text(encoding="utf-8")
+    text = text.replace(
+        " None of them is the answer itself: that is `make solution-03`,\nwhich opens once your check passes.",
+        " None of them is the answer itself.",
+    )
+    return "\n\n".join(p for p in text.split("\n\n") if "IMPL=solutions" not in p)
 
 
 def write_template(out, force=False):
@@ -192,7 +201,7 @@ def write_template(out, force=False):
         shutil.rmtree(out)
     for rel in shipped_files():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        if rel in WRITTEN or rel.startswith(STUBS):
+        if rel in WRITTEN or rel.startswith(STUBS) or (rel.startswith(LESSONS) and rel.endswith(".md")):
             (out / rel).write_text(shipped_text(rel), encoding="utf-8")
         else:
             shutil.copy2(ROOT / rel, out / rel)
