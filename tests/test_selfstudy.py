@@ -410,17 +410,23 @@ def test_the_draw_command_refuses_a_format_it_does_not_write_in_one_line_naming_
 # --- watch mode ----------------------------------------------------------------------------------
 
 
+def reaction_to(watch, shown, announcement, save, expect):
+    """Once `shown` and the watcher's `announcement` are out: seconds from the end of `save()` to `expect`."""
+    watch.wait_for(shown, 30)
+    watch.wait_for(announcement, 10)
+    time.sleep(1.0)  # the watcher starts just after the announcement
+    save()
+    start = time.monotonic()
+    watch.wait_for(expect, 15)
+    return time.monotonic() - start
+
+
 def save_and_expect_the_next_check(tmp_path, tree, env, announcement):
     impl = shutil.copytree(tree(0), tmp_path / "impl")
     watch = WatchSession(impl, env)
     try:
-        watch.wait_for("check-01: 0/", 30)
-        watch.wait_for(announcement, 10)
-        time.sleep(1.0)  # the watcher starts just after the announcement
-        shutil.copy(ROOT / "solutions" / "derivatives.py", impl / "derivatives.py")
-        start = time.monotonic()
-        watch.wait_for("check-02: 0/", 15)
-        reaction = time.monotonic() - start
+        save = lambda: shutil.copy(ROOT / "solutions" / "derivatives.py", impl / "derivatives.py")  # noqa: E731
+        reaction = reaction_to(watch, "check-01: 0/", announcement, save, "check-02: 0/")
     finally:
         status = watch.stop()
     output = watch.output()
@@ -623,16 +629,14 @@ def test_a_save_during_a_run_ends_that_run_and_shows_only_the_answer_for_the_new
     derivatives = impl / "derivatives.py"
     fixed = derivatives.read_text()
     watch = WatchSession(impl, {"KIT_WATCH_POLL": "", "KIT_TIMEOUT": "20"})
-    try:
-        watch.wait_for("check-05: 0/", 30)
-        watch.wait_for("for changes", 10)
-        time.sleep(1.0)  # the watcher starts just after the announcement
+
+    def loop_then_fix():
         derivatives.write_text(fixed.replace("    return (f(x + h) - f(x)) / h", "    while True:\n        pass"))
         time.sleep(1.5)  # the run of the endless loop is under way
         derivatives.write_text(fixed)
-        start = time.monotonic()
-        watch.wait_for("check-05: 0/", 15)
-        reaction = time.monotonic() - start
+
+    try:
+        reaction = reaction_to(watch, "check-05: 0/", "for changes", loop_then_fix, "check-05: 0/")
     finally:
         status = watch.stop()
     output = watch.output()
