@@ -57,7 +57,7 @@ def test_a_student_with_both_a_folder_and_an_archive_is_one_row_that_names_both_
 def test_locate_finds_the_tree_at_the_top_under_exercises_or_one_top_folder(tmp_path, layout):
     (tmp_path / layout / "micrograd").mkdir(parents=True)
     (tmp_path / "__MACOSX").mkdir()
-    assert collect.locate(tmp_path) == tmp_path / layout
+    assert ids.locate(tmp_path) == tmp_path / layout
 
 
 @pytest.mark.parametrize("stray", ["train.py", "derivatives.py", "micrograd/micrograd/engine.py"])
@@ -69,7 +69,7 @@ def test_a_copy_of_the_kit_is_graded_from_exercises_whatever_scratch_lies_at_its
     (tmp_path / "repo" / "checks").mkdir()
     (tmp_path / "repo" / stray).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / "repo" / stray).write_text("print('scratch')\n")
-    assert collect.locate(tmp_path / "repo") == tmp_path / "repo" / "exercises"
+    assert ids.locate(tmp_path / "repo") == tmp_path / "repo" / "exercises"
     (tmp_path / "scratch").mkdir()
     notes = collect.collect(tmp_path / "repo", tmp_path / "scratch")
     staged = tmp_path / "scratch" / "tree" / "train.py"
@@ -81,7 +81,7 @@ def test_a_copy_of_the_kit_is_graded_from_exercises_whatever_scratch_lies_at_its
 def test_locate_finds_nothing_among_two_top_folders(tmp_path):
     (tmp_path / "one" / "micrograd").mkdir(parents=True)
     (tmp_path / "two").mkdir()
-    assert collect.locate(tmp_path) is None
+    assert ids.locate(tmp_path) is None
 
 
 def test_unzip_skips_members_that_escape_by_backslash_or_drive_letter(tmp_path):

@@ -129,26 +129,6 @@ def extract(zf, member, target, room):
     return written
 
 
-def holds(folder):
-    """Whether `folder` (no link) holds some of the learner's tree."""
-    if not folder.is_dir() or folder.is_symlink():
-        return False
-    return (folder / "derivatives.py").exists() or (folder / "micrograd").is_dir() or (folder / "train.py").exists()
-
-
-def locate(root, depth=0):
-    """The folder holding the learner's tree: exercises/ where it holds some (a copy of the kit, as a
-    Classroom repository is, where the learner's work is; files of the tree at its top are scratch),
-    else the top, else one single top folder (a few deep)."""
-    for candidate in (root / "exercises", root):
-        if holds(candidate):
-            return candidate
-    tops = [p for p in root.iterdir() if not p.name.startswith((".", "__MACOSX"))] if root.is_dir() else []
-    if depth < 3 and len(tops) == 1 and tops[0].is_dir() and not tops[0].is_symlink():
-        return locate(tops[0], depth + 1)
-    return None
-
-
 def environment(folder):
     """Whether the folder at `folder` cannot be the learner's tree: hidden, a cache, or a Python environment."""
     name = os.path.basename(folder)
@@ -280,20 +260,20 @@ def collect(path, scratch, scanning=None):
 def _collect(path, scratch, scanning):
     notes = []
     if path.is_dir():
-        source = locate(path)
+        source = ids.locate(path)
     elif reason := ids.not_graded(path.name):
         raise Ungradable(reason)
     else:
         unpacked = scratch / "unpacked"
         unpacked.mkdir()
         notes += unzip(path, unpacked)
-        source = locate(unpacked)
+        source = ids.locate(unpacked)
     if source is None:
         raise Ungradable(
             "no exercise tree was found: put derivatives.py, micrograd/ and train.py at the "
             "top of the submission or under exercises/"
         )
-    if source.name == "exercises" and holds(source.parent):
+    if source.name == "exercises" and ids.holds(source.parent):
         top = [rel for rel in ("derivatives.py", "micrograd", "train.py") if (source.parent / rel).exists()]
         notes.append(f"exercises/ was graded; {', '.join(top)} at the top of the submission were not")
     tree = scratch / "tree"

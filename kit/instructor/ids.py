@@ -1,4 +1,5 @@
-"""Student ids: finding each student's submission, and the name each is graded (and filed) under.
+"""Student ids: finding each student's submission (and the learner's tree in it), and the name each is
+graded (and filed) under.
 
 One rule for every route (kit grade, kit merge, nbgrader, Gradescope). After NFC normalisation, an id
 of Unicode letters and digits and `. _ @ + -`, starting with a letter or a digit (at most 100
@@ -154,3 +155,26 @@ def twice(uploads):
         f"one student under more than one id ({listed}, the same once accents are composed and case "
         "is ignored): keep one, and grade again"
     )
+
+
+# --- where in a submission the learner's tree is ------------------------------------------------
+
+
+def holds(folder):
+    """Whether `folder` (no link) holds some of the learner's tree."""
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    return (folder / "derivatives.py").exists() or (folder / "micrograd").is_dir() or (folder / "train.py").exists()
+
+
+def locate(root, depth=0):
+    """The folder holding the learner's tree: exercises/ where it holds some (a copy of the kit, as a
+    Classroom repository is, where the learner's work is; files of the tree at its top are scratch),
+    else the top, else one single top folder (a few deep)."""
+    for candidate in (root / "exercises", root):
+        if holds(candidate):
+            return candidate
+    tops = [p for p in root.iterdir() if not p.name.startswith((".", "__MACOSX"))] if root.is_dir() else []
+    if depth < 3 and len(tops) == 1 and tops[0].is_dir() and not tops[0].is_symlink():
+        return locate(tops[0], depth + 1)
+    return None

@@ -188,14 +188,14 @@ def stage_submission(submission, subs):
     is copied without following links."""
     import stat
 
-    from kit.instructor import collect
+    from kit.instructor import ids
 
     def special(folder, names):  # a named pipe, a device, a socket: copying one would block or fail
         kinds = {n: os.lstat(os.path.join(folder, n)).st_mode for n in names}
         return {n for n, m in kinds.items() if not (stat.S_ISREG(m) or stat.S_ISDIR(m) or stat.S_ISLNK(m))}
 
     zips = [p for p in submission.iterdir() if p.suffix.lower() == ".zip" and p.is_file() and not p.is_symlink()]
-    if collect.locate(submission) is None and len(zips) == 1:
+    if ids.locate(submission) is None and len(zips) == 1:
         shutil.copyfile(zips[0], subs / "submission.zip")
     else:
         shutil.copytree(submission, subs / "submission", symlinks=True, ignore=special)
