@@ -1,6 +1,8 @@
-"""GitHub Classroom: `make classroom` writes the template repository, whose workflow grades each check
-as one step worth its maximum, and which holds no solution."""
+"""GitHub Classroom: `make classroom` writes the template repository, whose workflow sends each
+check's points to Classroom's reporter, and which holds no solution."""
 
+import base64
+import json
 import os
 import shlex
 import shutil
@@ -12,7 +14,7 @@ import pytest
 
 from kit import ROOT
 from kit.exercises import POINTS, TREE
-from kit.platforms.classroom import WORKFLOW, main, shipped_files, workflow_yaml
+from kit.platforms.classroom_template import WORKFLOW, main, shipped_files, workflow_yaml
 from kit.regions import scan
 
 yaml = pytest.importorskip("yaml", reason="PyYAML (with the instructor extra) is not installed")
@@ -50,11 +52,15 @@ def in_template(template, *args, env=None):
     )
 
 
-def test_the_workflow_has_one_graded_step_per_check_worth_its_maximum():
-    graded = [s for s in steps() if s.get("uses", "").startswith("classroom-resources/autograding-command-grader")]
-    assert [s["with"]["command"] for s in graded] == [f"make check-0{i}" for i in range(1, 8)]
-    assert [s["with"]["max-score"] for s in graded] == list(POINTS.values())
-    assert all(s["id"] == s["name"] for s in graded)
+def check_steps():
+    return [s for s in steps() if s.get("id", "").startswith("check-")]
+
+
+def test_the_workflow_sets_the_kit_up_once_then_has_one_step_per_check_that_sends_its_points():
+    names = [s["name"] for s in steps()]
+    assert names.index("Set up the kit") < names.index(check_steps()[0]["name"])
+    assert [s["run"] for s in check_steps()] == [f".venv/bin/python -m kit classroom result 0{i}" for i in range(1, 8)]
+    assert [s["id"] for s in check_steps()] == [f"check-{ex}" for ex in POINTS]
 
 
 def test_the_reporter_reads_every_steps_result():
@@ -125,6 +131,18 @@ def test_the_templates_checks_run_and_grade_the_learners_exercises(template):
     assert proc.stdout.rstrip().splitlines()[-1] == "check-01: 0/14 points", proc.stdout + proc.stderr
 
 
+def test_the_templates_workflow_command_runs_there_and_the_template_writer_is_not_in_it(template, tmp_path):
+    output = tmp_path / "out"
+    output.write_text("")
+    workflow = {"GITHUB_OUTPUT": str(output)}
+    proc = in_template(template, sys.executable, "-m", "kit", "classroom", "result", "01", env=workflow)
+    assert proc.returncode == 0 and "check-01: 0/14 points" in proc.stdout, proc.stdout + proc.stderr
+    assert json.loads(base64.b64decode(output.read_text().strip().removeprefix("result=")))["status"] == "fail"
+    proc = in_template(template, sys.executable, "-m", "kit", "classroom", "--out", str(tmp_path / "again"))
+    assert proc.returncode == 2 and "not part of this copy" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "again").exists() and not (template / "kit" / "platforms" / "classroom_template.py").exists()
+
+
 def test_make_solution_with_force_prints_no_solution_from_the_template(template):
     proc = in_template(
         template, "make", "--no-print-directory", "solution-01", "FORCE=1", f"PY={sys.executable}", "STAMP="
@@ -134,22 +152,64 @@ def test_make_solution_with_force_prints_no_solution_from_the_template(template)
     assert not [line for line in solution_lines() if len(line) >= 12 and line in shown], shown
 
 
-@pytest.mark.parametrize("upto, passes", [(7, True), (0, False)])
-def test_each_steps_command_passes_exactly_when_the_check_earns_full_marks(tree, upto, passes):
-    for step in steps():
-        command = step.get("with", {}).get("command")
-        if command:
-            proc = subprocess.run(
-                shlex.split(command),
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                env={**os.environ, "IMPL": str(tree(upto))},
-            )
-            assert (proc.returncode == 0) == passes, proc.stdout
+def classroom_points(results):
+    """What Classroom's reporter sends the classroom (autograding-grading-reporter, notify-classroom.js):
+    the sum of every runner's tests' scores, out of the sum of their max_score."""
+    counted = [r for r in results if r["max_score"]]
+    return sum(t["score"] for r in counted for t in r["tests"]), sum(r["max_score"] for r in counted)
 
 
-def test_each_steps_setup_removes_a_committed_venv_before_it_makes_the_kits_own(tmp_path):
+def reporter_table(result):
+    """The points its log's table shows for one runner (helpers/test-helpers.js, getTestScore)."""
+    return sum(t["status"] == "pass" for t in result["tests"]) / len(result["tests"]) * result["max_score"]
+
+
+def run_step(step, tmp_path, impl):
+    """A check's step as the workflow runs it (the kit's Python for .venv's), with its GITHUB_OUTPUT."""
+    output = tmp_path / f"{step['id']}.out"
+    output.write_text("")
+    words = shlex.split(step["run"])
+    proc = subprocess.run(
+        [sys.executable, *words[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "IMPL": str(impl), "GITHUB_OUTPUT": str(output)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a later check's step still runs
+    (line,) = output.read_text().splitlines()
+    name, _, value = line.partition("=")
+    assert name == "result"
+    return json.loads(base64.b64decode(value)), proc.stdout
+
+
+def test_each_checks_step_sends_the_points_the_check_earned_not_all_or_nothing(variant, tmp_path):
+    """Classroom's command grader gave a step its maximum or nothing: a check at 13/14 showed 0."""
+    # tanh's local derivative: check-05 earns part of its points, the other checks all of theirs.
+    impl = variant([("(1 - t**2) * out.grad", "(1 - t) * out.grad")])
+    report = tmp_path / "report.json"
+    subprocess.run([sys.executable, "-m", "kit", "check", "all", "--impl", str(impl), "--report", str(report)])
+    earned = {ex: c["earned"] for ex, c in json.loads(report.read_text())["checks"].items()}
+    assert 0 < earned["05"] < POINTS["05"] and sum(earned.values()) > sum(POINTS.values()) - POINTS["05"]
+    results = []
+    for step in check_steps():
+        result, printed = run_step(step, tmp_path, impl)
+        ex = step["id"].removeprefix("check-")
+        assert classroom_points([result]) == (earned[ex], POINTS[ex]), (ex, result)
+        assert reporter_table(result) == pytest.approx(earned[ex])  # the log's table says the same
+        assert result["status"] == ("pass" if earned[ex] == POINTS[ex] else "fail")
+        assert f"check-{ex}: {earned[ex]}/{POINTS[ex]} points" in printed  # the learner's feedback, in the log
+        results.append(result)
+    assert classroom_points(results) == (sum(earned.values()), sum(POINTS.values()))
+
+
+def test_a_check_that_gives_no_result_sends_an_error_worth_nothing(tmp_path):
+    result, printed = run_step(check_steps()[2], tmp_path, tmp_path / "no-such-tree")
+    assert result["status"] == "error" and classroom_points([result]) == (0, POINTS["03"])
+    assert "gave no result" in result["tests"][0]["message"] and "check-03" in printed
+
+
+def test_the_setup_step_removes_a_committed_venv_before_it_makes_the_kits_own(tmp_path):
     """A .venv committed from another machine failed every check; one holding a .pth that forces exit 0
     earned full marks."""
     (tmp_path / ".venv" / "lib").mkdir(parents=True)
@@ -158,10 +218,9 @@ def test_each_steps_setup_removes_a_committed_venv_before_it_makes_the_kits_own(
     fake.mkdir()
     (fake / "make").write_text("#!/bin/sh\n[ -e .venv ] && echo venv-left > seen || echo venv-gone > seen\n")
     (fake / "make").chmod(0o755)
-    setups = {step["with"]["setup-command"] for step in steps() if "setup-command" in step.get("with", {})}
-    assert len(setups) == 1
+    (setup,) = [step["run"] for step in steps() if step["name"] == "Set up the kit"]
     proc = subprocess.run(
-        ["sh", "-c", setups.pop()], cwd=tmp_path, env={**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+        ["sh", "-c", setup], cwd=tmp_path, env={**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
     )
     assert proc.returncode == 0 and (tmp_path / "seen").read_text().strip() == "venv-gone"
 

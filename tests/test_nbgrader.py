@@ -25,7 +25,7 @@ from conftest import run_checks  # noqa: E402
 
 from kit import ROOT  # noqa: E402
 from kit.exercises import EXERCISES, POINTS, check_file  # noqa: E402
-from kit.platforms.classroom import write_template  # noqa: E402
+from kit.platforms.classroom_template import write_template  # noqa: E402
 from kit.platforms.nbgrader import extract  # noqa: E402
 from kit.platforms.nbgrader.course import write_course  # noqa: E402
 from kit.platforms.nbgrader.extract import file_cells  # noqa: E402
