@@ -151,6 +151,19 @@ def test_python_m_kit_without_the_dependencies_says_how_to_set_up_instead_of_a_t
         assert f"%pip install -e . in a cell, then !python -m kit {said}" in proc.stderr
 
 
+def test_an_instructor_command_without_its_extra_says_which_to_install_instead_of_a_traceback(tmp_path):
+    """`kit nbgrader grade` without nbgrader ended in a ModuleNotFoundError's traceback."""
+    python = bare_python(tmp_path)
+    for command, lacks in (
+        (["nbgrader", "grade", "ex01"], "nbgrader"),
+        (["nbgrader", "--course", str(tmp_path / "c")], "nbformat"),
+        (["classroom", "--out", str(tmp_path / "t")], "PyYAML"),
+    ):
+        proc = subprocess.run([python, "-m", "kit", *command], cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"error: {lacks} is not installed: pip install -e '.[instructor]'" in proc.stderr
+
+
 def test_python_3_9_is_told_the_kit_needs_3_10_not_that_it_lacks_pytest(tmp_path):
     """No 3.9 here: a bare Python that reports 3.9 (sitecustomize sets sys.version_info, where the kit reads it).
     macOS's own python3 is 3.9, and a learner who ran it was told to install pytest."""

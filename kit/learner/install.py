@@ -30,6 +30,14 @@ def require():
             raise MissingDependency(f"No module named {name!r}", name=name)
 
 
+def lacking(module, extra, name=None):
+    """The error to print where an optional dependency (of pyproject.toml's `extra`) is not installed,
+    or None."""
+    if importlib.util.find_spec(module) is None:
+        return f"error: {name or module} is not installed: pip install -e '.[{extra}]'"
+    return None
+
+
 def too_old():
     """What to do, where this Python is older than the kit supports (macOS's own python3 is 3.9), or
     None: said first, since a Python that old lacks the dependencies too (pip would not install them)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from kit import ROOT
 from kit.exercises import EXERCISES, TREE, doc_path
+from kit.learner.install import lacking
 from kit.regions import render
 
 WORKFLOW = ".github/workflows/classroom.yml"
@@ -212,10 +213,8 @@ def main(argv=None):
     parser.add_argument("--out", default="classroom-template", help="the folder to write (default classroom-template)")
     parser.add_argument("--force", action="store_true", help="replace the folder if it exists")
     args = parser.parse_args(argv)
-    try:
-        import yaml  # noqa: F401
-    except ImportError:
-        print("error: PyYAML is not installed: pip install -e '.[instructor]'", file=sys.stderr)
+    if why := lacking("yaml", "instructor", "PyYAML"):
+        print(why, file=sys.stderr)
         return 2
     try:
         out = write_template(args.out, args.force)

@@ -15,10 +15,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from kit.learner.install import lacking
+
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["grade"]:
+        if why := lacking("nbgrader", "instructor"):  # before grade's imports, which need it
+            print(why, file=sys.stderr)
+            return 2
         from kit.platforms.nbgrader.grade import main as grade
 
         return grade(argv[1:])
@@ -28,10 +33,8 @@ def main(argv=None):
     )
     parser.add_argument("--course-id", default="micrograd", help="nbgrader's course id (default: micrograd)")
     args = parser.parse_args(argv)
-    try:
-        import nbformat  # noqa: F401
-    except ImportError:
-        print("error: nbformat is not installed: pip install -e '.[instructor]'", file=sys.stderr)
+    if why := lacking("nbformat", "instructor"):
+        print(why, file=sys.stderr)
         return 2
     from kit.platforms.nbgrader.course import write_course
 

@@ -244,11 +244,6 @@ def main(argv=None):
             adjust.adjustments(late.adjustments, None, list(POINTS))
     except adjust.Invalid as e:
         parser.error(str(e))
-    try:
-        import nbgrader  # noqa: F401
-    except ImportError:
-        print("error: nbgrader is not installed: pip install -e '.[instructor]'", file=sys.stderr)
-        return 2
     course = Path(args.course).resolve()
     for assignment in args.assignments:
         try:
