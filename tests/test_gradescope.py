@@ -21,7 +21,7 @@ import pytest
 from kit import ROOT
 from kit.exercises import EXERCISES, POINTS, TOTAL
 from kit.instructor import wrappers
-from kit.platforms.gradescope import SECRET, SETTINGS, SUPPORTED, VISIBILITY, build, main
+from kit.platforms.gradescope import SECRET, SETTINGS, SUPPORTED, VISIBILITY, build, main, results_json
 
 jsonschema = pytest.importorskip("jsonschema", reason="the instructor extra (jsonschema) is not installed")
 SCHEMA = json.loads((ROOT / "kit" / "platforms" / "schemas" / "gradescope_results.json").read_text())
@@ -326,6 +326,23 @@ def test_a_zip_for_some_checks_grades_those_only_for_their_points_only(tmp_path,
     solved = sum(POINTS[ex] for ex in only if ex <= "03")  # the tree is solved through 03
     assert results["score"] == solved
     assert results["output"].splitlines()[0].startswith(f"check-{only[0]} ") and "check-07" not in results["output"]
+
+
+def test_the_output_and_every_message_are_marked_plain_text_so_a_file_name_in_angle_brackets_is_shown_as_written():
+    """Left unset, Gradescope renders the top-level output as simple_format (sanitised HTML): a note
+    naming the learner's file <b>notes</b>.txt would lose its tags. The tests' default, text, is pinned too."""
+    said = "repr(Value(-8.944)) is '<micrograd.engine.Value object at 0x7f3a>'; expected it to contain 'Value(data='."
+    test = {"check": "02", "test": "repr shows <Value(data=...)>", "status": "fail", "points": 0, "max": 1}
+    result = {
+        "status": "graded",
+        "checks": {"02": {"earned": 0, "max": 1}},
+        "tests": [{**test, "message": said, "mistake": "no-repr"}],
+        "notes": ["left out, as the checks never import them: <b>notes</b>.txt"],
+    }
+    results = results_json(result, 1.0)
+    jsonschema.validate(results, SCHEMA)
+    assert results["output_format"] == results["test_output_format"] == results["test_name_format"] == "text"
+    assert results["tests"][0]["output"] == said and "<b>notes</b>.txt" in results["output"]
 
 
 @pytest.mark.parametrize("visibility", VISIBILITY)

@@ -145,6 +145,9 @@ def results_json(result, seconds, visibility="visible"):
         "score": gradebook.total(result),  # after the adjustments and the late penalty, where there are any
         "execution_time": round(seconds),
         "output": "\n".join(summary),
+        # Shown as written: the top-level output's default format (simple_format) reads HTML, where a
+        # file name in angle brackets in the notes would vanish; the tests' default, text, is pinned too.
+        **dict.fromkeys(("output_format", "test_output_format", "test_name_format"), "text"),
         "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,
