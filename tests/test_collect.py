@@ -140,6 +140,23 @@ def test_a_file_that_will_not_import_is_staged_with_a_note_and_costs_only_its_ch
     assert (tmp_path / "tree" / "derivatives.py").is_file()
 
 
+@pytest.mark.parametrize("how", ["too large", "a link"])
+def test_a_tree_file_the_upload_holds_but_that_is_left_out_is_named_for_that_reason_never_as_missing(tmp_path, how):
+    src = tmp_path / "src"
+    (src / "micrograd").mkdir(parents=True)
+    for rel in ("derivatives.py", "train.py", "micrograd/nn.py"):
+        (src / rel).write_text("x = 1\n")
+    if how == "too large":
+        (src / "micrograd" / "engine.py").write_text("x = 1\n" + "#" * collect.MAX_FILE)
+    else:
+        (tmp_path / "elsewhere.py").write_text("x = 1\n")
+        (src / "micrograd" / "engine.py").symlink_to(tmp_path / "elsewhere.py")
+    (tmp_path / "dst").mkdir()
+    notes = collect.stage(src, tmp_path / "dst")
+    why = "larger than 1024 KB, so left out" if how == "too large" else "links, left out as links are not followed"
+    assert notes == [f"{why}: micrograd/engine.py"]
+
+
 def test_a_huge_sparse_file_is_never_read(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "derivatives.py").write_text("x = 1\n")
