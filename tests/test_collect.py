@@ -157,6 +157,24 @@ def test_a_tree_file_the_upload_holds_but_that_is_left_out_is_named_for_that_rea
     assert notes == [f"{why}: micrograd/engine.py"]
 
 
+def test_files_of_micrograd_uploaded_loose_at_the_top_are_said_to_belong_in_micrograd(tmp_path):
+    """An upload of loose files (no folders) puts engine.py beside derivatives.py: the note says where it belongs."""
+    flat, alone = tmp_path / "flat", tmp_path / "alone"
+    for folder, names in ((flat, ("derivatives.py", "train.py", "engine.py", "nn.py")), (alone, ("engine.py",))):
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_text("x = 1\n")
+        (tmp_path / f"{folder.name}-out").mkdir()
+    notes = collect.collect(flat, tmp_path / "flat-out")
+    assert notes[:2] == [
+        "micrograd/engine.py is missing: engine.py lies at the top, and the checks import it from micrograd/",
+        "micrograd/nn.py is missing: nn.py lies at the top, and the checks import it from micrograd/",
+    ]
+    with pytest.raises(collect.Ungradable) as e:
+        collect.collect(alone, tmp_path / "alone-out")
+    assert str(e.value).endswith("exercises/: engine.py lies at the top, and the checks import it from micrograd/")
+
+
 def test_a_huge_sparse_file_is_never_read(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "derivatives.py").write_text("x = 1\n")

@@ -221,10 +221,18 @@ def stage(source, dest):
     if not any((dest / rel).is_file() for rel in TREE):
         raise Ungradable("no file of the exercise tree was found (derivatives.py, micrograd/, train.py)")
     # Missing: not in the upload. A file it holds but that was left out is named for that reason alone.
-    notes += [f"{rel} is missing" for rel in TREE if rel != "micrograd/__init__.py" and rel not in by_rel]
+    notes += [f"{rel} is missing{astray(rel, by_rel)}" for rel in TREE if rel not in by_rel and "__" not in rel]
     (dest / "micrograd").mkdir(exist_ok=True)
     (dest / "micrograd" / "__init__.py").touch()
     return notes + grouped(skipped)
+
+
+def astray(rel, top):
+    """Where micrograd/ lacks `rel` but a file of its name lies at the top (`top`: names there), as
+    an upload of loose files leaves it: the words that say where it belongs; else ''."""
+    name = rel.rpartition("/")[2]
+    placed = rel.startswith("micrograd/") and name in top
+    return f": {name} lies at the top, and the checks import it from micrograd/" if placed else ""
 
 
 def fingerprint(tree):
@@ -270,9 +278,10 @@ def _collect(path, scratch, scanning):
         notes += unzip(path, unpacked)
         source = ids.locate(unpacked)
     if source is None:
+        top = {p.name for p in (path if path.is_dir() else unpacked).iterdir()}
         raise Ungradable(
-            "no exercise tree was found: put derivatives.py, micrograd/ and train.py at the "
-            "top of the submission or under exercises/"
+            "no exercise tree was found: put derivatives.py, micrograd/ and train.py at the top of the "
+            f"submission or under exercises/{astray('micrograd/engine.py', top) or astray('micrograd/nn.py', top)}"
         )
     if source.name == "exercises" and ids.holds(source.parent):
         top = [rel for rel in ("derivatives.py", "micrograd", "train.py") if (source.parent / rel).exists()]
