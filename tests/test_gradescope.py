@@ -345,6 +345,28 @@ def test_the_output_and_every_message_are_marked_plain_text_so_a_file_name_in_an
     assert results["tests"][0]["output"] == said and "<b>notes</b>.txt" in results["output"]
 
 
+@pytest.mark.parametrize("visibility", VISIBILITY[1:])
+def test_a_zip_that_hides_the_tests_puts_no_points_in_the_output_the_student_sees_at_once(visibility):
+    """Gradescope shows the top-level output whatever the visibility: the points of each check and the
+    adjustments go with the tests, shown when they are; what the files lack is said at once."""
+    test = {"check": "03", "test": "grads add up", "status": "fail", "points": 0, "max": 4, "message": "no"}
+    result = {
+        "status": "graded",
+        "checks": {"03": {"earned": 6, "max": 10}},
+        "tests": [test, {**test, "status": "pass", "points": 6, "max": 6}],
+        "notes": ["train.py is missing"],
+        "adjustments": [{"check": "03", "points": 2, "asked": 2, "reason": "regrade request"}],
+        "total": 8,
+    }
+    results = results_json(result, 1.0, visibility)
+    jsonschema.validate(results, SCHEMA)
+    assert results["output"] == "Notes on the files:\n- train.py is missing"
+    assert results["tests"][-1]["name"] == "Adjustments" and "regrade request" in results["tests"][-1]["output"]
+    assert {t["visibility"] for t in results["tests"]} == {visibility} and results["score"] == 8
+    ungraded = {"status": "ungradable", "reason": "no tree found", "checks": result["checks"], "tests": []}
+    assert results_json(ungraded, 1.0, visibility)["output"] == "This submission could not be graded: no tree found."
+
+
 @pytest.mark.parametrize("visibility", VISIBILITY)
 def test_each_test_and_the_summary_carry_the_zips_visibility(tmp_path, visibility):
     zip_path = build(tmp_path / "autograder.zip", only=["01"], visibility=visibility)

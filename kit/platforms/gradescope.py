@@ -104,9 +104,9 @@ def build(out, secret=None, allow_unsandboxed=False, only=None, visibility="visi
 
 
 def results_json(result, seconds, visibility="visible"):
-    """Gradescope's results.json for one student's result from the grader: every test (and the
-    summary) shown to the student as the zip's visibility says; the score is the zip's checks only.
-    It holds learner-facing text alone: which isolation ran goes to the instructor's output."""
+    """Gradescope's results.json for one student's result from the grader: every test shown to the
+    student as the zip's visibility says; the top-level output, shown at once, has points only where
+    that is visible. The score is the zip's checks only. It holds learner-facing text alone."""
     tests = []
     titles = {ex: e.title for ex, e in EXERCISES.items()}
     if result["status"] != "graded":
@@ -138,9 +138,16 @@ def results_json(result, seconds, visibility="visible"):
                 }
             )
     summary = [f"check-{ex} {titles[ex]}: {c['earned']}/{c['max']}" for ex, c in sorted(result["checks"].items())]
-    summary += [line for line in gradebook.adjust_lines(result) if not line.startswith("```")]
-    if result.get("notes"):
-        summary += ["", "Notes on the files:", *(f"- {n}" for n in result["notes"])]
+    adjusted = [line for line in gradebook.adjust_lines(result) if not line.startswith("```")]
+    notes = ["", "Notes on the files:", *(f"- {n}" for n in result["notes"])] if result.get("notes") else []
+    if visibility != "visible":  # the top-level output is shown at once, whatever the visibility: no points in it
+        summary = [f"This submission could not be graded: {result['reason']}."] if result["status"] != "graded" else []
+        notes = notes if summary else notes[1:]
+        if adjusted:  # the adjustments and the late penalty go with the tests, shown when they are
+            said = "\n".join(adjusted).strip()
+            tests.append({"name": "Adjustments", "score": 0, "max_score": 0, "output": said, "visibility": visibility})
+            adjusted = []
+    summary += adjusted + notes
     return {
         "score": gradebook.total(result),  # after the adjustments and the late penalty, where there are any
         "execution_time": round(seconds),
