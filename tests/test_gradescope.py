@@ -21,7 +21,16 @@ import pytest
 from kit import ROOT
 from kit.exercises import EXERCISES, POINTS, TOTAL
 from kit.instructor import wrappers
-from kit.platforms.gradescope import SECRET, SETTINGS, SUPPORTED, VISIBILITY, build, main, results_json
+from kit.platforms.gradescope import (
+    SECRET,
+    SETTINGS,
+    SUPPORTED,
+    VISIBILITY,
+    build,
+    main,
+    results_json,
+    stage_submission,
+)
 
 jsonschema = pytest.importorskip("jsonschema", reason="the instructor extra (jsonschema) is not installed")
 SCHEMA = json.loads((ROOT / "kit" / "platforms" / "schemas" / "gradescope_results.json").read_text())
@@ -245,6 +254,22 @@ def test_an_ungradable_submission_gets_zero_with_the_reason_on_every_check(autog
     results, _ = run_autograder(autograder, tmp_path / "root", sub)
     assert results["score"] == 0 and len(results["tests"]) == 7
     assert all("could not be graded: no exercise tree was found" in t["output"] for t in results["tests"])
+
+
+def test_folders_nested_six_hundred_deep_are_copied_only_as_deep_as_kit_grade_looks_and_the_run_goes_on(tmp_path):
+    """A copy of every level ran out of stack: run_autograder ended in a traceback, with no results."""
+    sub = hostile.tree(tmp_path / "submission")
+    deep = sub
+    for _ in range(600):
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "x.py").write_text("x = 1\n")
+    (sub / "d" / "d" / "helper.py").write_text("y = 2\n")
+    (tmp_path / "subs").mkdir()
+    stage_submission(sub, tmp_path / "subs")
+    copied = tmp_path / "subs" / "submission"
+    assert (copied / "micrograd" / "engine.py").read_bytes() == (sub / "micrograd" / "engine.py").read_bytes()
+    assert (copied / "d" / "d" / "helper.py").is_file() and not list(copied.rglob("x.py"))
 
 
 def zipped(folder, archive, outside=None):

@@ -28,6 +28,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from kit import ROOT
 from kit.exercises import EXERCISES, POINTS, argument, parse_ids
@@ -195,14 +196,14 @@ def isolation(settings):
 def stage_submission(submission, subs):
     """Put the submission into `subs` as the one student of a class: a zip the student uploaded
     (alone, with no tree beside it) is unpacked by the grader's own safe rules; else the folder
-    is copied without following links."""
-    import stat
+    is copied without following links, and no deeper than `kit grade` looks (collect.MAX_DEPTH
+    below the tree, which lies at most a few folders down): a copy of every level ran out of stack."""
+    from kit.instructor import collect, ids
 
-    from kit.instructor import ids
-
-    def special(folder, names):  # a named pipe, a device, a socket: copying one would block or fail
+    def special(folder, names):  # a named pipe, a device, a socket (copying one would block), or too deep
+        deep = len(Path(folder).relative_to(submission).parts) >= 4 * collect.MAX_DEPTH
         kinds = {n: os.lstat(os.path.join(folder, n)).st_mode for n in names}
-        return {n for n, m in kinds.items() if not (stat.S_ISREG(m) or stat.S_ISDIR(m) or stat.S_ISLNK(m))}
+        return {n for n, m in kinds.items() if not (S_ISREG(m) or S_ISLNK(m) or (S_ISDIR(m) and not deep))}
 
     zips = [p for p in submission.iterdir() if p.suffix.lower() == ".zip" and p.is_file() and not p.is_symlink()]
     if ids.locate(submission) is None and len(zips) == 1:
