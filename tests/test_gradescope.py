@@ -272,6 +272,20 @@ def test_folders_nested_six_hundred_deep_are_copied_only_as_deep_as_kit_grade_lo
     assert (copied / "d" / "d" / "helper.py").is_file() and not list(copied.rglob("x.py"))
 
 
+def test_a_path_whose_copy_would_pass_the_systems_limit_is_left_where_kit_grade_never_looks(tmp_path):
+    """Copied under a longer folder, a path near 4096 bytes failed, and run_autograder with it."""
+    sub = hostile.tree(tmp_path / "submission")
+    far = sub
+    while (room := 4080 - len(os.fsencode(far))) > 1:
+        far = far / ("n" * min(200, room - 1))
+        far.mkdir()
+    (far / "f.py").write_text("x = 1\n")  # about 4085 bytes, and 40 more under subs (as under /tmp/kit-gradescope-*)
+    subs = tmp_path / ("s" * 36) / "subs"
+    subs.mkdir(parents=True)
+    stage_submission(sub, subs)
+    assert (subs / "submission" / "derivatives.py").is_file()
+
+
 def zipped(folder, archive, outside=None):
     with zipfile.ZipFile(archive, "w") as zf:
         for f in sorted(folder.rglob("*")):

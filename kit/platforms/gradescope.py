@@ -194,16 +194,17 @@ def isolation(settings):
 
 
 def stage_submission(submission, subs):
-    """Put the submission into `subs` as the one student of a class: a zip the student uploaded
-    (alone, with no tree beside it) is unpacked by the grader's own safe rules; else the folder
-    is copied without following links, and no deeper than `kit grade` looks (collect.MAX_DEPTH
-    below the tree, which lies at most a few folders down): a copy of every level ran out of stack."""
+    """Put the submission into `subs` as the one student of a class: a zip uploaded alone (no tree
+    beside it) is unpacked by the grader's own safe rules; else the folder is copied without following
+    links, but for what no copy can hold: folders deeper than `kit grade` looks, and paths too long."""
     from kit.instructor import collect, ids
 
-    def special(folder, names):  # a named pipe, a device, a socket (copying one would block), or too deep
-        deep = len(Path(folder).relative_to(submission).parts) >= 4 * collect.MAX_DEPTH
+    def special(folder, names):  # a named pipe, a device, a socket (copying one would block), or no room
+        rel = Path(folder).relative_to(submission)
+        room = 4095 - len(os.fsencode(subs / "submission" / rel))  # Linux's PATH_MAX, the final NUL left out
         kinds = {n: os.lstat(os.path.join(folder, n)).st_mode for n in names}
-        return {n for n, m in kinds.items() if not (S_ISREG(m) or S_ISLNK(m) or (S_ISDIR(m) and not deep))}
+        keep = (S_ISREG, S_ISLNK) if len(rel.parts) >= 4 * collect.MAX_DEPTH else (S_ISREG, S_ISDIR, S_ISLNK)
+        return {n for n, m in kinds.items() if len(os.fsencode(n)) >= room or not any(is_(m) for is_ in keep)}
 
     zips = [p for p in submission.iterdir() if p.suffix.lower() == ".zip" and p.is_file() and not p.is_symlink()]
     if ids.locate(submission) is None and len(zips) == 1:
