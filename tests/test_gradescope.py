@@ -235,6 +235,13 @@ def test_a_partial_submission_earns_what_the_checks_give_the_same_code(autograde
     assert failed and all(t["score"] == 0 and t["output"] for t in failed)
 
 
+def test_an_engine_copied_from_the_kits_reference_is_marked_for_review_as_kit_grade_marks_it(autograder, tmp_path):
+    """The copy check read the reference from solutions/, which the zip leaves out: on Gradescope it saw nothing."""
+    results, _ = run_autograder(autograder, tmp_path / "root", hostile.tree(tmp_path / "sub"))
+    assert results["score"] == TOTAL and not (tmp_path / "root" / "source" / "solutions").exists()
+    assert "- for review: micrograd/engine.py: holds the kit's reference code line for line" in results["output"]
+
+
 def test_a_hostile_submission_is_graded_for_its_honest_parts_only(autograder, tmp_path):
     sub = hostile.tree(
         tmp_path / "sub",

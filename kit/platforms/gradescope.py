@@ -6,10 +6,10 @@
     python -m kit gradescope --run                                grade /autograder/submission
 
 The zip follows Gradescope's autograder specification: `setup.sh` installs the kit (without
-solutions/ or its tests) into a virtual environment, and `run_autograder` grades the student's
-submission with the kit's isolated grader (kit/instructor/grade.py) and writes
-/autograder/results/results.json with one entry per test of the zip's checks (--only: one
-assignment per weekly exercise), each with the zip's visibility, saying which isolation ran.
+solutions/, whose engine's lines the copy check reads from kit/instructor/reference.json, or its
+tests) into a virtual environment, and `run_autograder` grades the student's submission with the
+kit's isolated grader (kit/instructor/grade.py) and writes /autograder/results/results.json with one
+entry per test of the zip's checks (--only: one assignment per exercise), as visible as the zip says.
 Learner code never runs as root, and never without a sandbox unless the zip was built with
 --allow-unsandboxed. Where it cannot be isolated, or the grader itself fails, run_autograder writes
 no results.json and exits 1: Gradescope then reports that the autograder failed to execute, records
@@ -32,7 +32,7 @@ from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from kit import ROOT
 from kit.exercises import EXERCISES, POINTS, argument, parse_ids
-from kit.instructor import adjust, gradebook
+from kit.instructor import adjust, gradebook, scan
 from kit.instructor.secret import SECRET_BYTES
 from kit.platforms import lateness
 
@@ -93,6 +93,7 @@ def build(out, secret=None, allow_unsandboxed=False, only=None, visibility="visi
             info.external_attr = (0o100000 | mode) << 16
             zf.writestr(info, text)
         zf.writestr(SETTINGS, json.dumps(chosen) + "\n")
+        zf.writestr(scan.REFERENCE.relative_to(ROOT).as_posix(), scan.reference())  # as solutions/ stays out
         if adjustments is not None:
             zf.writestr(lateness.ADJUSTMENTS, adjustments)
         for part in PACKED:
