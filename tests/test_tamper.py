@@ -92,6 +92,40 @@ ACTS = {
         "    pass\n",
         "start a process (_posixsubprocess)",
     ),
+    # A Python signal handler is handed the frame it interrupts, with no audit event: from there
+    # f_back (never audited) leads to the worker's loop, and to the audit hook's own closures.
+    "a signal handler": (
+        "import signal\ntry:\n    signal.signal(signal.SIGUSR1, lambda n, frame: frame.f_back)\n"
+        "    signal.raise_signal(signal.SIGUSR1)\nexcept Exception:\n    pass\n",
+        "install a signal handler",
+    ),
+    "a signal handler through _signal": (
+        "import _signal\ntry:\n    _signal.signal(10, lambda n, frame: frame.f_back)\nexcept Exception:\n    pass\n",
+        "install a signal handler",
+    ),
+    "a fresh copy of a built-in module": (
+        "import _imp\nclass _Spec:\n    name = '_signal'\ntry:\n    _imp.create_builtin(_Spec())\n"
+        "except Exception:\n    pass\n",
+        "make a fresh copy of a built-in module",
+    ),
+    # With DEBUG_SAVEALL the collector keeps what it frees in gc.garbage: a finished frame, and its f_back.
+    "the collector's saved garbage": (
+        "import gc\ntry:\n    gc.set_debug(gc.DEBUG_SAVEALL)\nexcept Exception:\n    pass\n",
+        "keep what the collector frees (gc.set_debug)",
+    ),
+    # The collector on mid-probe could run a learner's __del__ inside the audit hook, where it is blind.
+    "the collector turned on": (
+        "import gc\ntry:\n    gc.enable()\nexcept Exception:\n    pass\n",
+        "turn the collector on (gc.enable)",
+    ),
+    # The hook puts a rebound os.lstat back before it reads a path: the learner's object it drops must
+    # not run its __del__ there, where the hook lets its own sys._getframe through.
+    "a __del__ the hook's repair frees": (
+        "import os, sys\nclass _Ghost:\n    def __call__(self, *a, **k):\n        return _lstat(*a, **k)\n"
+        "    def __del__(self):\n        try:\n            sys._getframe(1)\n        except Exception:\n"
+        "            pass\n_lstat = os.lstat\nos.lstat = _Ghost()\nopen(__file__).close()\n",
+        "walk the call stack (sys._getframe)",
+    ),
 }
 
 

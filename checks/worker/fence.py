@@ -11,7 +11,9 @@ blame: importing a module micrograd does not need (the learner gets the ModuleNo
 Python without it would give, at a laptop exactly as in a grader's sandbox). Nothing here is a
 module global the hook relies on: its state lives in the closure. The modules its path checks call
 into (os.path, os, stat, builtins) are compared with a copy before every check that reads a path,
-so rebinding `os.lstat` for a moment cannot make a file outside the tree look inside it.
+so rebinding `os.lstat` for a moment cannot make a file outside the tree look inside it; what
+that puts back is let go only once the hook has ended its own calls (which it lets through), so a
+learner's `__del__` never runs where the hook is blind.
 """
 
 import _thread
@@ -84,6 +86,11 @@ REFUSED = {
     "os.setxattr": "change files",
     "os.removexattr": "change files",
     "resource.prlimit": "change another process's limits",
+    # Raised by the kit's own replacements of levers that hand out frames unaudited (checks/worker/levers.py).
+    "kit.signal.signal": "install a signal handler (signal.signal)",
+    "kit.gc.set_debug": "keep what the collector frees (gc.set_debug)",
+    "kit.gc.enable": "turn the collector on (gc.enable)",
+    "kit.create_builtin": "make a fresh copy of a built-in module (_imp.create_builtin)",
 }
 REFUSED_PREFIXES = (("ctypes.", "use ctypes"), ("socket.", "use the network"), ("shutil.", "change files"))
 # A function's parts whose change PEP 578 reports (object.__setattr__ / __delattr__).
@@ -136,6 +143,9 @@ def install(impl, here, trusted):
     refused_events, prefixes, allowed, trusted = dict(REFUSED), REFUSED_PREFIXES, ALLOWED, frozenset(trusted)
     tampering, spawning = TAMPERING_IMPORTS, SPAWNING_IMPORTS
     refusals, busy = [], set()
+    # What trust_paths took out of a module (a learner's object), let go only once the hook is no
+    # longer blind: a __del__ it runs is then judged like any other code.
+    dropped = []
 
     def note(what):
         if len_of(refusals) < 20 and what not in refusals:
@@ -143,7 +153,7 @@ def install(impl, here, trusted):
 
     def trust_paths():
         """Put back (and record) whatever realpath relies on that was rebound since the start."""
-        for what in paths_changed():
+        for what in paths_changed(dropped):
             note(what)
 
     def place(filename):
@@ -261,6 +271,8 @@ def install(impl, here, trusted):
             check(event, args, getframe(1))
         finally:
             busy.discard(me)
+            if dropped:
+                dropped.clear()
 
     def take():
         found = list(refusals)

@@ -46,7 +46,7 @@ FREEZE_AFTER, FREEZE_BUDGET = 300_000, 1_000_000
 
 # The package's modules in the order they load; then every probes_NN.py, in turn (a probe module
 # builds only on earlier ones).
-ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "frames", "places", "watch", "wire")
+ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "frames", "places", "watch", "wire", "levers")
 SHARED_BUILTINS = ("functions",)  # its functions are handed to learner code, so its builtins are the learner's
 
 
@@ -107,6 +107,8 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     guard.IMPL, guard.IMPORT_TIMEOUT = impl, import_timeout
     guard.set_base(handshake.get("base") or {})
     probes, timeout_type, hung, set_stops = dict(guard.PROBES), guard.ImportTimeout, guard.HUNG, guard.set_stops
+    gc_disable, gc_enable, gc_count, gc_freeze = gc.disable, gc.enable, gc.get_count, gc.freeze
+    worker["levers"].shut(sys.audit)  # before the snapshot: what it replaces is then what is put back
     # What the worker's code calls at probe time (the audit hook and the snapshot bind theirs).
     relied = snapshot.relied_on(
         [m for n, m in worker.items() if n not in ("fence", "snapshot")] + [sys.modules[__name__]]
@@ -119,7 +121,6 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     mac = blake2b
     write, realpath, sep, monotonic = os.write, os.path.realpath, os.sep, time.monotonic
     get = (inbox := _queue.SimpleQueue()).get
-    gc_disable, gc_enable, gc_count, gc_freeze = gc.disable, gc.enable, gc.get_count, gc.freeze
     str_type, int_type, float_type, type_type, dict_type = str, int, float, type, dict
     base_exception, type_error, value_error = BaseException, TypeError, ValueError
     syntax_error, system_exit, recursion_error = SyntaxError, SystemExit, RecursionError

@@ -82,7 +82,9 @@ def take(modules):
                 found.append(f"{name}.{key} was added")
         return found, back
 
-    def audit():
+    def audit(dropped=None):
+        """What changed, as sentences; what was taken out of a module is appended to `dropped` (kept
+        alive for the caller to let go) where it is given, else let go here."""
         found = []
         for entry in held:
             name, skip, live, saved, keys, values, mask = entry
@@ -96,6 +98,8 @@ def take(modules):
             live.update(back)
             hold(entry, live)
             found.extend(what)
+            if dropped is not None:
+                dropped.append(kept)
             del kept
         return found
 
