@@ -29,6 +29,7 @@ import builtins
 import faulthandler
 import gc
 import os
+import random
 import signal  # noqa: F401 - loaded before learner code, as it always was: importing it is not refused
 import sys
 import time
@@ -108,6 +109,7 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     guard.set_base(handshake.get("base") or {})
     probes, timeout_type, hung, set_stops = dict(guard.PROBES), guard.ImportTimeout, guard.HUNG, guard.set_stops
     gc_disable, gc_enable, gc_count, gc_freeze = gc.disable, gc.enable, gc.get_count, gc.freeze
+    seed_random = random.seed  # random's own generator, seeded before every probe (run, below)
     worker["levers"].shut(sys.audit)  # before the snapshot: what it replaces is then what is put back
     # What the worker's code calls at probe time (the audit hook and the snapshot bind theirs).
     relied = snapshot.relied_on(
@@ -182,6 +184,9 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
         if fn is None:
             return {"error": {"type": "UnknownProbe", "message": text_of(request.get("probe")), "where": None}}
         gc_disable()  # graphs are full of reference cycles: collecting mid-probe triples the time
+        # Learner code that draws from random without seeding it draws the same numbers every run
+        # (else from os.urandom, at import): the same bytes, the same verdicts.
+        seed_random(0)
         try:
             result = fn(**request.get("args", {}))
         except base_exception as e:  # noqa: BLE001 - learner code may raise anything, even SystemExit
