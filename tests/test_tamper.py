@@ -92,6 +92,21 @@ ACTS = {
         "    pass\n",
         "start a process (_posixsubprocess)",
     ),
+    # An interpreter of its own has none of the worker's audit hook: code run there is fenced by nothing.
+    # The standard library imports the module for it (warnings' filter options, as above).
+    "an interpreter of its own": (
+        "import sys, warnings\ntry:\n    warnings._processoptions(['ignore::_xxsubinterpreters.X'])\n"
+        "    sys.modules['_xxsubinterpreters'].create()\nexcept Exception:\n    pass\n",
+        "load one of CPython's own test modules or interpreters (_xxsubinterpreters)",
+    ),
+    # A compiled module is initialised by the last part of its name: found through the learner's own
+    # package, `micrograd._xxsubinterpreters` passes for one of the learner's modules.
+    "a compiled module under another name": (
+        "import os, sys, micrograd\n"
+        "micrograd.__path__.append(os.path.join(os.path.dirname(os.__file__), 'lib-dynload'))\n"
+        "try:\n    import micrograd._xxsubinterpreters\nexcept Exception:\n    pass\n",
+        "load a compiled module under another name",
+    ),
     # A Python signal handler is handed the frame it interrupts, with no audit event: from there
     # f_back (never audited) leads to the worker's loop, and to the audit hook's own closures.
     "a signal handler": (

@@ -40,6 +40,8 @@ TAMPERING_IMPORTS = frozenset({"ctypes", "_ctypes"})  # a module whose only use 
 # whoever imports it, since the standard library imports any module by name for its caller
 # (warnings' filter options, pickle).
 SPAWNING_IMPORTS = frozenset({"_posixsubprocess"})
+# CPython's own test modules and interpreters (_testcapi, _xxsubinterpreters, ...): refused whoever imports them.
+INTERNAL_IMPORTS = ("_test", "_xx", "_interp")
 # Standard-library functions that read their caller's frame for its module name, and nothing more, by
 # name and file (co_name: Python 3.10 has no co_qualname, and enum's class was EnumMeta there). 3.10's
 # typing reads it inline, in TypeVar's and ParamSpec's __init__ (run as typing is imported) and more.
@@ -86,6 +88,7 @@ REFUSED = {
     "os.setxattr": "change files",
     "os.removexattr": "change files",
     "resource.prlimit": "change another process's limits",
+    "cpython.PyInterpreterState_New": "start an interpreter of its own (which has no audit hook)",
     # Raised by the kit's own replacements of levers that hand out frames unaudited (checks/worker/levers.py).
     "kit.signal.signal": "install a signal handler (signal.signal)",
     "kit.gc.set_debug": "keep what the collector frees (gc.set_debug)",
@@ -141,7 +144,7 @@ def install(impl, here, trusted):
         if name.endswith(".py") or os.path.isdir(os.path.join(impl, name))
     )
     refused_events, prefixes, allowed, trusted = dict(REFUSED), REFUSED_PREFIXES, ALLOWED, frozenset(trusted)
-    tampering, spawning = TAMPERING_IMPORTS, SPAWNING_IMPORTS
+    tampering, spawning, internal = TAMPERING_IMPORTS, SPAWNING_IMPORTS, INTERNAL_IMPORTS
     refusals, busy = [], set()
     # What trust_paths took out of a module (a learner's object), let go only once the hook is no
     # longer blind: a __del__ it runs is then judged like any other code.
@@ -248,8 +251,16 @@ def install(impl, here, trusted):
         elif event == "import":
             name = args[0]
             top = name.partition(".")[0] if type_of(name) is str_type else ""
+            if args[1] is not None:  # a compiled module's file: its init function is named by the file alone
+                trust_paths()
+                if type_of(args[1]) is not str_type or type_of(name) is not str_type or (
+                    basename(args[1]).partition(".")[0] != name
+                ):
+                    refuse("load a compiled module under another name")
             if top in spawning:
                 refuse(f"start a process ({top})")
+            if top.startswith(internal):
+                refuse(f"load one of CPython's own test modules or interpreters ({top})")
             if top in tampering and importer(caller) not in ("worker", "stdlib"):
                 refuse("use ctypes")
             if top in allowed or top in local or importer(caller) in ("worker", "stdlib"):
