@@ -92,6 +92,13 @@ ACTS = {
         "    pass\n",
         "start a process (_posixsubprocess)",
     ),
+    # shm_open makes a file in /dev/shm with no audit event (the host's, under --sandbox none).
+    "a shared memory file": (
+        "import os, sys, warnings\ntry:\n    warnings._processoptions(['ignore::_posixshmem.X'])\n"
+        "    os.close(sys.modules['_posixshmem'].shm_open('/kit-test-segment', os.O_CREAT | os.O_RDWR, 0o600))\n"
+        "    sys.modules['_posixshmem'].shm_unlink('/kit-test-segment')\nexcept Exception:\n    pass\n",
+        "change files (_posixshmem)",
+    ),
     # An interpreter of its own has none of the worker's audit hook: code run there is fenced by nothing.
     # The standard library imports the module for it (warnings' filter options, as above).
     "an interpreter of its own": (

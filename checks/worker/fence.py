@@ -36,10 +36,13 @@ ALLOWED = frozenset(
     sys textwrap time timeit traceback types typing unicodedata warnings weakref""".split()
 )
 TAMPERING_IMPORTS = frozenset({"ctypes", "_ctypes"})  # a module whose only use here is reaching into memory
-# Starts processes without an audit event (fork_exec, under subprocess and multiprocessing): refused
-# whoever imports it, since the standard library imports any module by name for its caller
-# (warnings' filter options, pickle).
-SPAWNING_IMPORTS = frozenset({"_posixsubprocess"})
+# Start processes or make files without an audit event (fork_exec, under subprocess and multiprocessing;
+# shm_open): refused whoever imports them, since the standard library imports any module by name for its
+# caller (warnings' filter options, pickle).
+SPAWNING_IMPORTS = {
+    "_posixsubprocess": "start a process (_posixsubprocess)",
+    "_posixshmem": "change files (_posixshmem)",
+}
 # CPython's own test modules and interpreters (_testcapi, _xxsubinterpreters, ...): refused whoever imports them.
 INTERNAL_IMPORTS = ("_test", "_xx", "_interp")
 # Standard-library functions that read their caller's frame for its module name, and nothing more, by
@@ -118,12 +121,8 @@ def install(impl, here, trusted):
     str_type, int_type, bytes_type, frozen, function_type = str, int, bytes, "<frozen ", type(install)
     type_of, len_of, any_of = type, len, any
     optional, sep = FRAME_OPTIONAL, os.sep
-    frame_readers, frame_attributes, write_flags, harmless_reads = (
-        FRAME_READERS,
-        FRAME_ATTRIBUTES,
-        WRITE_FLAGS,
-        HARMLESS_READS,
-    )
+    frame_readers, frame_attributes = FRAME_READERS, FRAME_ATTRIBUTES
+    write_flags, harmless_reads = WRITE_FLAGS, HARMLESS_READS
     function_parts, kit_or_stdlib = FUNCTION_PARTS, ("worker", "stdlib", "machinery")
     path_modules = [
         ("builtins", builtins),
@@ -174,6 +173,11 @@ def install(impl, here, trusted):
         if path.startswith(stdlib) and not path.startswith(packages):
             return "stdlib"
         return "other"
+
+    def compiled_as(path):
+        """The module a compiled module's file initialises, whatever name it is imported under."""
+        trust_paths()
+        return basename(path).partition(".")[0] if type_of(path) is str_type else None
 
     def importer(frame):
         """Where an import comes from: the first frame outside the import machinery."""
@@ -251,14 +255,10 @@ def install(impl, here, trusted):
         elif event == "import":
             name = args[0]
             top = name.partition(".")[0] if type_of(name) is str_type else ""
-            if args[1] is not None:  # a compiled module's file: its init function is named by the file alone
-                trust_paths()
-                if type_of(args[1]) is not str_type or type_of(name) is not str_type or (
-                    basename(args[1]).partition(".")[0] != name
-                ):
-                    refuse("load a compiled module under another name")
+            if args[1] is not None and not (type_of(name) is str_type and compiled_as(args[1]) == name):
+                refuse("load a compiled module under another name")  # its init function is named by its file
             if top in spawning:
-                refuse(f"start a process ({top})")
+                refuse(spawning[top])
             if top.startswith(internal):
                 refuse(f"load one of CPython's own test modules or interpreters ({top})")
             if top in tampering and importer(caller) not in ("worker", "stdlib"):
