@@ -99,6 +99,12 @@ ACTS = {
         "    sys.modules['_posixshmem'].shm_unlink('/kit-test-segment')\nexcept Exception:\n    pass\n",
         "change files (_posixshmem)",
     ),
+    # os.mkfifo and os.mknod make files with no audit event.
+    "a named pipe": (
+        "import os\ntry:\n    os.mkfifo('/tmp/kit-test-fifo')\n    os.remove('/tmp/kit-test-fifo')\n"
+        "except Exception:\n    pass\n",
+        "change files (os.mkfifo, os.mknod)",
+    ),
     # An interpreter of its own has none of the worker's audit hook: code run there is fenced by nothing.
     # The standard library imports the module for it (warnings' filter options, as above).
     "an interpreter of its own": (

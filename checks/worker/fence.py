@@ -97,6 +97,7 @@ REFUSED = {
     "kit.gc.set_debug": "keep what the collector frees (gc.set_debug)",
     "kit.gc.enable": "turn the collector on (gc.enable)",
     "kit.create_builtin": "make a fresh copy of a built-in module (_imp.create_builtin)",
+    "kit.os.mknod": "change files (os.mkfifo, os.mknod)",
 }
 REFUSED_PREFIXES = (("ctypes.", "use ctypes"), ("socket.", "use the network"), ("shutil.", "change files"))
 # A function's parts whose change PEP 578 reports (object.__setattr__ / __delattr__).

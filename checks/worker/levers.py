@@ -9,7 +9,8 @@ code runs, by a function that raises an audit event of the kit's, which the hook
   frame (and its `f_back`) among it.
 - `gc.enable`: the worker runs each probe with the collector off; on, it may run a learner's
   `__del__` in the middle of the hook, whose own calls it lets through.
-- `_imp.create_builtin` for these modules: a fresh copy of `_signal` or `gc` would hold the
+- `os.mkfifo` and `os.mknod` (and posix's): they make files, with no audit event.
+- `_imp.create_builtin` for these modules: a fresh copy of `_signal`, `gc` or `posix` would hold the
   functions above unreplaced (and one of `_imp`, this one).
 
 Honest micrograd code uses none of them. The originals live only in the closures made here.
@@ -18,11 +19,14 @@ Honest micrograd code uses none of them. The originals live only in the closures
 import _imp
 import _signal
 import gc
+import os
+import posix
 import signal
 
 # The kit's audit events, refused by checks/worker/fence.py.
 SIGNAL, SAVE, COLLECT, FRESH = "kit.signal.signal", "kit.gc.set_debug", "kit.gc.enable", "kit.create_builtin"
-SHUT = frozenset({"_signal", "gc", "_imp"})  # no fresh copy of these
+NODE = "kit.os.mknod"
+SHUT = frozenset({"_signal", "gc", "_imp", "posix"})  # no fresh copy of these
 
 
 def _maker(create, shut_names, spec_type):
@@ -70,6 +74,9 @@ def shut(audit):
     def refused_enable():
         refuse(COLLECT)
 
+    def refused_node(path, *args, **kwargs):
+        refuse(NODE)
+
     def create_builtin(spec):
         name = spec.name
         if type_of(name) is not str_type or name in shut_names:
@@ -84,4 +91,8 @@ def shut(audit):
     for module in (signal, _signal):
         module.signal = refused_signal
     gc.set_debug, gc.enable = refused_debug, refused_enable
+    for module in (os, posix):
+        for name in ("mkfifo", "mknod"):
+            if hasattr(module, name):
+                setattr(module, name, refused_node)
     _imp.create_builtin = create_builtin

@@ -104,13 +104,14 @@ def serve(impl, import_timeout, requests, handshake, reply_fd, out_fd):
     learner_frames = places.learner_frames
     sample = watch.sampler(_thread.get_ident())
     sys.path.insert(0, impl)  # nothing imports until the hook is in, which judges every import after it
+    gc_disable, gc_enable, gc_count, gc_freeze = gc.disable, gc.enable, gc.get_count, gc.freeze
+    seed_random = random.seed  # random's own generator, seeded before every probe (run, below)
+    # Before the hook and the snapshot copy the modules: what it replaces is then what they put back.
+    worker["levers"].shut(sys.audit)
     take = fence.install(impl, HERE, [walk.__code__, sample.__code__])
     guard.IMPL, guard.IMPORT_TIMEOUT = impl, import_timeout
     guard.set_base(handshake.get("base") or {})
     probes, timeout_type, hung, set_stops = dict(guard.PROBES), guard.ImportTimeout, guard.HUNG, guard.set_stops
-    gc_disable, gc_enable, gc_count, gc_freeze = gc.disable, gc.enable, gc.get_count, gc.freeze
-    seed_random = random.seed  # random's own generator, seeded before every probe (run, below)
-    worker["levers"].shut(sys.audit)  # before the snapshot: what it replaces is then what is put back
     # What the worker's code calls at probe time (the audit hook and the snapshot bind theirs).
     relied = snapshot.relied_on(
         [m for n, m in worker.items() if n not in ("fence", "snapshot")] + [sys.modules[__name__]]
