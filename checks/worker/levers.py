@@ -20,8 +20,8 @@ import _imp
 import _signal
 import gc
 import os
-import posix
 import signal
+import sys
 
 # The kit's audit events, refused by checks/worker/fence.py.
 SIGNAL, SAVE, COLLECT, FRESH = "kit.signal.signal", "kit.gc.set_debug", "kit.gc.enable", "kit.create_builtin"
@@ -91,7 +91,7 @@ def shut(audit):
     for module in (signal, _signal):
         module.signal = refused_signal
     gc.set_debug, gc.enable = refused_debug, refused_enable
-    for module in (os, posix):
+    for module in (os, sys.modules.get("posix")):  # no posix on Windows, nor these functions
         for name in ("mkfifo", "mknod"):
             if hasattr(module, name):
                 setattr(module, name, refused_node)
