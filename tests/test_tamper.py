@@ -113,11 +113,13 @@ ACTS = {
         "load one of CPython's own test modules or interpreters (_xxsubinterpreters)",
     ),
     # A compiled module is initialised by the last part of its name: found through the learner's own
-    # package, `micrograd._xxsubinterpreters` passes for one of the learner's modules.
+    # package, `micrograd._xxsubinterpreters` passes for one of the learner's modules (any compiled module
+    # of the standard library here, whichever this Python has).
     "a compiled module under another name": (
-        "import os, sys, micrograd\n"
-        "micrograd.__path__.append(os.path.join(os.path.dirname(os.__file__), 'lib-dynload'))\n"
-        "try:\n    import micrograd._xxsubinterpreters\nexcept Exception:\n    pass\n",
+        "import os, micrograd\n_dynload = os.path.join(os.path.dirname(os.__file__), 'lib-dynload')\n"
+        "micrograd.__path__.append(_dynload)\n"
+        "try:\n    __import__('micrograd.' + sorted(os.listdir(_dynload))[0].partition('.')[0])\n"
+        "except Exception:\n    pass\n",
         "load a compiled module under another name",
     ),
     # A Python signal handler is handed the frame it interrupts, with no audit event: from there
