@@ -99,6 +99,14 @@ ACTS = {
         "    sys.modules['_posixshmem'].shm_unlink('/kit-test-segment')\nexcept Exception:\n    pass\n",
         "change files (_posixshmem)",
     ),
+    # C code of the standard library that writes files with no audit event: readline's history,
+    # multiprocessing's named semaphores, the dbm databases.
+    "a file written by readline": (
+        "import os, sys, warnings\ntry:\n    warnings._processoptions(['ignore::readline.X'])\n"
+        "    sys.modules['readline'].write_history_file(os.path.join(os.path.dirname(__file__), 'history'))\n"
+        "except Exception:\n    pass\n",
+        "change files (readline)",
+    ),
     # os.mkfifo and os.mknod make files with no audit event.
     "a named pipe": (
         "import os\ntry:\n    os.mkfifo('/tmp/kit-test-fifo')\n    os.remove('/tmp/kit-test-fifo')\n"

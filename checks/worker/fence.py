@@ -37,11 +37,12 @@ ALLOWED = frozenset(
 )
 TAMPERING_IMPORTS = frozenset({"ctypes", "_ctypes"})  # a module whose only use here is reaching into memory
 # Start processes or make files without an audit event (fork_exec, under subprocess and multiprocessing;
-# shm_open): refused whoever imports them, since the standard library imports any module by name for its
-# caller (warnings' filter options, pickle).
+# shm_open, named semaphores, readline's history, dbm): refused whoever imports them, since the standard
+# library imports any module by name for its caller (warnings' filter options, pickle).
+FILES = ("_posixshmem", "_multiprocessing", "readline", "_dbm", "_gdbm", "_sqlite3")
 SPAWNING_IMPORTS = {
     "_posixsubprocess": "start a process (_posixsubprocess)",
-    "_posixshmem": "change files (_posixshmem)",
+    **{m: f"change files ({m})" for m in FILES},
 }
 # CPython's own test modules and interpreters (_testcapi, _xxsubinterpreters, ...): refused whoever imports them.
 INTERNAL_IMPORTS = ("_test", "_xx", "_interp")
