@@ -165,6 +165,15 @@ ACTS = {
         "walk the call stack (sys._getframe)",
     ),
 }
+if sys.version_info >= (3, 12):
+    # Its callbacks run at every start of a Python function, the audit hook's own included, where it lets
+    # its own sys._getframe through.
+    ACTS["sys.monitoring"] = (
+        "import sys\ntry:\n    sys.monitoring.use_tool_id(4, 'learner')\n"
+        "    sys.monitoring.register_callback(4, sys.monitoring.events.PY_START, lambda code, offset: None)\n"
+        "except Exception:\n    pass\n",
+        "watch the worker run (sys.monitoring)",
+    )
 
 
 def engine_patch(code):

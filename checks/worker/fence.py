@@ -64,6 +64,7 @@ REFUSED = {
     "sys._current_exceptions": "walk the call stack (sys._current_exceptions)",
     "sys.settrace": "trace the worker (sys.settrace)",
     "sys.setprofile": "profile the worker (sys.setprofile)",
+    "sys.monitoring.register_callback": "watch the worker run (sys.monitoring)",  # Python 3.12+
     "sys.addaudithook": "add an audit hook",
     "gc.get_objects": "list the worker's objects (gc.get_objects)",
     "gc.get_referrers": "list the worker's objects (gc.get_referrers)",
