@@ -144,6 +144,15 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_both_
         (lambda s: s.update(status="pwned"), "status"),
         (lambda s: s.update(checks=[]), "no checks"),
         (lambda s: s["checks"].update({"01": 14}), "out of its bounds"),
+        (lambda s: s.update(lateness="late"), "malformed lateness"),
+        (lambda s: s.update(lateness={"late_seconds": 5}), "malformed lateness"),
+        (lambda s: s.update(adjustments=[{"check": "01", "points": 0, "reason": "no asked"}]), "malformed adjustments"),
+        (
+            lambda s: s.update(adjustments=[{"check": "01", "points": 1e6, "asked": "+1e6", "reason": "x"}]),
+            "adjusted out",
+        ),
+        (lambda s: s["checks"]["01"].update(base=5), "its base is not a list"),
+        (lambda s: s.update(graded_at=5), "graded_at that is not text"),
     ],
 )
 def test_a_shard_that_is_not_as_the_grader_writes_it_is_refused_and_nothing_is_written(
@@ -158,3 +167,25 @@ def test_a_shard_that_is_not_as_the_grader_writes_it_is_refused_and_nothing_is_w
     assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
     assert said in capsys.readouterr().err
     assert not (tmp_path / "m").exists() and not (tmp_path / "escaped").exists()
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        (lambda d: d["students"].append(dict(d["students"][0])), "has more than one row"),
+        (lambda d: d.update(only=5), "are not a list of checks"),
+        (lambda d: d.update(only=["01", "09"]), "are not a list of checks"),
+    ],
+)
+def test_a_shard_with_a_student_twice_or_odd_checks_graded_is_refused_and_nothing_is_written(
+    shards, tmp_path, capsys, change, said
+):
+    import shutil
+
+    shard = shutil.copytree(shards["a"], tmp_path / "odd")
+    data = json.loads((shard / "grades.json").read_text())
+    change(data)
+    (shard / "grades.json").write_text(json.dumps(data))
+    assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

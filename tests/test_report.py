@@ -475,6 +475,9 @@ def test_the_seed_and_any_secret_in_grades_json_never_reach_the_page(synthetic):
         ("{not json", "not a gradebook"),
         ('{"students": [{"id": "a", "checks": {"01": {"earned": "x", "max": 14}}}]}', "malformed check '01'"),
         ('{"students": [{"checks": {}}]}', "student #1 has no id"),
+        ('{"only": 5, "students": []}', "are not a list of checks"),
+        (json.dumps({"students": [dict(student("a", {"01": 3}), lateness="late")]}), "malformed lateness"),
+        (json.dumps({"students": [student("a", {"01": 3}), student("a", {"01": 4})]}), "more than one row"),
     ],
 )
 def test_a_missing_or_malformed_gradebook_gets_a_clear_error_and_no_page(tmp_path, content, words):
@@ -680,10 +683,16 @@ def adjusted_class():
     """ann: check-03 raised by 2 and the total lowered by a late penalty; bo: a grader error."""
     ann = student("ann", {"03": 6, "04": 7})
     ann["adjustments"] = [
-        {"check": "03", "points": 2, "reason": "regrade request"},
-        {"check": "total", "points": -1.5, "reason": "late: 1 day at 10%"},
+        {"check": "03", "points": 2, "asked": "+2", "reason": "regrade request", "clipped": False},
+        {"check": "total", "points": -1.5, "asked": "-1.5", "reason": "late: 1 day at 10%"},
     ]
-    ann["total"], ann["lateness"] = 13.5, {"late_seconds": 3600, "extended": False}
+    ann["total"] = 13.5
+    ann["lateness"] = {
+        "deadline": "2026-12-01T23:59:00+00:00",
+        "extended": False,
+        "submitted": "2026-12-02T00:59:00+00:00",
+        "late_seconds": 3600,
+    }
     bo = student("bo", {"03": 0, "04": 0}, status="error", reason="the judge ended with exit status 1")
     return {"only": ["03", "04"], "students": [ann, bo, student("cy", {"03": 10, "04": 10})]}
 

@@ -62,8 +62,15 @@ def checked(data):
     """`data` if it is a gradebook as `kit grade` writes it: a list of students, each a valid result."""
     if not isinstance(data, dict) or not isinstance(data.get("students"), list):
         raise Invalid("no list of students")
+    only = data.get("only", [])
+    if not isinstance(only, list) or not all(isinstance(ex, str) and ex in POINTS for ex in only):
+        raise Invalid(f"its checks graded ('only') are not a list of checks: {shown(only)}")
+    seen = set()
     for i, r in enumerate(data["students"]):
         checked_result(r, f"student #{i + 1}")
+        if r["id"] in seen:
+            raise Invalid(f"student {shown(r['id'], 120)} has more than one row")
+        seen.add(r["id"])
     return data
 
 
@@ -80,6 +87,12 @@ def checked_result(r, where="the result"):
         earned, most = (c.get("earned"), c.get("max")) if isinstance(c, dict) else (None, None)
         if ex not in POINTS or most != POINTS[ex] or type(earned) is not int or not 0 <= earned <= most:
             raise Invalid(f"{who} has a malformed check {shown(ex, 20)}: out of its bounds ({shown(c)})")
+        base = c.get("base", [])
+        if not isinstance(base, list) or not all(isinstance(b, str) for b in base):
+            raise Invalid(f"{who} has a malformed check {shown(ex, 20)}: its base is not a list of exercises")
+    for key in ("name", "graded_at"):  # what a merge compares and the feedback's readers take for text
+        if not isinstance(r.get(key, ""), str):
+            raise Invalid(f"{who} has a {key} that is not text")
     if r.get("status") not in STATUSES:
         raise Invalid(f"{who} has the status {shown(r.get('status'))}")
     if not isinstance(r.get("reason", ""), str):
@@ -92,13 +105,32 @@ def checked_result(r, where="the result"):
             raise Invalid(f"{who} has malformed {key}")
     if not all(valid_adjustment(a, checks) for a in r.get("adjustments", [])) or not valid_total(r):
         raise Invalid(f"{who} has malformed adjustments or an adjusted total out of its bounds")
+    if not all(0 <= points <= POINTS[ex] for ex, points in adjust.adjusted_checks(r).items()):
+        raise Invalid(f"{who} has a check adjusted out of its bounds")
+    if not valid_lateness(r.get("lateness")):
+        raise Invalid(f"{who} has a malformed lateness ({shown(r.get('lateness'))})")
     return r
 
 
 def valid_adjustment(a, checks):
     """Whether `a` is one adjustment as kit/instructor/adjust.py applies it, to one of `checks` or the total."""
     number = type(a.get("points")) in (int, float) and abs(a["points"]) <= 1e6
-    return number and (a.get("check") == "total" or a.get("check") in checks) and isinstance(a.get("reason"), str)
+    texts = all(isinstance(a.get(k), str) for k in ("reason", "asked"))
+    return number and texts and (a.get("check") == "total" or a.get("check") in checks)
+
+
+def valid_lateness(late):
+    """Whether `late` is absent or a lateness record as kit/instructor/adjust.py writes it (what feedback reads)."""
+    if late is None:
+        return True
+    if not isinstance(late, dict) or not isinstance(late.get("deadline"), str):
+        return False
+    if type(late.get("extended")) is not bool:
+        return False
+    if late.get("submitted") is None:
+        return isinstance(late.get("note"), str)
+    seconds = late.get("late_seconds")
+    return isinstance(late["submitted"], str) and type(seconds) is int and seconds >= 0
 
 
 def valid_total(r):
