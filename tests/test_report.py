@@ -464,6 +464,15 @@ def test_no_learner_text_appears_unescaped(synthetic):
     assert Tables(page).tables["mistakes-table"]  # the page still parses into its tables
 
 
+def test_an_id_holding_a_lone_surrogate_gets_its_row_shown_as_a_replacement_character(tmp_path):
+    """JSON may spell a lone surrogate (\\ud800), which UTF-8 cannot hold: the page says U+FFFD, its link %EF%BF%BD."""
+    data = {"only": ["01"], "students": [student("x\ud800y", {"01": 3}), student("ann", {"01": 14})]}
+    (tmp_path / "grades.json").write_text(json.dumps(data))
+    assert report.main([str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'href="feedback/x%EF%BF%BDy.md">x\ufffdy</a>' in page and ">ann</a>" in page
+
+
 def test_the_seed_and_any_secret_in_grades_json_never_reach_the_page(synthetic):
     assert "987654321" not in synthetic["page"] and "hunter2" not in synthetic["page"]
 

@@ -48,7 +48,9 @@ def code_spans(value):
 
 
 def sid_link(sid):
-    return f'<a class="id" href="feedback/{text(quote(sid, safe=""))}.md">{text(sid)}</a>'
+    """A link to the student's feedback file; a lone surrogate (no file name holds one) as U+FFFD, as shown."""
+    href = quote(re.sub("[\ud800-\udfff]", "\ufffd", sid), safe="")
+    return f'<a class="id" href="feedback/{text(href)}.md">{text(sid)}</a>'
 
 
 def table(name, head, rows, numeric=(), prose=()):
