@@ -189,3 +189,44 @@ def test_a_shard_with_a_student_twice_or_odd_checks_graded_is_refused_and_nothin
     assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
     assert said in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_shards_are_read_as_the_utf_8_they_are_written_in_whatever_the_locale(shards, tmp_path):
+    """grades.json and grades.csv are UTF-8 (gradebook.write_atomic); a locale of another encoding (ASCII
+    here, cp1252 on Windows) must neither refuse a shard nor turn its text into another."""
+    import os
+    import shutil
+
+    shard = shutil.copytree(shards["a"], tmp_path / "a")
+    data = json.loads((shard / "grades.json").read_text(encoding="utf-8"))
+    data["students"][0]["reason"] = "regraded: Zoë's tolerance"
+    (shard / "grades.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    env = dict(os.environ, LC_ALL="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0", PYTHONIOENCODING="utf-8")
+    cmd = [sys.executable, "-m", "kit", "merge", str(tmp_path / "m"), str(shard), str(shards["b"])]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    merged = json.loads((tmp_path / "m" / "grades.json").read_text(encoding="utf-8"))
+    assert merged["students"][0]["reason"] == "regraded: Zoë's tolerance"
+
+
+def test_a_shard_whose_csv_cannot_be_parsed_is_refused_by_name_without_a_traceback(shards, tmp_path, capsys):
+    import shutil
+
+    shard = shutil.copytree(shards["a"], tmp_path / "huge")
+    (shard / "grades.csv").write_text("student,check-01\n" + "a" * 200_000 + ",1\n")
+    assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
+    assert f"{shard}: not a gradebook (field larger than field limit" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_settings_that_differ_are_named_escaped_and_bounded_in_the_refusal(shards, tmp_path, capsys):
+    import shutil
+
+    shard = shutil.copytree(shards["a"], tmp_path / "odd")
+    data = json.loads((shard / "grades.json").read_text())
+    (shard / "grades.json").write_text(json.dumps(dict(data, sandbox="\x1b]0;owned\x07\x1b[2J" + "A" * 100_000)))
+    assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
+    said = capsys.readouterr().err
+    assert "was graded with other settings ('sandbox': None here, '\\x1b]0;owned\\x07\\x1b[2JAAA" in said
+    assert "\x1b" not in said and len(said) < 500
+    assert not (tmp_path / "m").exists()

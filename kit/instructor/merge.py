@@ -40,10 +40,10 @@ def checked(shard, data):
 def load(shard):
     shard = Path(shard)
     try:
-        data = checked(shard, gradebook.loads((shard / "grades.json").read_text()))
-        with open(shard / "grades.csv", newline="") as f:
+        data = checked(shard, gradebook.loads((shard / "grades.json").read_text(encoding="utf-8")))
+        with open(shard / "grades.csv", newline="", encoding="utf-8") as f:  # as written, whatever the locale
             rows = {row["student"]: row for row in csv.DictReader(f)}
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, csv.Error) as e:
         raise Conflict(f"{shard}: not a gradebook ({escape_line(e)})") from None
     table = {row["student"]: row for row in csv.DictReader(gradebook.csv_text(data["students"]).splitlines())}
     if rows != table:
@@ -74,7 +74,7 @@ def merge(shards):
         if settings is None:
             settings = these
         elif these != settings:
-            raise Conflict(f"{shard} was graded with {these}, the others with {settings}: regrade it to match")
+            raise Conflict(f"{shard} was graded with {differences(these, settings)}: regrade it to match")
         for r in data["students"]:
             sid = r["id"]
             if sid in merged and strip(merged[sid]) != strip(r):
@@ -89,6 +89,15 @@ def merge(shards):
             merged.setdefault(sid, r)
             origin.setdefault(sid, shard)
     return settings or {}, kit, [merged[sid] for sid in sorted(merged)]
+
+
+def differences(these, others):
+    """The settings in which a shard differs from the others, each as a message may quote it (bounded, escaped)."""
+    keys = sorted((k for k in {*these, *others} if these.get(k) != others.get(k)), key=str)
+    shown = gradebook.shown
+    said = [f"{shown(k, 40)}: {shown(these.get(k))} here, {shown(others.get(k))} in the others" for k in keys[:5]]
+    more = f"; and {len(keys) - 5} more" if len(keys) > 5 else ""
+    return f"other settings ({'; '.join(said)}{more})"
 
 
 def submitted(result):
