@@ -64,6 +64,26 @@ def test_every_bad_line_is_listed_before_anything_is_applied(tmp_path):
     assert "'zed'" in said and "check '09'" in said and "no reason" in said and "\x1b" not in said
 
 
+def test_a_quote_never_closed_is_refused_by_its_line_and_takes_no_other_students_lines_into_a_reason(tmp_path):
+    """csv reads an unclosed quote to the end of the file: ann's reason would hold ben's and cat's lines, which
+    her feedback would show, and theirs would never be applied."""
+    f = write(tmp_path / "a.csv", 'id,check,points,reason\na,01,+1,"never closed\nb,01,-5,copied\nc,total,-10%,x\n')
+    with pytest.raises(adjust.Invalid) as e:
+        adjust.plan(options(adjustments=f), {"a", "b", "c"}, ["01"])
+    assert "line 2: cannot be read (a quote opened on this line is never closed)" in str(e.value)
+    f = write(tmp_path / "b.csv", 'a,01,+1,"a reason\non two lines"\nzed,01,+1,x\n')  # a quoted newline is fine
+    with pytest.raises(adjust.Invalid, match="line 3: no submission of the id 'zed'"):  # the line it is on
+        adjust.plan(options(adjustments=f), {"a"}, ["01"])
+
+
+def test_an_amount_past_a_million_is_refused_by_its_line_not_met_as_infinity_once_the_class_is_graded(tmp_path):
+    f = write(tmp_path / "a.csv", f"a,01,{'9' * 400},generous\na,total,{'1' + '0' * 21}%,x\na,02,+1000000,ok\n")
+    with pytest.raises(adjust.Invalid) as e:
+        adjust.plan(options(adjustments=f), {"a"}, ["01", "02"])
+    assert "2 bad lines" in str(e.value) and "line 1: '999" in str(e.value) and "line 2: '1000" in str(e.value)
+    assert "is more than 1,000,000 points or percent" in str(e.value)
+
+
 def test_a_time_without_a_zone_is_refused_and_z_means_utc(tmp_path):
     assert adjust.when("2026-12-01T23:59Z") == DUE
     with pytest.raises(ValueError, match="no time zone"):

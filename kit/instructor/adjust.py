@@ -7,12 +7,11 @@
     --extensions FILE    CSV `id,deadline`: a student's own deadline
     --times FILE         CSV `id,time`: when each student submitted
 
-A student's kept result holds the checks' raw points only; `apply` makes the gradebook's view of it
-(the adjustments applied, each with its reason, and the total after them) afresh on every run, so
-a re-run never reverts an adjustment and never applies one twice. The late penalty follows Canvas's
-and Gradescope's late policies: each started hour or day after the student's deadline costs a share
-of the maximum (or points), up to the cap; nbgrader's LateSubmissionPlugin is the same idea per
-notebook. Every input is checked whole before anything is graded: Invalid lists every bad line.
+A student's kept result holds the checks' raw points only; `apply` makes the gradebook's view of it (the adjustments
+applied, each with its reason, and the total after them) afresh on every run, so a re-run never reverts an
+adjustment and never applies one twice. The late penalty follows Canvas's and Gradescope's late policies: each
+started hour or day after the student's deadline costs a share of the maximum (or points), up to the cap; nbgrader's
+LateSubmissionPlugin is the same idea per notebook. Every input is checked whole first: Invalid lists every bad line.
 """
 
 import csv
@@ -28,6 +27,7 @@ from kit.instructor import ids
 AMOUNT = re.compile(r"([+-]?)(\d+(?:\.\d+)?)(%?)")
 RULE = re.compile(r"(\d+(?:\.\d+)?)(%?)/(hour|day)")
 SECONDS = {"hour": 3600, "day": 86400}
+LARGEST = 1_000_000  # points or percent of one amount: far past any maximum, far below a float's overflow
 MAX_ROWS = 100_000  # lines of one instructor's file: far above any class, far below a memory problem
 
 
@@ -56,10 +56,12 @@ def number(x):
 
 
 def amount(text, signed=True):
-    """`+2`, `-1.5`, `10%` as an Amount; ValueError otherwise (no NaN, no exponent, no bare sign)."""
+    """`+2`, `-1.5`, `10%` as an Amount; ValueError otherwise (no NaN, no exponent, no bare sign, none past LARGEST)."""
     m = AMOUNT.fullmatch(text.strip())
     if not m or (m[1] and not signed):
-        raise ValueError(f"{escape_line(text)!r} is not {'+N, -N or N%' if signed else 'N or N%'}")
+        raise ValueError(f"{escape_line(text)[:60]!r} is not {'+N, -N or N%' if signed else 'N or N%'}")
+    if float(m[2]) > LARGEST:
+        raise ValueError(f"{escape_line(text)[:60]!r} is more than {LARGEST:,} points or percent")
     return Amount(float(m[1] + m[2]), bool(m[3]))
 
 
@@ -108,12 +110,20 @@ def rule(penalty, cap=None):
 
 
 def rows(path, columns, what):
-    """[(line number, [cells])] of a CSV file of `columns` cells a row, its header (if any) left out."""
+    """[(line it starts on, [cells])] of a CSV file of `columns` cells a row, its header (if any) left out. A quote
+    never closed (it would take the lines after it into one student's reason) is refused, named by its line."""
+    found, n = [], 1
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            found = [(n, row) for n, row in enumerate(csv.reader(f), 1) if any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+            reader = csv.reader(f, strict=True)
+            for row in reader:
+                found += [(n, row)] if any(c.strip() for c in row) else []
+                n = reader.line_num + 1
+    except (OSError, UnicodeDecodeError) as e:
         raise Invalid(f"{what} {escape_line(path)}: cannot be read ({escape_line(e)})") from None
+    except csv.Error as e:  # strict: a quote never closed, or text after a closing quote
+        said = "a quote opened on this line is never closed" if "end of data" in str(e) else escape_line(e)
+        raise Invalid(f"{what} {escape_line(path)}: line {n}: cannot be read ({said}); nothing was graded") from None
     if len(found) > MAX_ROWS:
         raise Invalid(f"{what} {escape_line(path)}: more than {MAX_ROWS} lines")
     if found and [c.strip().lower() for c in found[0][1]] == columns:
