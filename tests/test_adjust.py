@@ -82,6 +82,10 @@ def test_an_amount_past_a_million_is_refused_by_its_line_not_met_as_infinity_onc
         adjust.plan(options(adjustments=f), {"a"}, ["01", "02"])
     assert "2 bad lines" in str(e.value) and "line 1: '999" in str(e.value) and "line 2: '1000" in str(e.value)
     assert "is more than 1,000,000 points or percent" in str(e.value)
+    with pytest.raises(adjust.Invalid, match="--late-penalty: '999.* is more than 1,000,000"):
+        adjust.rule("9" * 400 + "%/day")  # else infinite, and said in grades.json's settings once the class is graded
+    with pytest.raises(adjust.Invalid, match="--late-cap: '999.* is more than 1,000,000"):
+        adjust.rule("10%/day", "9" * 400)
 
 
 def test_a_time_without_a_zone_is_refused_and_z_means_utc(tmp_path):

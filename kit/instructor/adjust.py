@@ -100,13 +100,14 @@ class Rule:
 def rule(penalty, cap=None):
     """The Rule of `--late-penalty 10%/day --late-cap 50%`; Invalid says what is wrong."""
     m = RULE.fullmatch(penalty.strip())
+    for option, text in (("--late-penalty", m and m[1] + m[2]), ("--late-cap", cap)):
+        try:
+            amount(text or "0", signed=False)
+        except ValueError as e:
+            raise Invalid(f"{option}: {e}") from None
     if not m:
         raise Invalid(f"--late-penalty {escape_line(penalty)!r}: write N%/day, N%/hour, N/day or N/hour")
-    try:
-        most = amount(cap, signed=False) if cap else None
-    except ValueError as e:
-        raise Invalid(f"--late-cap: {e}") from None
-    return Rule(Amount(float(m[1]), bool(m[2])), m[3], most)
+    return Rule(Amount(float(m[1]), bool(m[2])), m[3], amount(cap, signed=False) if cap else None)
 
 
 def rows(path, columns, what):
@@ -201,10 +202,8 @@ class Plan:
 
     def settings(self):
         """What grades.json says of the plan (the files' contents are in each student's result)."""
-        if self.deadline is None and not self.adjustments:
-            return {}
         if self.deadline is None:
-            return {"adjustments": bool(self.adjustments)}
+            return {"adjustments": True} if self.adjustments else {}
         late = {"deadline": self.deadline.isoformat(), "late_penalty": str(self.rule) if self.rule else None}
         return {"adjustments": bool(self.adjustments), **late}
 
