@@ -88,6 +88,18 @@ def test_an_amount_past_a_million_is_refused_by_its_line_not_met_as_infinity_onc
         adjust.rule("10%/day", "9" * 400)
 
 
+def test_a_line_may_name_a_student_by_the_id_submitted_or_by_the_name_graded_under_as_grades_json_has_it(tmp_path):
+    graded = ids.graded_name("José García")  # José_García~978edf99a5ad71c4
+    f = write(tmp_path / "a.csv", f"José García,01,+1,as submitted\n{graded},total,+2,as graded\n")
+    t = write(tmp_path / "t.csv", f"{graded},2026-12-02T10:00Z\n")
+    plan = adjust.plan(options(adjustments=f, deadline=DEADLINE, times=t), {graded, "ann"}, ["01"])
+    assert [(where, reason) for where, _, reason in plan.adjustments[graded]] == [
+        ("01", "as submitted"),
+        ("total", "as graded"),
+    ]
+    assert list(plan.times) == [graded]
+
+
 def test_a_time_without_a_zone_is_refused_and_z_means_utc(tmp_path):
     assert adjust.when("2026-12-01T23:59Z") == DUE
     with pytest.raises(ValueError, match="no time zone"):

@@ -139,8 +139,9 @@ def fail(what, path, bad):
 
 
 def student(cell, students, seen):
-    """The graded name of the id in `cell`, or ValueError: unknown (not among `students`) or given twice."""
-    sid = ids.graded_name(cell.strip())
+    """The graded name of the id in `cell` (the id as submitted, or the name it is graded under, as grades.json
+    has it), or ValueError: unknown (not among `students`) or given twice."""
+    sid = cell.strip() if students is not None and cell.strip() in students else ids.graded_name(cell.strip())
     if students is not None and sid not in students:  # None: any id (a Gradescope zip's, checked at each run)
         raise ValueError(f"no submission of the id {escape_line(cell)[:60]!r}")
     if sid in seen:
