@@ -19,7 +19,7 @@ grades.json; `kit grade` does not.
 import csv
 import io
 
-from kit.escape import cell
+from kit.escape import cell, escape_line
 from kit.exercises import EXERCISES
 from kit.instructor import adjust, gradebook
 from kit.instructor.adjust import number
@@ -71,8 +71,15 @@ def assignments(specs, checks):
         else:
             named[where] = name
     if whole:
-        return [(whole, TOTAL), *((named[ex], [ex]) for ex in checks if ex in named)]
-    return [(named.get(ex, assignment(ex)), [ex]) for ex in checks]
+        columns = [(whole, TOTAL), *((named[ex], [ex]) for ex in checks if ex in named)]
+    else:
+        columns = [(named.get(ex, assignment(ex)), [ex]) for ex in checks]
+    titles = [title for title, _ in columns]  # Canvas fills one assignment from one column: the other's is lost
+    twice = sorted({title for title in titles if titles.count(title) > 1})
+    if twice:
+        said = repr(escape_line(twice[0])[:80])
+        raise BadAssignment(f"--canvas-assignment: {said} would be two columns; give each its own assignment")
+    return columns
 
 
 def canvas_csv(results, settings, key="sis-login-id", columns=None):
