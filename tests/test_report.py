@@ -589,9 +589,10 @@ def test_canvas_columns_go_into_the_existing_assignments_named(tmp_path, specs, 
         (["07=Week 7"], "check 07 is not graded"),
         (["03="], "no assignment name"),
         (["03=A", "3=B"], "03 is given twice"),
-        (["03=Week 3 (5)", "04=Week 3 (5)"], "'Week 3 (5)' would be two columns"),
-        (["total=Week 3 (5)", "04=Week 3 (5)"], "'Week 3 (5)' would be two columns"),
-        (["03=micrograd check-04: topological order and backward()"], "would be two columns"),
+        (["03=Week 3 (5)", "04=Week 3 (5)"], "'Week 3 (5)' and 'Week 3 (5)' would fill one Canvas assignment"),
+        (["total=Week 3 (5)", "04=Week 3 (5)"], "would fill one Canvas assignment"),
+        (["03=micrograd check-04: topological order and backward()"], "would fill one Canvas assignment"),
+        (["03=Week 3 (81234)", "04=Week 3, backward (81234)"], "'Week 3 (81234)' and 'Week 3, backward (81234)' would"),
     ],
 )
 def test_a_canvas_assignment_that_names_no_graded_check_is_refused_before_anything_is_written(tmp_path, specs, words):

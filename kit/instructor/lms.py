@@ -18,6 +18,7 @@ grades.json; `kit grade` does not.
 
 import csv
 import io
+import re
 
 from kit.escape import cell, escape_line
 from kit.exercises import EXERCISES
@@ -28,6 +29,7 @@ STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 KEYS = {"sis-login-id": "SIS Login ID", "sis-user-id": "SIS User ID"}
 
 
+CANVAS_ID = re.compile(r"\((\d+)\)\s*$")  # how Canvas's export ends an assignment's title: `Name (id)`
 TOTAL = "total"  # a column of the total: every graded check, after the adjustments and late penalty
 
 
@@ -74,11 +76,13 @@ def assignments(specs, checks):
         columns = [(whole, TOTAL), *((named[ex], [ex]) for ex in checks if ex in named)]
     else:
         columns = [(named.get(ex, assignment(ex)), [ex]) for ex in checks]
-    titles = [title for title, _ in columns]  # Canvas fills one assignment from one column: the other's is lost
-    twice = sorted({title for title in titles if titles.count(title) > 1})
-    if twice:
-        said = repr(escape_line(twice[0])[:80])
-        raise BadAssignment(f"--canvas-assignment: {said} would be two columns; give each its own assignment")
+    # Canvas fills one assignment from one column, found by the id of `Name (id)` else by the name: the other's is lost
+    seen = {}
+    for i, (title, _) in enumerate(columns):
+        first = seen.setdefault(m[1] if (m := CANVAS_ID.search(title)) else title, i)
+        if first != i:
+            said = " and ".join(repr(escape_line(t)[:80]) for t in (columns[first][0], title))
+            raise BadAssignment(f"--canvas-assignment: {said} would fill one Canvas assignment; give each its own")
     return columns
 
 
