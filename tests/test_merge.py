@@ -230,3 +230,9 @@ def test_settings_that_differ_are_named_escaped_and_bounded_in_the_refusal(shard
     assert "was graded with other settings ('sandbox': None here, '\\x1b]0;owned\\x07\\x1b[2JAAA" in said
     assert "\x1b" not in said and len(said) < 500
     assert not (tmp_path / "m").exists()
+
+
+def test_an_out_that_cannot_be_written_gets_a_clear_error_not_a_traceback(shards, tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    assert merge([str(tmp_path / "file"), str(shards["a"]), str(shards["b"])]) == 1
+    assert f"error: {tmp_path / 'file'}: cannot write the merged gradebook (" in capsys.readouterr().err

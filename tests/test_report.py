@@ -497,6 +497,13 @@ def test_a_missing_or_malformed_gradebook_gets_a_clear_error_and_no_page(tmp_pat
     assert not (tmp_path / "report.html").exists() and not (tmp_path / "grades-canvas.csv").exists()
 
 
+def test_a_folder_where_the_page_goes_gets_a_clear_error_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "grades.json").write_text(json.dumps({"only": ["01"], "students": [student("ann", {"01": 3})]}))
+    (tmp_path / "report.html").mkdir()
+    assert report.main([str(tmp_path)]) == 1
+    assert f"python -m kit report: cannot write into {tmp_path} (" in capsys.readouterr().err
+
+
 # --- grades-canvas.csv -----------------------------------------------------------------------------
 
 

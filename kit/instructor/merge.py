@@ -120,7 +120,11 @@ def main(argv=None):
     except Conflict as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    gradebook.write(args.out, results, settings, stamps={"kit_version": kit})
+    try:
+        gradebook.write(args.out, results, settings, stamps={"kit_version": kit})
+    except OSError as e:  # the folder given, not a shard: a file, a full disk, no permission
+        print(f"error: {escape_line(args.out)}: cannot write the merged gradebook ({escape_line(e)})", file=sys.stderr)
+        return 1
     print(f"merged {len(args.shards)} shards: {len(results)} students into {Path(args.out) / 'grades.csv'}")
     return 0
 

@@ -123,9 +123,13 @@ def main(argv=None):
         every, skipped = similar.similar_pairs(args.similarity, sys.maxsize)
         groups = report_counts.groups(every, args.group_share)
         similarity = (every[: args.pairs], groups, args.group_share, skipped)
-    gradebook.write_atomic(out / "report.html", page(data, out, similarity))
     canvas = lms.canvas_csv(data["students"], data, args.canvas_key, columns)
-    gradebook.write_atomic(out / "grades-canvas.csv", canvas)
+    try:
+        gradebook.write_atomic(out / "report.html", page(data, out, similarity))
+        gradebook.write_atomic(out / "grades-canvas.csv", canvas)
+    except OSError as e:  # a folder where the page goes, a full disk, no permission
+        print(f"python -m kit report: cannot write into {out} ({e})", file=sys.stderr)
+        return 1
     print(f"wrote {out / 'report.html'} and {out / 'grades-canvas.csv'}")
     return 0
 
