@@ -236,3 +236,22 @@ def test_an_out_that_cannot_be_written_gets_a_clear_error_not_a_traceback(shards
     (tmp_path / "file").write_text("not a folder")
     assert merge([str(tmp_path / "file"), str(shards["a"]), str(shards["b"])]) == 1
     assert f"error: {tmp_path / 'file'}: cannot write the merged gradebook (" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("deadline", [[], ["--deadline", "2026-12-01T23:59Z"]])
+def test_a_shard_without_adjustments_merges_with_one_whose_students_have_some_as_the_whole_class_graded(
+    shards, tmp_path, deadline
+):
+    """kit grade refuses an adjustments line of a student it does not grade, so each shard gets its own
+    students' lines, and a shard may have none: that is no other setting."""
+    base = shards["base"]
+    (tmp_path / "a.csv").write_text("ann,01,-2,shared code\n")
+    a = grade(base / "a", tmp_path / "out-a", "--adjustments", str(tmp_path / "a.csv"), *deadline)
+    b = grade(base / "b", tmp_path / "out-b", *deadline)
+    whole = grade(base / "all", tmp_path / "out-all", "--adjustments", str(tmp_path / "a.csv"), *deadline)
+    assert merge([str(tmp_path / "m"), str(b), str(a)]) == 0
+    assert (tmp_path / "m" / "grades.csv").read_text() == (whole / "grades.csv").read_text()
+    merged, graded = (json.loads((out / "grades.json").read_text()) for out in (tmp_path / "m", whole))
+    assert [(k, v) for k, v in merged.items() if k not in ("graded_at", "students")] == [
+        (k, v) for k, v in graded.items() if k not in ("graded_at", "students")
+    ]

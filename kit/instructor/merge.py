@@ -70,7 +70,7 @@ def merge(shards):
     kit = one_kit(loaded)
     settings, merged, origin, named = None, {}, {}, {}  # named: ids.key of the id as submitted -> id
     for shard, data in loaded:
-        these = {k: v for k, v in data.items() if k not in ("students", *gradebook.STAMPS)}
+        these = {k: v for k, v in data.items() if k not in ("students", "adjustments", *gradebook.STAMPS)}
         if settings is None:
             settings = these
         elif these != settings:
@@ -88,7 +88,19 @@ def merge(shards):
                 )
             merged.setdefault(sid, r)
             origin.setdefault(sid, shard)
-    return settings or {}, kit, [merged[sid] for sid in sorted(merged)]
+    return adjusted(settings or {}, loaded), kit, [merged[sid] for sid in sorted(merged)]
+
+
+def adjusted(settings, loaded):
+    """`settings` with `adjustments` (whether any was applied) true where any shard's is: each shard's file names
+    only its own students (kit grade refuses others), so a shard with none is graded alike. In kit grade's place:
+    before the deadline where one is set (every shard then says it), else last."""
+    said = [bool(data["adjustments"]) for _, data in loaded if "adjustments" in data]
+    if not said:
+        return settings
+    items = list(settings.items())
+    at = list(settings).index("deadline") if "deadline" in settings else len(items)
+    return dict([*items[:at], ("adjustments", any(said)), *items[at:]])
 
 
 def differences(these, others):
