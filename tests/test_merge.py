@@ -175,6 +175,7 @@ def test_a_shard_that_is_not_as_the_grader_writes_it_is_refused_and_nothing_is_w
         (lambda d: d["students"].append(dict(d["students"][0])), "has more than one row"),
         (lambda d: d.update(only=5), "are not a list of checks"),
         (lambda d: d.update(only=["01", "09"]), "are not a list of checks"),
+        (lambda d: [t.pop("message") for t in d["students"][1]["tests"] if t["status"] != "pass"], "malformed tests"),
     ],
 )
 def test_a_shard_with_a_student_twice_or_odd_checks_graded_is_refused_and_nothing_is_written(

@@ -146,8 +146,8 @@ def valid_test(t, checks):
     if type(points) is not int or type(most) is not int or not 0 <= points <= most:
         return False
     texts = (t.get("test"), t.get("status"))
-    return all(isinstance(x, str) for x in texts) and all(
-        isinstance(t.get(k), (str, type(None))) for k in ("message", "mistake")
+    return all(isinstance(x, str) for x in texts) and all(  # both are there, text or null (the contract's report)
+        k in t and isinstance(t[k], (str, type(None))) for k in ("message", "mistake")
     )
 
 
