@@ -153,6 +153,8 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_both_
         ),
         (lambda s: s["checks"]["01"].update(base=5), "its base is not a list"),
         (lambda s: s.update(graded_at=5), "graded_at that is not text"),
+        (lambda s: s.pop("reason"), "has a reason that is not text"),
+        (lambda s: s.pop("tests"), "malformed tests"),
     ],
 )
 def test_a_shard_that_is_not_as_the_grader_writes_it_is_refused_and_nothing_is_written(

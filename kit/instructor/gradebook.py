@@ -95,9 +95,9 @@ def checked_result(r, where="the result"):
             raise Invalid(f"{who} has a {key} that is not text")
     if r.get("status") not in STATUSES:
         raise Invalid(f"{who} has the status {shown(r.get('status'))}")
-    if not isinstance(r.get("reason", ""), str):
+    if not isinstance(r.get("reason"), str):  # "" where there is none: the feedback reads it
         raise Invalid(f"{who} has a reason that is not text")
-    tests = r.get("tests", [])
+    tests = r.get("tests")
     if not isinstance(tests, list) or not all(valid_test(t, checks) for t in tests):
         raise Invalid(f"{who} has malformed tests")
     for key, kind in (("notes", str), ("review", dict), ("adjustments", dict)):
