@@ -155,6 +155,8 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_both_
         (lambda s: s.update(graded_at=5), "graded_at that is not text"),
         (lambda s: s.pop("reason"), "has a reason that is not text"),
         (lambda s: s.pop("tests"), "malformed tests"),
+        (lambda s: s.update(adjustments=[{"check": [], "points": 0, "asked": "+0", "reason": "x"}]), "adjustments"),
+        (lambda s: s.update(lateness={"deadline": "d", "extended": False, "submitted": None, "note": ""}), "lateness"),
     ],
 )
 def test_a_shard_that_is_not_as_the_grader_writes_it_is_refused_and_nothing_is_written(

@@ -116,7 +116,7 @@ def valid_adjustment(a, checks):
     """Whether `a` is one adjustment as kit/instructor/adjust.py applies it, to one of `checks` or the total."""
     number = type(a.get("points")) in (int, float) and abs(a["points"]) <= 1e6
     texts = all(isinstance(a.get(k), str) for k in ("reason", "asked"))
-    return number and texts and (a.get("check") == "total" or a.get("check") in checks)
+    return number and texts and isinstance(a.get("check"), str) and (a["check"] == "total" or a["check"] in checks)
 
 
 def valid_lateness(late):
@@ -127,8 +127,8 @@ def valid_lateness(late):
         return False
     if type(late.get("extended")) is not bool:
         return False
-    if late.get("submitted") is None:
-        return isinstance(late.get("note"), str)
+    if late.get("submitted") is None:  # then the note says why there is no penalty
+        return isinstance(late.get("note"), str) and late["note"] != ""
     seconds = late.get("late_seconds")
     return isinstance(late["submitted"], str) and type(seconds) is int and seconds >= 0
 
