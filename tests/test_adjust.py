@@ -100,6 +100,16 @@ def test_a_line_may_name_a_student_by_the_id_submitted_or_by_the_name_graded_und
     assert list(plan.times) == [graded]
 
 
+def test_a_file_past_its_bound_is_refused_having_read_no_further_than_the_bound(tmp_path, monkeypatch):
+    """/dev/zero, a pipe that never ends or a file of gigabytes: read whole, any of them would take the memory."""
+    monkeypatch.setattr(adjust, "MAX_CHARS", 1 << 20, raising=False)
+    f = write(tmp_path / "t.csv", "x,2026-12-02T10:00Z\n" * 60_000)  # 1.2 MB
+    with pytest.raises(adjust.Invalid, match="t.csv: more than 1 MB, far more than a class needs"):
+        adjust.rows(f, ["id", "time"], "--times")
+    with pytest.raises(adjust.Invalid, match="/dev/zero: more than"):
+        adjust.rows("/dev/zero", ["id", "time"], "--times")
+
+
 def test_a_time_without_a_zone_is_refused_and_z_means_utc(tmp_path):
     assert adjust.when("2026-12-01T23:59Z") == DUE
     with pytest.raises(ValueError, match="no time zone"):

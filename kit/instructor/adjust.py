@@ -15,6 +15,7 @@ LateSubmissionPlugin is the same idea per notebook. Every input is checked whole
 """
 
 import csv
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ AMOUNT = re.compile(r"([+-]?)(\d+(?:\.\d+)?)(%?)")
 RULE = re.compile(r"(\d+(?:\.\d+)?)(%?)/(hour|day)")
 SECONDS = {"hour": 3600, "day": 86400}
 LARGEST = 1_000_000  # points or percent of one amount: far past any maximum, far below a float's overflow
-MAX_ROWS = 100_000  # lines of one instructor's file: far above any class, far below a memory problem
+MAX_CHARS = 32 << 20  # characters of one instructor's file: far above any class, far below a memory problem
 
 
 class Invalid(ValueError):
@@ -45,8 +46,7 @@ class Amount:
         return self.value * most / 100 if self.percent else self.value
 
     def __str__(self):
-        sign = "+" if self.value > 0 else ""
-        return f"{sign}{number(self.value)}{'%' if self.percent else ''}"
+        return f"{'+' if self.value > 0 else ''}{number(self.value)}{'%' if self.percent else ''}"
 
 
 def number(x):
@@ -111,22 +111,22 @@ def rule(penalty, cap=None):
 
 
 def rows(path, columns, what):
-    """[(line it starts on, [cells])] of a CSV file of `columns` cells a row, its header (if any) left out. A quote
-    never closed (it would take the lines after it into one student's reason) is refused, named by its line."""
+    """[(line it starts on, [cells])] of a CSV file of `columns` cells a row, its header (if any) left out; bounded."""
     found, n = [], 1
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, strict=True)
-            for row in reader:
-                found += [(n, row)] if any(c.strip() for c in row) else []
-                n = reader.line_num + 1
+            text = f.read(MAX_CHARS + 1)  # no further: a file far too large, a pipe or device that never ends
+        if len(text) > MAX_CHARS:
+            raise Invalid(f"{what} {escape_line(path)}: more than {MAX_CHARS >> 20} MB, far more than a class needs")
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        for row in reader:
+            found += [(n, row)] if any(c.strip() for c in row) else []
+            n = reader.line_num + 1
     except (OSError, UnicodeDecodeError) as e:
         raise Invalid(f"{what} {escape_line(path)}: cannot be read ({escape_line(e)})") from None
-    except csv.Error as e:  # strict: a quote never closed, or text after a closing quote
+    except csv.Error as e:  # strict: a quote never closed (it would take the lines after it into one reason), ...
         said = "a quote opened on this line is never closed" if "end of data" in str(e) else escape_line(e)
         raise Invalid(f"{what} {escape_line(path)}: line {n}: cannot be read ({said}); nothing was graded") from None
-    if len(found) > MAX_ROWS:
-        raise Invalid(f"{what} {escape_line(path)}: more than {MAX_ROWS} lines")
     if found and [c.strip().lower() for c in found[0][1]] == columns:
         found = found[1:]
     return found
