@@ -1,6 +1,7 @@
 """Merging shards' gradebooks: deterministic, and refusing what cannot be merged honestly."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -199,7 +200,6 @@ def test_a_shard_with_a_student_twice_or_odd_checks_graded_is_refused_and_nothin
 def test_shards_are_read_as_the_utf_8_they_are_written_in_whatever_the_locale(shards, tmp_path):
     """grades.json and grades.csv are UTF-8 (gradebook.write_atomic); a locale of another encoding (ASCII
     here, cp1252 on Windows) must neither refuse a shard nor turn its text into another."""
-    import os
     import shutil
 
     shard = shutil.copytree(shards["a"], tmp_path / "a")
@@ -260,3 +260,19 @@ def test_a_shard_without_adjustments_merges_with_one_whose_students_have_some_as
     assert [(k, v) for k, v in merged.items() if k not in ("graded_at", "students")] == [
         (k, v) for k, v in graded.items() if k not in ("graded_at", "students")
     ]
+
+
+def test_a_shard_file_that_is_a_link_or_no_regular_file_is_refused_by_name_and_never_read(shards, tmp_path, capsys):
+    """A shard comes from another machine: its grades.json could be a link to any file here, or to /dev/zero,
+    which read whole would take the memory; the grader writes neither."""
+    import shutil
+
+    shard = shutil.copytree(shards["a"], tmp_path / "linked")
+    (shard / "grades.json").rename(tmp_path / "elsewhere.json")
+    (shard / "grades.json").symlink_to(tmp_path / "elsewhere.json")
+    assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
+    assert f"{shard}: not a gradebook (" in capsys.readouterr().err and not (tmp_path / "m").exists()
+    (shard / "grades.json").unlink()
+    os.mkfifo(shard / "grades.json")  # no writer: a read would wait for ever
+    assert merge([str(tmp_path / "m"), str(shard), str(shards["b"])]) == 2
+    assert f"{shard}: not a gradebook (grades.json is not a file)" in capsys.readouterr().err

@@ -13,11 +13,15 @@ student graded differently in two shards or under two ids that kit grade reads a
 
 import argparse
 import csv
+import io
 import sys
 from pathlib import Path
 
+from kit import untrusted
 from kit.escape import escape_line
 from kit.instructor import collect, gradebook, ids
+
+SHARD_MAX = 1 << 30  # bytes of a shard's grades.json (about 19 KB a student) or grades.csv: 50,000 students
 
 
 class Conflict(Exception):
@@ -37,12 +41,20 @@ def checked(shard, data):
     return data
 
 
+def read(shard, name):
+    """The UTF-8 text of the shard's file `name`, read as a file from outside (kit/untrusted.py): the file the
+    grader wrote, never through a link, never waiting on a pipe, and no larger than a shard's may be."""
+    try:
+        return untrusted.read_text(shard / name, SHARD_MAX)
+    except untrusted.NotText as e:
+        raise untrusted.NotText(f"{name} {e}") from None
+
+
 def load(shard):
     shard = Path(shard)
     try:
-        data = checked(shard, gradebook.loads((shard / "grades.json").read_text(encoding="utf-8")))
-        with open(shard / "grades.csv", newline="", encoding="utf-8") as f:  # as written, whatever the locale
-            rows = {row["student"]: row for row in csv.DictReader(f)}
+        data = checked(shard, gradebook.loads(read(shard, "grades.json")))
+        rows = {row["student"]: row for row in csv.DictReader(io.StringIO(read(shard, "grades.csv"), newline=""))}
     except (OSError, ValueError, KeyError, csv.Error) as e:
         raise Conflict(f"{shard}: not a gradebook ({escape_line(e)})") from None
     table = {row["student"]: row for row in csv.DictReader(gradebook.csv_text(data["students"]).splitlines())}
