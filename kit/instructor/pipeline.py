@@ -33,6 +33,7 @@ from kit.instructor.interrupts import Interrupts
 from kit.instructor.machine import Machine
 from kit.instructor.scanner import Scanner
 from kit.instructor.secret import derive_seed, load_secret, secret_id
+from kit.version import code_hash
 
 MACHINE = ("sandbox", "memory", "probe_timeout", "check_timeout", "student_timeout", "jobs")  # args a Machine takes
 INCOMPLETE = 75  # exit status of a run that left students ungraded for want of workers (sysexits' EX_TEMPFAIL)
@@ -51,6 +52,7 @@ class Grader:
         (self.out / ".results").mkdir(parents=True, exist_ok=True)
         self.secret, self.secret_warning = load_secret(args, self.out)
         self.settings = {"secret": secret_id(self.secret), "only": self.only}  # every result is stamped with them
+        self.kit = code_hash()  # and with the kit that graded it: a result another kit gave is graded again
         self.lock = threading.Lock()
         self.scanner = Scanner()  # compiles and scans each staged tree, under limits
         self.scanner.start()  # its start (100 ms) while the sandbox is tried, not before the first tree
@@ -134,8 +136,8 @@ class Grader:
         return dispatch_local(jobs, self.machine.grade_one, self.args.jobs)
 
     def cached(self, sid, fp):
-        """The kept result of this student, when it was graded from the same bytes with the same settings;
-        one that is missing, damaged or not of the shape the grader keeps is graded again, never trusted."""
+        """The kept result of this student, when this kit graded it from the same bytes with the same
+        settings; one that is missing, damaged or not of the shape the grader keeps is graded again."""
         force = sid == self.args.student if self.args.student else self.args.force  # --student: that id only
         if force or fp is None:
             return None
@@ -144,12 +146,13 @@ class Grader:
         except (OSError, ValueError):
             return None
         same = all(r.get(k) == v for k, v in self.settings.items()) and r.get("fingerprint") == fp
+        same = same and r.get("kit_version") == self.kit  # a kit changed since may grade these bytes otherwise
         whole = r["id"] == sid and set(r["checks"]) == set(self.only)
         return r if same and whole and r["status"] != "error" else None  # a grader error is graded again
 
     def keep(self, r):
         """Keep a student's result at once, stamped with when it was graded, so a re-run resumes."""
-        r = dict(r, graded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        r = dict(r, graded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), kit_version=self.kit)
         path = self.out / ".results" / f"{r['id']}.json"
         if path.is_dir() and not path.is_symlink():  # no kept result, whatever it holds: replaced
             shutil.rmtree(path)
