@@ -72,6 +72,24 @@ VARIATIONS = {
         "micrograd/nn.py",
         [("Value(random.uniform(-1, 1)) for _ in range(nin)]", "Value(random.uniform(1, -1)) for _ in range(nin)]")],
     ),
+    "operations that return a subclass of Value": (
+        "micrograd/engine.py",
+        [
+            (
+                "out = Value(self.data + other.data, (self, other), '+')",
+                "out = Node(self.data + other.data, (self, other), '+')",
+            ),
+            (
+                "out = Value(self.data * other.data, (self, other), '*')",
+                "out = Node(self.data * other.data, (self, other), '*')",
+            ),
+            ("out = Value(t, (self,), 'tanh')", "out = Node(t, (self,), 'tanh')"),
+            (
+                "\n\ndef topological_order(root):",
+                "\n\nclass Node(Value):\n    \"\"\"A Value an operation made.\"\"\"\n\n\ndef topological_order(root):",
+            ),
+        ],
+    ),
     "weights of a Value subclass": (
         "micrograd/nn.py",
         [

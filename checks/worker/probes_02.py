@@ -21,7 +21,7 @@ def forward(graph):
         },
         "prev": {name: sorted(describe(c, names) for c in v._prev) for name, v in nodes.items()},
         "prev_type": {name: type(v._prev).__name__ for name, v in nodes.items()},
-        "is_value": {name: type(v).__name__ == "Value" for name, v in nodes.items()},
+        "is_value": {name: any(c.__name__ == "Value" for c in type(v).__mro__) for name, v in nodes.items()},
         "leaves_unchanged": all(number(nodes[n].data) == before[n] and not nodes[n]._prev for n in leaves),
         "changed": [name for name, v in nodes.items() if number(getattr(v, "data", None)) != made[name]],
         "grads": {name: number(getattr(v, "grad", None)) for name, v in nodes.items()},

@@ -14,7 +14,7 @@ def op_grads(graph, names=None):
     return {
         "data": number(top.data),
         "grad": grads_of(nodes, leaves),
-        "is_value": type(top).__name__ == "Value",
+        "is_value": any(c.__name__ == "Value" for c in type(top).__mro__),  # a subclass is a Value
         "values": {name: number(getattr(v, "data", None)) for name, v in nodes.items()},
         "childless": [name for (name, op, *_), v in zip(graph, nodes.values()) if op != "leaf" and not v._prev],
     }
