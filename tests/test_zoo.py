@@ -4,6 +4,7 @@ and no check names a mistake that is not there."""
 import re
 
 import pytest
+from conftest import copy_tree
 from zoo import ALSO_CHARGED, ZOO
 
 from checks.mistakes import MISTAKES, markdown
@@ -430,3 +431,25 @@ def test_each_random_graph_failure_shows_the_values_of_its_leaves(check, checks,
     failed = [t for t in random if t["status"] != "pass"]
     assert failed, run.out
     assert all(re.search(r" with [a-z]\w* = -?\d", t["message"]) for t in failed), run.out
+
+
+def table_variant(tmp_path, old, new):
+    """tests/styles/table (a Value under __slots__ whose _backward is a method looking up a table of
+    rules by _op) with one rule changed."""
+    impl = copy_tree(ROOT / "tests" / "styles" / "table", tmp_path / "table")
+    engine = impl / "micrograd" / "engine.py"
+    text = engine.read_text()
+    assert old in text, f"test setup: {old!r} not in the table style"
+    engine.write_text(text.replace(old, new, 1))
+    return impl
+
+
+def test_a_wrong_rule_of_an_engine_under_slots_costs_check_03_alone(checks, tmp_path):
+    """The kit's + and * for 04 and 05 must make out nodes whose _backward can be set, where the
+    learner's Value has no slot for it; leaves keep the learner's method."""
+    rule = "'+': lambda out: [(out._args[0], 1.0), (out._args[1], 1.0)],"
+    run = checks("all", table_variant(tmp_path, rule, "'+': lambda out: [(out._args[0], 1.0)],"))
+    assert run.earned("03")[0] < run.earned("03")[1], run.out
+    charged = [ex for ex in EXERCISES if ex != "03" and run.earned(ex)[0] < run.earned(ex)[1]]
+    assert not charged, run.out
+    assert {t["mistake"] for t in run.tests("03") if t["status"] != "pass"} <= {"one-child-only", None}, run.out

@@ -36,7 +36,22 @@ def unwrap(Value):
     Value.__new__, Value.__init__ = __new__, __init__
 
 
+def settable(Value):
+    """The class the kit's + and * make out of: Value itself, or where out._backward cannot be set
+    (a Value under __slots__ whose _backward is a method, as a table of rules has it) a subclass of
+    the same name with a slot for it; the learner's own operations still make plain Values."""
+    try:
+        trial = object.__new__(Value)
+        trial._backward = None
+    except (AttributeError, TypeError):
+        names = {"__slots__": ("_backward",), "__module__": Value.__module__, "__qualname__": Value.__qualname__}
+        return type(Value.__name__, (Value,), names)
+    return Value
+
+
 def plus_and_times(Value, exercises, line=()):
+    Out = settable(Value)
+
     def operand(op, other):
         """05's line, as the learner's own + and * have it: a Value wrapped again where theirs does
         that, a plain number left as it is where theirs refuses it (its .data then fails here too)."""
@@ -46,7 +61,7 @@ def plus_and_times(Value, exercises, line=()):
 
     def __add__(self, other):
         other = operand("add", other)
-        out = Value(self.data + other.data, (self, other), '+')
+        out = Out(self.data + other.data, (self, other), '+')
 
         def _backward():
             self.grad += out.grad
@@ -57,7 +72,7 @@ def plus_and_times(Value, exercises, line=()):
 
     def __mul__(self, other):
         other = operand("mul", other)
-        out = Value(self.data * other.data, (self, other), '*')
+        out = Out(self.data * other.data, (self, other), '*')
 
         def _backward():
             self.grad += other.data * out.grad
@@ -73,6 +88,9 @@ def plus_and_times(Value, exercises, line=()):
         def __init__(self, *args, **kwargs):
             init(self, *args, **kwargs)
             self.grad = 0.0
-            self._backward = lambda: None
+            try:
+                self._backward = lambda: None
+            except AttributeError:  # a method under __slots__: a leaf keeps the learner's
+                pass
 
         Value.__init__ = __init__
