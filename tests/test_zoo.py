@@ -453,3 +453,13 @@ def test_a_wrong_rule_of_an_engine_under_slots_costs_check_03_alone(checks, tmp_
     charged = [ex for ex in EXERCISES if ex != "03" and run.earned(ex)[0] < run.earned(ex)[1]]
     assert not charged, run.out
     assert {t["mistake"] for t in run.tests("03") if t["status"] != "pass"} <= {"one-child-only", None}, run.out
+
+
+def test_a_missing_rule_of_an_engine_whose_backward_is_a_method_is_not_called_never_attached(checks, tmp_path):
+    """A _backward that is a method of the class is never attached to a node, so sharing a leaf's
+    code shows nothing: the grads that did not move are told, the cause left unnamed."""
+    rule = "    '+': lambda out: [(out._args[0], 1.0), (out._args[1], 1.0)],\n"
+    run = checks("03", table_variant(tmp_path, rule, ""))
+    failed = [t for t in run.tests("03") if t["status"] != "pass"]
+    assert failed and all(t["mistake"] is None for t in failed), run.out
+    assert all("never attached" not in t["message"] for t in failed), run.out

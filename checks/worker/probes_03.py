@@ -15,7 +15,10 @@ def local_backward(op, a, b, out_grad, a_grad, b_grad, times=1, same=False, crea
     else:
         out = made_with_grad(Value, created_grad, lambda: x + y if op == "add" else x * y)
     leaf = getattr(getattr(Value(0.0), "_backward", None), "__code__", None)
-    attached = getattr(getattr(out, "_backward", None), "__code__", None) is not leaf
+    own = getattr(out, "_backward", None)
+    # A _backward that is a method of the class (a table of rules looked up by _op) is never attached
+    # to a node: that it shares a leaf's code says nothing of whether the operation forgot to attach it.
+    attached = getattr(own, "__self__", None) is out or getattr(own, "__code__", None) is not leaf
     x.grad = a_grad
     if not same:
         y.grad = b_grad
