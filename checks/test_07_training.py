@@ -2,7 +2,7 @@
 
 from checks import numerics
 from checks.inputs import as_numeric, random_layers, training_run
-from checks.judge import diagnose, expect, expect_close, fmt, points, wrong
+from checks.judge import LearnerError, diagnose, expect, expect_close, fmt, points, wrong
 from checks.mistakes import advice
 
 LOSS_THRESHOLD = 0.05  # after 60 steps at lr 0.1 on the lecture's four examples
@@ -128,7 +128,14 @@ def expect_parameters(got, values, xs, ys, steps, lr, junk, params, call, probe)
 def confirmed(found, calls, probe):
     """The id the parameters predicted, where train()'s own calls bear it out: unchanged parameters
     come from a zero_grad between backward and the update only if the log shows one there, else from
-    an sgd_step that moves nothing (asked directly); grads never zeroed, only if zero_grad never ran."""
+    an sgd_step that moves nothing (asked directly); grads never zeroed, only if zero_grad never ran;
+    a step with the gradient, only if sgd_step itself takes one (asked directly: train may pass it -lr)."""
+    if found == "sgd-sign":
+        try:
+            moved = probe("sgd", data=[0.5], grads=[1.0], lr=0.1)["data"]
+        except LearnerError:
+            return None
+        return found if moved and numerics.close(moved[0], 0.6) else None
     if calls is None or found not in ("zero-grad-misplaced", "no-zero-grad"):
         return found
     if found == "no-zero-grad":

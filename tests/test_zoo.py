@@ -463,3 +463,14 @@ def test_a_missing_rule_of_an_engine_whose_backward_is_a_method_is_not_called_ne
     failed = [t for t in run.tests("03") if t["status"] != "pass"]
     assert failed and all(t["mistake"] is None for t in failed), run.out
     assert all("never attached" not in t["message"] for t in failed), run.out
+
+
+def test_a_train_that_passes_minus_lr_to_a_right_sgd_step_is_not_told_its_sgd_step_has_the_wrong_sign(checks, variant):
+    """The parameters move with the gradient, but sgd_step steps against it when asked alone: the
+    cause is train's call, not sgd-sign."""
+    impl = variant([("sgd_step(model.parameters(), lr)", "sgd_step(model.parameters(), -lr)")], file="train.py")
+    run = checks("07", impl)
+    assert run.earned("07")[0] < run.earned("07")[1], run.out
+    failed = [t for t in run.tests("07") if t["status"] != "pass"]
+    assert all(t["mistake"] is None for t in failed), run.out
+    assert all("Wrong sign" not in t["message"] for t in failed), run.out
