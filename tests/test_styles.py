@@ -23,6 +23,9 @@ STYLES = {
     # the lecture's closures with every operation its own node, a depth-first order driven by
     # child iterators, derivatives built from one another
     "closures": ROOT / "tests" / "styles" / "closures",
+    # PyTorch's names: each node keeps a grad_fn that its _backward, a method bound in __init__, runs;
+    # Kahn's algorithm in backward() and topological_order; a network that zero_grads per class
+    "gradfn": ROOT / "tests" / "styles" / "gradfn",
 }
 SEEDS = [1, 31337, 2**64 - 1]
 REPEATS = 50 if SOAK else 2

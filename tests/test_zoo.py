@@ -474,3 +474,19 @@ def test_a_train_that_passes_minus_lr_to_a_right_sgd_step_is_not_told_its_sgd_st
     failed = [t for t in run.tests("07") if t["status"] != "pass"]
     assert all(t["mistake"] is None for t in failed), run.out
     assert all("Wrong sign" not in t["message"] for t in failed), run.out
+
+
+def test_a_wrong_grad_fn_of_an_engine_whose_backward_runs_it_costs_check_03_alone(checks, tmp_path):
+    """The kit's + and * for 04 and 05 leave a _backward that is a method bound to the node (here one
+    that runs the grad_fn the learner's operations store) as it is: replacing it with a leaf's no-op
+    would stop every gradient of the learner's tanh, exp and **."""
+    impl = copy_tree(ROOT / "tests" / "styles" / "gradfn", tmp_path / "gradfn")
+    engine = impl / "micrograd" / "engine.py"
+    right = "            self.grad += other.data * g\n            other.grad += self.data * g\n"
+    own = "            self.grad += self.data * g\n            other.grad += other.data * g\n"
+    assert right in engine.read_text(), "test setup"
+    engine.write_text(engine.read_text().replace(right, own, 1))
+    run = checks("all", impl)
+    assert run.earned("03")[0] < run.earned("03")[1], run.out
+    charged = [ex for ex in EXERCISES if ex != "03" and run.earned(ex)[0] < run.earned(ex)[1]]
+    assert not charged, run.out

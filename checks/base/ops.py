@@ -88,9 +88,10 @@ def plus_and_times(Value, exercises, line=()):
         def __init__(self, *args, **kwargs):
             init(self, *args, **kwargs)
             self.grad = 0.0
-            try:
+            # A _backward that is a method (a class per operation, or one that runs what the operation
+            # stored, such as a grad_fn) is how the learner's own operations give each node its step:
+            # kept, or their nodes would all do nothing. Anything else a leaf gets is replaced.
+            if getattr(getattr(self, "_backward", None), "__self__", None) is not self:
                 self._backward = lambda: None
-            except AttributeError:  # a method under __slots__: a leaf keeps the learner's
-                pass
 
         Value.__init__ = __init__
