@@ -490,3 +490,23 @@ def test_a_wrong_grad_fn_of_an_engine_whose_backward_runs_it_costs_check_03_alon
     assert run.earned("03")[0] < run.earned("03")[1], run.out
     charged = [ex for ex in EXERCISES if ex != "03" and run.earned(ex)[0] < run.earned(ex)[1]]
     assert not charged, run.out
+
+
+def test_a_network_that_imports_a_name_of_its_own_from_a_broken_engine_loses_no_point_of_06(checks, variant):
+    """Check-06 runs on the kit's engine.py where 05 is broken; a name the learner's engine defines
+    and the kit's does not (a type alias, a function) still imports, from the learner's own file."""
+    impl = variant(
+        [
+            ("self.grad += (1 - t**2) * out.grad", "self.grad += (1 - t) * out.grad"),
+            ("import math\n", "import math\n\nNumber = int | float\n"),
+        ]
+    )
+    nn = impl / "micrograd" / "nn.py"
+    nn.write_text(
+        nn.read_text().replace("from micrograd.engine import Value\n", "from micrograd.engine import Number, Value\n")
+    )
+    run = checks("all", impl)
+    assert run.earned("05")[0] < run.earned("05")[1], run.out
+    assert "05" in run.report["checks"]["06"]["base"], run.out
+    charged = [ex for ex in EXERCISES if ex != "05" and run.earned(ex)[0] < run.earned(ex)[1]]
+    assert not charged, run.out
