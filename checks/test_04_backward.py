@@ -6,11 +6,20 @@ from checks.judge import expect, expect_close, expect_grads, fmt, points, wrong
 from checks.mistakes import advice
 from checks.predictions import first_parent_before_child, order_mistake
 
+# Each node the sum of the two before it, 16 deep: a walk that marks a node visited when it is pushed
+# emits a node before a child it shares with its parent unless, at every one of the 15 levels, the set
+# order of `_prev` happens to hand it the lower child first, so it is caught in all but 1 set order in
+# 2**15 (the diamond catches it in about half): its score does not hang on where the seed put the Values.
+LADDER = [["n0", "leaf", 0.75], ["n1", "leaf", -0.5]] + [
+    [f"n{i}", "add", f"n{i - 1}", f"n{i - 2}"] for i in range(2, 17)
+]
+
 
 def graphs(rng):
     yield "L = (a*b + c) * f", LECTURE_L
     yield "a diamond: b = a*a, c = a + b, d = b*c", DIAMOND
     yield "a graph that reuses s = x + y three times", SHARED
+    yield "a ladder: n2 = n1 + n0, n3 = n2 + n1, ..., n16 = n15 + n14", LADDER
     for _ in range(3):
         g = random_graph(rng, ["add", "mul"], leaves=3, size=8)
         yield numerics.expression(g), g

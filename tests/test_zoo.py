@@ -346,6 +346,24 @@ SEED_PROOF = {
         (),
         ("not-reversed", "no-topological-order", "child-after-parent"),
     ),
+    "a topological order that marks a node visited when it is pushed": (
+        "04",
+        "micrograd/engine.py",
+        [
+            (
+                "    topo, visited = [], set()\n    stack = [root]\n    while stack:\n        v = stack.pop()\n"
+                "        if v is None:  # the marker under v's children: they are all in topo, so v goes next\n"
+                "            topo.append(stack.pop())\n        elif v not in visited:\n            visited.add(v)\n"
+                "            stack.append(v)\n            stack.append(None)\n            stack.extend(v._prev)\n",
+                "    topo, visited, stack = [], {root}, [(root, False)]\n    while stack:\n"
+                "        v, done = stack.pop()\n        if done:\n            topo.append(v)\n            continue\n"
+                "        stack.append((v, True))\n        for c in v._prev:\n            if c not in visited:\n"
+                "                visited.add(c)\n                stack.append((c, False))\n",
+            )
+        ],
+        ("child-after-parent",),
+        (),
+    ),
     "a relu gradient read off out.grad instead of out.data": (
         "05",
         "micrograd/engine.py",
