@@ -528,3 +528,21 @@ def test_a_network_that_imports_a_name_of_its_own_from_a_broken_engine_loses_no_
     assert "05" in run.report["checks"]["06"]["base"], run.out
     charged = [ex for ex in EXERCISES if ex != "05" and run.earned(ex)[0] < run.earned(ex)[1]]
     assert not charged, run.out
+
+
+def test_a_train_that_calls_a_method_of_the_learners_own_value_loses_no_point_of_07_where_05_is_broken(checks, variant):
+    """Check-07 runs on the kit's engine.py where 05 is broken: loss.item(), a method the learner's Value
+    has and the kit's has not, still works, from the learner's own class."""
+    impl = variant(
+        [
+            ("self.grad += out.data * out.grad", "self.grad += out.grad"),
+            ("    def __repr__(self):", "    def item(self):\n        return self.data\n\n    def __repr__(self):"),
+        ]
+    )
+    train = impl / "train.py"
+    train.write_text(train.read_text().replace("losses.append(loss.data)", "losses.append(loss.item())"))
+    run = checks("all", impl)
+    assert run.earned("05")[0] < run.earned("05")[1], run.out
+    assert "05" in run.report["checks"]["07"]["base"], run.out
+    charged = [ex for ex in EXERCISES if ex != "05" and run.earned(ex)[0] < run.earned(ex)[1]]
+    assert not charged, run.out

@@ -150,38 +150,61 @@ def _load(name):
                 raise
             own = _join(IMPL, *base_name.split(".")) + ".py"
             if base_name not in HUNG and _isfile(own):
-                vars(module)["__getattr__"] = _fallback(own, base_name)
+                vars(module)["__getattr__"], value_getattr = _fallback(own, base_name, vars(module))
+                if isinstance(vars(module).get("Value"), type):
+                    vars(module)["Value"].__getattr__ = value_getattr
     return _import_module(name)
 
 
-# A name the base's module lacks (a type alias or function of the learner's own that their nn.py or
-# train.py imports) comes from the learner's own file, run once on first need: without it, an engine
-# broken in 05 would cost check-06 every point at `from micrograd.engine import Number, Value`.
-# Compiled apart, on the learner's builtins: nothing of the worker's is reachable from it.
+# What the base's module lacks comes from the learner's own file, run once on first need, its names
+# made the kit's where the kit has them (so that a function of theirs makes the kit's Values): a name
+# their nn.py or train.py imports (a type alias, a function), and a public attribute of their Value that
+# the kit's has not (loss.item()). Without it, a mistake of 05 would cost check-06 every point at
+# `from micrograd.engine import Number, Value`, and check-07 its training at `loss.item()`. Compiled
+# apart, on the learner's builtins: nothing of the worker's is reachable from it.
 _FALLBACK = compile(
-    "def make(path, module):\n"
-    "    loaded = []\n"
-    "    def __getattr__(attr):\n"
-    "        if attr.startswith('__'):\n"
-    "            raise AttributeError(f'module {module!r} has no attribute {attr!r}')\n"
-    "        if not loaded:\n"
-    "            loaded.append({'__name__': module, '__file__': path})\n"
-    "            with open(path, encoding='utf-8') as f:\n"
-    "                exec(compile(f.read(), path, 'exec'), loaded[0])\n"
-    "        if attr not in loaded[0]:\n"
-    "            raise AttributeError(f'module {module!r} has no attribute {attr!r}')\n"
-    "        return loaded[0][attr]\n"
-    "    return __getattr__\n",
+    """
+def make(path, module, kit):
+    loaded = []
+
+    def learners():
+        if not loaded:
+            names = {"__name__": module, "__file__": path}
+            try:
+                with open(path, encoding="utf-8") as f:
+                    exec(compile(f.read(), path, "exec"), names)
+            except Exception:
+                pass
+            loaded.append(names.get("Value"))
+            names.update({k: v for k, v in kit.items() if not k.startswith("__")})
+            loaded.append(names)
+        return loaded
+
+    def __getattr__(attr):
+        if not attr.startswith("__") and attr in learners()[1]:
+            return learners()[1][attr]
+        raise AttributeError(f"module {module!r} has no attribute {attr!r}")
+
+    def value_getattr(self, attr):
+        own = learners()[0] if not attr.startswith("_") else None
+        for cls in getattr(own, "__mro__", ())[:-1]:
+            if attr in vars(cls):
+                found = vars(cls)[attr]
+                return found.__get__(self, type(self)) if hasattr(found, "__get__") else found
+        raise AttributeError(f"'Value' object has no attribute {attr!r}")
+
+    return __getattr__, value_getattr
+""",
     "<the kit's fallback to the learner's module>",
     "exec",
 )
 _join, _isfile = os.path.join, os.path.isfile
 
 
-def _fallback(path, module):
+def _fallback(path, module, kit):
     made = {"__builtins__": _shared_builtins, "__name__": "kit_fallback"}
     exec(_FALLBACK, made)
-    return made["make"](path, module)
+    return made["make"](path, module, kit)
 
 
 _based = {}  # name -> the base's module, once made
