@@ -8,7 +8,12 @@ that runs on the kit's code for that exercise instead of the learner's:
   are put onto the learner's own Value, so that the learner's backward() and operations are judged
   on sums and products that are right.
 - 06 and 07 live in files of their own: where any of 02-05 is broken, the kit's engine.py stands
-  in for the learner's; for 07, where 06 is broken, the kit's nn.py too.
+  in for the learner's; for 07, where 06 is broken, the kit's nn.py too. A name that the kit's module
+  lacks, and a public attribute that the kit's Value lacks (`loss.item()`), come from the learner's
+  own file (checks/worker/guard.py, `_FALLBACK`), so code of 06 and 07 that uses them still runs.
+- The kit's + and * keep what the learner's Value does per node where they can: a `_backward` that
+  is a method of the class stays (a class per operation, a grad_fn run by a bound method), and where
+  `__slots__` leave no room to set `out._backward`, their nodes are of a same-named subclass with one.
 - 03 needs no base: its tests judge the learner's _backward against the data the learner's own
   + and * gave (checks/numerics.py, `backprop` with `values`).
 - 05's line that wraps plain numbers (`other = other if isinstance(other, Value) else Value(other)`)
