@@ -26,6 +26,9 @@ STYLES = {
     # PyTorch's names: each node keeps a grad_fn that its _backward, a method bound in __init__, runs;
     # Kahn's algorithm in backward() and topological_order; a network that zero_grads per class
     "gradfn": ROOT / "tests" / "styles" / "gradfn",
+    # a subclass of Value per operation, each with its own _backward method; - and / built from those
+    # classes directly; derivatives as lambdas; a network of explicit loops
+    "perop": ROOT / "tests" / "styles" / "perop",
 }
 SEEDS = [1, 31337, 2**64 - 1]
 REPEATS = 50 if SOAK else 2

@@ -546,3 +546,17 @@ def test_a_train_that_calls_a_method_of_the_learners_own_value_loses_no_point_of
     assert "05" in run.report["checks"]["07"]["base"], run.out
     charged = [ex for ex in EXERCISES if ex != "05" and run.earned(ex)[0] < run.earned(ex)[1]]
     assert not charged, run.out
+
+
+def test_a_wrong_add_class_of_an_engine_with_a_class_per_operation_costs_check_03_alone(checks, tmp_path):
+    """Its - builds an Add node itself, not through +: where 03 is broken, the kit's step stands in for
+    the _backward of every + and * node the learner's own code makes, so check-05 grades - alone."""
+    impl = copy_tree(ROOT / "tests" / "styles" / "perop", tmp_path / "perop")
+    engine = impl / "micrograd" / "engine.py"
+    both = "        self.a.grad += self.grad\n        self.b.grad += self.grad\n"
+    assert both in engine.read_text(), "test setup"
+    engine.write_text(engine.read_text().replace(both, "        self.a.grad += self.grad\n", 1))
+    run = checks("all", impl)
+    assert run.earned("03")[0] < run.earned("03")[1], run.out
+    charged = [ex for ex in EXERCISES if ex != "03" and run.earned(ex)[0] < run.earned(ex)[1]]
+    assert not charged, run.out

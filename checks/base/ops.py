@@ -93,5 +93,29 @@ def plus_and_times(Value, exercises, line=()):
             # kept, or their nodes would all do nothing. Anything else a leaf gets is replaced.
             if getattr(getattr(self, "_backward", None), "__self__", None) is not self:
                 self._backward = lambda: None
+            elif getattr(self, "_op", None) in ("+", "*") and getattr(self, "_prev", None):
+                # A + or * node that the learner's own code made without the operators (a class per
+                # operation, which their - or / builds directly): its step is the kit's too.
+                try:
+                    self._backward = kit_step(self)
+                except AttributeError:  # no room for it under __slots__
+                    pass
 
         Value.__init__ = __init__
+
+
+def kit_step(out):
+    """The kit's _backward for a + or * node, from its children (one child: a + a or a * a)."""
+    kids = list(out._prev)
+
+    def _backward():
+        if len(kids) == 1:
+            kids[0].grad += (2.0 if out._op == '+' else 2 * kids[0].data) * out.grad
+        elif out._op == '+':
+            kids[0].grad += out.grad
+            kids[1].grad += out.grad
+        else:
+            kids[0].grad += kids[1].data * out.grad
+            kids[1].grad += kids[0].data * out.grad
+
+    return _backward
