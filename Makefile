@@ -71,7 +71,7 @@ test: $(call extra,dev)
 # virtual environment of its own (.venv-3.12): .ci/run runs it for every CPython 3.10-3.13 present.
 PYTHON_TESTS := tests/test_progression.py tests/test_crashes.py tests/test_plugin.py tests/test_base.py \
                 tests/test_styles.py tests/test_judge_server.py tests/test_stubs.py tests/test_numerics.py \
-                tests/test_grading.py tests/test_collect.py
+                tests/test_grading.py tests/test_collect.py tests/test_tamper.py tests/test_fences.py
 test-python:
 	@test -n $(call quote,$(PY)) || { echo "usage: make test-python PY=/path/to/python3.12"; exit 2; }
 	@v=$(VENV)-$$($(call quote,$(PY)) -c 'import sys; print("%d.%d" % sys.version_info[:2])') || exit 1; \
