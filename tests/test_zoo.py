@@ -13,6 +13,11 @@ from kit.exercises import EXERCISES
 
 
 @pytest.mark.parametrize("name", list(ZOO))
+def charged(run):
+    """The checks of a run that lost points."""
+    return [ex for ex in EXERCISES if run.earned(ex)[0] < run.earned(ex)[1]]
+
+
 def test_each_classic_mistake_costs_points_in_its_own_check_alone_which_names_it(name, checks, variant):
     ex, file, patch, cause, ids = ZOO[name]
     mistake, *also = ids if isinstance(ids, tuple) else (ids,)
@@ -22,8 +27,8 @@ def test_each_classic_mistake_costs_points_in_its_own_check_alone_which_names_it
     earned, most = run.earned(ex)
     assert earned < most, f"{name}: check-{ex} gave full marks\n{run.out}"
     allowed = {ex, *ALSO_CHARGED.get(name, ())}
-    charged = [other for other in EXERCISES if other not in allowed and run.earned(other)[0] < run.earned(other)[1]]
-    assert not charged, f"{name}: a mistake of {ex} cost points in check-{', check-'.join(charged)}\n{run.out}"
+    elsewhere = [other for other in EXERCISES if other not in allowed and run.earned(other)[0] < run.earned(other)[1]]
+    assert not elsewhere, f"{name}: a mistake of {ex} cost points in check-{', check-'.join(elsewhere)}\n{run.out}"
     failed = [t for t in run.tests() if t["status"] != "pass"]
     own = [t for t in failed if t["check"] == ex]
     assert any(cause in t["message"] for t in own), f"{name}: no failure names the cause {cause!r}\n{run.out}"
@@ -179,18 +184,16 @@ def test_a_mistake_in_a_form_only_later_code_uses_costs_points_in_its_own_check_
     ex, file, patch = LATER_FORMS[name]
     run = checks("all", variant(patch, file))
     assert run.earned(ex)[0] < run.earned(ex)[1], run.out
-    charged = [other for other in EXERCISES if other != ex and run.earned(other)[0] < run.earned(other)[1]]
-    assert not charged, f"{name}: a mistake of {ex} cost points in check-{', check-'.join(charged)}\n{run.out}"
+    elsewhere = [other for other in EXERCISES if other != ex and run.earned(other)[0] < run.earned(other)[1]]
+    assert not elsewhere, f"{name}: a mistake of {ex} cost points in check-{', check-'.join(elsewhere)}\n{run.out}"
     assert ex in run.report["checks"]["07"]["base"], run.out
 
 
 def test_a_sum_that_keeps_one_child_closes_the_02_gate_and_costs_check_02_alone(checks, variant):
     """The 02 gate looks at every node's children: a + with one child loses nodes in every later walk."""
     run = checks("all", variant([("(self, other), '+')", "(self,), '+')")]))
-    assert run.earned("02")[0] < run.earned("02")[1], run.out
     assert {t["mistake"] for t in run.tests("02") if t["status"] != "pass"} == {"missing-child"}, run.out
-    charged = [ex for ex in EXERCISES if ex != "02" and run.earned(ex)[0] < run.earned(ex)[1]]
-    assert not charged, run.out
+    assert charged(run) == ["02"], run.out  # its own check, and no other
     assert all("02" in run.report["checks"][ex]["base"] for ex in ("04", "05", "06", "07")), run.out
 
 
@@ -467,9 +470,7 @@ def test_a_wrong_rule_of_an_engine_under_slots_costs_check_03_alone(checks, tmp_
     learner's Value has no slot for it; leaves keep the learner's method."""
     rule = "'+': lambda out: [(out._args[0], 1.0), (out._args[1], 1.0)],"
     run = checks("all", table_variant(tmp_path, rule, "'+': lambda out: [(out._args[0], 1.0)],"))
-    assert run.earned("03")[0] < run.earned("03")[1], run.out
-    charged = [ex for ex in EXERCISES if ex != "03" and run.earned(ex)[0] < run.earned(ex)[1]]
-    assert not charged, run.out
+    assert charged(run) == ["03"], run.out  # its own check, and no other
     assert {t["mistake"] for t in run.tests("03") if t["status"] != "pass"} <= {"one-child-only", None}, run.out
 
 
@@ -505,9 +506,7 @@ def test_a_wrong_grad_fn_of_an_engine_whose_backward_runs_it_costs_check_03_alon
     assert right in engine.read_text(), "test setup"
     engine.write_text(engine.read_text().replace(right, own, 1))
     run = checks("all", impl)
-    assert run.earned("03")[0] < run.earned("03")[1], run.out
-    charged = [ex for ex in EXERCISES if ex != "03" and run.earned(ex)[0] < run.earned(ex)[1]]
-    assert not charged, run.out
+    assert charged(run) == ["03"], run.out  # its own check, and no other
 
 
 def test_a_network_that_imports_a_name_of_its_own_from_a_broken_engine_loses_no_point_of_06(checks, variant):
@@ -524,10 +523,8 @@ def test_a_network_that_imports_a_name_of_its_own_from_a_broken_engine_loses_no_
         nn.read_text().replace("from micrograd.engine import Value\n", "from micrograd.engine import Number, Value\n")
     )
     run = checks("all", impl)
-    assert run.earned("05")[0] < run.earned("05")[1], run.out
     assert "05" in run.report["checks"]["06"]["base"], run.out
-    charged = [ex for ex in EXERCISES if ex != "05" and run.earned(ex)[0] < run.earned(ex)[1]]
-    assert not charged, run.out
+    assert charged(run) == ["05"], run.out  # its own check, and no other
 
 
 def test_a_train_that_calls_a_method_of_the_learners_own_value_loses_no_point_of_07_where_05_is_broken(checks, variant):
@@ -542,10 +539,8 @@ def test_a_train_that_calls_a_method_of_the_learners_own_value_loses_no_point_of
     train = impl / "train.py"
     train.write_text(train.read_text().replace("losses.append(loss.data)", "losses.append(loss.item())"))
     run = checks("all", impl)
-    assert run.earned("05")[0] < run.earned("05")[1], run.out
     assert "05" in run.report["checks"]["07"]["base"], run.out
-    charged = [ex for ex in EXERCISES if ex != "05" and run.earned(ex)[0] < run.earned(ex)[1]]
-    assert not charged, run.out
+    assert charged(run) == ["05"], run.out  # its own check, and no other
 
 
 def test_a_wrong_add_class_of_an_engine_with_a_class_per_operation_costs_check_03_alone(checks, tmp_path):
@@ -557,6 +552,4 @@ def test_a_wrong_add_class_of_an_engine_with_a_class_per_operation_costs_check_0
     assert both in engine.read_text(), "test setup"
     engine.write_text(engine.read_text().replace(both, "        self.a.grad += self.grad\n", 1))
     run = checks("all", impl)
-    assert run.earned("03")[0] < run.earned("03")[1], run.out
-    charged = [ex for ex in EXERCISES if ex != "03" and run.earned(ex)[0] < run.earned(ex)[1]]
-    assert not charged, run.out
+    assert charged(run) == ["03"], run.out  # its own check, and no other

@@ -139,16 +139,14 @@ class Relu(Value):
 
 
 def topological_order(root):
-    order, done, stack = [], set(), [(root, iter(root._prev))]
-    done.add(root)
+    # A node is popped twice: first to push its children above it, then, they done, to be appended.
+    order, seen, stack = [], set(), [(root, False)]
     while stack:
-        node, children = stack[-1]
-        for child in children:
-            if child not in done:
-                done.add(child)
-                stack.append((child, iter(child._prev)))
-                break
-        else:
-            stack.pop()
+        node, expanded = stack.pop()
+        if expanded:
             order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((child, False) for child in node._prev)
     return order

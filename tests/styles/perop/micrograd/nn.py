@@ -4,12 +4,14 @@ from micrograd.engine import Value
 
 
 class Module:
+    """What a Neuron, a Layer and an MLP share: their parameters, and clearing their grads."""
+
+    def parameters(self):
+        raise NotImplementedError("every part of the network lists its own")
+
     def zero_grad(self):
         for p in self.parameters():
             p.grad = 0.0
-
-    def parameters(self):
-        return []
 
 
 class Neuron(Module):
