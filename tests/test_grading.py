@@ -76,13 +76,29 @@ def available(mode):
 GRADING_UIDS = range(host.UID_BASE, host.UID_BASE + host.UID_BLOCK * host.UID_BLOCKS)
 
 
-def live_processes_of_slots(stdout):
-    """The live processes under the uids of the grading that printed `stdout` (others may run beside it)."""
+def uptime():
+    """Seconds since the host booted, as /proc counts a process's start."""
+    with open("/proc/uptime") as f:
+        return float(f.read().split()[0])
+
+
+def started(pid):
+    """When a process started, in seconds since boot (inf where it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("inf")
+
+
+def live_processes_of_slots(stdout, ended):
+    """The live processes under the uids of the grading that printed `stdout` and that started before it
+    `ended` (seconds since boot): a grading started beside it or after it may hold the same block then."""
     import re
 
     m = re.search(r"; uids (\d+)-(\d+)", stdout)
     uids = range(int(m[1]), int(m[2]) + 1) if m else GRADING_UIDS
-    return [pid for pid in host.pids() if host.uid_of(pid) in uids]
+    return [pid for pid in host.pids() if host.uid_of(pid) in uids and started(pid) <= ended]
 
 
 @pytest.fixture(scope="module", params=["auto", "unshare"])
@@ -102,11 +118,13 @@ def graded(tmp_path_factory, request):
     before = kit_files(kit)
     out = base / "out"
     proc = grade(base / "submissions", out, "--sandbox", mode, kit=kit)
+    ended = uptime()
     assert f"sandbox {mode}" in proc.stdout
     return {
         "cases": cases,
         "out": out,
         "proc": proc,
+        "ended": ended,
         "before": before,
         "base": base,
         "outside": outside,
@@ -199,7 +217,7 @@ def test_control_characters_from_learner_text_never_reach_the_log_or_the_feedbac
 
 @pytest.mark.slow
 def test_no_process_of_a_submission_survives_grading(graded):
-    assert live_processes_of_slots(graded["proc"].stdout) == []
+    assert live_processes_of_slots(graded["proc"].stdout, graded["ended"]) == []
 
 
 @pytest.mark.slow
@@ -513,12 +531,12 @@ def test_two_gradings_at_once_on_one_host_cost_neither_class_anything(tmp_path, 
     assert built  # the class was built, its sources copied
     for section, proc in zip("ab", procs):
         assert proc.wait(timeout=600) == 0
-        stdout = proc.stdout.read()
+        ended, stdout = uptime(), proc.stdout.read()
         got = {row["student"]: points(row) for row in rows(tmp_path / f"out-{section}")}
         assert got == {f"{section}-{sid}": built[src][0] for sid, src in sources.items()}, got
         flagged = {sid: {r["check"] for r in s["review"]} for sid, s in students(tmp_path / f"out-{section}").items()}
         assert flagged == {f"{section}-{sid}": set(built[src][2]) for sid, src in sources.items()}, flagged
-        assert live_processes_of_slots(stdout) == []
+        assert live_processes_of_slots(stdout, ended) == []
     blocks = {
         line.split("; uids ")[1]
         for line in (tmp_path / "out-a" / "grade.log").read_text().splitlines()
@@ -582,6 +600,7 @@ def test_processes_left_behind_past_the_audit_hook_are_killed_and_cost_neither_o
         t.start()
     for t in threads:
         t.join(timeout=300)
+    ended = uptime()
     assert codes == {"a": 0, "b": 0}
     blocks = []
     for section in ("a", "b"):
@@ -589,7 +608,7 @@ def test_processes_left_behind_past_the_audit_hook_are_killed_and_cost_neither_o
         got = {sid: s["checks"]["01"]["earned"] for sid, s in students(out).items()}
         assert got == {f"{section}-honest": 14, f"{section}-sleepers": 14}, got
         log = (out / "grade.log").read_text()
-        assert live_processes_of_slots(log) == []  # every sleeper is gone, whichever mode fenced it
+        assert live_processes_of_slots(log, ended) == []  # every sleeper is gone, whichever mode fenced it
         if mode == "none":  # no PID namespace ended them: the cleanup of the student's uid did
             assert f"] {section}-sleepers: 14/14 graded leftovers killed: 5" in log, log
         blocks.append(log.split("; uids ")[1].split("\n")[0])

@@ -12,12 +12,12 @@ from kit import ROOT
 from kit.exercises import EXERCISES
 
 
-@pytest.mark.parametrize("name", list(ZOO))
 def charged(run):
     """The checks of a run that lost points."""
     return [ex for ex in EXERCISES if run.earned(ex)[0] < run.earned(ex)[1]]
 
 
+@pytest.mark.parametrize("name", list(ZOO))
 def test_each_classic_mistake_costs_points_in_its_own_check_alone_which_names_it(name, checks, variant):
     ex, file, patch, cause, ids = ZOO[name]
     mistake, *also = ids if isinstance(ids, tuple) else (ids,)
