@@ -77,19 +77,20 @@ def evaluate(graph, override=None, before=None):
     the values of the nodes ahead of the graph's first (where `graph` is the tail of a larger one)."""
     override = override or {}
     values = dict(before or {})
-
-    def operand(x):
-        return values[x] if isinstance(x, str) else float(x)
-
-    for name, op, *args in graph:
+    for name, op, *args in graph:  # operands inline: gradient() evaluates graphs thousands of times a student
         if name in override:
             values[name] = override[name]
         elif op == "leaf":
             values[name] = float(args[0])
-        elif op in UNARY:
-            values[name] = UNARY[op](operand(args[0]))
         else:
-            values[name] = BINARY[op](operand(args[0]), args[1] if op == "pow" else operand(args[1]))
+            x = values[args[0]] if isinstance(args[0], str) else float(args[0])
+            if op in UNARY:
+                values[name] = UNARY[op](x)
+            else:
+                y = args[1]
+                if op != "pow":  # the exponent is a plain number, as written
+                    y = values[y] if isinstance(y, str) else float(y)
+                values[name] = BINARY[op](x, y)
     return values
 
 
@@ -103,25 +104,45 @@ def gradient(graph, names=None):
     top = root(graph)
     if names is None:
         names = leaves(graph)
+    after = dependents(graph, names)
 
     # A node moved changes only the nodes that depend on it, all after it (a graph lists each node after
     # its operands): those alone are computed again, each from the same operands in the same order.
-    position = {row[0]: i for i, row in enumerate(graph)}
-
     def through(name):
-        moved, rows = {name}, []
-        for row in graph[position[name] + 1 :]:
-            if row[1] != "leaf" and any(a in moved for a in row[2:] if isinstance(a, str)):
-                moved.add(row[0])
-                rows.append(row)
+        rows = after[name]
         if name == top:
             return lambda v: v
-        if top not in moved:
+        if not rows or rows[-1] is not graph[-1]:
             return lambda v: values[top]
+        moved = {name, *(row[0] for row in rows)}
         kept = {a: values[a] for row in rows for a in row[2:] if isinstance(a, str) and a not in moved}
         return lambda v: evaluate(rows, before={**kept, name: v})[top]
 
     return {name: central_difference(through(name), values[name]) for name in names}
+
+
+def dependents(graph, names):
+    """{name: the rows computed from that node, directly or through others, in the graph's order}, found
+    in one pass from the root down with a set of row numbers per node (an int's bits); each node is named
+    once, after its operands, as in every graph of the checks."""
+    position = {row[0]: i for i, row in enumerate(graph)}
+    assert len(position) == len(graph), "a graph names each node once"
+    below = [0] * len(graph)  # bit j of below[i]: row j is computed from row i
+    for j in range(len(graph) - 1, -1, -1):
+        name, op, *args = graph[j]
+        if op != "leaf":
+            for a in args:
+                if isinstance(a, str):
+                    below[position[a]] |= (1 << j) | below[j]
+    found = {}
+    for name in names:
+        rows, bits = [], below[position[name]]
+        while bits:
+            low = bits & -bits
+            rows.append(graph[low.bit_length() - 1])
+            bits ^= low
+        found[name] = rows
+    return found
 
 
 def leaves(graph):

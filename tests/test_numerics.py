@@ -6,7 +6,7 @@ import random
 import pytest
 
 from checks import numerics
-from checks.inputs import BOTH_OPS, LECTURE_L, LECTURE_NEURON, many_paths, random_graph
+from checks.inputs import BOTH_OPS, LECTURE_L, LECTURE_NEURON, every_operation, many_paths, random_graph
 
 
 def test_rel_error_is_relative_above_tiny_and_absolute_below():
@@ -98,6 +98,19 @@ def test_the_gradient_recomputes_only_what_a_node_changes_and_gets_the_same_floa
     rng = random.Random(seed)
     ops = rng.sample(["add", "mul", "sub", "div", "tanh", "exp", "relu", "pow"], 4)
     graph = random_graph(rng, ops, leaves=rng.randint(2, 4), size=rng.randint(3, 12), numbers=seed % 2 == 0)
+    names, top = [name for name, *_ in graph], numerics.root(graph)
+    values = numerics.evaluate(graph)
+    whole = {
+        name: numerics.central_difference(lambda v, name=name: numerics.evaluate(graph, {name: v})[top], values[name])
+        for name in names
+    }
+    assert numerics.gradient(graph, names) == whole
+
+
+@pytest.mark.parametrize("graph", [every_operation(), many_paths(12)], ids=["every-operation", "many-paths"])
+def test_the_gradient_of_the_checks_largest_graphs_is_bit_for_bit_a_whole_pass(graph):
+    """check-05's core graph (a sum over 60 parts) and a graph of 2**12 paths: each node's rows found
+    through the others, in the graph's order."""
     names, top = [name for name, *_ in graph], numerics.root(graph)
     values = numerics.evaluate(graph)
     whole = {
