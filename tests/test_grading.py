@@ -659,6 +659,30 @@ def test_a_judge_that_dies_is_a_grader_error_with_the_full_maximum_and_a_rerun_g
     assert {r["student"]: r["total"] for r in rows(tmp_path / "out")} == {"neighbour": "24", "victim": "24"}
 
 
+def test_grades_json_stamps_the_kit_its_results_record_read_once_as_the_grading_began(tmp_path, monkeypatch):
+    """A kit edited while a class is graded (a `git pull` beside it) does not stamp the gradebook with a
+    hash none of its results carry: the grader reads the kit's hash once, and both use it."""
+    from kit import version
+    from kit.instructor import grade as grading
+
+    kit = tmp_path / "kit-copy"  # what the hash reads: a copy of the kit's code that the test may edit
+    for part in version.PARTS:
+        shutil.copytree(ROOT / part, kit / part, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(version, "ROOT", kit)
+    hostile.tree(tmp_path / "subs" / "alice", upto=1)
+    args = grading.options(
+        str(tmp_path / "subs"), str(tmp_path / "out"), jobs=1, only="01", sandbox="auto" if ROOT_MODES else "none"
+    )
+    grader = grading.Grader(args)
+    before = version.code_hash()
+    with open(kit / "checks" / "numerics.py", "a") as f:
+        f.write("# edited while the class is graded\n")
+    assert grader.run() == 0
+    data = json.loads((tmp_path / "out" / "grades.json").read_text())
+    assert data["kit_version"] == before != version.code_hash()
+    assert [s["kit_version"] for s in data["students"]] == [before]
+
+
 def test_a_student_out_of_time_scores_0_on_the_remaining_tests_with_a_clear_message(tmp_path):
     subs = tmp_path / "subs"
     hostile.tree(subs / "honest")

@@ -15,7 +15,6 @@ from kit import untrusted
 from kit.escape import cell, escape, escape_line
 from kit.exercises import EXERCISES, POINTS
 from kit.instructor import adjust
-from kit.version import code_hash
 
 HEADER = ["student", *(f"check-{ex}" for ex in EXERCISES), "total"]
 STATUSES = ("graded", "ungradable", "error")
@@ -271,11 +270,11 @@ def adjust_lines(result):
     return lines
 
 
-def write(out, results, settings, plan=None, stamps=None):
+def write(out, results, settings, kit, plan=None):
     """grades.csv, grades.json and feedback/<id>.md for every result; grades.json also says which
-    kit graded them (this one, unless `stamps` says another: kit merge gives the shards') and when the
-    last of them was graded. With a `plan` (kit/instructor/adjust.py), its adjustments and late
-    penalty are applied afresh to the raw results and recorded."""
+    kit graded them (`kit`: the grader's code hash, read once as its grading began, or the shards'
+    in kit merge) and when the last of them was graded. With a `plan` (kit/instructor/adjust.py), its
+    adjustments and late penalty are applied afresh to the raw results and recorded."""
     out = Path(out)
     if plan is not None:
         results, settings = [adjust.apply(r, plan) for r in results], {**settings, **plan.settings()}
@@ -285,6 +284,6 @@ def write(out, results, settings, plan=None, stamps=None):
     for r in results:
         write_atomic(out / "feedback" / f"{r['id']}.md", feedback(r, titles))
     latest = max((r.get("graded_at", "") for r in results), default="")
-    stamps = {"kit_version": code_hash(), **(stamps or {}), "graded_at": latest}
+    stamps = {"kit_version": kit, "graded_at": latest}
     write_atomic(out / "grades.json", json.dumps({**settings, **stamps, "students": results}, indent=1) + "\n")
     write_atomic(out / "grades.csv", csv_text(results))

@@ -145,7 +145,7 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        gradebook.write(args.out, results, settings, stamps={"kit_version": kit})
+        gradebook.write(args.out, results, settings, kit)
     except OSError as e:  # the folder given, not a shard: a file, a full disk, no permission
         print(f"error: {escape_line(args.out)}: cannot write the merged gradebook ({escape_line(e)})", file=sys.stderr)
         return 1

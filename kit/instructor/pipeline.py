@@ -61,7 +61,7 @@ class Grader:
         try:
             if getattr(args, "cluster", None):  # the workers build the sandboxes; this machine stages and records
                 wait = getattr(args, "cluster_wait", cluster.NO_WORKER_WAIT)
-                self.cluster = cluster.Cluster(args.cluster, machine, wait, self.log)
+                self.cluster = cluster.Cluster(args.cluster, machine, wait, self.log, self.kit)
                 self.choice = self.cluster.check_workers()
                 self.staging = Path(tempfile.mkdtemp(prefix="kit-staged-"))
             else:
@@ -207,7 +207,7 @@ class Grader:
             # The id as it was submitted, beside the safe name it was graded under.
             named = [dict(r, **({"name": names[s]} if s in names else {})) for s, r in results.items()]
             try:
-                gradebook.write(self.out, named, self.settings, self.plan)
+                gradebook.write(self.out, named, self.settings, self.kit, self.plan)
             finally:
                 self.close()
                 interrupts.restore()
