@@ -62,23 +62,13 @@ def plus_and_times(Value, exercises, line=()):
     def __add__(self, other):
         other = operand("add", other)
         out = Out(self.data + other.data, (self, other), '+')
-
-        def _backward():
-            self.grad += out.grad
-            other.grad += out.grad
-
-        out._backward = _backward
+        out._backward = step('+', out, self, other)
         return out
 
     def __mul__(self, other):
         other = operand("mul", other)
         out = Out(self.data * other.data, (self, other), '*')
-
-        def _backward():
-            self.grad += other.data * out.grad
-            other.grad += self.data * out.grad
-
-        out._backward = _backward
+        out._backward = step('*', out, self, other)
         return out
 
     Value.__add__, Value.__mul__ = __add__, __mul__
@@ -104,18 +94,27 @@ def plus_and_times(Value, exercises, line=()):
         Value.__init__ = __init__
 
 
-def kit_step(out):
-    """The kit's _backward for a + or * node, from its children (one child: a + a or a * a)."""
-    kids = list(out._prev)
+def step(op, out, a, b):
+    """The kit's _backward for out = a + b or a * b (`op`), from the operands it closes over: the
+    operators' own, or a node's children (kit_step). The operators read neither out._prev nor out._op:
+    they are the learner's, and may be what is broken where the base stands in."""
+    if op == '+':
 
-    def _backward():
-        if len(kids) == 1:
-            kids[0].grad += (2.0 if out._op == '+' else 2 * kids[0].data) * out.grad
-        elif out._op == '+':
-            kids[0].grad += out.grad
-            kids[1].grad += out.grad
-        else:
-            kids[0].grad += kids[1].data * out.grad
-            kids[1].grad += kids[0].data * out.grad
+        def _backward():
+            a.grad += out.grad
+            b.grad += out.grad
+
+    else:
+
+        def _backward():
+            a.grad += b.data * out.grad
+            b.grad += a.data * out.grad
 
     return _backward
+
+
+def kit_step(out):
+    """The kit's _backward for a + or * node the learner's own code made, from its children (one
+    child: a + a or a * a)."""
+    kids = list(out._prev)
+    return step(out._op, out, kids[0], kids[-1])
