@@ -2,9 +2,12 @@
 trees pairs its rounds and says "slower" only when its interval does."""
 
 import csv
+import importlib.util
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +103,17 @@ def test_a_comparison_takes_the_other_tree_from_git_and_refuses_a_commit_git_doe
     ).stdout
     with pytest.raises(SystemExit, match="git cannot archive 'no-such-commit'"):
         extract("no-such-commit", tmp_path / "none")
+
+
+def test_a_comparison_compiles_both_trees_so_that_neither_compiles_its_modules_in_a_round(tmp_path):
+    """The judges run with PYTHONDONTWRITEBYTECODE: a tree fresh from git would compile again every run."""
+    from kit.dev.bench.compare import compiled
+
+    for part in ("kit", "checks"):
+        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    compiled(tmp_path)
+    modules = [p for part in ("kit", "checks") for p in (tmp_path / part).rglob("*.py")]
+    assert modules and all(Path(importlib.util.cache_from_source(str(p))).is_file() for p in modules)
 
 
 @pytest.mark.slow

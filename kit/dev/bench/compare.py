@@ -47,6 +47,16 @@ def extract(rev, dest):
     return Path(dest)
 
 
+def compiled(tree):
+    """`tree` with a bytecode file beside each module of its kit and checks, written by this interpreter:
+    the grader runs its judges with PYTHONDONTWRITEBYTECODE, so a tree fresh from git would compile
+    its modules again in every run, where a tree run before loads them (which a comparison would
+    count as the two trees' difference)."""
+    folders = [str(tree / part) for part in ("kit", "checks")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=True, stdout=subprocess.DEVNULL)
+    return tree
+
+
 def busy():
     """CPU seconds this machine has spent so far, every process's (Linux's /proc/stat: a worker killed
     with its sandbox is reaped by no process of the grading, so the grading's own rusage misses it);
@@ -118,7 +128,8 @@ def compare(rev, rounds, size, jobs):
     """The report's lines: each round's seconds, the ratios, and a verdict each for wall and CPU time."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        other = extract(rev, tmp / "other")
+        other = compiled(extract(rev, tmp / "other"))
+        compiled(ROOT)
         make_class(tmp / "subs", size)
         graded = {}
 
