@@ -659,6 +659,55 @@ def test_a_judge_that_dies_is_a_grader_error_with_the_full_maximum_and_a_rerun_g
     assert {r["student"]: r["total"] for r in rows(tmp_path / "out")} == {"neighbour": "24", "victim": "24"}
 
 
+def left_out_trees(subs, outside):
+    """{id: the reason kit check gives}, each tree under `subs` holding a file a grader leaves out."""
+    hostile.tree(subs / "linked", upto=2)
+    engine = subs / "linked" / "micrograd" / "engine.py"
+    (outside / "engine.py").write_bytes(engine.read_bytes())
+    engine.unlink()
+    engine.symlink_to(outside / "engine.py")
+    hostile.tree(subs / "large", upto=2)
+    with open(subs / "large" / "micrograd" / "engine.py", "a") as f:
+        f.write("#" * (1 << 20) + "\n")
+    read = "import os\nwith open(os.path.join(os.path.dirname(__file__), 'data.csv')) as f:\n    DATA = f.read()"
+    hostile.tree(subs / "data", upto=2, patches=[hostile.top("derivatives.py", read)], extra={"data.csv": "1,2\n"})
+    found = "import os\nexec(open(os.path.join(os.path.dirname(__file__), '.helpers', 'helper.py')).read())"
+    helper = {".helpers/helper.py": "X = 1\n"}
+    hostile.tree(subs / "hidden", upto=2, patches=[hostile.top("derivatives.py", found)], extra=helper)
+    return {
+        "linked": "is a link, which a grader does not follow",
+        "large": "is larger than 1024 KB",
+        "data": "is not one of the tree's Python files",
+        "hidden": "lies in a hidden folder, a cache or a package folder",
+    }
+
+
+def test_kit_check_reads_no_file_a_grader_leaves_out_gives_its_points_and_says_why(tmp_path):
+    """A linked engine.py, one over 1 MB, a data file derivatives.py reads, code it runs from a hidden
+    folder: `kit check` scores each tree as `kit grade` does, names the reason, and
+    calls none of it tampering (a linked file was refused as a read outside the tree, and marked for
+    review)."""
+    subs, outside = tmp_path / "subs", tmp_path / "outside"
+    outside.mkdir()
+    trees = left_out_trees(subs, outside)
+    grade(subs, tmp_path / "out", "--only", "01,02", "--sandbox", "auto" if ROOT_MODES else "none")
+    graded = {r["student"]: (int(r["check-01"]), int(r["check-02"])) for r in rows(tmp_path / "out")}
+    for sid, reason in trees.items():
+        report = tmp_path / f"{sid}.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "kit", "check", "01,02", "--impl", str(subs / sid), "--report", str(report)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        checked = json.loads(report.read_text())["checks"]
+        assert (checked["01"]["earned"], checked["02"]["earned"]) == graded[sid], (sid, proc.stdout)
+        assert reason in proc.stdout and "a grader leaves it out" in proc.stdout, proc.stdout
+        assert "refused" not in proc.stdout and "review" not in proc.stdout, proc.stdout
+    assert graded["data"][0] == graded["hidden"][0] == 0 and graded["linked"][1] == graded["large"][1] == 0
+
+
 def test_grades_json_stamps_the_kit_its_results_record_read_once_as_the_grading_began(tmp_path, monkeypatch):
     """A kit edited while a class is graded (a `git pull` beside it) does not stamp the gradebook with a
     hash none of its results carry: the grader reads the kit's hash once, and both use it."""

@@ -25,6 +25,7 @@ import sys
 import sysconfig
 
 from .snapshot import take as copy_of
+from .staged import outside_staging
 
 # What code under test may import by name: the standard library's pure computation, and what a
 # learner's script reaches for around it (argparse, logging, pathlib, csv); what does harm is refused
@@ -120,7 +121,7 @@ def install(impl, here, trusted):
     `impl` and `here` are real paths (the tree graded, the worker's folder); `trusted` holds the
     code objects of the worker's own functions that may read a traceback's frames."""
     getframe, ident, realpath, fsdecode = sys._getframe, _thread.get_ident, os.path.realpath, os.fsdecode
-    basename = os.path.basename  # "/" is not the only separator (Windows)
+    basename, abspath = os.path.basename, os.path.abspath  # "/" is not the only separator (Windows)
     str_type, int_type, bytes_type, frozen, function_type = str, int, bytes, "<frozen ", type(install)
     type_of, len_of, any_of = type, len, any
     optional, sep = FRAME_OPTIONAL, os.sep
@@ -139,7 +140,7 @@ def install(impl, here, trusted):
     packages = tuple(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
     packages = tuple(realpath(p) + os.sep for p in packages)
     machinery = os.path.dirname(os.path.realpath(sys.modules["importlib"].__file__)) + os.sep
-    learner_root, worker_root = impl + os.sep, here + os.sep
+    learner_root, worker_root, staged_out = impl + os.sep, here + os.sep, outside_staging(impl + os.sep)
     local = frozenset(
         name[:-3] if name.endswith(".py") else name
         for name in os.listdir(impl)
@@ -227,6 +228,8 @@ def install(impl, here, trusted):
             refuse("open a file given as an object")
         if writes:
             refuse(f"open a file for writing ({name[:200]})")
+        if why := staged_out(abspath(name)):  # a file of the tree that a grader leaves out: no tampering
+            raise FileNotFoundError(why)
         full = realpath(name)
         if full in harmless_reads or full.startswith((learner_root, worker_root, *stdlib)):
             return

@@ -47,7 +47,7 @@ FREEZE_AFTER, FREEZE_BUDGET = 300_000, 1_000_000
 
 # The package's modules in the order they load; then every probes_NN.py, in turn (a probe module
 # builds only on earlier ones).
-ORDER = ("guard", "functions", "graphs", "snapshot", "fence", "frames", "places", "watch", "wire", "levers")
+ORDER = ("guard", "functions", "graphs", "snapshot", "staged", "fence", "frames", "places", "watch", "wire", "levers")
 SHARED_BUILTINS = ("functions",)  # its functions are handed to learner code, so its builtins are the learner's
 
 

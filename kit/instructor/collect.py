@@ -22,19 +22,17 @@ from collections import deque
 from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
 
+from checks.worker.staged import MAX_FILE, MAX_PATH, left_out, skipped_folder
 from kit.escape import escape_line
 from kit.exercises import TREE
 from kit.instructor import ids, scan, scanner
 
 MAX_MEMBERS = 2000  # entries in one zip
 MAX_UNPACKED = 50 << 20  # bytes unpacked from one zip
-MAX_FILE = 1 << 20  # bytes in one file of the tree
 MAX_FILES = 200  # Python files staged from one tree
 MAX_TREE = 8 << 20  # bytes staged from one tree
 MAX_SEEN = 20_000  # entries looked at in one submission
 MAX_DEPTH = 16  # folders below the submission's top
-MAX_PATH = 240  # bytes of a file's path inside the tree (a file name holds 255)
-SKIPPED_DIRS = {"__pycache__", "__MACOSX", "node_modules", "site-packages"}  # and every ".name"
 ENVIRONMENT = ("pyvenv.cfg", "conda-meta")  # a folder holding one of these is a Python environment
 LEFT_OUT_SHOWN = 20  # names listed in one note
 # The grader's own trouble (its disk, its memory): graded again on a re-run, never the student's fault.
@@ -132,7 +130,7 @@ def extract(zf, member, target, room):
 def environment(folder):
     """Whether the folder at `folder` cannot be the learner's tree: hidden, a cache, or a Python environment."""
     name = os.path.basename(folder)
-    if name.startswith(".") or name in SKIPPED_DIRS:
+    if skipped_folder(name):
         return True
     return any(os.path.lexists(os.path.join(folder, marker)) for marker in ENVIRONMENT)
 
@@ -195,14 +193,8 @@ def stage(source, dest):
     while (rel := queue.popleft() if queue else next((r for r in rest if r not in done), None)) is not None:
         done.add(rel)
         src, st = by_rel[rel]
-        if stat.S_ISLNK(st.st_mode):
-            skip("links, left out as links are not followed", rel)
-        elif not stat.S_ISREG(st.st_mode) or not rel.endswith(".py") or rel.rsplit("/", 1)[-1] == "conftest.py":
-            skip("left out, as the checks never import them", rel)
-        elif len(rel.encode("utf-8", "surrogateescape")) > MAX_PATH:
-            skip(f"left out, as their paths are longer than {MAX_PATH} bytes", rel)
-        elif st.st_size > MAX_FILE:
-            skip(f"larger than {MAX_FILE >> 10} KB, so left out", rel)
+        if why := left_out(rel, stat.S_ISLNK(st.st_mode), stat.S_ISREG(st.st_mode), st.st_size):
+            skip(why, rel)
         elif staged >= MAX_FILES or size + st.st_size > MAX_TREE:
             skip(f"left out, as a tree holds at most {MAX_FILES} Python files, {MAX_TREE >> 20} MB", rel)
         else:
