@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -62,6 +63,28 @@ def test_a_student_graded_differently_in_two_shards_is_refused(shards, tmp_path,
     assert merge([str(tmp_path / "m"), str(shards["a"]), str(other)]) == 2
     assert "student ann has different results" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_a_grader_error_in_one_shard_gives_way_to_a_grade_of_the_same_bytes_in_another(shards, tmp_path):
+    """A grader error (the grader's own failure) is no grade: where another shard graded the same
+    submission, the merge keeps that grade, whichever shard comes first; of other bytes, it refuses."""
+    from kit.instructor import gradebook, score
+
+    failed = shutil.copytree(shards["a"], tmp_path / "failed")
+    data = json.loads((failed / "grades.json").read_text())
+    settings = {k: v for k, v in data.items() if k not in ("students", *gradebook.STAMPS)}
+    ann = next(r for r in data["students"] if r["id"] == "ann")
+    error = dict(score.empty("ann", "error", "the grader failed on this submission", {"only": ann["only"]}))
+    error |= {k: ann[k] for k in ("secret", "fingerprint", "graded_at")}
+    students = [error if r["id"] == "ann" else r for r in data["students"]]
+    gradebook.write(failed, students, settings, data["kit_version"])
+    for order in ([failed, shards["all"]], [shards["all"], failed]):
+        out = tmp_path / f"m{len(list(tmp_path.iterdir()))}"
+        assert merge([str(out), *map(str, order)]) == 0
+        assert (out / "grades.csv").read_text() == (shards["all"] / "grades.csv").read_text()
+    students = [dict(error, fingerprint="0" * 64) if r["id"] == "ann" else r for r in data["students"]]
+    gradebook.write(failed, students, settings, data["kit_version"])
+    assert merge([str(tmp_path / "refused"), str(failed), str(shards["all"])]) == 2
 
 
 @pytest.mark.parametrize("first, second", [("ann", "Ann"), ("zoë lee", "ZOË Lee")])
