@@ -88,6 +88,18 @@ def test_an_amount_past_a_million_is_refused_by_its_line_not_met_as_infinity_onc
         adjust.rule("10%/day", "9" * 400)
 
 
+def test_a_line_may_name_a_student_in_another_case_as_kit_grade_reads_alice_and_alice_as_one(tmp_path):
+    """kit grade takes `Alice` and `alice` for one student (kit/instructor/ids.py): a file exported from an
+    LMS in lower case names the upload `Alice` and no one else; an id that is no one's is still refused."""
+    graded = ids.graded_name("José García")
+    f = write(tmp_path / "a.csv", f"alice,01,+1,lower\nBOB@UNI.EDU,total,-1,upper\n{graded.upper()},01,+1,x\n")
+    t = write(tmp_path / "t.csv", "ALICE,2026-12-02T10:00Z\n")
+    plan = adjust.plan(options(adjustments=f, deadline=DEADLINE, times=t), {"Alice", "bob@uni.edu", graded}, ["01"])
+    assert sorted(plan.adjustments) == sorted(["Alice", "bob@uni.edu", graded]) and list(plan.times) == ["Alice"]
+    with pytest.raises(adjust.Invalid, match="line 1: no submission of the id 'alyce'"):
+        adjust.plan(options(adjustments=write(tmp_path / "b.csv", "alyce,01,+1,x\n")), {"Alice"}, ["01"])
+
+
 def test_a_line_may_name_a_student_by_the_id_submitted_or_by_the_name_graded_under_as_grades_json_has_it(tmp_path):
     graded = ids.graded_name("José García")  # José_García~978edf99a5ad71c4
     f = write(tmp_path / "a.csv", f"José García,01,+1,as submitted\n{graded},total,+2,as graded\n")

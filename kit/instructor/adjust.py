@@ -140,9 +140,9 @@ def fail(what, path, bad):
 
 def student(cell, students, seen):
     """The graded name of the id in `cell` (the id as submitted, or the name it is graded under, as grades.json
-    has it), or ValueError: unknown (not among `students`) or given twice."""
-    sid = cell.strip() if students is not None and cell.strip() in students else ids.graded_name(cell.strip())
-    if students is not None and sid not in students:  # None: any id (a Gradescope zip's, checked at each run)
+    has it, in any case), or ValueError: unknown (not on `students`, an ids.roster) or given twice."""
+    sid = ids.on_roster(students, cell) if students is not None else ids.graded_name(cell.strip())
+    if sid is None:  # students None: any id (a Gradescope zip's, checked at each run)
         raise ValueError(f"no submission of the id {escape_line(cell)[:60]!r}")
     if sid in seen:
         raise ValueError(f"the id {escape_line(cell)[:60]!r} is given twice")
@@ -158,7 +158,7 @@ def target(cell):
 def adjustments(path, students, checks):
     """{graded name: [(check or "total", Amount, reason)]} of the adjustments file at `path`, for the
     `students` of this run graded on `checks`; Invalid lists every bad line."""
-    out, bad = {}, []
+    out, bad, students = {}, [], None if students is None else ids.roster(students)
     for n, row in rows(path, ["id", "check", "points", "reason"], "--adjustments"):
         try:
             if len(row) != 4:
@@ -179,7 +179,7 @@ def adjustments(path, students, checks):
 
 def times(path, students, what):
     """{graded name: aware datetime} of an `id,time` file (--times, --extensions); Invalid lists every bad line."""
-    out, bad = {}, []
+    out, bad, students = {}, [], None if students is None else ids.roster(students)
     for n, row in rows(path, ["id", "time" if what == "--times" else "deadline"], what):
         try:
             if len(row) != 2:

@@ -93,6 +93,19 @@ def key(raw):
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", raw).casefold())
 
 
+def roster(names):
+    """What an instructor's file may name a student by (kit/instructor/adjust.py): each graded name, and
+    its key, for the first name in order where two share one."""
+    return {**{key(n): n for n in sorted(names, reverse=True)}, **{n: n for n in names}}
+
+
+def on_roster(listed, cell):
+    """The graded name a `roster` gives the id in `cell` (as submitted or as graded, in any case: kit
+    grade reads `Alice` and `alice` as one student), or None."""
+    raw, graded = cell.strip(), graded_name(cell.strip())
+    return next((listed[k] for k in (raw, graded, key(raw), key(graded)) if k in listed), None)
+
+
 # Archives a student may upload that are not graded: each still gets its row, saying so (kit/instructor/collect.py).
 OTHER_ARCHIVES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".7z", ".rar", ".gz", ".bz2", ".xz")
 
