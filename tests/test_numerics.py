@@ -91,6 +91,17 @@ def test_the_float_mlp_and_its_loss_gradient_agree_with_a_hand_computation():
     assert numerics.unflatten(numerics.flatten(layers), layers) == layers
 
 
+def assert_gradient_is_a_whole_pass(graph):
+    """Each node's central difference, bit for bit what evaluating the whole graph with it pinned gives."""
+    names, top = [name for name, *_ in graph], numerics.root(graph)
+    values = numerics.evaluate(graph)
+    whole = {
+        name: numerics.central_difference(lambda v, name=name: numerics.evaluate(graph, {name: v})[top], values[name])
+        for name in names
+    }
+    assert numerics.gradient(graph, names) == whole
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_the_gradient_recomputes_only_what_a_node_changes_and_gets_the_same_floats_as_a_whole_pass(seed):
     """`gradient` moves one node at a time and evaluates only the nodes after it: bit for bit what
@@ -98,26 +109,14 @@ def test_the_gradient_recomputes_only_what_a_node_changes_and_gets_the_same_floa
     rng = random.Random(seed)
     ops = rng.sample(["add", "mul", "sub", "div", "tanh", "exp", "relu", "pow"], 4)
     graph = random_graph(rng, ops, leaves=rng.randint(2, 4), size=rng.randint(3, 12), numbers=seed % 2 == 0)
-    names, top = [name for name, *_ in graph], numerics.root(graph)
-    values = numerics.evaluate(graph)
-    whole = {
-        name: numerics.central_difference(lambda v, name=name: numerics.evaluate(graph, {name: v})[top], values[name])
-        for name in names
-    }
-    assert numerics.gradient(graph, names) == whole
+    assert_gradient_is_a_whole_pass(graph)
 
 
 @pytest.mark.parametrize("graph", [every_operation(), many_paths(12)], ids=["every-operation", "many-paths"])
 def test_the_gradient_of_the_checks_largest_graphs_is_bit_for_bit_a_whole_pass(graph):
     """check-05's core graph (a sum over 60 parts) and a graph of 2**12 paths: each node's rows found
     through the others, in the graph's order."""
-    names, top = [name for name, *_ in graph], numerics.root(graph)
-    values = numerics.evaluate(graph)
-    whole = {
-        name: numerics.central_difference(lambda v, name=name: numerics.evaluate(graph, {name: v})[top], values[name])
-        for name in names
-    }
-    assert numerics.gradient(graph, names) == whole
+    assert_gradient_is_a_whole_pass(graph)
 
 
 def test_backprop_agrees_with_central_differences_on_random_graphs_of_every_operation():
