@@ -236,6 +236,15 @@ def children(pid):
     return found
 
 
+def cmdline(pid):
+    """The command line of `pid`, b"" once it has ended (a child may end between listing and reading)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def gone(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -262,10 +271,10 @@ def test_a_worker_in_an_endless_loop_ends_when_its_judge_is_killed(tmp_path, win
         workers = []
         while not workers and time.monotonic() < deadline:
             time.sleep(0.2)
-            workers = [p for p in children(judge.pid) if b"main.py" in open(f"/proc/{p}/cmdline", "rb").read()]
+            workers = [p for p in children(judge.pid) if b"main.py" in cmdline(p)]
         assert workers, "the judge started no worker"
         if environment == "windows-like":  # the worker too runs without what Windows lacks
-            assert b"shim.py" in open(f"/proc/{workers[0]}/cmdline", "rb").read()
+            assert b"shim.py" in cmdline(workers[0])
         time.sleep(1)  # well inside the endless loop
         assert not gone(workers[0])
         os.kill(judge.pid, signal.SIGKILL)
