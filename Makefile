@@ -49,7 +49,7 @@ $(STAMP): pyproject.toml
 	@$(PIP) -e . || { echo "setup failed: could not install the kit's dependencies into $(VENV)"; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 
-# An optional extra of pyproject.toml (dev, instructor, watch, docs, mutation), installed once.
+# An optional extra of pyproject.toml (dev, instructor, watch, docs, cluster, report, mutation, parallel), installed once.
 $(VENV)/.extra-%-$(SUM): $(STAMP)
 	@echo "installing the '$*' extra into $(VENV) ..."
 	@$(PIP) -e '.[$*]' || { echo "could not install the '$*' extra into $(VENV)"; exit 1; }

@@ -317,3 +317,14 @@ def test_make_demo_on_an_unfinished_template_says_to_finish_the_checks_first(tem
     said = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "finish the checks first" in said, said
     assert "Traceback" not in said and "solutions" not in said
+
+
+def test_classroom_result_answers_help_and_refuses_an_exercise_that_is_not_one(capsys):
+    from kit.platforms.classroom import main as classroom
+
+    with pytest.raises(SystemExit) as e:
+        classroom(["result", "--help"])
+    assert e.value.code == 0 and "usage: python -m kit classroom result" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        classroom(["result", "09"])
+    assert e.value.code == 2 and "no exercise '09' (01, 02, 03, 04, 05, 06, 07)" in capsys.readouterr().err

@@ -13,6 +13,7 @@ that a check at 13/14 sends 13 where Classroom's command grader sends 0. The ste
 with status 0 whatever the check earned, as the command grader's does, so that the next check runs.
 """
 
+import argparse
 import base64
 import importlib
 import json
@@ -77,14 +78,17 @@ def read_report(path):
 
 
 def result(argv):
-    if len(argv) != 1:
-        print("usage: python -m kit classroom result NN", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(
+        prog="python -m kit classroom result",
+        description="Run kit check NN and write its points as the step output `result` of Classroom's runners "
+        "(to $GITHUB_OUTPUT; printed where there is none). Exits 0 whatever the check earned.",
+    )
+    parser.add_argument("exercise", help=f"the check to run: {', '.join(EXERCISES)}")
+    args = parser.parse_args(argv)
     try:
-        ex = parse_id(argv[0])
+        ex = parse_id(args.exercise)
     except ValueError:
-        print(f"python -m kit classroom result: no exercise {argv[0]!r} ({', '.join(EXERCISES)})", file=sys.stderr)
-        return 2
+        parser.error(f"no exercise {args.exercise!r} ({', '.join(EXERCISES)})")
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
         sys.stdout.flush()
