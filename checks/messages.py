@@ -102,6 +102,9 @@ GATE_FAILED = {
 
 # An operator's out that is a number: setting its _backward fails (`out = self.data + other.data`).
 NUMBER_OUT = re.compile(r"'(float|int)' object has no attribute '_backward'")
+# A plain number on the left of an operation that the right operand does not take from that side: a
+# reflected method missing (not None on the right, which an operation that forgot `return` gives).
+NUMBER_LEFT = re.compile(r"unsupported operand type\(s\) for \S+: '(?:int|float)' and '(?!NoneType')")
 
 HINTS = {
     "OverflowError": "A number got too large for a float: math.exp of a large input overflows; "
@@ -156,7 +159,7 @@ def learner_error(e):
             f"\nout is a plain number there, not a Value: build it as Value(self.data {sym} other.data, "
             f"(self, other), '{sym}'), so that it keeps its children, its op and its _backward."
         )
-    elif "unsupported operand" in message and "Value" in message:
+    elif NUMBER_LEFT.search(message):
         text += (
             "\nA plain number met a Value on the side your class does not handle yet: "
             "see __radd__, __rmul__, __rsub__ and __rtruediv__ (exercise 05)."

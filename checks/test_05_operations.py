@@ -16,6 +16,7 @@ from checks.judge import (
     points,
     with_leaves,
 )
+from checks.messages import NUMBER_LEFT
 from checks.mistakes import advice
 from checks.predictions import backprop_predictions, variants_of
 
@@ -59,7 +60,7 @@ def judge_op(probe, graph, variants, data_predictions, names):
         got = probe("op_grads", graph=graph, names=names)
     except LearnerError as e:
         numbers = any(not isinstance(a, str) for _, op, *args in graph if op not in ("leaf", "pow") for a in args)
-        if e.error.get("type") == "TypeError" and "unsupported operand" in e.error.get("message", "") and numbers:
+        if e.error.get("type") == "TypeError" and NUMBER_LEFT.search(e.error.get("message", "")) and numbers:
             e.mistake = "reflected-missing"
         raise
     expect(got["is_value"], f"{numerics.expression(graph)} did not give a Value: every operation returns one.")

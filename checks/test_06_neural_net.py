@@ -26,12 +26,16 @@ def inputs(rng, n):
 @points(2)
 def test_an_mlp_3_4_4_1_has_41_parameters(probe):
     """MLP(3, [4, 4, 1]) has 41 parameters."""
-    got = probe("mlp_structure", nin=3, nouts=[4, 4, 1], seed=0)
+    got, want = probe("mlp_structure", nin=3, nouts=[4, 4, 1], seed=0), [[3] * 4, [4] * 4, [4]]
+    sizes = got["sizes"]
+    # Every neuron the same k weights off its inputs: a Neuron (or Layer) that makes k too many, not the sizes.
+    shaped = [len(layer) for layer in sizes] == [len(layer) for layer in want]
+    uniform = shaped and len({a - e for got_, wanted in zip(sizes, want) for a, e in zip(got_, wanted)}) == 1
     expect(
-        got["sizes"] == [[3] * 4, [4] * 4, [4]],
-        f"MLP(3, [4, 4, 1]).layers have neurons with {got['sizes']} inputs; expected 4 neurons of 3 inputs, "
+        sizes == want,
+        f"MLP(3, [4, 4, 1]).layers have neurons with {got['sizes']} weights; expected 4 neurons of 3 inputs, "
         "then 4 of 4, then 1 of 4.",
-        "layer-sizes",
+        None if uniform else "layer-sizes",
     )
     expect(got["is_list"], "MLP(3, [4, 4, 1]).parameters() should return a list.")
     expect(
@@ -77,13 +81,19 @@ def test_a_neuron_draws_nin_weights_and_a_bias_and_lists_them_weights_first(prob
     """A Neuron draws nin weights and a bias from uniform(-1, 1), and lists them weights first."""
     seed = spreading_seed(rng, 100, *NEURON_WEIGHTS)
     got = probe("neuron", nin=99, seed=seed, x=inputs(rng, 99))
-    expect(len(got["w"]) == 99, f"Neuron(99).w has {len(got['w'])} weights, expected 99.", "layer-sizes")
+    expect(len(got["w"]) == 99, f"Neuron(99).w has {len(got['w'])} weights, expected 99: one for each input.")
+    expect(
+        got["w_after_parameters"] == 99,
+        f"Neuron(99).parameters() changed the neuron: its w holds {got['w_after_parameters']} weights after the "
+        "call, 99 before. Return a new list, self.w + [self.b], and leave self.w as it is.",
+    )
     drawn = got["w"] + [got["b"]]
     expect(all(isinstance(p, float) for p in drawn), "Neuron(99)'s weights and bias should hold floats in data.")
     expect(
         len(set(drawn)) == 100,
-        "Neuron(99)'s weights and bias should each be drawn separately.",
-        "shared-parameters" if len(set(drawn)) < 100 else None,
+        f"Neuron(99)'s weights and bias hold {len(set(drawn))} different numbers, not 100: each should be drawn "
+        "separately, with a random.uniform(-1, 1) call of its own.",
+        "shared-parameters" if got["objects"] < 100 else None,  # one Value in several places, not one number
     )
     # Drawn one per random() the seed gives, they are judged exactly (the same verdict at every seed);
     # else by their spread: the seed was chosen so that 99 weights drawn from uniform(-1, 1) reach past

@@ -141,7 +141,10 @@ def confirmed(found, calls, probe):
     if found == "no-zero-grad":
         return found if "zero_grad" not in calls and "backward" in calls else None
     steps = "".join({"zero_grad": "z", "backward": "b", "sgd_step": "s"}[c] for c in calls)
-    if "bz" in steps.replace("s", "|"):
+    # A zero_grad between a backward and the update it feeds: not the next step's zero_grad of a loop
+    # that updates before its backward (zsb zsb), whose zero_grad is in place and whose update is not.
+    first_update = steps.find("s")
+    if "bz" in steps.replace("s", "|") and (first_update < 0 or steps.find("b") < first_update):
         return found
     moved = probe("sgd", data=[0.5], grads=[1.0], lr=0.1)["data"]
     return "sgd-no-update" if moved == [0.5] else None

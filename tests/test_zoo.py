@@ -374,6 +374,48 @@ SEED_PROOF = {
         (),
         ("assigns-grad",),
     ),
+    # A None from the learner's own operation meets a number: no reflected method is missing.
+    "a negation that forgets to return": (
+        "05",
+        "micrograd/engine.py",
+        [("return self * -1", "self * -1")],
+        (),
+        ("reflected-missing",),
+    ),
+    # The weight count is the Neuron's, not the wiring of the layers' sizes.
+    "a neuron with a weight too many": (
+        "06",
+        "micrograd/nn.py",
+        [("for _ in range(nin)]", "for _ in range(nin + 1)]")],
+        (),
+        ("layer-sizes",),
+    ),
+    # One number drawn for every weight, each weight a Value of its own: not one Value shared.
+    "one draw for every weight": (
+        "06",
+        "micrograd/nn.py",
+        [
+            (
+                "        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]\n",
+                "        r = random.uniform(-1, 1)\n        self.w = [Value(r) for _ in range(nin)]\n",
+            )
+        ],
+        (),
+        ("shared-parameters",),
+    ),
+    # The update before backward (zsb zsb): zero_grad is where it belongs, the update is not.
+    "an update before backward": (
+        "07",
+        "train.py",
+        [
+            (
+                "        loss.backward()\n        sgd_step(model.parameters(), lr)\n",
+                "        sgd_step(model.parameters(), lr)\n        loss.backward()\n",
+            )
+        ],
+        (),
+        ("zero-grad-misplaced",),
+    ),
 }
 
 
@@ -390,6 +432,16 @@ def test_a_mistake_costs_the_same_at_every_seed_and_is_never_named_for_another(n
         ids = {t["mistake"] for t in run.tests(ex) if t["status"] != "pass"}
         assert run.earned(ex)[0] < run.earned(ex)[1] and set(named) <= ids and not ids & set(never), run.out
     assert len(earned) == 1, f"{name}: {sorted(earned)} points at different seeds"
+
+
+def test_a_parameters_that_appends_to_w_costs_check_06_alone_and_blames_neither_sizes_nor_zero_grad(checks, variant):
+    """`self.w.append(self.b); return self.w` grows the network on every call: told in 06 as what it is,
+    and check-07 runs on the kit's network (train() would grow it every step)."""
+    appends = [("        return self.w + [self.b]\n", "        self.w.append(self.b)\n        return self.w\n")]
+    run = checks("all", variant(appends, "micrograd/nn.py"))
+    assert charged(run) == ["06"], run.out
+    failed = [(t["mistake"], t["message"]) for t in run.tests("06") if t["status"] != "pass"]
+    assert [m for m, _ in failed] == [None] and "parameters() changed the neuron" in failed[0][1], run.out
 
 
 def test_a_train_with_one_step_too_many_is_told_how_many_losses_it_returned_in_short_digits(checks, variant):

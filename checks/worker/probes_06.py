@@ -53,11 +53,14 @@ def neuron(nin, seed, x, values_as_inputs=False, values=None):
             w.data = wv
         n.b.data = values["b"]
     inputs = [eng.Value(xi) for xi in x] if values_as_inputs else list(x)
+    weights = list(n.w)  # as made: parameters() may append to n.w
     params = n.parameters()
-    ids = {id(w): i for i, w in enumerate(n.w)} | {id(n.b): "b"}
+    ids = {id(w): i for i, w in enumerate(weights)} | {id(n.b): "b"}
     return {
-        "w": [number(w.data) for w in n.w],
+        "w": [number(w.data) for w in weights],
         "b": number(n.b.data),
+        "objects": len({id(p) for p in [*weights, n.b]}),  # distinct Values among the weights and the bias
+        "w_after_parameters": len(n.w),
         "out": output(n(inputs), eng.Value),
         "params": [ids.get(id(p), "?") for p in params],
         "is_list": isinstance(params, list),
@@ -94,9 +97,12 @@ def mlp_structure(nin, nouts, seed):
     """Makes MLP(nin, nouts) after random.seed(seed) and lists its parameters."""
     Value, model = engine().Value, make_mlp(nin, nouts, seed)
     where = positions(model.layers)
+    sizes = [[len(n.w) for n in layer.neurons] for layer in model.layers]  # as made: parameters() may append to w
     params = model.parameters()
+    again = model.parameters()  # a second call: one that appends to w gives more, and changes the network
     return {
-        "sizes": [[len(n.w) for n in layer.neurons] for layer in model.layers],
+        "sizes": sizes,
+        "stable": len(again) == len(params) and [[len(n.w) for n in layer.neurons] for layer in model.layers] == sizes,
         "count": len(params),
         "unique": len({id(p) for p in params}),
         "positions": [where.get(id(p)) for p in params],
@@ -148,6 +154,7 @@ def zero_grad(nin, nouts, seed, junk, kind="MLP"):
         for n in layer.neurons:
             for p in n.w + [n.b]:
                 p.grad = junk
-    before = read_layers(layers)
+    before = [(p, p.data) for layer in layers for n in layer.neurons for p in n.w + [n.b]]
     model.zero_grad()
-    return {"grads": grads_by_layer(layers), "data_kept": read_layers(layers) == before}
+    # The same Values' data: a parameters() that appends to n.w changes the list, which its own test tells.
+    return {"grads": grads_by_layer(layers), "data_kept": all(p.data == data for p, data in before)}
