@@ -374,6 +374,20 @@ SEED_PROOF = {
         (),
         ("assigns-grad",),
     ),
+    # A central difference over h/2 each way, divided by h: no slope at another default step, and the same
+    # points whatever step the seed draws.
+    "a central difference that moves half a step each way": (
+        "01",
+        "derivatives.py",
+        [
+            (
+                "    up[i] += h\n    down[i] -= h\n    return (f(*up) - f(*down)) / (2 * h)\n",
+                "    up[i] += h / 2\n    down[i] -= h / 2\n    return (f(*up) - f(*down)) / h\n",
+            )
+        ],
+        (),
+        ("wrong-default-h",),
+    ),
     # A None from the learner's own operation meets a number: no reflected method is missing.
     "a negation that forgets to return": (
         "05",
