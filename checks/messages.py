@@ -135,6 +135,12 @@ def learner_error(e):
         return "todo", f"not done yet: {todo}{place}."
     if kind == "ImportTimeout":
         return "timeout", f"{message}\n  last seen at {location(where)}" if where else message
+    if kind == "AttributeError" and where is None and message.startswith("'NoneType' object has no attribute"):
+        # Raised by the check's own reading, no line of the learner's on the way: their code returned None.
+        return "error", (
+            f"While the check {describe(probe)}, your code gave None where a Value is due ({message}): "
+            "is a return missing (return out)?"
+        )
     if kind == "SystemExit":
         return "crash", (
             f"Your code called {message} while the check {describe(probe)}: "

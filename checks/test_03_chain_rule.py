@@ -38,7 +38,7 @@ def expect_local(probe, op, p, want, predictions, times=1):
             blame(
                 facts,
                 diagnose(got[name], forms, want=want[name]),
-                f"Check the local derivative of {sym} with respect to {name}.",
+                f"{name}.grad grows by the local derivative of {sym} with respect to {name}, times out.grad.",
             )
     expect(
         numerics.close(got["out"], p["out_grad"]),

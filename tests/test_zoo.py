@@ -458,6 +458,17 @@ def test_a_parameters_that_appends_to_w_costs_check_06_alone_and_blames_neither_
     assert [m for m, _ in failed] == [None] and "parameters() changed the neuron" in failed[0][1], run.out
 
 
+def test_an_operation_that_returns_none_is_told_so_not_that_the_learners_code_raised_attributeerror(checks, variant):
+    """The check's own reading of the None fails, with no line of the learner's on the way."""
+    run = checks(
+        "02",
+        variant([("        out._backward = _backward\n        return out\n", "        out._backward = _backward\n")]),
+    )
+    said = [t["message"] for t in run.tests("02") if "'NoneType' object has no attribute" in t["message"]]
+    assert said and all("your code gave None where a Value is due" in m for m in said), run.out
+    assert not any("raised AttributeError" in t["message"] for t in run.tests("02")), run.out
+
+
 def test_a_train_with_one_step_too_many_is_told_how_many_losses_it_returned_in_short_digits(checks, variant):
     """The count and the first losses as a learner writes numbers, the same on every Python: not a list of
     61 numbers in full digits, whose last digits differ between Pythons' maths."""
