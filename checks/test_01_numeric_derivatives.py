@@ -153,9 +153,10 @@ def test_central_difference_error_quarters_when_h_halves(probe, rng):
     )
 
 
-def call_of(fn, args, i, h):
+def call_of(fn, args, i, h, as_tuple=False):
+    shown = [round(a, 4) for a in args]
     return (
-        f"partial_derivative(f, {[round(a, 4) for a in args]}, {i}"
+        f"partial_derivative(f, {tuple(shown) if as_tuple else shown}, {i}"
         + (f", h={fmt(h)})" if h else ")")
         + (f" with {MULTI[fn][2]}")
     )
@@ -168,7 +169,7 @@ def expect_partial(probe, fn, args, i, h=None, rtol=1e-7, as_tuple=False):
     up[i] += step
     down[i] -= step
     want = (f(*up) - f(*down)) / (2 * step)
-    call = call_of(fn, args, i, h)
+    call = call_of(fn, args, i, h, as_tuple)
     r = probe("partial", fn=fn, args=list(args), i=i, h=h, as_tuple=as_tuple)
     expect_number(r["value"], call)
     if not numerics.close(r["value"], want, rtol):
