@@ -53,8 +53,10 @@ def left_out(rel, link, regular, size):
 def outside_staging(root):
     """why(path): for a file the learner's run opens inside the tree at `root` (a path ending in the
     separator; `path` absolute, links not followed), the words saying that a grader leaves it out, or
-    None. What it calls is bound here, before learner code runs: the audit hook calls it."""
+    None. The functions and tables it calls are bound here, before learner code runs (the audit hook
+    calls it); what they look up in turn are this module's constants."""
     sep, lstat, is_link, is_file, any_of, len_of = os.sep, os.lstat, stat.S_ISLNK, stat.S_ISREG, any, len
+    skipped, judged, words, hidden, join = skipped_folder, left_out, dict(ONE), HIDDEN, "/".join
 
     def why(path):
         if not path.startswith(root):
@@ -63,8 +65,8 @@ def outside_staging(root):
         if "__pycache__" in parts[:-1]:
             return None  # the interpreter's own cache of the tree's modules
         reason, place, link = None, root[:-1], False
-        if any_of(skipped_folder(part) for part in parts[:-1]):
-            reason = HIDDEN
+        if any_of(skipped(part) for part in parts[:-1]):
+            reason = hidden
         else:
             try:
                 for part in parts:
@@ -73,9 +75,9 @@ def outside_staging(root):
                     link = link or is_link(st.st_mode)
             except OSError:
                 return None  # no such file: the open itself says so
-            reason = left_out("/".join(parts), link, is_file(st.st_mode), st.st_size)
+            reason = judged(join(parts), link, is_file(st.st_mode), st.st_size)
         if reason is None:
             return None
-        return f"{'/'.join(parts)} {ONE[reason]}: a grader leaves it out, so the checks do not read it here either"
+        return f"{join(parts)} {words[reason]}: a grader leaves it out, so the checks do not read it here either"
 
     return why
