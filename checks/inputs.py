@@ -223,9 +223,8 @@ def training_start(seed):
     return random_layers(random.Random(f"training start {seed}"), [3, 4, 4, 1])
 
 
-# The training check's start: verified like every start above, and one from which a mean loss, a step
-# without lr, a loss of absolute values and gradients never zeroed all stay far above the threshold
-# (found by simulating each in float64), so that the check's verdict on them is the same at every seed.
+# The training check's start, verified like every start above: from it a mean loss, a step without lr, a loss
+# of absolute values and gradients never zeroed stay far above the threshold (simulated in float64), every seed.
 TRAINING_START = 1
 
 
@@ -237,10 +236,10 @@ def training_run(rng):
     return training_start(TRAINING_START), [LECTURE_XS[i] for i in order], [LECTURE_YS[i] for i in order]
 
 
-# Every operation of lesson 05, twice: in use (its input a leaf the node above uses too, its upstream grad
-# not 1: an operation that assigns its grad, or forgets out.grad, shows) and alone (its input reached through
-# it only: one cut off from its input shows); relu on both sides of 0, every reflected form with a float and
-# an int (sum() starts at 0), each part weighed apart. check-05's fixed core: caught here, caught at every seed.
+# Every operation of lesson 05, twice: in use (its input a leaf the node above uses too, its upstream grad not
+# 1: an operation that assigns its grad, or forgets out.grad, shows) and alone (its input reached through it only:
+# one cut off from its input shows); relu on both sides of 0, every reflected form with a float and an int (sum()
+# starts at 0), each part weighed apart. check-05's fixed core: caught here, caught at every seed.
 CORE_PARTS = [
     ("tanh", 0.7, None),
     ("exp", 0.4, None),
@@ -259,6 +258,7 @@ CORE_PARTS = [
     ("mul", 0.6, 3),
     ("sub", 1.1, 1),
     ("div", -1.3, 2),
+    ("pow", -1.2, 2),  # a negative base: a rule that takes abs(x) shows
 ]
 
 

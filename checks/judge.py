@@ -41,10 +41,39 @@ def fmt(x):
     return f"{x:.6g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.3e}"
 
 
-def with_leaves(graph):
-    """A graph's expression and its leaves' values, for messages: "(x + y) * x with x = 0.5, y = -2.0"."""
-    leaves = ", ".join(f"{n} = {fmt(a[0])}" for n, op, *a in graph if op == "leaf")
-    return f"{numerics.expression(graph)} with {leaves}"
+LONG, PARTS_SHOWN = 300, 3  # characters of an expression shown whole; parts of a longer sum shown
+
+
+def with_leaves(graph, about=()):
+    """A graph's expression and its leaves' values, for messages: "(x + y) * x with x = 0.5, y = -2.0".
+    Of a long sum (check-05's core graph), only the parts that use the leaves `about`."""
+    text, shown = numerics.expression(graph), graph
+    parts = summands(graph) if about and len(text) > LONG else []
+    used = [p for p in parts if set(about) & numerics.reachable(graph, p)]
+    if 0 < len(used) < len(parts):
+        text = " + ".join(f"({numerics.expression(graph, p)})" for p in used[:PARTS_SHOWN])
+        text += f" + ... ({len(used)} of a sum of {len(parts)} parts"
+        text += f", {PARTS_SHOWN} shown" if len(used) > PARTS_SHOWN else ""
+        uses = f"do not use {about[0]}" if len(about) == 1 else f"use none of {', '.join(about)}"
+        text += f"; the other {len(parts) - len(used)} {uses})"
+        kept = set().union(*(numerics.reachable(graph, p) for p in used[:PARTS_SHOWN]))
+        shown = [row for row in graph if row[0] in kept]
+    leaves = ", ".join(f"{n} = {fmt(a[0])}" for n, op, *a in shown if op == "leaf")
+    return f"{text} with {leaves}"
+
+
+def summands(graph):
+    """The parts of a graph whose root is a sum of Values (a + b + c ...), in order; else [root]."""
+    nodes = {n: (op, args) for n, op, *args in graph}
+    parts, stack = [], [numerics.root(graph)]
+    while stack:
+        name = stack.pop()
+        op, args = nodes[name]
+        if op == "add" and all(isinstance(a, str) for a in args):
+            stack.extend(reversed(args))
+        else:
+            parts.append(name)
+    return parts
 
 
 def apart(got, want):
@@ -77,6 +106,9 @@ def blame(facts, mistake, otherwise=""):
 
 
 def expect_number(got, what):
+    """`got`: a number, or the worker's word for what came instead ("<NoneType>": None)."""
+    if got == "<NoneType>":
+        wrong(f"{what} gave None, expected a number (int or float): is a return missing?")
     if not numerics.is_number(got):
         wrong(f"{what} gave {got}, expected a number (int or float).")
 
@@ -122,10 +154,12 @@ def diagnose(got, predictions, rtol=1e-7, want=None):
 
 def expect_grads(got, want, what, rtol=numerics.GRAD_RTOL, predictions=None, mistake=None, otherwise=None):
     """Compare gradients by name and name every wrong one; then the mistake whose predicted grads
-    ({id: {name: grad}}) match all of them, or `mistake` when the test knows it already."""
+    ({id: {name: grad}}) match all of them, or `mistake` when the test knows it already. `what`: the
+    words before the wrong ones, or a function that gives them for the wrong names."""
     bad = [name for name in want if not numerics.close(got.get(name), want[name], rtol)]
     if not bad:
         return
+    what = what(bad) if callable(what) else what
     lines = [f"{what}: wrong gradient for {', '.join(bad)}."]
     for name in bad:
         shown, wanted = apart(got.get(name), want[name])

@@ -103,8 +103,10 @@ GATE_FAILED = {
 # An operator's out that is a number: setting its _backward fails (`out = self.data + other.data`).
 NUMBER_OUT = re.compile(r"'(float|int)' object has no attribute '_backward'")
 # A plain number on the left of an operation that the right operand does not take from that side: a
-# reflected method missing (not None on the right, which an operation that forgot `return` gives).
-NUMBER_LEFT = re.compile(r"unsupported operand type\(s\) for \S+: '(?:int|float)' and '(?!NoneType')")
+# reflected method missing. The right operand a class of the learner's, not a built-in type: not None
+# (an operation that forgot `return`), nor a list (a network that returns its layer's outputs).
+BUILTIN = "NoneType|list|tuple|dict|set|frozenset|str|bytes|int|float|bool|complex|function|method"
+NUMBER_LEFT = re.compile(rf"unsupported operand type\(s\) for \S+: '(?:int|float)' and '(?!(?:{BUILTIN})')")
 
 HINTS = {
     "OverflowError": "A number got too large for a float: math.exp of a large input overflows; "

@@ -337,7 +337,9 @@ CATALOGUE = [
         "06",
         "parameters-nested",
         "`parameters()` returns lists of Values, not one flat list",
-        "parameters() is one flat list of Values: self.w + [self.b], not [self.w, self.b].",
+        "parameters() is one flat list of Values at every level: a Neuron's self.w + [self.b]; a Layer's and an "
+        "MLP's the parameters() of each of their parts joined into one list (extend, or a comprehension with two "
+        "fors), not a list of lists.",
     ),
     _m(
         "06",

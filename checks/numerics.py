@@ -154,9 +154,9 @@ def children(graph):
     return {name: [a for a in args if isinstance(a, str)] if op != "leaf" else [] for name, op, *args in graph}
 
 
-def reachable(graph):
-    """The nodes the root depends on, and the root."""
-    kids, seen, stack = children(graph), set(), [root(graph)]
+def reachable(graph, top=None):
+    """The nodes `top` (default: the root) depends on, and `top`."""
+    kids, seen, stack = children(graph), set(), [top or root(graph)]
     while stack:
         name = stack.pop()
         if name not in seen:

@@ -20,12 +20,7 @@ def operations(graph):
 
 def reachable(graph, top):
     """The nodes `top` depends on, `top` included, in the graph's own order."""
-    kids, seen, stack = numerics.children(graph), set(), [top]
-    while stack:
-        n = stack.pop()
-        if n not in seen:
-            seen.add(n)
-            stack.extend(kids[n])
+    seen = numerics.reachable(graph, top)
     return [node for node in graph if node[0] in seen]
 
 

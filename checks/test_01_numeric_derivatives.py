@@ -96,8 +96,11 @@ def test_central_difference_uses_h_1e_4_by_default(probe, rng):
 
 def errors(probe, func, fn, x, h):
     """The error of the learner's slope against the exact derivative, at h and at h/2."""
-    exact = FUNCTIONS[fn][1](x)
-    return [abs(probe("slope", func=func, fn=fn, x=x, h=step) - exact) for step in (h, h / 2)]
+    _, df, name = FUNCTIONS[fn]
+    slopes = [probe("slope", func=func, fn=fn, x=x, h=step) for step in (h, h / 2)]
+    for step, got in zip((h, h / 2), slopes):
+        expect_number(got, f"{func}(f, {fmt(x)}, h={fmt(step)}) with {name}")
+    return [abs(got - df(x)) for got in slopes]
 
 
 def expect_order(probe, rng, func, name, factor, low, high, other):
@@ -237,6 +240,10 @@ def test_partial_derivative_leaves_args_unchanged(probe, rng):
     """partial_derivative leaves args unchanged."""
     args = [round(rng.uniform(-1.5, 1.5), 6) for _ in range(3)]
     r = probe("partial", fn="mixed", args=list(args), i=1, h=None, as_tuple=False)
+    # Unchanged by a slope actually taken: a partial_derivative that returns nothing, or never calls f,
+    # leaves args alone without doing the work.
+    expect_number(r["value"], "partial_derivative(f, args, 1)")
+    expect(r["calls"] > 0, f"partial_derivative(f, args, 1) returned {fmt(r['value'])} without calling f.")
     expect(
         r["args_after"] == args,
         f"partial_derivative(f, args, 1) changed args from {args} to {r['args_after']}.",

@@ -61,6 +61,13 @@ def test_topological_order_puts_children_before_parents_and_the_root_last(probe,
     reversed_everywhere = all(first_parent_before_child(order[::-1], graph) is None for _, graph, order in seen)
     for what, graph, order in seen:
         top = numerics.root(graph)
+        kids = numerics.children(graph)
+        listed = set(order)
+        expect(
+            any(k in listed for n in listed if n in kids for k in kids[n]),
+            f"topological_order(root) for {what} gave {order}: no node in it comes with any of its children, "
+            "so it shows no order of children and parents to judge.",
+        )
         bad = first_parent_before_child(order, graph)
         if bad and reversed_everywhere and not twice:
             wrong(
@@ -76,8 +83,13 @@ def test_topological_order_puts_children_before_parents_and_the_root_last(probe,
                 None if twice else "child-after-parent",
             )
         expect(
-            order and order[-1] == top,
-            f"topological_order(root) for {what} ends with {order[-1] if order else 'nothing'}, "
+            top in order,
+            f"topological_order(root) for {what} leaves out the root {top}: {order}. {advice('topo-incomplete')}",
+            "topo-incomplete",
+        )
+        expect(
+            order[-1] == top,
+            f"topological_order(root) for {what} ends with {order[-1]}, "
             f"expected the root {top}: the root depends on every other node, so it comes last.",
             "root-not-last",
         )
@@ -192,9 +204,11 @@ def test_a_graph_with_2_to_the_40_paths_finishes_at_once(probe):
     """A graph with 2**40 paths finishes at once."""
     graph = many_paths(40)
     order = probe("topo", graph=graph)
+    more = len(order) > len(graph)
     expect(
         len(order) == len(graph),
-        f"topological_order has {len(order)} nodes for a graph of {len(graph)}: list each node once.",
-        "no-visited-set" if len(order) > len(graph) else None,
+        f"topological_order has {len(order)} nodes for a graph of {len(graph)}: "
+        + ("some are listed more than once; list each node once." if more else "it leaves some out; list every node."),
+        "no-visited-set" if more else None,
     )
     expect_backward(probe, graph, "x' = x*y, y' = x + y repeated 40 times", names=["x0", "y0"])

@@ -19,6 +19,7 @@ from checks.judge import (
 from checks.messages import NUMBER_LEFT
 from checks.mistakes import advice
 from checks.predictions import backprop_predictions, variants_of
+from checks.shrink import rooted_at
 
 
 def in_use(graph, rng, sign=None):
@@ -55,7 +56,6 @@ def wraps_values(probe):
 
 
 def judge_op(probe, graph, variants, data_predictions, names):
-    what = with_leaves(graph)
     try:
         got = probe("op_grads", graph=graph, names=names)
     except LearnerError as e:
@@ -68,7 +68,7 @@ def judge_op(probe, graph, variants, data_predictions, names):
     for name, op, *_ in graph:
         if op != "leaf" and not numerics.close(got["values"].get(name), values[name]):
             blame(
-                f"{numerics.expression(graph, name)} with {what.split(' with ')[1]} gave "
+                f"{with_leaves(rooted_at(graph, name))} gave "
                 f"{fmt(got['values'].get(name))}, expected {fmt(values[name])}.",
                 diagnose(got["values"].get(name), (data_predictions or {}).get(name, {}), want=values[name]),
             )
@@ -76,7 +76,7 @@ def judge_op(probe, graph, variants, data_predictions, names):
     expect_grads(
         got["grad"],
         grads,
-        f"{what}, backpropagating from the result",
+        lambda bad: f"{with_leaves(graph, bad)}, backpropagating from the result",
         predictions=backprop_predictions(graph, variants, list(grads)) if variants else None,
         mistake="detached" if got["childless"] else None,
     )
@@ -145,18 +145,23 @@ def test_pow_with_int_and_float_exponents_has_gradient_n_x_to_the_n_minus_1(prob
     ]
     for k in (2, 3, -1, 0.5, -2.5):
         expect_op(probe, in_use(unary("pow", rng.uniform(0.4, 2.0), k), rng), variants_of("pow", forms))
+    for k in (2, 3, -1):  # a negative base too, which an int power takes: the same rule
+        expect_op(probe, in_use(unary("pow", -rng.uniform(0.4, 2.0), k), rng), variants_of("pow", forms))
 
 
 @points(1)
 def test_a_value_exponent_raises_type_error(probe):
     """A Value exponent raises TypeError."""
     got = probe("value_exponent", x=2.0)
+    raised = got["value"]
     expect(
-        got == "TypeError",
-        f"Value(2.0) ** Value(2.0) {'raised ' + got if got else 'did not raise'}; "
+        raised == "TypeError",
+        f"Value(2.0) ** Value(2.0) {'raised ' + raised if raised else 'did not raise'}; "
         "expected TypeError: only int or float exponents are supported.",
         "value-exponent",
     )
+    # A ** that refuses every exponent refuses a Value too, without telling them apart.
+    expect(got["number"] is None, "Value(2.0) ** 2 raised TypeError too: an int or float exponent is supported.")
 
 
 @points(1)
@@ -164,7 +169,8 @@ def test_negation_subtraction_and_division_of_values(probe, rng):
     """-a, a - b and a / b of Values."""
     a, b = leaf_value(rng), leaf_value(rng, 0.5, 2.0)
     expect_op(probe, in_use([["a", "leaf", a], ["y", "neg", "a"]], rng), data_predictions={"y": {"wrong-result": a}})
-    for op in ("sub", "div"):
+    # a / b with b of either sign, every seed: b ** -1 of a negative base is a case of its own.
+    for op, b in (("sub", b), ("div", abs(b)), ("div", -abs(b))):
         swapped = numerics.BINARY[op](b, a)
         expect_op(
             probe,
@@ -180,9 +186,12 @@ def test_plain_numbers_work_on_either_side(probe, rng):
     """Plain numbers work on either side: 2 + v, v + 2, 3*v, v*3, 1 - v, v - 1, 2 / v, v / 2."""
     v, k = leaf_value(rng, 0.5, 2.0), round(leaf_value(rng, 0.5, 3.0), 3)
     for op, n in (("add", 2), ("mul", 3), ("sub", 1), ("div", 2)):
-        for left, x in ((True, k), (False, k), (True, n), (False, n)):  # a float, then an int as written
-            graph = [["v", "leaf", v], ["y", op, x, "v"] if left else ["y", op, "v", x]]
-            swapped = numerics.BINARY[op](v, x) if left else numerics.BINARY[op](x, v)
+        cases = [(True, k, v), (False, k, v), (True, n, v), (False, n, v)]  # a float, then an int as written
+        if op == "div":  # k / v takes v ** -1: v of either sign, every seed
+            cases += [(True, k, -v), (True, n, -v)]
+        for left, x, u in cases:
+            graph = [["v", "leaf", u], ["y", op, x, "v"] if left else ["y", op, "v", x]]
+            swapped = numerics.BINARY[op](u, x) if left else numerics.BINARY[op](x, u)
             expect_op(
                 probe,
                 in_use(graph, rng),

@@ -166,10 +166,15 @@ def test_a_layer_returns_a_list_of_outputs_or_the_single_value_when_nout_is_1(pr
         )
         want = want if nout > 1 else [want]
         have = got["out"]["data"] if nout > 1 else [got["out"]["data"]]
+        if len(have) != len(want):
+            why = "one output per neuron."
+        elif all(any(numerics.close(h, w) for h in have) for w in want):
+            why = "the same outputs in another order: keep the neurons' order."
+        else:  # the outputs themselves: the layer's, or its neurons' (the Neuron's test says which)
+            why = "each its neuron's tanh(w . x + b)."
         expect(
             len(have) == len(want) and all(numerics.close(h, w) for h, w in zip(have, want)),
-            f"Layer(2, {nout})(x) on x = {fmt(x)} gave {fmt(have)}, expected {fmt(want)}: "
-            "one output per neuron, in order.",
+            f"Layer(2, {nout})(x) on x = {fmt(x)} gave {fmt(have)}, expected {fmt(want)}: {why}",
         )
 
 
@@ -190,8 +195,8 @@ def test_an_mlp_feeds_each_layer_into_the_next(probe, rng):
         )
         expect(
             ok,
-            f"MLP(3, {nouts})(x) on x = {fmt(x)} gave {fmt(have)}, expected {fmt(want)} "
-            "(recomputed from its parameters): feed x through every layer in turn.",
+            f"MLP(3, {nouts})(x) on x = {fmt(x)} gave {fmt(have)}, expected {fmt(want)}, recomputed from its "
+            "parameters: each layer's outputs are the next layer's inputs, and every neuron gives tanh(w . x + b).",
         )
 
 

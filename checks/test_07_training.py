@@ -40,6 +40,9 @@ def test_sgd_step_moves_each_parameter_by_minus_lr_times_its_grad(probe, rng):
     grads = [round(rng.uniform(-2, 2), 4) for _ in data]
     lr = rng.choice([0.05, 0.1, 0.2])
     got = probe("sgd", data=data, grads=grads, lr=lr)
+    # First: a step that zeroes the grads before it uses them leaves p.data as it was, and is not one
+    # that rebinds p (sgd-no-update).
+    expect(got["grads"] == grads, "sgd_step changed the grads; it should only change p.data.")
     for d, g, have in zip(data, grads, got["data"]):
         expect_close(
             have,
@@ -48,7 +51,6 @@ def test_sgd_step_moves_each_parameter_by_minus_lr_times_its_grad(probe, rng):
             predictions={"sgd-sign": d + lr * g, "sgd-no-lr": d - g, "sgd-replaces": -lr * g, "sgd-no-update": d},
             otherwise="p.data -= lr * p.grad.",
         )
-    expect(got["grads"] == grads, "sgd_step changed the grads; it should only change p.data.")
 
 
 def setup(rng, sizes=(2, 3, 1), n=3):
@@ -146,8 +148,8 @@ def confirmed(found, calls, probe):
     first_update = steps.find("s")
     if "bz" in steps.replace("s", "|") and (first_update < 0 or steps.find("b") < first_update):
         return found
-    moved = probe("sgd", data=[0.5], grads=[1.0], lr=0.1)["data"]
-    return "sgd-no-update" if moved == [0.5] else None
+    moved = probe("sgd", data=[0.5], grads=[1.0], lr=0.1)
+    return "sgd-no-update" if moved == {"data": [0.5], "grads": [1.0]} else None
 
 
 def expect_losses(got, call, steps):
@@ -204,4 +206,14 @@ def test_training_on_the_lecture_examples_brings_the_loss_below_0_05(probe, rng)
         losses[-1] < LOSS_THRESHOLD and losses[-1] < losses[0],
         f"After 60 steps at lr 0.1 on the lecture's four examples, MLP(3, [4, 4, 1]) has loss "
         f"{fmt(losses[-1])} (it started at {fmt(losses[0])}); expected below {LOSS_THRESHOLD}.",
+    )
+    # The losses are train's word; the model it trained is the evidence.
+    params = flat(got["layers"])
+    model = as_numeric(got["layers"]) if all(numerics.is_number(p) for p in params) else None
+    now = numerics.mse([numerics.mlp(model, x) for x in xs], ys) if model else None
+    expect(
+        now is not None and now < LOSS_THRESHOLD,
+        f"train(MLP(3, [4, 4, 1]), xs, ys, steps=60, lr=0.1) returned losses down to {fmt(losses[-1])}, but the "
+        f"model it trained has loss {fmt(now) if now is not None else 'that cannot be computed'} on those examples "
+        "(computed from its parameters once train returned): the losses must be the model's own, as it learns.",
     )

@@ -895,7 +895,7 @@ def test_a_fresh_secret_is_written_whole_with_no_stray_file(tmp_path):
     assert oct((out / ".secret").stat().st_mode & 0o777) == "0o600"
 
 
-def test_a_student_with_two_uploads_or_two_spellings_of_one_id_is_one_row_that_says_so_and_the_class_is_graded(
+def test_a_student_with_two_uploads_or_two_spellings_of_one_id_is_one_unmarked_row_that_says_so_and_the_class_is_graded(
     tmp_path,
 ):
     """One student's uploads cost that student's row at most: never the class, never the gradebook."""
@@ -907,14 +907,19 @@ def test_a_student_with_two_uploads_or_two_spellings_of_one_id_is_one_row_that_s
     hostile.tree(subs / "other", upto=1)
     said = (lambda p: p.stdout + p.stderr)(grade(subs, out, "--only", "01"))
     got = {r["student"]: r["total"] for r in rows(out)}
-    assert got == {"Honest": "0", "other": "14", "twice": "0"}, got
+    assert got == {"Honest": "", "other": "14", "twice": ""}, got  # not marked: no zero for anyone
     both = "one student under more than one id (Honest and honest, the same once accents are composed"
     again = "more than one upload of this student (twice and twice.zip): keep one, and grade again"
     assert f"not graded: Honest: {both}" in said and f"not graded: twice: {again}" in said
     feedback = {sid: (out / "feedback" / f"{sid}.md").read_text(encoding="utf-8") for sid in ("Honest", "twice")}
     assert both in feedback["Honest"] and again in feedback["twice"]
+    assert all("not marked yet" in f and "0/14" not in f for f in feedback.values()), feedback
     statuses = {r["id"]: r["status"] for r in json.loads((out / "grades.json").read_text())["students"]}
-    assert statuses == {"Honest": "ungradable", "other": "graded", "twice": "ungradable"}, statuses
+    assert statuses == {"Honest": "held", "other": "graded", "twice": "held"}, statuses
+    subprocess.run([sys.executable, "-m", "kit", "report", str(out)], cwd=ROOT, check=True, capture_output=True)
+    with open(out / "grades-canvas.csv", newline="", encoding="utf-8") as f:
+        canvas = {row[0]: row[5:] for row in csv.reader(f)}
+    assert canvas["Honest"] == canvas["twice"] == [""] and canvas["other"] == ["14"], canvas  # Canvas keeps its own
     (subs / "twice.zip").unlink()  # the instructor keeps one; a re-run grades it
     grade(subs, out, "--only", "01")
     assert {r["student"]: r["total"] for r in rows(out)}["twice"] == "14"

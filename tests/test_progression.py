@@ -75,6 +75,33 @@ def test_a_tree_solved_but_for_one_exercise_earns_every_point_of_every_other_che
             assert base == [], (other, run.out)
 
 
+@pytest.mark.parametrize("body", ["return None", "pass"])
+def test_stubs_whose_raises_were_only_taken_out_earn_nothing_with_no_error_of_the_kits(checks, tree, tmp_path, body):
+    """Deleting each TODO's raise is not work: no test passes on the given code alone (the constructor,
+    args left alone by a slope never taken), and a slope of None is the learner's, not the kit's error."""
+    import re
+    import shutil
+
+    impl = shutil.copytree(tree(0), tmp_path / "impl")
+    for path in impl.rglob("*.py"):
+        path.write_text(re.sub(r"raise NotImplementedError\(.*\)$", body, path.read_text(), flags=re.M))
+    run = checks("all", impl)
+    assert [t["test"] for t in run.tests() if t["points"]] == [], run.out
+    assert not [t for t in run.tests() if t.get("kit_error")], run.out
+
+
+def test_a_topological_order_of_the_root_alone_and_a_power_that_refuses_everything_earn_nothing(checks, variant):
+    """Tests that judge a property of what came back (an order, a refusal) give no point where nothing
+    came back to judge: [root] has no child to put first; a ** that raises TypeError for every exponent
+    does not tell a Value apart."""
+    run = checks("all", variant([("    topo, visited = [], set()\n", "    return [root]\n    topo, visited = [], set()\n"),
+                                 ("        if not isinstance(other, (int, float)):\n",
+                                  "        raise TypeError('no')\n        if not isinstance(other, (int, float)):\n")]))
+    failed = {t["test"]: t["message"] for t in run.tests() if t["status"] != "pass"}
+    assert "no node in it comes with any of its children" in failed["topological_order puts children before parents, and the root last"], run.out
+    assert "Value(2.0) ** 2 raised TypeError too" in failed["A Value exponent raises TypeError"], run.out
+
+
 def test_the_given_code_alone_earns_no_point_of_the_next_check(checks, tree):
     """A tree solved through 02 earns nothing in check-03: no point is given away by lesson 03's own stubs."""
     run = checks("03", tree(2))

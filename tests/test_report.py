@@ -3,6 +3,7 @@
 import csv
 import html
 import json
+import io
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ import pytest
 
 from kit import ROOT
 from kit.exercises import EXERCISES, POINTS
-from kit.instructor import report
+from kit.instructor import lms, report
 from kit.version import code_hash
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -520,6 +521,24 @@ def assert_canvas_layout(rows):
     assert not {"Current Score", "Final Score", "Total", "total"} & set(header), "no read-only or total column"
     assert rows[1][0] == "Points Possible" and rows[1][1:5] == ["", "", "", ""]
     assert all(len(row) == len(header) for row in rows)
+
+
+def test_canvas_knows_a_student_by_the_id_as_submitted_not_by_the_safe_name_it_was_graded_under():
+    """o'brien@uni.edu is graded as o_brien@uni.edu~<hash>, a name Canvas has no login for; an id with a
+    control character keeps its safe name, and a formula-like one is written as text."""
+    results = [
+        dict(student("o_brien@uni.edu~8b6ca8068c834292", {"01": 14}), name="o'brien@uni.edu"),
+        dict(student("bell_~0123456789abcdef", {"01": 3}), name="bell\x07"),
+        dict(student("_1_1~fedcba9876543210", {"01": 0}), name="=1+1"),
+        student("plain", {"01": 7}),
+    ]
+    rows = list(csv.reader(io.StringIO(lms.canvas_csv(results, {"only": ["01"]}))))[2:]
+    assert [(row[0], row[3], row[5]) for row in rows] == [
+        ("'=1+1", "'=1+1", "0"),
+        ("bell_~0123456789abcdef", "bell_~0123456789abcdef", "3"),
+        ("o'brien@uni.edu", "o'brien@uni.edu", "14"),
+        ("plain", "plain", "7"),
+    ]
 
 
 def test_the_canvas_gradebook_has_canvas_import_layout_and_the_grades_of_grades_csv(class_report, graded):

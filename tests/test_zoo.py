@@ -302,6 +302,30 @@ def test_a_backward_that_zeroes_the_grads_first_costs_check_04_and_hides_no_mist
 # Mistakes whose look at some seeds matched another mistake's prediction, or hid: each now costs the
 # same points at every seed, and no failure names a mistake that is not there.
 SEED_PROOF = {
+    "a power rule that takes abs of the base": (
+        "05",
+        "micrograd/engine.py",
+        [("other * self.data ** (other - 1) * out.grad", "other * abs(self.data) ** (other - 1) * out.grad")],
+        (),
+        ("value-exponent",),
+    ),
+    "a power that takes abs of the base": (
+        "05",
+        "micrograd/engine.py",
+        [
+            ("other * self.data ** (other - 1) * out.grad", "other * abs(self.data) ** (other - 1) * out.grad"),
+            ("Value(self.data**other, (self,)", "Value(abs(self.data)**other, (self,)"),
+        ],
+        (),
+        ("value-exponent",),
+    ),
+    "a Layer whose parameters are a list of lists": (
+        "06",
+        "micrograd/nn.py",
+        [("        return [p for n in self.neurons for p in n.parameters()]\n", "        return [n.parameters() for n in self.neurons]\n")],
+        ("parameters-nested",),
+        (),
+    ),
     "args moved in place and put back by arithmetic": (
         "01",
         "derivatives.py",
@@ -469,6 +493,17 @@ def test_an_operation_that_returns_none_is_told_so_not_that_the_learners_code_ra
     assert not any("raised AttributeError" in t["message"] for t in run.tests("02")), run.out
 
 
+@pytest.mark.parametrize("body", ["(f(x + h) - f(x)) / h", "(f(x + h) - f(x - h)) / (2 * h)"])
+def test_a_derivative_that_returns_nothing_fails_its_own_tests_with_no_error_of_the_kits(body, checks, variant):
+    """A slope of None (a forgotten return) is told as such, also where a test takes the slope's error
+    (it raised a TypeError in the check's own code: an error of the kit's, and a grader's error row)."""
+    run = checks("all", variant([(f"    return {body}\n", f"    {body}\n")], "derivatives.py"))
+    failed = [t for t in run.tests() if t["status"] != "pass"]
+    assert failed and all(t["check"] == "01" and not t.get("kit_error") for t in failed), run.out
+    assert all("gave None, expected a number (int or float): is a return missing?" in t["message"] for t in failed), run.out
+    assert any("error" in t["test"] and "h halves" in t["test"] for t in failed), run.out
+
+
 def test_a_train_with_one_step_too_many_is_told_how_many_losses_it_returned_in_short_digits(checks, variant):
     """The count and the first losses as a learner writes numbers, the same on every Python: not a list of
     61 numbers in full digits, whose last digits differ between Pythons' maths."""
@@ -529,6 +564,52 @@ def test_each_random_graph_failure_shows_the_values_of_its_leaves(check, checks,
     failed = [t for t in random if t["status"] != "pass"]
     assert failed, run.out
     assert all(re.search(r" with [a-z]\w* = -?\d", t["message"]) for t in failed), run.out
+
+
+def test_a_long_sum_is_shown_by_the_parts_that_use_the_leaves_in_question():
+    """check-05's core graph (56 parts) would run to 2,000 characters: a message about some of its
+    leaves shows the parts that use them, and those leaves' values; a short graph is shown whole."""
+    from checks import judge
+    from checks.inputs import every_operation
+
+    core = every_operation()
+    whole = judge.with_leaves(core)
+    assert len(whole) > 2000 and judge.with_leaves(core, ["x0", "x1"]) != whole
+    one = judge.with_leaves(core, ["x2"])
+    assert one.startswith("((x2.exp() * x2) * 1.0) + ... (1 of a sum of 56 parts; the other 55 do not use x2)"), one
+    assert one.endswith(" with x2 = 0.4"), one
+    many = judge.with_leaves(core, [f"x{k}" for k in range(8)])
+    assert "(8 of a sum of 56 parts, 3 shown; the other 48 use none of x0, x1" in many and " x3 = " not in many, many
+    small = [["x", "leaf", 1.5], ["y", "leaf", -0.5], ["s", "add", "x", "y"], ["p", "add", "s", "x"]]
+    assert judge.with_leaves(small, ["y"]) == "(x + y) + x with x = 1.5, y = -0.5"
+
+
+def test_a_mistake_in_check_05s_core_graph_is_told_in_the_parts_it_shows_in(checks, variant):
+    run = checks("05", variant([("self.grad += out.data * out.grad", "self.grad += self.data * out.grad")]))
+    core = [t for t in run.tests("05") if t["test"].startswith("Random") and t["status"] != "pass"]
+    assert core and "x2.exp()" in core[0]["message"] and "tanh" not in core[0]["message"], run.out
+    assert len(core[0]["message"]) < 500 and " x30 = " not in core[0]["message"], run.out
+
+
+def test_a_backward_that_zeroes_the_data_instead_of_sending_grads_earns_nothing_in_check_03(checks, variant):
+    """The right grads are taken at the values + and * gave before any _backward ran: a _backward that
+    rewrites data to 0 cannot make all-zero grads look right."""
+    zero = "            self.data = other.data = out.data = 0.0\n"
+    run = checks(
+        "03",
+        variant([
+            ("            self.grad += out.grad\n            other.grad += out.grad\n", zero),
+            ("            self.grad += other.data * out.grad\n            other.grad += self.data * out.grad\n", zero),
+        ]),
+    )
+    assert run.earned("03")[0] == 0, run.out
+
+
+def test_a_train_that_reports_falling_losses_without_training_fails_the_training_test(checks, variant):
+    """The losses are train's word; the parameters it leaves are the evidence the kit computes from."""
+    run = checks("07", variant([("    losses = []\n", "    return [1.0] + [0.0] * (steps - 1)\n    losses = []\n")], "train.py"))
+    test = [t for t in run.tests("07") if t["test"] == "Training on the lecture's examples brings the loss below 0.05"]
+    assert test[0]["status"] == "fail" and "the model it trained has loss 8.03439" in test[0]["message"], run.out
 
 
 def table_variant(tmp_path, old, new):

@@ -36,15 +36,16 @@ MULTI = {
 
 
 def watched(f, args):
-    """f, and the list of each call's view of the caller's `args` where it differs from their first
-    contents: a partial derivative that moves args[i] in place and then puts it back shows there,
-    whatever the float round trip gives back."""
-    first, changed = list(args), []
+    """f, the list of each call's view of the caller's `args` where it differs from their first
+    contents (a partial derivative that moves args[i] in place and then puts it back shows there,
+    whatever the float round trip gives back), and a list that gets an item for every call."""
+    first, changed, calls = list(args), [], []
 
     def call(*xs):
+        calls.append(None)
         now = list(args)
         if now != first and not changed:
             changed.append(now)
         return f(*xs)
 
-    return call, changed
+    return call, changed, calls

@@ -246,3 +246,25 @@ def number(x):
     if isinstance(x, (int, float)):
         return float(x)
     return f"<{type(x).__name__}>"
+
+
+def _nothing(self):
+    pass
+
+
+def does_nothing(f):
+    """Whether `f` is a function whose body does nothing (pass, a docstring, return None): a stub whose
+    raise was only taken out. Its bytecode is `_nothing`'s (compiled by the same Python), but for where
+    None is among its constants (a docstring comes first)."""
+    if type(f) is not types.FunctionType:
+        return False
+    code, empty = f.__code__, _nothing.__code__
+    if len(code.co_code) != len(empty.co_code):
+        return False
+    for i in range(0, len(empty.co_code), 2):
+        op, arg, want = code.co_code[i], code.co_code[i + 1], empty.co_code[i + 1]
+        if op != empty.co_code[i] or (
+            arg != want and not (arg < len(code.co_consts) and code.co_consts[arg] is None and empty.co_consts[want] is None)
+        ):
+            return False
+    return True

@@ -16,8 +16,9 @@ def slope(func, fn, x, h=None):
 def partial(fn, args, i, h=None, as_tuple=False):
     """Calls derivatives.partial_derivative(f, args, i[, h])."""
     passed = tuple(args) if as_tuple else list(args)
-    f, changed = watched(MULTI[fn][0], passed)
+    f, changed, calls = watched(MULTI[fn][0], passed)
     pd = learner("derivatives").partial_derivative
     value = pd(f, passed, i) if h is None else pd(f, passed, i, h)
     during = [number(a) for a in changed[0]] if changed else None
-    return {"value": number(value), "args_after": [number(a) for a in passed], "args_during": during}
+    after = [number(a) for a in passed]
+    return {"value": number(value), "args_after": after, "args_during": during, "calls": len(calls)}

@@ -45,5 +45,8 @@ def manual_backprop(graph, names=None):
     """Builds the expression, seeds the root's grad with 1.0 and calls each _backward by hand,
     from the root down."""
     nodes = build(graph, engine().Value)
+    # Read before any _backward runs: the values the learner's + and * gave, which the right grads are
+    # taken at; a _backward that rewrites data cannot move them.
+    data = {n: number(v.data) for n, v in nodes.items()}
     kit_backprop(nodes[graph[-1][0]], nodes, graph)
-    return {"grad": grads_of(nodes, names or list(nodes)), "data": {n: number(v.data) for n, v in nodes.items()}}
+    return {"grad": grads_of(nodes, names or list(nodes)), "data": data}

@@ -22,15 +22,23 @@ def op_grads(graph, names=None):
 
 @probe
 def value_exponent(x):
-    """Calls Value(x) ** Value(2.0), which must raise TypeError."""
+    """Calls Value(x) ** Value(2.0), which must raise TypeError, and Value(x) ** 2, which must not."""
     Value = engine().Value
     try:
         Value(x) ** Value(2.0)
     except NotImplementedError:
         raise  # not done yet, which the check reports as such
     except Exception as e:  # the verdict is the exception's type, judged by the check
-        return type(e).__name__
-    return None
+        raised = type(e).__name__
+    else:
+        raised = None
+    try:
+        Value(x) ** 2
+    except TypeError:
+        return {"value": raised, "number": "TypeError"}
+    except Exception:  # noqa: BLE001 - any other fault of ** is its own tests'
+        pass
+    return {"value": raised, "number": None}
 
 
 @probe

@@ -152,9 +152,9 @@ def zero_grad(nin, nouts, seed, junk, kind="MLP"):
         layers = [SimpleNamespace(neurons=[model])]
     for layer in layers:
         for n in layer.neurons:
-            for p in n.w + [n.b]:
+            for p in [*n.w, n.b]:
                 p.grad = junk
-    before = [(p, p.data) for layer in layers for n in layer.neurons for p in n.w + [n.b]]
+    before = [(p, p.data) for layer in layers for n in layer.neurons for p in [*n.w, n.b]]
     model.zero_grad()
     # The same Values' data: a parameters() that appends to n.w changes the list, which its own test tells.
     return {"grads": grads_by_layer(layers), "data_kept": all(p.data == data for p, data in before)}

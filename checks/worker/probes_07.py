@@ -36,7 +36,7 @@ def train(nin, nouts, seed, values, xs, ys, steps, lr, junk_grad=0.0):
     model = make_mlp(nin, nouts, seed, values)
     for layer in model.layers:
         for n in layer.neurons:
-            for p in n.w + [n.b]:
+            for p in [*n.w, n.b]:
                 p.grad = junk_grad
     tr, Value = learner("train"), engine().Value
     # Which of zero_grad, backward and sgd_step train() calls, in what order: what tells a misplaced

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from kit.escape import escape_line
 from kit.exercises import POINTS
-from kit.instructor import ids
+from kit.instructor import ids, score
 
 AMOUNT = re.compile(r"([+-]?)(\d+(?:\.\d+)?)(%?)")
 RULE = re.compile(r"(\d+(?:\.\d+)?)(%?)/(hour|day)")
@@ -248,8 +248,8 @@ def apply(result, plan_):
     """`result` as the gradebook shows it: its raw checks untouched, with `adjustments` (each applied,
     clipped to its check's bounds or the total's, with its reason), `lateness` and the `total` after them."""
     r = {k: v for k, v in result.items() if k not in ("adjustments", "lateness", "total")}
-    if r["status"] == "error" or not (plan_.adjustments.get(r["id"]) or plan_.deadline):
-        return r  # a grader error is not marked yet; a student with nothing to apply stays as graded
+    if r["status"] in score.UNMARKED or not (plan_.adjustments.get(r["id"]) or plan_.deadline):
+        return r  # not marked yet; a student with nothing to apply stays as graded
     checks = {ex: c["earned"] for ex, c in r["checks"].items()}
     most = sum(c["max"] for c in r["checks"].values())
     applied, extra = [], 0

@@ -14,10 +14,9 @@ from pathlib import Path
 from kit import untrusted
 from kit.escape import cell, escape, escape_line
 from kit.exercises import EXERCISES, POINTS
-from kit.instructor import adjust
+from kit.instructor import adjust, score
 
 HEADER = ["student", *(f"check-{ex}" for ex in EXERCISES), "total"]
-STATUSES = ("graded", "ungradable", "error")
 KEPT_MAX = 16 << 20  # bytes of one kept result (a student's is some tens of KB)
 
 
@@ -92,7 +91,7 @@ def checked_result(r, where="the result"):
     for key in ("name", "graded_at"):  # what a merge compares and the feedback's readers take for text
         if not isinstance(r.get(key, ""), str):
             raise Invalid(f"{who} has a {key} that is not text")
-    if r.get("status") not in STATUSES:
+    if r.get("status") not in score.STATUSES:
         raise Invalid(f"{who} has the status {shown(r.get('status'))}")
     if not isinstance(r.get("reason"), str):  # "" where there is none: the feedback reads it
         raise Invalid(f"{who} has a reason that is not text")
@@ -169,12 +168,13 @@ def total(result):
 
 
 def csv_text(results):
-    """grades.csv; a grader error leaves its row's cells empty, never a zero the student did not earn."""
+    """grades.csv; a row not marked (a grader error, two uploads held) has empty cells, never a zero the
+    student did not earn."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     for r in sorted(results, key=lambda r: r["id"]):
-        if r["status"] == "error":
+        if r["status"] in score.UNMARKED:
             writer.writerow([cell(r["id"]), *("" for _ in EXERCISES), ""])
             continue
         points = adjust.adjusted_checks(r)  # the raw points where nothing was adjusted
@@ -201,6 +201,8 @@ def feedback(result, titles):
             *fenced(result["reason"]),
             "",
         ]
+    elif result["status"] == "held":
+        lines += ["This submission is not marked yet:", "", *fenced(result["reason"]), ""]
     elif result["status"] != "graded":
         lines += [
             "This submission could not be graded:",
@@ -212,12 +214,13 @@ def feedback(result, titles):
         ]
     elif result["reason"]:
         lines += [escape(result["reason"]) + ".", ""]
-    lines += [f"**Total: {total(result)}/{most} points**", "", "| check | points |", "|---|---|"]
-    lines += [
-        f"| check-{ex} {titles[ex]}{on_base(c)} | {c['earned']}/{c['max']} |"
-        for ex, c in sorted(result["checks"].items())
-    ]
-    lines += adjust_lines(result)
+    if result["status"] not in score.UNMARKED:  # no table of zeros that are no one's score
+        lines += [f"**Total: {total(result)}/{most} points**", "", "| check | points |", "|---|---|"]
+        lines += [
+            f"| check-{ex} {titles[ex]}{on_base(c)} | {c['earned']}/{c['max']} |"
+            for ex, c in sorted(result["checks"].items())
+        ]
+        lines += adjust_lines(result)
     if result.get("notes"):
         lines += ["", "Notes on the files:", "", *fenced("\n".join(f"- {n}" for n in result["notes"]))]
     if result.get("review"):

@@ -46,6 +46,20 @@ def shown(text):
     return data.decode("utf-8", "backslashreplace")
 
 
+def submitted(result):
+    """The id `result` was submitted under: its `name` where it is graded under a safe name."""
+    return result["name"] if isinstance(result.get("name"), str) else result["id"]
+
+
+def login(result):
+    """The id an LMS knows the student by: the id as submitted, unless it holds what no login does (a
+    control or format character, or bytes that are not UTF-8); then the name it is graded under."""
+    name = submitted(result)
+    if any(unicodedata.category(c)[0] == "C" for c in name):
+        return result["id"]
+    return name
+
+
 def is_valid(text):
     """Whether `text` is an id graded under itself: NFC, the allowed characters, within the bounds."""
     return (

@@ -4,8 +4,9 @@ Canvas reads a header row whose first columns are `Student, ID, SIS User ID, SIS
 then one column per assignment; a row whose first cell holds "Points Possible" sets each
 assignment's maximum; every other row is a student. Canvas finds a student by ID (its own
 numeric user id), else by SIS User ID, else by SIS Login ID, else by name. The kit knows a
-student only by the id the submission is named after, so that id goes into the SIS column the
-instructor names (SIS Login ID unless told otherwise) and into Student, and ID stays empty.
+student only by the id the submission is named after, so that id, as submitted (not the safe name
+an id such as `o'brien@uni.edu` is graded under), goes into the SIS column the instructor names (SIS
+Login ID unless told otherwise) and into Student, and ID stays empty.
 
 Canvas's own export titles an assignment's column `Name (id)`, and its import matches a column to
 an existing assignment by that id, else by the name; a column that matches none becomes a new
@@ -22,7 +23,7 @@ import re
 
 from kit.escape import cell, escape_line
 from kit.exercises import EXERCISES
-from kit.instructor import adjust, gradebook
+from kit.instructor import adjust, gradebook, ids, score
 from kit.instructor.adjust import number
 
 STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -101,8 +102,9 @@ def canvas_csv(results, settings, key="sis-login-id", columns=None):
     most = [sum(EXERCISES[ex].points for ex in (checks if c == TOTAL else c)) for _, c in columns]
     writer.writerow(["Points Possible", "", "", "", "", *most])
     for r in sorted(results, key=lambda r: r["id"]):
-        ids = {"Student": cell(r["id"]), KEYS[key]: cell(r["id"])}
-        cells = [ids.get(column, "") for column in STUDENT_COLUMNS]
+        login = cell(ids.login(r))  # the id as submitted, which Canvas knows, not a safe name
+        known = {"Student": login, KEYS[key]: login}
+        cells = [known.get(column, "") for column in STUDENT_COLUMNS]
         writer.writerow([*cells, *(points(r, c) for _, c in columns)])
     return out.getvalue()
 
@@ -111,7 +113,7 @@ def points(r, column):
     """A student's cell of a column: the points of grades.csv (each check after its adjustments; the
     total after every adjustment and the late penalty), or empty for a grader error, as grades.csv
     leaves it, so that an import leaves Canvas's score standing until the student is graded."""
-    if r.get("status") == "error":
+    if r.get("status") in score.UNMARKED:
         return ""
     if column == TOTAL:
         return gradebook.total(r)

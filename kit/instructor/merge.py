@@ -95,7 +95,7 @@ def merge(shards):
                     raise Conflict(f"student {sid} has different results in {origin[sid]} and {shard}")
                 if kept is r:
                     merged[sid], origin[sid] = r, shard
-            twin = named.setdefault(ids.key(submitted(r)), sid)
+            twin = named.setdefault(ids.key(ids.submitted(r)), sid)
             if twin != sid:
                 raise Conflict(
                     f"{twin} in {origin[twin]} and {sid} in {shard} are one student under two ids (the same once "
@@ -138,11 +138,6 @@ def differences(these, others):
     said = [f"{shown(k, 40)}: {shown(these.get(k))} here, {shown(others.get(k))} in the others" for k in keys[:5]]
     more = f"; and {len(keys) - 5} more" if len(keys) > 5 else ""
     return f"other settings ({'; '.join(said)}{more})"
-
-
-def submitted(result):
-    """The id `result` was submitted under: its `name` where it is graded under a safe name (kit/instructor/ids.py)."""
-    return result["name"] if isinstance(result.get("name"), str) else result["id"]
 
 
 def strip(result):

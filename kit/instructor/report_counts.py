@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from kit.exercises import EXERCISES
-from kit.instructor import adjust, gradebook, lms
+from kit.instructor import adjust, gradebook, lms, score
 from kit.version import code_hash
 
 # What a learner-facing message says when Python could not read or import a file (checks/messages.py).
@@ -22,6 +22,7 @@ REVIEW_NOTE = "for review: "  # how kit/instructor/scan.py marks a note that ask
 # Why a student needs a look, in the order the page lists them.
 KINDS = (
     "ungradable",
+    "held",
     "grader error",
     "timeout",
     "crash",
@@ -87,8 +88,8 @@ def needs_look(data):
     rows = []
     for r in data["students"]:
         sid, status, reason = r["id"], str(r.get("status", "graded")), str(r.get("reason") or "")
-        if status == "ungradable":
-            rows.append((sid, "ungradable", "", reason))
+        if status in ("ungradable", "held"):
+            rows.append((sid, status, "", reason))
         elif status != "graded":
             rows.append((sid, "grader error", "", f"{status}: {reason}" if status != "error" else reason))
         tests = r.get("tests", [])
@@ -154,7 +155,7 @@ def totals(data):
     quartiles (linear, as numpy's default); grader errors are left out, their zeros are not the
     students' scores."""
     checks = checks_of(data)
-    scores = sorted(gradebook.total(r) for r in data["students"] if r.get("status", "graded") != "error")
+    scores = sorted(gradebook.total(r) for r in data["students"] if r.get("status", "graded") not in score.UNMARKED)
     stats = {"scores": scores, "max": sum(EXERCISES[ex].points for ex in checks), "n": len(scores)}
     stats["left_out"] = len(data["students"]) - len(scores)
     if scores:

@@ -10,6 +10,11 @@ import json
 
 from kit.exercises import EXERCISES, POINTS
 
+STATUSES = ("graded", "ungradable", "error", "held")
+# Not marked (empty cells, no adjustment, out of the class's totals): the grader failed on it (error), or
+# one student sent more than one upload (held), and which counts is the instructor's to say.
+UNMARKED = ("error", "held")
+
 
 def empty(sid, status, reason, settings, notes=()):
     """A result without tests: every check of `settings["only"]` at its full maximum, nothing earned."""

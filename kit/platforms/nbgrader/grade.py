@@ -175,6 +175,9 @@ def record(api, assignment, students, data, rows, log, adjusting):
         if verdict["status"] == "error":  # the grader's failure: never a zero
             fails(student, verdict["reason"], NOT_RECORDED.format(why=verdict["reason"]))
             continue
+        if verdict["status"] == "held":  # two students to nbgrader, one to the kit: not the kit's to zero
+            fails(student, verdict["reason"], f"not recorded: {verdict['reason']}")
+            continue
         if verdict["status"] == "ungradable":  # recorded as 0 with the reason, and said
             fails(student, verdict["reason"], f"could not be graded: {verdict['reason']}")
         result = api.autograde(assignment, student, force=True, create=True)

@@ -54,6 +54,8 @@ class KitVerdicts(NbGraderPreprocessor):
         self.result = data["students"][student]
         if self.result["status"] == "error":  # the grader's failure is no verdict: nbgrader records nothing
             raise RuntimeError(f"the kit's grader failed on {assignment} of {student}: {self.result['reason']}")
+        if self.result["status"] == "held":  # nor is a student the kit cannot tell from another
+            raise RuntimeError(f"the kit did not mark {assignment} of {student}: {self.result['reason']}")
         nb, resources = super().preprocess(nb, resources)
         nb.cells.extend(self.restored(nb, resources))
         return nb, resources

@@ -16,8 +16,8 @@ class Module:
 
 class Neuron(Module):
     def __init__(self, nin):
-        # uniform on [-1, 1): scale and shift random()
-        self.w = [Value(2 * random.random() - 1) for _ in range(nin)]
+        # uniform on [-1, 1): scale and shift random(); the weights kept in a tuple
+        self.w = tuple(Value(2 * random.random() - 1) for _ in range(nin))
         self.b = Value(2 * random.random() - 1)
 
     def __call__(self, x):
