@@ -64,6 +64,17 @@ def test_every_bad_line_is_listed_before_anything_is_applied(tmp_path):
     assert "'zed'" in said and "check '09'" in said and "no reason" in said and "\x1b" not in said
 
 
+def test_a_file_of_semicolons_as_excel_saves_one_is_told_so_in_one_line_and_one_bad_line_is_one(tmp_path):
+    """Excel where a comma is the decimal mark saves `id;check;points;reason`: one cell a line, not a reason
+    that wants quoting."""
+    f = write(tmp_path / "a.csv", "id;check;points;reason\na;01;+1;late\n")
+    with pytest.raises(adjust.Invalid, match="its cells are separated by ';': save it with commas"):
+        adjust.plan(options(adjustments=f), {"a"}, ["01"])
+    f = write(tmp_path / "b.csv", "a,01,+1\n")
+    with pytest.raises(adjust.Invalid, match=r": 1 bad line, nothing was graded:\n  line 1: 3 cells for id,check,points"):
+        adjust.plan(options(adjustments=f), {"a"}, ["01"])
+
+
 def test_a_quote_never_closed_is_refused_by_its_line_and_takes_no_other_students_lines_into_a_reason(tmp_path):
     """csv reads an unclosed quote to the end of the file: ann's reason would hold ben's and cat's lines, which
     her feedback would show, and theirs would never be applied."""
@@ -215,12 +226,21 @@ def test_kit_grade_records_raw_points_the_adjustments_and_the_total_after_them(g
     assert "shared code with bob" in feedback and "late penalty: submitted 5.0 hours after" in feedback
 
 
-def test_a_rerun_keeps_the_adjustments_and_without_the_file_they_are_gone(graded):
+def test_a_rerun_keeps_the_adjustments_and_one_without_the_file_is_refused_unless_meant(graded):
     tmp, flags = graded
     before = (tmp / "out" / "grades.csv").read_text()
     proc = grade(tmp / "subs", tmp / "out", *flags)
     assert "grading 0 of 3" in proc.stdout and (tmp / "out" / "grades.csv").read_text() == before
-    grade(tmp / "subs", tmp / "out", "--only", "01")
+    refused = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(tmp / "subs"), str(tmp / "out"), "--only", "01"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 1 and "it applied --adjustments, which this run does not" in refused.stderr
+    assert (tmp / "out" / "grades.csv").read_text() == before
+    grade(tmp / "subs", tmp / "out", "--only", "01", "--force")
     assert {r["student"]: r["total"] for r in rows(tmp / "out")}["alice"] == "14"
     grade(tmp / "subs", tmp / "out", *flags)
     assert (tmp / "out" / "grades.csv").read_text() == before
@@ -298,7 +318,7 @@ def test_kit_gradescope_refuses_an_adjustments_file_naming_one_student_under_two
     with pytest.raises(adjust.Invalid) as e:
         lateness.checked(None, None, write(tmp_path / "a.csv", rows_), ["01"])
     said = str(e.value)
-    assert "1 bad lines" in said and "line 4: 'Ann@Uni.edu' and line 2's 'ann@uni.edu' are one student's id" in said
+    assert "1 bad line," in said and "line 4: 'Ann@Uni.edu' and line 2's 'ann@uni.edu' are one student's id" in said
 
 
 def test_kit_gradescope_refuses_a_bad_rule_or_adjustments_file_before_building(tmp_path, capsys):

@@ -75,7 +75,29 @@ def test_a_copy_of_the_kit_is_graded_from_exercises_whatever_scratch_lies_at_its
     staged = tmp_path / "scratch" / "tree" / "train.py"
     assert staged.read_text() == (tmp_path / "repo" / "exercises" / "train.py").read_text()
     top = stray.split("/")[0]
-    assert f"exercises/ was graded; {top} at the top of the submission were not" in notes
+    assert f"exercises/ was graded; {top} at the top of the submission was not" in notes
+
+
+@pytest.mark.parametrize("folder", ["alice", "John Smith_12345_assignsubmission_file_"])
+def test_a_students_folder_that_holds_only_the_zip_they_uploaded_is_graded_as_that_zip(tmp_path, folder):
+    """An LMS's download (Moodle's, a shared drive's) keeps each student's upload in a folder of its own."""
+    build_tree(ROOT / "solutions", tmp_path / "work", 7)
+    student = tmp_path / "subs" / folder
+    student.mkdir(parents=True)
+    with zipfile.ZipFile(student / "micrograd.zip", "w") as z:
+        for p in sorted((tmp_path / "work").rglob("*.py")):
+            z.write(p, p.relative_to(tmp_path / "work").as_posix())
+    (student / ".DS_Store").write_bytes(b"")
+    (tmp_path / "scratch").mkdir()
+    notes = collect.collect(student, tmp_path / "scratch")
+    assert "the tree in micrograd.zip, the one .zip in the folder, was graded" in notes
+    assert (tmp_path / "scratch" / "tree" / "micrograd" / "engine.py").read_text() == (
+        tmp_path / "work" / "micrograd" / "engine.py"
+    ).read_text()
+    (student / "notes.txt").write_text("and something else")  # two entries: not guessed between
+    (tmp_path / "scratch2").mkdir()
+    with pytest.raises(collect.Ungradable, match="no exercise tree was found"):
+        collect.collect(student, tmp_path / "scratch2")
 
 
 def test_locate_finds_nothing_among_two_top_folders(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from conftest import grading_interrupted
 
 from kit import ROOT
-from kit.exercises import TOTAL
+from kit.exercises import EXERCISES, TOTAL
 from kit.instructor import host, sandbox
 
 ROOT_MODES = os.geteuid() == 0
@@ -923,6 +923,72 @@ def test_a_student_with_two_uploads_or_two_spellings_of_one_id_is_one_unmarked_r
     (subs / "twice.zip").unlink()  # the instructor keeps one; a re-run grades it
     grade(subs, out, "--only", "01")
     assert {r["student"]: r["total"] for r in rows(out)}["twice"] == "14"
+
+
+def grade_refused(submissions, out, *extra):
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(submissions), str(out), *FAST, *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def test_a_re_run_that_would_undo_what_an_earlier_run_settled_is_refused_and_nothing_is_written(tmp_path):
+    """Another --only, a forgotten --adjustments or --secret: each would quietly change the whole class's
+    gradebook; refused before anything is graded or written, naming what to give again; --force means it."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hostile.tree(subs / "ann", upto=2)
+    adjustments = tmp_path / "adj.csv"
+    adjustments.write_text("id,check,points,reason\nann,02,-1,late work\n")
+    grade(subs, out, "--only", "01,02", "--adjustments", adjustments)
+    before = {p: p.read_bytes() for p in (out / "grades.json", out / "grades.csv", out / ".secret")}
+    said = grade_refused(subs, out, "--only", "02", "--adjustments", adjustments)
+    assert "it holds grades of check-01, which this run (--only 02) does not grade" in said, said
+    said = grade_refused(subs, out, "--only", "01,02", "--student", "ann")
+    assert "it applied --adjustments, which this run does not: give the same file again" in said, said
+    secret = tmp_path / "term-secret"
+    (out / ".secret").rename(secret)
+    said = grade_refused(subs, out, "--only", "01,02", "--adjustments", adjustments)
+    assert "OUT/.secret was made now, as no --secret was given" in said and not (out / ".secret").exists(), said
+    assert {p: p.read_bytes() for p in before if p.exists()} == {p: b for p, b in before.items() if p.name != ".secret"}
+    grade(subs, out, "--only", "01,02", "--adjustments", adjustments, "--secret", secret)  # as settled: graded
+    grade(subs, out, "--only", "02", "--secret", secret, "--force")  # meant
+    assert list(rows(out)[0]) == ["student", *(f"check-{ex}" for ex in EXERCISES), "total"] and rows(out)[0]["check-01"] == ""
+
+
+def test_student_names_one_in_any_case_and_secret_with_seed_is_refused(tmp_path):
+    """kit grade reads Ann and ann as one student, as adjustments name one; two secrets are one too many."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hostile.tree(subs / "ann", upto=1)
+    assert "grading 1 of 1" in grade(subs, out, "--only", "01", "--student", "ANN").stdout
+    (tmp_path / "s").write_text("ab" * 32)
+    said = grade_refused(subs, tmp_path / "out2", "--only", "01", "--secret", tmp_path / "s", "--seed", "7")
+    assert "--secret and --seed both name the secret: give one" in said, said
+
+
+def test_a_student_who_left_the_class_leaves_no_feedback_file_to_be_sent_by_mistake(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for sid in ("ann", "ken"):
+        hostile.tree(subs / sid, upto=1)
+    grade(subs, out, "--only", "01")
+    shutil.rmtree(subs / "ken")
+    grade(subs, out, "--only", "01")
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ann.md"] and [r["student"] for r in rows(out)] == ["ann"]
+
+
+@pytest.mark.parametrize("where", ["subs", "subs/out", "a-file"])
+def test_an_out_inside_the_submissions_or_that_is_a_file_is_refused_in_one_line(tmp_path, where):
+    """Else OUT's own files come back as students (a row of zeros named gradebook), or a traceback."""
+    subs = tmp_path / "subs"
+    hostile.tree(subs / "ann", upto=1)
+    (tmp_path / "a-file").write_text("")
+    said = grade_refused(subs, tmp_path / where, "--only", "01")
+    assert "OUT is inside SUBMISSIONS" in said or "OUT is a file, not a folder" in said, said
+    assert sorted(p.name for p in subs.iterdir()) == ["ann"]
 
 
 def test_the_log_is_never_written_through_a_link(tmp_path):

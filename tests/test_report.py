@@ -634,6 +634,11 @@ def test_a_bare_canvas_assignment_name_fits_a_gradebook_of_one_check(tmp_path):
     (tmp_path / "grades.json").write_text(json.dumps(data))
     assert report.main([str(tmp_path), "--canvas-assignment", "Week 5 (4242)"]) == 0
     assert canvas_rows(tmp_path)[0][5:] == ["Week 5 (4242)"] and canvas_rows(tmp_path)[2][5:] == ["12"]
+    # A title that holds "=" is a title, not NN=NAME: only a check or total stands before a name's "=".
+    assert report.main([str(tmp_path), "--canvas-assignment", "Week 5: tanh = fun (81250)"]) == 0
+    assert canvas_rows(tmp_path)[0][5:] == ["Week 5: tanh = fun (81250)"]
+    assert report.main([str(tmp_path), "--canvas-assignment", "05=a = b (1)"]) == 0
+    assert canvas_rows(tmp_path)[0][5:] == ["a = b (1)"]
 
 
 # --- similar groups ---------------------------------------------------------------------------------

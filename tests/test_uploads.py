@@ -251,10 +251,12 @@ def graded(tmp_path_factory):
     (subs / "truncated.zip").write_bytes(whole[: len(whole) // 2])
     with_flag(zipped(subs / "names.zip", correct, [("caf_.py", "")]), 0x800, b"caf_", b"caf\xe9")
     (subs / "=cmd|' -c calc'!A0").mkdir()
-    # Archives of other kinds get their row; a loose file, a link and a hidden folder are named in the log.
+    # Archives of other kinds and a notebook alone get their row; another file, a link and a hidden folder are
+    # named in the log.
     (subs / "carol.tar.gz").write_bytes(b"\x1f\x8b\x08\x00")
     (subs / "frank.7z").write_bytes(b"7z\xbc\xaf\x27\x1c")
-    (subs / "gus.py").write_text("x = 1\n")
+    (subs / "hank.ipynb").write_text("{}")
+    (subs / "gus.txt").write_text("x = 1\n")
     (subs / "eve").symlink_to(subs / "honest")
     hostile.tree(subs / ".hidden")
     before = everything(base)
@@ -286,6 +288,7 @@ def test_every_gradable_upload_scores_what_make_check_gives_and_each_unreadable_
         formula: "no exercise tree was found",
         "carol": "a .tar.gz archive is not graded: upload the folder itself, or a .zip of it",
         "frank": "a .7z archive is not graded",
+        "hank": "a .ipynb file alone is not graded: upload the exercise tree as a folder, or a .zip of it",
     }
     assert sorted(got) == sorted(expected)
     for sid, want in expected.items():
@@ -300,7 +303,7 @@ def test_every_gradable_upload_scores_what_make_check_gives_and_each_unreadable_
     assert "name" not in got["zoë"] and "name" not in got["honest"]
     assert "deep.py is nested too deeply for Python to compile" in got["zoë"]["notes"]
     log = (graded["out"] / "grade.log").read_text()
-    assert "not graded: eve (a link, never followed out of the submissions folder), gus.py (neither a folder" in log
+    assert "not graded: eve (a link, never followed out of the submissions folder), gus.txt (neither a folder" in log
     assert ".hidden" not in log
     assert sum(len(n) for n in got["committed-venv"]["notes"]) < 2000
 

@@ -7,11 +7,9 @@
     --extensions FILE    CSV `id,deadline`: a student's own deadline
     --times FILE         CSV `id,time`: when each student submitted
 
-A student's kept result holds the checks' raw points only; `apply` makes the gradebook's view of it (the adjustments
-applied, each with its reason, and the total after them) afresh on every run, so a re-run never reverts an
-adjustment and never applies one twice. The late penalty follows Canvas's and Gradescope's late policies: each
-started hour or day after the student's deadline costs a share of the maximum (or points), up to the cap; nbgrader's
-LateSubmissionPlugin is the same idea per notebook. Every input is checked whole first: Invalid lists every bad line.
+A kept result holds raw points; `apply` makes the gradebook's view afresh on every run (each adjustment with its
+reason, the total after them): a re-run never reverts one nor applies one twice. A late penalty, as Canvas's and
+Gradescope's: each started hour or day past a student's deadline costs a share of the maximum (or points), to the cap.
 """
 
 import csv
@@ -127,15 +125,17 @@ def rows(path, columns, what):
     except csv.Error as e:  # strict: a quote never closed (it would take the lines after it into one reason), ...
         said = "a quote opened on this line is never closed" if "end of data" in str(e) else escape_line(e)
         raise Invalid(f"{what} {escape_line(path)}: line {n}: cannot be read ({said}); nothing was graded") from None
-    if found and [c.strip().lower() for c in found[0][1]] == columns:
-        found = found[1:]
+    head = [c.strip().lower() for c in found[0][1]] if found else []
+    if head == [";".join(columns)]:  # as Excel saves a CSV where a comma is the decimal mark
+        raise Invalid(f"{what} {escape_line(path)}: its cells are separated by ';': save it with commas (CSV UTF-8)")
+    found = found[1:] if head == columns else found
     return found
 
 
 def fail(what, path, bad):
     if bad:
-        listed = "\n".join(f"  line {n}: {why}" for n, why in bad)
-        raise Invalid(f"{what} {escape_line(path)}: {len(bad)} bad lines, nothing was graded:\n{listed}")
+        listed, lines = "\n".join(f"  line {n}: {why}" for n, why in bad), "lines" if len(bad) > 1 else "line"
+        raise Invalid(f"{what} {escape_line(path)}: {len(bad)} bad {lines}, nothing was graded:\n{listed}")
 
 
 def student(cell, students, seen):
@@ -162,7 +162,7 @@ def adjustments(path, students, checks):
     for n, row in rows(path, ["id", "check", "points", "reason"], "--adjustments"):
         try:
             if len(row) != 4:
-                raise ValueError(f"{len(row)} cells where id,check,points,reason are 4 (quote a reason with commas)")
+                raise ValueError(f"{len(row)} cell{'s' * (len(row) != 1)} for id,check,points,reason (quote commas)")
             sid = student(row[0], students, ())
             where = target(row[1])
             if where != "total" and where not in checks:
@@ -183,7 +183,7 @@ def times(path, students, what):
     for n, row in rows(path, ["id", "time" if what == "--times" else "deadline"], what):
         try:
             if len(row) != 2:
-                raise ValueError(f"{len(row)} cells where id and a time are 2")
+                raise ValueError(f"{len(row)} cell{'s' * (len(row) != 1)} where id and a time are 2")
             out[student(row[0], students, out)] = when(row[1])
         except ValueError as e:
             bad.append((n, str(e)))

@@ -105,10 +105,8 @@ def unzip(archive, dest):
                     unpacked += extract(zf, m, dest.joinpath(*name.parts), MAX_UNPACKED - unpacked)
                 except (FileExistsError, NotADirectoryError, IsADirectoryError):
                     skip("skipped, as a file and a folder have the same name", shown)
-                except RuntimeError as e:  # zipfile's word for an encrypted member
-                    raise Ungradable(
-                        f"{shown} is encrypted ({escape_line(e)}); zip it again without a password"
-                    ) from None
+                except RuntimeError:  # zipfile's word for an encrypted member (its message is a repr)
+                    raise Ungradable(f"{shown} is encrypted; zip it again without a password") from None
                 except (zipfile.BadZipFile, EOFError, NotImplementedError, ValueError, zlib.error) as e:
                     raise Ungradable(f"the zip file is damaged ({shown}: {escape_line(e)}); upload it again") from None
     return grouped(skipped)
@@ -258,8 +256,18 @@ def collect(path, scratch, scanning=None):
         ) from None
 
 
+def only_zip(folder):
+    """The one entry of `folder` (hidden ones aside) where it is a .zip file, not a link; else None."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    one = entries[0] if len(entries) == 1 else None
+    return one if one and one.name.lower().endswith(".zip") and one.is_file() and not one.is_symlink() else None
+
+
 def _collect(path, scratch, scanning):
     notes = []
+    if path.is_dir() and ids.locate(path) is None and (inner := only_zip(path)):
+        notes.append(f"the tree in {escape_line(inner.name)}, the one .zip in the folder, was graded")
+        path = inner  # an LMS's download: each student's folder holds the .zip they uploaded
     if path.is_dir():
         source = ids.locate(path)
     elif reason := ids.not_graded(path.name):
@@ -277,7 +285,8 @@ def _collect(path, scratch, scanning):
         )
     if source.name == "exercises" and ids.holds(source.parent):
         top = [rel for rel in ("derivatives.py", "micrograd", "train.py") if (source.parent / rel).exists()]
-        notes.append(f"exercises/ was graded; {', '.join(top)} at the top of the submission were not")
+        were = "were" if top[1:] else "was"
+        notes.append(f"exercises/ was graded; {', '.join(top)} at the top of the submission {were} not")
     tree = scratch / "tree"
     tree.mkdir()
     notes += stage(source, tree)

@@ -286,6 +286,10 @@ def write(out, results, settings, kit, plan=None):
     results = sorted(results, key=lambda r: r["id"])
     for r in results:
         write_atomic(out / "feedback" / f"{r['id']}.md", feedback(r, titles))
+    kept = {f"{r['id']}.md" for r in results}
+    for stale in (out / "feedback").glob("*.md"):  # a student no longer in the gradebook: not sent by mistake
+        if stale.name not in kept:
+            stale.unlink()
     latest = max((r.get("graded_at", "") for r in results), default="")
     stamps = {"kit_version": kit, "graded_at": latest}
     write_atomic(out / "grades.json", json.dumps({**settings, **stamps, "students": results}, indent=1) + "\n")

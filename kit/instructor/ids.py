@@ -120,20 +120,26 @@ def on_roster(listed, cell):
     return next((listed[k] for k in (raw, graded, key(raw), key(graded)) if k in listed), None)
 
 
-# Archives a student may upload that are not graded: each still gets its row, saying so (kit/instructor/collect.py).
+# Uploads a student may make that are not graded: each still gets its row, saying so (kit/instructor/collect.py):
+# another archive, or one file handed in alone (a notebook, a module).
 OTHER_ARCHIVES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".7z", ".rar", ".gz", ".bz2", ".xz")
+SINGLE_FILES = (".ipynb", ".py")
 
 
 def archive_id(name):
-    """The id of an upload named `name`: a .zip's or another archive's name without its suffix, else None."""
+    """The id of an upload named `name`: a .zip's, another archive's or a single file's name without its
+    suffix, else None."""
     lower = name.lower()
-    suffix = next((s for s in (".zip", *OTHER_ARCHIVES) if lower.endswith(s) and len(name) > len(s)), None)
+    kinds = (".zip", *OTHER_ARCHIVES, *SINGLE_FILES)
+    suffix = next((s for s in kinds if lower.endswith(s) and len(name) > len(s)), None)
     return name[: -len(suffix)] if suffix else None
 
 
 def not_graded(name):
     """Why the upload `name` is not unpacked (an archive other than a .zip, whose row says so), or None."""
     kind = name[len(archive_id(name) or name) :]
+    if kind.lower() in SINGLE_FILES:
+        return f"a {escape_line(kind)} file alone is not graded: upload the exercise tree as a folder, or a .zip of it"
     graded = kind.lower() in ("", ".zip")
     return None if graded else f"a {escape_line(kind)} archive is not graded: upload the folder itself, or a .zip of it"
 

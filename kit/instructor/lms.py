@@ -59,6 +59,8 @@ def assignments(specs, checks):
     named, whole = {}, None
     for spec in specs:
         where, sep, name = spec.partition("=")
+        if sep and not (where.strip().isdigit() or where.strip() == "total"):  # a title holding "="
+            sep = ""
         where, name = (where.strip(), name.strip()) if sep else ("", spec.strip())
         if not sep and len(checks) != 1:
             raise BadAssignment(f"--canvas-assignment {spec}: say which check (NN=NAME) or total=NAME")

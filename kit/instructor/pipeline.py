@@ -28,6 +28,8 @@ from kit.errors import KitError
 from kit.escape import escape_line
 from kit.exercises import EXERCISES, parse_ids
 from kit.instructor import adjust, cluster, collect, gradebook, ids, score
+from kit.instructor.earlier import settled as earlier_settings
+from kit.instructor.earlier import undone
 from kit.instructor.dispatch import Job, NoWorker, dispatch_dask, dispatch_local
 from kit.instructor.interrupts import Interrupts
 from kit.instructor.machine import Machine
@@ -48,8 +50,13 @@ class Grader:
             self.only = parse_ids(args.only) if args.only else list(EXERCISES)
         except ValueError as e:
             raise KitError(f"--only {args.only}: {e}") from None
+        if self.out == self.submissions or self.submissions in self.out.parents:
+            raise KitError(f"{args.out}: OUT is inside SUBMISSIONS, whose every entry is a student: give another")
+        if self.out.exists() and not self.out.is_dir():
+            raise KitError(f"{args.out}: OUT is a file, not a folder")
         # OUT exists before any sandbox is built, so that it is hidden even on a first run.
         (self.out / ".results").mkdir(parents=True, exist_ok=True)
+        self.made = not args.secret and args.seed is None and not os.path.lexists(self.out / ".secret")
         self.secret, self.secret_warning = load_secret(args, self.out)
         self.settings = {"secret": secret_id(self.secret), "only": self.only}  # every result is stamped with them
         self.kit = code_hash()  # and with the kit that graded it: a result another kit gave is graded again
@@ -82,14 +89,21 @@ class Grader:
         self.twice = {sid: why for sid, _, _, why in found if why}  # more than one upload: a row that says so
         students = [(sid, path) for sid, path, _, _ in found]
         names = {sid: name for sid, _, name, _ in found if not ids.is_valid(sid)}  # graded under a safe name
-        if self.args.student and self.args.student not in dict(students):  # an id, or the name it grades under
-            asked, self.args.student = self.args.student, ids.graded_name(self.args.student)
-            if self.args.student not in dict(students):
+        if self.args.student:  # an id, or the name it grades under, in any case (as adjustments name one)
+            asked, self.args.student = self.args.student, ids.on_roster(ids.roster(dict(students)), self.args.student)
+            if self.args.student is None:
                 raise KitError(f"--student {escape_line(asked)}: no submission of that id in {self.submissions}")
         try:  # every bad line of the instructor's files is said before anyone is graded
             self.plan = adjust.plan(self.args, {sid for sid, _ in students}, self.only)
         except adjust.Invalid as e:
             raise KitError(f"error: {e}") from None
+        earlier = earlier_settings(self.out / "grades.json")
+        if not self.args.force and (said := undone(earlier, self.settings, self.plan.settings(), self.made)):
+            if self.made:
+                (self.out / ".secret").unlink(missing_ok=True)  # not left to be taken for the term's next time
+            listed = "".join(f"\n- {p}" for p in said)
+            raise KitError(f"{self.out} was graded before, and this run would undo what it settled:{listed}\n"
+                           "(--force: the change is meant)")
         return students, names
 
     def stage(self, sid, path):

@@ -29,6 +29,8 @@ def derive_seed(secret, sid, fp):
 
 def load_secret(args, out):
     """(secret bytes, a warning or None): --secret FILE, --seed S, or OUT/.secret (made once, mode 0600)."""
+    if args.secret and args.seed is not None:
+        raise KitError("--secret and --seed both name the secret: give one")
     if args.secret:
         try:
             data = Path(args.secret).read_bytes().strip()
