@@ -119,15 +119,28 @@ HINTS = {
 }
 
 
+REFLECTED = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__", "/": "__rtruediv__"}
+
+
+def reflected(mistake, message):
+    """Which reflected method the error's operator calls, where a missing one is the mistake named."""
+    m = re.search(r"unsupported operand type\(s\) for (\S+):", message)
+    method = REFLECTED.get(m[1]) if m and mistake == "reflected-missing" else None
+    return f" Here a number {m[1]} a Value: {method}." if method else ""
+
+
 def learner_error(e):
     err, probe = e.error, e.probe
+    doing, about = describe(probe), getattr(e, "about", None)  # the expression built, where the test says it
+    if about:
+        doing = doing.replace("the expression", about, 1) if "the expression" in doing else f"{doing} ({about})"
     kind, message, where = err.get("type", "?"), err.get("message", ""), err.get("where")
     callers = [str(f.get("function")).rsplit(".", 1)[-1] for f in (err.get("frames") or [])[:-1]]
     inner = str((where or {}).get("function")).rsplit(".", 1)[-1]
     if kind == "NotImplementedError" and "_backward" in callers and inner in OPERATORS:
         e.mistake = e.mistake or "value-in-grad"
         return "error", (
-            f"While the check {describe(probe)}, a _backward used a Value where a plain number is due: it called "
+            f"While the check {doing}, a _backward used a Value where a plain number is due: it called "
             f"{inner}, which is not done yet.\n  at {chain(err)}\n" + advice("value-in-grad")
         )
     if kind == "NotImplementedError":
@@ -140,15 +153,15 @@ def learner_error(e):
     if kind == "AttributeError" and where is None and message.startswith("'NoneType' object has no attribute"):
         # Raised by the check's own reading, no line of the learner's on the way: their code returned None.
         return "error", (
-            f"While the check {describe(probe)}, your code gave None where a Value is due ({message}): "
+            f"While the check {doing}, your code gave None where a Value is due ({message}): "
             "is a return missing (return out)?"
         )
     if kind == "SystemExit":
         return "crash", (
-            f"Your code called {message} while the check {describe(probe)}: "
+            f"Your code called {message} while the check {doing}: "
             f"remove the exit.\n{location(where)}".rstrip()
         )
-    text = f"While the check {describe(probe)}, your code raised {kind}: {message}"
+    text = f"While the check {doing}, your code raised {kind}: {message}"
     if where:
         text += f"\n  at {chain(err)}"
     if kind == "RecursionError":
@@ -160,7 +173,7 @@ def learner_error(e):
     elif kind in HINTS:
         text += "\n" + HINTS[kind]
     elif e.mistake:  # the test knew what this error means
-        text += "\n" + advice(e.mistake)
+        text += "\n" + advice(e.mistake) + reflected(e.mistake, message)
     elif kind == "AttributeError" and inner in ("__add__", "__mul__") and NUMBER_OUT.match(message):
         sym = "+" if inner == "__add__" else "*"
         text += (

@@ -5,6 +5,7 @@ import math
 from checks import numerics
 from checks.inputs import LECTURE_L, LECTURE_NEURON, every_operation, leaf_value, random_graph
 from checks.judge import (
+    LONG,
     LearnerError,
     Wrong,
     blame,
@@ -62,6 +63,8 @@ def judge_op(probe, graph, variants, data_predictions, names):
         numbers = any(not isinstance(a, str) for _, op, *args in graph if op not in ("leaf", "pow") for a in args)
         if e.error.get("type") == "TypeError" and NUMBER_LEFT.search(e.error.get("message", "")) and numbers:
             e.mistake = "reflected-missing"
+        expression = numerics.expression(graph)
+        e.about = expression if len(expression) <= LONG else None
         raise
     expect(got["is_value"], f"{numerics.expression(graph)} did not give a Value: every operation returns one.")
     values = numerics.evaluate(graph)

@@ -612,6 +612,23 @@ def test_a_train_that_reports_falling_losses_without_training_fails_the_training
     assert test[0]["status"] == "fail" and "the model it trained has loss 8.03439" in test[0]["message"], run.out
 
 
+def test_a_missing_reflected_method_is_told_by_the_expression_and_the_method_its_operator_calls(checks, variant):
+    rmul = "    def __rmul__(self, other):  # other * self\n"
+    run = checks("05", variant([(rmul, "    def _unused(self, other):\n")]))
+    said = [t["message"] for t in run.tests("05") if t["mistake"] == "reflected-missing"]
+    assert said and all("Here a number * a Value: __rmul__." in m for m in said), run.out
+    assert any(m.startswith("While the check builds ((2.0 * x).exp() - 1.0) / ((2.0 * x).exp() + 1.0), then") for m in said)
+
+
+def test_a_list_that_meets_a_number_is_not_told_as_a_missing_reflected_method(checks, variant):
+    """An MLP that returns its last layer's list: the loss adds a float and a list; __radd__ is fine."""
+    short = [("for i in range(len(nouts))]", "for i in range(len(nouts) - 1)]")]
+    run = checks("06", variant(short, "micrograd/nn.py"))
+    failed = [t for t in run.tests("06") if t["status"] != "pass"]
+    assert failed and all("__radd__" not in t["message"].split("\n")[-1] for t in failed), run.out
+    assert not {t["mistake"] for t in failed} & {"reflected-missing"}, run.out
+
+
 def table_variant(tmp_path, old, new):
     """tests/styles/table (a Value under __slots__ whose _backward is a method looking up a table of
     rules by _op) with one rule changed."""
