@@ -158,8 +158,7 @@ def learner_error(e):
         )
     if kind == "SystemExit":
         return "crash", (
-            f"Your code called {message} while the check {doing}: "
-            f"remove the exit.\n{location(where)}".rstrip()
+            f"Your code called {message} while the check {doing}: remove the exit.\n{location(where)}".rstrip()
         )
     text = f"While the check {doing}, your code raised {kind}: {message}"
     if where:

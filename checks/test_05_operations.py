@@ -173,11 +173,11 @@ def test_negation_subtraction_and_division_of_values(probe, rng):
     a, b = leaf_value(rng), leaf_value(rng, 0.5, 2.0)
     expect_op(probe, in_use([["a", "leaf", a], ["y", "neg", "a"]], rng), data_predictions={"y": {"wrong-result": a}})
     # a / b with b of either sign, every seed: b ** -1 of a negative base is a case of its own.
-    for op, b in (("sub", b), ("div", abs(b)), ("div", -abs(b))):
-        swapped = numerics.BINARY[op](b, a)
+    for op, c in (("sub", b), ("div", abs(b)), ("div", -abs(b))):
+        swapped = numerics.BINARY[op](c, a)
         expect_op(
             probe,
-            in_use([["a", "leaf", a], ["b", "leaf", b], ["y", op, "a", "b"]], rng),
+            in_use([["a", "leaf", a], ["b", "leaf", c], ["y", op, "a", "b"]], rng),
             # -a passed above: a - b whose b gets +out.grad is a - b's own _backward
             variants_of(op, [("sub-sign", lambda xs, out: (1.0, 1.0))] if op == "sub" else []),
             data_predictions={"y": {"wrong-result": swapped}},

@@ -71,7 +71,9 @@ def test_a_file_of_semicolons_as_excel_saves_one_is_told_so_in_one_line_and_one_
     with pytest.raises(adjust.Invalid, match="its cells are separated by ';': save it with commas"):
         adjust.plan(options(adjustments=f), {"a"}, ["01"])
     f = write(tmp_path / "b.csv", "a,01,+1\n")
-    with pytest.raises(adjust.Invalid, match=r": 1 bad line, nothing was graded:\n  line 1: 3 cells for id,check,points"):
+    with pytest.raises(
+        adjust.Invalid, match=r": 1 bad line, nothing was graded:\n  line 1: 3 cells for id,check,points"
+    ):
         adjust.plan(options(adjustments=f), {"a"}, ["01"])
 
 

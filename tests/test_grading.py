@@ -957,7 +957,10 @@ def test_a_re_run_that_would_undo_what_an_earlier_run_settled_is_refused_and_not
     assert {p: p.read_bytes() for p in before if p.exists()} == {p: b for p, b in before.items() if p.name != ".secret"}
     grade(subs, out, "--only", "01,02", "--adjustments", adjustments, "--secret", secret)  # as settled: graded
     grade(subs, out, "--only", "02", "--secret", secret, "--force")  # meant
-    assert list(rows(out)[0]) == ["student", *(f"check-{ex}" for ex in EXERCISES), "total"] and rows(out)[0]["check-01"] == ""
+    assert (
+        list(rows(out)[0]) == ["student", *(f"check-{ex}" for ex in EXERCISES), "total"]
+        and rows(out)[0]["check-01"] == ""
+    )
 
 
 def test_student_names_one_in_any_case_and_secret_with_seed_is_refused(tmp_path):
@@ -977,7 +980,9 @@ def test_a_student_who_left_the_class_leaves_no_feedback_file_to_be_sent_by_mist
     grade(subs, out, "--only", "01")
     shutil.rmtree(subs / "ken")
     grade(subs, out, "--only", "01")
-    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ann.md"] and [r["student"] for r in rows(out)] == ["ann"]
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ann.md"] and [r["student"] for r in rows(out)] == [
+        "ann"
+    ]
 
 
 @pytest.mark.parametrize("where", ["subs", "subs/out", "a-file"])

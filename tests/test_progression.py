@@ -94,11 +94,23 @@ def test_a_topological_order_of_the_root_alone_and_a_power_that_refuses_everythi
     """Tests that judge a property of what came back (an order, a refusal) give no point where nothing
     came back to judge: [root] has no child to put first; a ** that raises TypeError for every exponent
     does not tell a Value apart."""
-    run = checks("all", variant([("    topo, visited = [], set()\n", "    return [root]\n    topo, visited = [], set()\n"),
-                                 ("        if not isinstance(other, (int, float)):\n",
-                                  "        raise TypeError('no')\n        if not isinstance(other, (int, float)):\n")]))
+    run = checks(
+        "all",
+        variant(
+            [
+                ("    topo, visited = [], set()\n", "    return [root]\n    topo, visited = [], set()\n"),
+                (
+                    "        if not isinstance(other, (int, float)):\n",
+                    "        raise TypeError('no')\n        if not isinstance(other, (int, float)):\n",
+                ),
+            ]
+        ),
+    )
     failed = {t["test"]: t["message"] for t in run.tests() if t["status"] != "pass"}
-    assert "no node in it comes with any of its children" in failed["topological_order puts children before parents, and the root last"], run.out
+    assert (
+        "no node in it comes with any of its children"
+        in failed["topological_order puts children before parents, and the root last"]
+    ), run.out
     assert "Value(2.0) ** 2 raised TypeError too" in failed["A Value exponent raises TypeError"], run.out
 
 

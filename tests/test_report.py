@@ -2,8 +2,8 @@
 
 import csv
 import html
-import json
 import io
+import json
 import os
 import re
 import shutil

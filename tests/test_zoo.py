@@ -322,7 +322,12 @@ SEED_PROOF = {
     "a Layer whose parameters are a list of lists": (
         "06",
         "micrograd/nn.py",
-        [("        return [p for n in self.neurons for p in n.parameters()]\n", "        return [n.parameters() for n in self.neurons]\n")],
+        [
+            (
+                "        return [p for n in self.neurons for p in n.parameters()]\n",
+                "        return [n.parameters() for n in self.neurons]\n",
+            )
+        ],
         ("parameters-nested",),
         (),
     ),
@@ -500,7 +505,9 @@ def test_a_derivative_that_returns_nothing_fails_its_own_tests_with_no_error_of_
     run = checks("all", variant([(f"    return {body}\n", f"    {body}\n")], "derivatives.py"))
     failed = [t for t in run.tests() if t["status"] != "pass"]
     assert failed and all(t["check"] == "01" and not t.get("kit_error") for t in failed), run.out
-    assert all("gave None, expected a number (int or float): is a return missing?" in t["message"] for t in failed), run.out
+    assert all("gave None, expected a number (int or float): is a return missing?" in t["message"] for t in failed), (
+        run.out
+    )
     assert any("error" in t["test"] and "h halves" in t["test"] for t in failed), run.out
 
 
@@ -597,17 +604,24 @@ def test_a_backward_that_zeroes_the_data_instead_of_sending_grads_earns_nothing_
     zero = "            self.data = other.data = out.data = 0.0\n"
     run = checks(
         "03",
-        variant([
-            ("            self.grad += out.grad\n            other.grad += out.grad\n", zero),
-            ("            self.grad += other.data * out.grad\n            other.grad += self.data * out.grad\n", zero),
-        ]),
+        variant(
+            [
+                ("            self.grad += out.grad\n            other.grad += out.grad\n", zero),
+                (
+                    "            self.grad += other.data * out.grad\n            other.grad += self.data * out.grad\n",
+                    zero,
+                ),
+            ]
+        ),
     )
     assert run.earned("03")[0] == 0, run.out
 
 
 def test_a_train_that_reports_falling_losses_without_training_fails_the_training_test(checks, variant):
     """The losses are train's word; the parameters it leaves are the evidence the kit computes from."""
-    run = checks("07", variant([("    losses = []\n", "    return [1.0] + [0.0] * (steps - 1)\n    losses = []\n")], "train.py"))
+    run = checks(
+        "07", variant([("    losses = []\n", "    return [1.0] + [0.0] * (steps - 1)\n    losses = []\n")], "train.py")
+    )
     test = [t for t in run.tests("07") if t["test"] == "Training on the lecture's examples brings the loss below 0.05"]
     assert test[0]["status"] == "fail" and "the model it trained has loss 8.03439" in test[0]["message"], run.out
 
@@ -617,7 +631,9 @@ def test_a_missing_reflected_method_is_told_by_the_expression_and_the_method_its
     run = checks("05", variant([(rmul, "    def _unused(self, other):\n")]))
     said = [t["message"] for t in run.tests("05") if t["mistake"] == "reflected-missing"]
     assert said and all("Here a number * a Value: __rmul__." in m for m in said), run.out
-    assert any(m.startswith("While the check builds ((2.0 * x).exp() - 1.0) / ((2.0 * x).exp() + 1.0), then") for m in said)
+    assert any(
+        m.startswith("While the check builds ((2.0 * x).exp() - 1.0) / ((2.0 * x).exp() + 1.0), then") for m in said
+    )
 
 
 def test_a_list_that_meets_a_number_is_not_told_as_a_missing_reflected_method(checks, variant):

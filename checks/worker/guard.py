@@ -264,7 +264,8 @@ def does_nothing(f):
     for i in range(0, len(empty.co_code), 2):
         op, arg, want = code.co_code[i], code.co_code[i + 1], empty.co_code[i + 1]
         if op != empty.co_code[i] or (
-            arg != want and not (arg < len(code.co_consts) and code.co_consts[arg] is None and empty.co_consts[want] is None)
+            arg != want
+            and not (arg < len(code.co_consts) and code.co_consts[arg] is None and empty.co_consts[want] is None)
         ):
             return False
     return True

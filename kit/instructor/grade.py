@@ -40,7 +40,8 @@ def parser():
     parser = argparse.ArgumentParser(prog="python -m kit grade", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "submissions",
-        help="folder with one folder or .zip per student, named by id (another archive, or a notebook alone, gets a row saying so)",
+        help="folder with one folder or .zip per student, named by id (another archive, or a notebook "
+        "alone, gets a row saying so)",
     )
     parser.add_argument("out", help="folder for grades.csv, grades.json, feedback/ and grade.log")
     parser.add_argument(

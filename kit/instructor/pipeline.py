@@ -28,9 +28,9 @@ from kit.errors import KitError
 from kit.escape import escape_line
 from kit.exercises import EXERCISES, parse_ids
 from kit.instructor import adjust, cluster, collect, gradebook, ids, score
+from kit.instructor.dispatch import Job, NoWorker, dispatch_dask, dispatch_local
 from kit.instructor.earlier import settled as earlier_settings
 from kit.instructor.earlier import undone
-from kit.instructor.dispatch import Job, NoWorker, dispatch_dask, dispatch_local
 from kit.instructor.interrupts import Interrupts
 from kit.instructor.machine import Machine
 from kit.instructor.scanner import Scanner
@@ -102,8 +102,10 @@ class Grader:
             if self.made:
                 (self.out / ".secret").unlink(missing_ok=True)  # not left to be taken for the term's next time
             listed = "".join(f"\n- {p}" for p in said)
-            raise KitError(f"{self.out} was graded before, and this run would undo what it settled:{listed}\n"
-                           "(--force: the change is meant)")
+            raise KitError(
+                f"{self.out} was graded before, and this run would undo what it settled:{listed}\n"
+                "(--force: the change is meant)"
+            )
         return students, names
 
     def stage(self, sid, path):
