@@ -456,6 +456,27 @@ def test_watch_reruns_the_first_unfinished_check_when_a_file_is_saved(tmp_path, 
     assert reaction < 10
 
 
+@pytest.mark.parametrize("after", [0.01, 0.03, 0.06, 0.3])
+def test_a_watch_server_ended_mid_run_leaves_no_word_of_the_interrupt_for_the_learner(tmp_path, tree, capfd, after):
+    """The watcher ends a server whose run it no longer needs; what pytest says of that interrupt (once,
+    an internal error of its own: a traceback) reached the learner's screen among the checks."""
+    from kit.learner.watch_server import Server
+
+    impl = shutil.copytree(tree(7), tmp_path / "impl")
+    slow = impl / "derivatives.py"  # a run still going when the server is ended
+    slow.write_text(slow.read_text().replace("    return (f(x + h) - f(x)) / h", "    while True:\n        pass", 1))
+    server = Server(str(impl))
+    time.sleep(1.5)  # its imports done: the run starts with collecting the checks
+    ended = queue.Queue()
+    server.run(list(EXERCISES), ended)
+    time.sleep(after)  # collecting, or running a check
+    server.ask_to_end()
+    ended.get(timeout=60)
+    said = server.printed() + capfd.readouterr().err
+    assert "KeyboardInterrupt" not in said and "Traceback" not in said, said
+    server.end()
+
+
 def test_watch_polls_when_asked_and_says_so(tmp_path, tree):
     pytest.importorskip("watchfiles", reason="watch mode needs watchfiles (the watch extra)")
     reaction, output = save_and_expect_the_next_check(

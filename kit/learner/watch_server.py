@@ -67,6 +67,11 @@ def serve():
         importlib.import_module(f"_pytest.{name}")
 
     def stop(signum, frame):
+        # The watcher is done with this run: what pytest says of the interrupt (which it may say with an
+        # internal error of its own, a traceback in the learner's terminal) is for no one.
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
