@@ -86,6 +86,47 @@ def test_a_recursive_topological_order_fails_only_the_deep_chain_with_a_recursio
     assert run.last_line == f"check-04: {POINTS['04'] - 1}/{POINTS['04']} points"
 
 
+def test_the_deep_chain_is_walked_once_where_backward_calls_topological_order(checks, variant):
+    """The order judged is the one backward walks: a second walk of 100,000 nodes is a third of the test's time."""
+    once = (
+        "_WALKED = []\n\n\ndef topological_order(root):\n"
+        "    if root.data == 50_001.0:  # the deep chain's y: a + 100,000 times 0.5\n"
+        "        assert not any(r is root for r in _WALKED), 'the deep chain was walked twice'\n"
+        "        _WALKED.append(root)\n"
+    )
+    run = checks("04", variant([("def topological_order(root):\n", once)]))
+    assert run.last_line == f"check-04: {POINTS['04']}/{POINTS['04']} points", run.out
+
+
+INLINE_BACKWARD = """        self.grad = 1.0
+        topo, visited, stack = [], set(), [self]
+        while stack:
+            v = stack.pop()
+            if v is None:
+                topo.append(stack.pop())
+            elif v not in visited:
+                visited.add(v)
+                stack.append(v)
+                stack.append(None)
+                stack.extend(v._prev)
+        for v in reversed(topo):
+            v._backward()
+"""
+
+
+def test_the_deep_chain_still_judges_topological_order_where_backward_walks_on_its_own(checks, variant):
+    by_order = (
+        "        self.grad = 1.0\n        for v in reversed(topological_order(self)):\n            v._backward()\n"
+    )
+    walked = (by_order, INLINE_BACKWARD)
+    run = checks("04", variant([walked]))
+    assert run.last_line == f"check-04: {POINTS['04']}/{POINTS['04']} points", run.out
+    rootless = ("    return topo\n", "    return topo[:-1]\n")
+    tests = by_test(checks("04", variant([walked, rootless], name="rootless")), "04")
+    deep = tests["backward works on a chain 100000 nodes deep"]
+    assert deep["status"] == "fail" and "topological_order(y) has 100,001 nodes" in deep["message"], deep
+
+
 @pytest.mark.parametrize("where", ["at import", "as it starts", "through from-import"])
 def test_a_recursive_walk_that_raises_the_recursion_limit_costs_the_same_on_every_python(checks, variant, where):
     """At the default limit whatever the learner's code sets: 3.11+ would carry the walk through, 3.10 crash."""

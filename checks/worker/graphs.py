@@ -161,7 +161,25 @@ def _calling(log, name, inner):
 CALLING = _calling(None, None, None).__code__
 
 
+def _returning(log, inner):
+    def recorded(*args, **kwargs):
+        out = inner(*args, **kwargs)
+        log.append((args, kwargs, out))
+        return out
+
+    return recorded
+
+
+RETURNING = _returning(None, None).__code__
+
+
 def call_logger(log, name, inner):
     """`inner` wrapped so that each call appends `name` to `log` first; rebuilt on empty globals, as
     learner code calls it."""
     return closure(CALLING, name, {"log": log, "name": name, "inner": inner})
+
+
+def result_logger(log, name, inner):
+    """`inner` wrapped so that each call appends (args, kwargs, what it returned) to `log`; rebuilt
+    on empty globals, as learner code calls it."""
+    return closure(RETURNING, name, {"log": log, "inner": inner})
