@@ -100,12 +100,17 @@ def gate_04(call):
     return None
 
 
+# check-05's fixed core and its values and grads, worked out once at import: before a grader's judges
+# fork from their server, not again for every student (this gate and check-05's own test use them).
+CORE = every_operation()
+CORE_WANT = numerics.evaluate(CORE), numerics.gradient(CORE)
+
+
 def gate_05(call):
     # check-05's fixed core, every form of every operation, not only those the later checks' probes
     # use: check-07 runs the learner's own train.py, which may write y - ygt, (ygt - y) ** 2 or loss / n.
-    graph = every_operation()
-    r = call("op_grads", graph=graph)
-    values, want = numerics.evaluate(graph), numerics.gradient(graph)
+    r = call("op_grads", graph=CORE)
+    values, want = CORE_WANT
     ok = all(numerics.close(r["values"][k], v) for k, v in values.items()) and all(
         numerics.close(r["grad"][k], v, numerics.GRAD_RTOL) for k, v in want.items()
     )
@@ -116,6 +121,8 @@ def gate_05(call):
 NEURON = {"w": [0.5, -0.75, 0.25], "b": 0.4}
 NEURON_X = [1.5, 0.5, -2.0]
 MLP_VALUES = random_layers(random.Random(6), [3, 4, 4, 1])  # fixed: a gate draws nothing
+MLP_XS, MLP_YS = [NEURON_X, [-1.0, 2.0, 0.25]], [1.0, -1.0]
+MLP_WANT = numerics.loss_gradient(as_numeric(MLP_VALUES), MLP_XS, MLP_YS)[1]  # once, as CORE_WANT
 
 
 def gate_06(call):
@@ -138,10 +145,8 @@ def gate_06(call):
     out = call("mlp_forward", nin=3, nouts=[4, 4, 1], seed=0, values=MLP_VALUES, x=NEURON_X)
     if out["kind"] != "Value" or not numerics.close(out["data"], numerics.mlp(as_numeric(MLP_VALUES), NEURON_X)):
         return closed("06")
-    xs, ys = [NEURON_X, [-1.0, 2.0, 0.25]], [1.0, -1.0]
-    got = call("mlp_grads", nin=3, nouts=[4, 4, 1], seed=0, values=MLP_VALUES, xs=xs, ys=ys)
-    _, want = numerics.loss_gradient(as_numeric(MLP_VALUES), xs, ys)
-    have = numerics.flatten(as_numeric(got))
+    got = call("mlp_grads", nin=3, nouts=[4, 4, 1], seed=0, values=MLP_VALUES, xs=MLP_XS, ys=MLP_YS)
+    have, want = numerics.flatten(as_numeric(got)), MLP_WANT
     if len(have) != len(want) or not all(numerics.close(g, v, numerics.GRAD_RTOL) for g, v in zip(have, want)):
         return closed("06")
     got = call("zero_grad", nin=3, nouts=[4, 2], seed=2, junk=0.75, kind="MLP")

@@ -159,3 +159,14 @@ def test_a_random_graph_can_hide_a_times_that_forgets_out_grad():
     graph = random_graph(random.Random(3), ["add", "mul"], leaves=3, size=6)
     assert any(op == "mul" for _, op, *_ in graph)
     assert numerics.backprop(graph, {"mul": {"no_out_grad": True}}) == numerics.backprop(graph)
+
+
+def test_what_the_gates_work_out_once_at_import_is_what_the_numerics_give_afresh():
+    """check-05's core and gate 06's gradient are worked out before a grader's judges fork, and shared
+    by every student's judge: the same numbers, bit for bit, as working them out again."""
+    from checks import gates
+    from checks.inputs import as_numeric
+
+    assert gates.CORE == every_operation()
+    assert gates.CORE_WANT == (numerics.evaluate(every_operation()), numerics.gradient(every_operation()))
+    assert gates.MLP_WANT == numerics.loss_gradient(as_numeric(gates.MLP_VALUES), gates.MLP_XS, gates.MLP_YS)[1]
