@@ -137,3 +137,16 @@ def test_no_module_is_over_300_lines_but_the_ones_named_with_their_reason():
     over = {rel for rel, lines in long.items() if lines > LIMIT}
     assert over <= set(LONG), f"over {LIMIT} lines: {sorted((rel, long[rel]) for rel in over - set(LONG))}"
     assert not set(LONG) - over, f"no longer over {LIMIT} lines, so leave LONG: {sorted(set(LONG) - over)}"
+
+
+def test_no_check_judges_with_a_bare_assert_which_pytest_would_not_explain():
+    """The checks run with --assert=plain (checks/pytest.ini): a bare assert in a check would fail
+    with no word of what was expected."""
+    bare = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in sorted((ROOT / "checks").glob("test_*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assert)
+    ]
+    assert not bare, bare
+    assert "--assert=plain" in (ROOT / "checks" / "pytest.ini").read_text()
