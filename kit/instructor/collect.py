@@ -264,15 +264,13 @@ def only_zip(folder):
 
 
 def _collect(path, scratch, scanning):
-    notes = []
-    if path.is_dir() and ids.locate(path) is None and (inner := only_zip(path)):
+    notes, source = [], ids.locate(path) if path.is_dir() else None
+    if source is None and path.is_dir() and (inner := only_zip(path)):
         notes.append(f"the tree in {escape_line(inner.name)}, the one .zip in the folder, was graded")
         path = inner  # an LMS's download: each student's folder holds the .zip they uploaded
-    if path.is_dir():
-        source = ids.locate(path)
-    elif reason := ids.not_graded(path.name):
-        raise Ungradable(reason)
-    else:
+    if not path.is_dir():
+        if reason := ids.not_graded(path.name):
+            raise Ungradable(reason)
         unpacked = scratch / "unpacked"
         unpacked.mkdir()
         notes += unzip(path, unpacked)

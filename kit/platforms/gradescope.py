@@ -284,8 +284,8 @@ def main(argv=None):
     only = [ex for ex in EXERCISES if ex in (args.only or EXERCISES)]
     try:  # as kit grade checks them: a zip never carries a rule or a line that fails every run
         late, text = lateness.checked(args.late_penalty, args.late_cap, args.adjustments, only or list(EXERCISES))
-    except adjust.Invalid as e:
-        parser.error(str(e))
+    except adjust.Invalid as e:  # said as kit grade says it, where here it is the zip that is not made
+        parser.error(str(e).replace("nothing was graded", "no zip was built"))
     try:
         out = build(Path(args.out), secret, args.allow_unsandboxed, only, args.visibility, late, text)
     except ValueError as e:
