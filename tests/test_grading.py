@@ -963,6 +963,29 @@ def test_a_re_run_that_would_undo_what_an_earlier_run_settled_is_refused_and_not
     )
 
 
+def test_grading_one_student_again_keeps_the_others_grades_though_their_bytes_or_the_kit_changed(tmp_path):
+    """--student: the others keep their rows and feedback as an earlier run left them, said in the log; a
+    run that adds a check for that one alone would take the others out of the gradebook, and is refused."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for sid, upto in (("ann", 1), ("bob", 2), ("cat", 1)):
+        hostile.tree(subs / sid, upto=upto)
+    grade(subs, out, "--only", "01,02")
+    before = {r["student"]: r["total"] for r in rows(out)}
+    with open(subs / "bob" / "derivatives.py", "a") as f:
+        f.write("# resubmitted\n")  # other bytes
+    kept = out / ".results" / "ann.json"
+    kept.write_text(json.dumps(dict(json.loads(kept.read_text()), kit_version="an older kit")))  # another kit
+    log = grade(subs, out, "--only", "01,02", "--student", "cat").stdout
+    assert (
+        "grading 1 of 3" in log and "kept as graded before, which a run of the class would grade again: ann, bob" in log
+    )
+    assert {r["student"]: r["total"] for r in rows(out)} == before, log
+    assert {p.name for p in (out / "feedback").iterdir()} >= {"ann.md", "bob.md", "cat.md"}
+    said = grade_refused(subs, out, "--only", "01,02,03", "--student", "cat")
+    assert "this run adds check-03 for cat alone: the others' grades would leave the gradebook" in said, said
+    assert {r["student"]: r["total"] for r in rows(out)} == before
+
+
 def test_student_names_one_in_any_case_and_secret_with_seed_is_refused(tmp_path):
     """kit grade reads Ann and ann as one student, as adjustments name one; two secrets are one too many."""
     subs, out = tmp_path / "subs", tmp_path / "out"

@@ -31,11 +31,20 @@ def settled(path):
     return data if isinstance(data, dict) else {}
 
 
-def undone(earlier, settings, plan, made):
+def undone(earlier, settings, plan, made, student=None):
     """What this run would undo of `earlier` (a gradebook's settings): [problem] in words. `settings`:
     this run's secret id and checks; `plan`: the settings its adjustments and deadline give
-    (adjust.Plan.settings); `made`: whether this run made OUT/.secret (no --secret or --seed)."""
+    (adjust.Plan.settings); `made`: whether this run made OUT/.secret (no --secret or --seed);
+    `student`: the one id graded (--student), whom alone more checks would reach."""
     problems = []
+    held = [ex for ex in earlier.get("only") or [] if isinstance(ex, str)]
+    more = [ex for ex in settings["only"] if ex not in held]
+    if student and held and more:
+        problems.append(
+            f"its grades are of check-{', check-'.join(escape_line(ex[:2]) for ex in held)}, and this run adds "
+            f"check-{', check-'.join(more)} for {escape_line(student)} alone: the others' grades would leave the "
+            "gradebook; give the gradebook's --only, or grade the class without --student"
+        )
     if isinstance(earlier.get("secret"), str) and earlier["secret"] != settings["secret"]:
         how = "OUT/.secret was made now, as no --secret was given" if made else "another --secret or --seed"
         problems.append(

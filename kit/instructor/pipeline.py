@@ -87,6 +87,7 @@ class Grader:
         found = ids.find(self.submissions, hidden)
         self.not_graded = [(p.name, why) for p, why in ids.entries(self.submissions, hidden)[1] if why != "hidden"]
         self.twice = {sid: why for sid, _, _, why in found if why}  # more than one upload: a row that says so
+        self.older = []  # --student: the others' grades kept, which a run of the class would grade again
         students = [(sid, path) for sid, path, _, _ in found]
         names = {sid: name for sid, _, name, _ in found if not ids.is_valid(sid)}  # graded under a safe name
         if self.args.student:  # an id, or the name it grades under, in any case (as adjustments name one)
@@ -98,7 +99,8 @@ class Grader:
         except adjust.Invalid as e:
             raise KitError(f"error: {e}") from None
         earlier = earlier_settings(self.out / "grades.json")
-        if not self.args.force and (said := undone(earlier, self.settings, self.plan.settings(), self.made)):
+        said = undone(earlier, self.settings, self.plan.settings(), self.made, self.args.student)
+        if said and not self.args.force:
             if self.made:
                 (self.out / ".secret").unlink(missing_ok=True)  # not left to be taken for the term's next time
             listed = "".join(f"\n- {p}" for p in said)
@@ -136,7 +138,10 @@ class Grader:
             if (r := self.cached(sid, fp)) is not None:
                 results[sid] = r
             elif self.args.student and sid != self.args.student:
-                continue  # not graded yet, and not asked for now
+                if (r := self.kept(sid)) is not None:  # the others keep their grades; one not graded yet is not
+                    results[sid] = r
+                    self.older.append(sid)
+                continue
             elif tree is None:
                 results[sid] = self.keep(dict(staged, fingerprint=fp))
             else:
@@ -155,16 +160,19 @@ class Grader:
         """The kept result of this student, when this kit graded it from the same bytes with the same
         settings; one that is missing, damaged or not of the shape the grader keeps is graded again."""
         force = sid == self.args.student if self.args.student else self.args.force  # --student: that id only
-        if force or fp is None:
-            return None
+        r = None if force or fp is None else self.kept(sid)
+        same = r is not None and r.get("fingerprint") == fp and r.get("kit_version") == self.kit  # a kit since: anew
+        return r if same and r["status"] != "error" else None  # a grader error is graded again
+
+    def kept(self, sid):
+        """The kept result of `sid` where it is of this run's secret and checks, whatever bytes and kit
+        it was graded from; None where there is none, or it is damaged or not of the grader's shape."""
         try:
             r = gradebook.read_kept(self.out / ".results" / f"{sid}.json")
         except (OSError, ValueError):
             return None
-        same = all(r.get(k) == v for k, v in self.settings.items()) and r.get("fingerprint") == fp
-        same = same and r.get("kit_version") == self.kit  # a kit changed since may grade these bytes otherwise
-        whole = r["id"] == sid and set(r["checks"]) == set(self.only)
-        return r if same and whole and r["status"] != "error" else None  # a grader error is graded again
+        same = all(r.get(k) == v for k, v in self.settings.items())
+        return r if same and r["id"] == sid and set(r["checks"]) == set(self.only) else None
 
     def keep(self, r):
         """Keep a student's result at once, stamped with when it was graded, so a re-run resumes."""
@@ -264,6 +272,8 @@ class Grader:
             self.log(f"not graded: {shown}{more}")
         for sid, why in sorted(self.twice.items()):  # the row says so too; the log's head, lest it go unseen
             self.log(f"not graded: {sid}: {why}")
+        if self.older:  # --student: grades this run keeps though a run of the class would grade them again
+            self.log(f"kept as graded before, which a run of the class would grade again: {', '.join(self.older)}")
         for warning in (self.choice.warning, self.secret_warning):
             if warning:
                 self.log(warning)
