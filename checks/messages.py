@@ -120,6 +120,7 @@ HINTS = {
 
 
 REFLECTED = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__", "/": "__rtruediv__"}
+REVERSE = {method: op for op, method in REFLECTED.items()}
 
 
 def reflected(mistake, message):
@@ -129,7 +130,8 @@ def reflected(mistake, message):
     return f" Here a number {m[1]} a Value: {method}." if method else ""
 
 
-def learner_error(e):
+def learner_error(e, check=None):
+    """(status, words) of the learner's code raising `e` in a test of `check` (None: a first look)."""
     err, probe = e.error, e.probe
     doing, about = describe(probe), getattr(e, "about", None)  # the expression built, where the test says it
     if about:
@@ -147,6 +149,12 @@ def learner_error(e):
         m = TODO.search(message)
         todo = f"TODO(ex{m[1]})" if m else "a TODO"
         place = f" in {where['file']} ({where['function']})" if where else ""
+        if m and check and m[1] > check and where:  # not this exercise undone: its code reached a later one's
+            why = f" Python calls it for x {REVERSE[inner]} v where x is not a Value." if inner in REVERSE else ""
+            return "error", (
+                f"While the check {doing}, your code called {where['function']}, which is exercise {m[1]}'s, not "
+                f"done yet, and needed by nothing in check-{check}.{why}\n  at {chain(err)}"
+            )
         return "todo", f"not done yet: {todo}{place}."
     if kind == "ImportTimeout":
         return "timeout", f"{message}\n  last seen at {location(where)}" if where else message

@@ -30,7 +30,7 @@ def classify(e, timeout, calls):
     if e is None:
         return "pass", ""
     if isinstance(e, LearnerError):
-        return messages.learner_error(e)
+        return messages.learner_error(e, calls.check)
     if isinstance(e, SameTimeout):
         return "timeout", str(e)
     if isinstance(e, ProbeFailure) and e.kind == "took too long":  # the test's time, by the judge's clock

@@ -10,6 +10,7 @@ from zoo import RECURSIVE_TOPO
 
 from kit import ROOT
 from kit.exercises import POINTS
+from kit.regions import build_tree
 
 
 def by_test(run, check):
@@ -84,6 +85,25 @@ def test_a_recursive_topological_order_fails_only_the_deep_chain_with_a_recursio
     assert [t["nodeid"].split("::")[-1] for t in failed] == ["test_backward_works_on_a_chain_100000_nodes_deep"]
     assert "RecursionError" in failed[0]["message"] and "a loop and a stack" in failed[0]["message"]
     assert run.last_line == f"check-04: {POINTS['04'] - 1}/{POINTS['04']} points"
+
+
+def test_a_later_exercises_todo_reached_by_this_ones_code_names_the_call_and_is_not_a_todo(checks, tmp_path):
+    """A * that wraps a Value in a Value reaches 05's unfinished __rmul__ while check-02 runs: an error of
+    02's code, not 02 left undone, and not sent to exercise 05."""
+    impl = build_tree(ROOT / "solutions", tmp_path / "impl", 3)
+    engine = impl / "micrograd" / "engine.py"
+    line = "        out = Value(self.data * other.data, (self, other), '*')\n"
+    engine.write_text(engine.read_text().replace(line, "        other = Value(other)\n" + line, 1))
+    run = checks("02", impl)
+    lecture = by_test(run, "02")["the lecture expression L equals a times b plus c times f is minus 8"]
+    assert lecture["status"] == "error" and lecture["mistake"] is None, lecture
+    said = lecture["message"]
+    assert (
+        "your code called Value.__rmul__, which is exercise 05's, not done yet, and needed by nothing in check-02"
+        in said
+    )
+    assert "Python calls it for x * v where x is not a Value." in said and "in Value.__mul__" in said
+    assert not any(t["status"] == "todo" for t in run.tests("02")), run.out
 
 
 def test_the_deep_chain_is_walked_once_where_backward_calls_topological_order(checks, variant):
