@@ -3,7 +3,7 @@ and every mistake of the zoo loses points on its own check at every seed.
 
 Grading derives a different seed for every submission, so a test that fails correct code at one
 seed in a hundred would take points from one honest student in a hundred. `make test` sweeps the
-reference over 50 fresh random 64-bit seeds and every member of the zoo over 2 (the default and a
+reference over 50 fresh random 128-bit seeds and every member of the zoo over 2 (the default and a
 fresh random one, new on every run); `make soak` (KIT_SOAK=1) sweeps the reference and every
 correct style over 2,000, and each member of the zoo over 200, where each must earn one score
 whatever the seed. A failure names the seeds:

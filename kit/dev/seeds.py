@@ -1,6 +1,6 @@
 """The seed sweep: every check at many seeds, to show that no verdict on an implementation is luck.
 
-    python -m kit seeds                           the reference at 50 random 64-bit seeds
+    python -m kit seeds                           the reference at 50 random 128-bit seeds
     python -m kit seeds --count 2000 --impl A --impl B --jobs 2
     python -m kit seeds --seeds 17862312,7 --only 07
 
@@ -36,8 +36,8 @@ MESSAGE_CHARS = 600  # of the first failure of each test, kept for the summary
 
 
 def random_seeds(count):
-    """`count` fresh 64-bit seeds, as grading will derive them: different on every run."""
-    return [secrets.randbits(64) for _ in range(count)]
+    """`count` fresh 128-bit seeds, as grading derives them (kit/instructor/secret.py): new every run."""
+    return [secrets.randbits(128) for _ in range(count)]
 
 
 # --- the pytest side: loaded with -p kit.dev.seeds, in the process that runs the checks ------------
@@ -182,7 +182,7 @@ def describe(impl, summary, seconds=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kit seeds", description=__doc__.split("\n\n")[0])
     parser.add_argument("--impl", action="append", help=HELP_IMPL + "; repeat it for several (default: solutions/)")
-    parser.add_argument("--count", type=int, default=50, help="how many random 64-bit seeds (default: 50)")
+    parser.add_argument("--count", type=int, default=50, help="how many random 128-bit seeds (default: 50)")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds to use instead of random ones")
     parser.add_argument("--only", default="all", help="the checks to run: 03, 03,07 or all (default: all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sessions at a time (default: cores)")
