@@ -4,12 +4,12 @@ import re
 
 from checks import numerics
 from checks.inputs import BOTH_OPS, LECTURE_L, random_graph
-from checks.judge import LearnerError, expect, expect_close, fmt, points, with_leaves, wrong
+from checks.judge import LearnerError, blame, expect, expect_close, fmt, points, with_leaves, wrong
 from checks.mistakes import advice
 
 CHILDREN = "Pass (self, other) as the children of out."
 
-OTHER = {"add": ("a product", lambda x, y: x * y), "mul": ("a sum", lambda x, y: x + y)}
+OTHER = {"add": ("a product", "a sum", lambda x, y: x * y), "mul": ("a sum", "a product", lambda x, y: x + y)}
 
 
 def op_cause(graph, got):
@@ -25,12 +25,12 @@ def op_cause(graph, got):
             got["data"][name], numerics.BINARY[op](x, y)
         ):
             continue
-        what, other = OTHER[op]
+        what, right, other = OTHER[op]
         sym = numerics.SYMBOL[op]
         if numerics.close(got["data"][name], other(x, y)):
             return (
                 "wrong-result",
-                f"{name} = {numerics.expression(graph, name)} came out as {what}: {sym} computes {op}.",
+                f"{name} = {numerics.expression(graph, name)} came out as {what}: {sym} computes {right}.",
             )
         return "wrong-result", f"{name} = {fmt(x)} {sym} {fmt(y)} gave {fmt(got['data'][name])}."
     return None, "Each operation returns a new Value holding the result in data."
@@ -81,24 +81,39 @@ def test_random_expressions_of_plus_and_times_compute_their_values(probe, rng):
         expect_forward(probe, graph, f"For {with_leaves(graph)}")
 
 
+def changed(got):
+    """The cause of a wrong node where building the graph changed an operand (an operation that
+    returns one of them, or writes into it): the nodes read are then not the ones built."""
+    return not got["leaves_unchanged"] or got["changed"]
+
+
+def structure(got, mistake, otherwise=""):
+    """(mistake id, words after the facts) of a node whose _prev or _op is wrong."""
+    if changed(got):
+        return "mutates-operand", "Building the graph changed an operand's data. " + advice("mutates-operand")
+    return mistake, otherwise
+
+
 @points(1)
 def test_prev_is_the_set_of_both_operands(probe):
     """_prev is the set of both operands."""
     got = forward(probe, LECTURE_L)
     for name, want in (("e", ["a", "b"]), ("d", ["c", "e"]), ("L", ["d", "f"]), ("a", [])):
-        expect(
-            got["prev_type"][name] in ("set", "frozenset"),
-            f"{name}._prev is a {got['prev_type'][name]}, expected a set: store set(_children).",
-            "prev-not-set",
-        )
+        if got["prev_type"][name] not in ("set", "frozenset"):
+            blame(f"{name}._prev is a {got['prev_type'][name]}, expected a set.", "prev-not-set")
         have = got["prev"][name]
         missing = name != "a" and set(have) < set(want)
-        expect(
-            have == want,
-            f"In the lecture's graph, {name}._prev holds {have or 'nothing'}, expected {want or 'nothing'}."
-            + ("" if missing else " A Value made from a number has no children." if name == "a" else " " + CHILDREN),
-            "missing-child" if missing else None,
-        )
+        if have != want:
+            mistake, words = structure(
+                got,
+                "missing-child" if missing else None,
+                "" if missing else "A Value made from a number has no children." if name == "a" else CHILDREN,
+            )
+            wrong(
+                f"In the lecture's graph, {name}._prev holds {have or 'nothing'}, expected {want or 'nothing'}. "
+                + (words or (advice(mistake) if mistake else "")),
+                mistake,
+            )
 
 
 @points(1)
@@ -106,11 +121,9 @@ def test_op_records_plus_and_times(probe):
     """_op records '+' and '*'."""
     got = forward(probe, LECTURE_L)
     for name, want in (("e", "*"), ("d", "+"), ("L", "*"), ("a", "")):
-        expect(
-            got["op"][name] == want,
-            f"{name}._op is {got['op'][name]!r}, expected {want!r}: pass the operation's symbol as _op.",
-            "wrong-op",
-        )
+        if got["op"][name] != want:
+            mistake, words = structure(got, "wrong-op")
+            wrong(f"{name}._op is {got['op'][name]!r}, expected {want!r}. {words or advice(mistake)}", mistake)
 
 
 @points(1)
@@ -123,7 +136,7 @@ def test_a_plus_a_and_a_times_a_have_one_child(probe, rng):
             got["a"] == x, f"a {sym} a changed a.data to {fmt(got['a'])}: leave the operands alone.", "mutates-operand"
         )
         expect_close(
-            got["data"], want, f"a {sym} a with a = Value({fmt(x)})", predictions={"wrong-result": OTHER[op][1](x, x)}
+            got["data"], want, f"a {sym} a with a = Value({fmt(x)})", predictions={"wrong-result": OTHER[op][2](x, x)}
         )
         expect(
             got["prev"] == ["a"],

@@ -31,6 +31,8 @@ def expect_local(probe, op, p, want, predictions, times=1):
             )
             calls = "out._backward()" + (f" called {times} times" if times > 1 else "")
             facts = f"With {setup}, {calls} left {name}.grad = {fmt(got[name])}, expected {fmt(want[name])}."
+            if got.get("operand"):  # 02's mistake: out's grad is the operand's, so no local derivative shows
+                blame(f"{facts} a {sym} b returned {got['operand']} itself, not a new Value.", "mutates-operand")
             if not moved:
                 blame(f"{facts} Neither grad changed.", still_mistake(probe, op, p, got, want, times))
             # "Only one child received a gradient" only where one did.
@@ -148,7 +150,7 @@ def test_calling_backward_by_hand_on_the_lecture_graph_matches_finite_difference
     for name, grad in built["grads"].items():
         expect(
             grad == 0.0,
-            f"{name}.grad is {fmt(grad)} right after it was made; every Value starts with grad 0.0.",
+            f"{name}.grad is {fmt(grad)} right after it was made, expected 0.0.",
             "grad-not-zero",
         )
     expect_manual_backprop(

@@ -1,4 +1,5 @@
-"""Learner code that exits, crashes, hangs or floods still ends in a clear report naming the test."""
+"""Learner code that exits, crashes, hangs, floods or is simply wrong ends in a clear report naming the
+test, and in no cause the evidence does not show."""
 
 import json
 import subprocess
@@ -226,3 +227,37 @@ def test_a_micrograd_installed_elsewhere_is_never_graded_in_place_of_the_learner
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.startswith("refused: `import micrograd.engine` found ") and str(other) in out
+
+
+def test_check_01_says_what_came_back_in_digits_that_differ_and_guesses_no_cause_the_numbers_do_not_show(
+    checks, variant
+):
+    """A central difference over x ± h/2 is no other step's slope: no "is the default step h=1e-4?"; one
+    written / 2 * h has an error that grows as h halves, and is told so."""
+    central = "    return (f(x + h) - f(x - h)) / (2 * h)\n"
+    half = variant([(central, "    return (f(x + h / 2) - f(x - h / 2)) / h\n")], file="derivatives.py")
+    tests = by_test(checks("01", half), "01")
+    default = tests["central difference uses h 1e 4 by default"]
+    assert default["status"] == "fail" and default["mistake"] is None and "default step" not in default["message"]
+    shown, wanted = default["message"].split(" returned ")[1].split(", the slope")[0].split(", expected ")
+    assert shown != wanted, default["message"]
+    times = variant([(central, "    return (f(x + h) - f(x - h)) / 2 * h\n")], file="derivatives.py", name="times")
+    order = by_test(checks("01", times), "01")["central difference error quarters when h halves"]
+    assert "the error against the exact slope grew by" in order["message"], order["message"]
+    assert "A central difference is (f(x+h) - f(x-h)) / (2h)." in order["message"]
+
+
+def test_a_plus_that_returns_its_operand_is_named_so_not_as_a_wrong_op_or_local_derivative(checks, tmp_path):
+    """`self.data += other.data; out = self`: the nodes read are not the ones built, so check-02's _prev and
+    _op tests and check-03's local tests say that, and no cause the numbers only seem to show."""
+    impl = build_tree(ROOT / "solutions", tmp_path / "impl", 3)
+    engine = impl / "micrograd" / "engine.py"
+    line = "        out = Value(self.data + other.data, (self, other), '+')\n"
+    engine.write_text(engine.read_text().replace(line, "        self.data += other.data\n        out = self\n", 1))
+    run = checks("02,03", impl)
+    two, three = by_test(run, "02"), by_test(run, "03")
+    for t in (two["prev is the set of both operands"], two["op records plus and times"]):
+        assert t["mistake"] == "mutates-operand" and "Building the graph changed an operand's data." in t["message"]
+    local = three["add backward sends out grad to both inputs and a leaf backward does nothing"]
+    assert local["mistake"] == "mutates-operand" and "a + b returned a itself, not a new Value." in local["message"]
+    assert "local derivative is wrong" not in run.out and "symbol" not in run.out, run.out

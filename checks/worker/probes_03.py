@@ -25,7 +25,8 @@ def local_backward(op, a, b, out_grad, a_grad, b_grad, times=1, same=False, crea
     out.grad = out_grad
     for _ in range(times):
         out._backward()
-    return {"a": number(x.grad), "b": number(y.grad), "out": number(out.grad), "attached": attached}
+    operand = "a" if out is x else "b" if out is y else None  # a + that returns self: no node of its own
+    return {"a": number(x.grad), "b": number(y.grad), "out": number(out.grad), "attached": attached, "operand": operand}
 
 
 @probe

@@ -434,7 +434,7 @@ MORE = {
         "local derivative",
         "wrong-local-derivative",
     ),
-    "grad starting at 1": ("03", E, [("self.grad = 0.0", "self.grad = 1.0")], "grad 0.0", "grad-not-zero"),
+    "grad starting at 1": ("03", E, [("self.grad = 0.0", "self.grad = 1.0")], "made, expected 0.0", "grad-not-zero"),
     "a leaf without a _backward to call": (
         "03",
         E,
