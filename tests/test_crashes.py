@@ -261,3 +261,16 @@ def test_a_plus_that_returns_its_operand_is_named_so_not_as_a_wrong_op_or_local_
     local = three["add backward sends out grad to both inputs and a leaf backward does nothing"]
     assert local["mistake"] == "mutates-operand" and "a + b returned a itself, not a new Value." in local["message"]
     assert "local derivative is wrong" not in run.out and "symbol" not in run.out, run.out
+
+
+def test_a_sum_wrapped_twice_is_not_told_as_05_s_line_wrapping_an_operand(checks, tmp_path):
+    """`Value(Value(sum), ...)` puts a Value in data, as an operand wrapped by 05's line would: but its
+    children are the operands, and no one of them is wrapped, so no banner blames that line."""
+    impl = build_tree(ROOT / "solutions", tmp_path / "impl", 3)
+    engine = impl / "micrograd" / "engine.py"
+    line = "        out = Value(self.data + other.data, (self, other), '+')\n"
+    twice = "        out = Value(Value(self.data + other.data), (self, other), '+')\n"
+    engine.write_text(engine.read_text().replace(line, twice, 1))
+    assert twice in engine.read_text()
+    run = checks("02,03", impl)
+    assert "wraps plain numbers in a Value" not in run.out and "wraps-value" not in json.dumps(run.report), run.out

@@ -183,3 +183,14 @@ def result_logger(log, name, inner):
     """`inner` wrapped so that each call appends (args, kwargs, what it returned) to `log`; rebuilt
     on empty globals, as learner code calls it."""
     return closure(RETURNING, name, {"log": log, "inner": inner})
+
+
+def wrapped(out, operands, Value):
+    """Whether `out`, made from `operands`, shows an operand wrapped in another Value (lesson 05's
+    line applied to a Value): a child whose data is that very operand, or, where the wrapper was not
+    kept as a child, a result whose data is a Value and whose children are not the operands. A
+    result wrapped twice (Value(Value(sum)), its children the operands) is not that."""
+    children = getattr(out, "_prev", ())
+    if any(getattr(c, "data", None) is w for c in children for w in operands):
+        return True
+    return isinstance(getattr(out, "data", None), Value) and {id(c) for c in children} != {id(w) for w in operands}

@@ -1,6 +1,6 @@
 """Probes of exercise 02, the Value graph: building expressions and reading their nodes."""
 
-from .graphs import build, describe, names_of
+from .graphs import build, describe, names_of, wrapped
 from .guard import does_nothing, engine, number, probe
 
 
@@ -27,7 +27,11 @@ def forward(graph):
         "grads": {name: number(getattr(v, "grad", None)) for name, v in nodes.items()},
         "fresh_grad": number(getattr(Value(1.0), "grad", None)),  # where grad starts is lesson 03's
         # An operand that was a Value, wrapped in another Value (lesson 05's line, run before 02's).
-        "wraps": any(isinstance(getattr(c, "data", None), Value) for v in nodes.values() for c in v._prev),
+        "wraps": any(
+            wrapped(nodes[name], [nodes[a] for a in args if isinstance(a, str)], Value)
+            for name, op, *args in graph
+            if op != "leaf"
+        ),
     }
 
 

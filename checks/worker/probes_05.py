@@ -1,6 +1,6 @@
 """Probes of exercise 05, tanh and the other operations."""
 
-from .graphs import build, grads_of, kit_backprop
+from .graphs import build, grads_of, kit_backprop, wrapped
 from .guard import engine, number, probe
 
 
@@ -50,13 +50,12 @@ def operands():
     forms = []
     for op, apply in (("add", lambda a, b: a + b), ("mul", lambda a, b: a * b)):
         for n in (2, 2.5):
+            a, b = Value(1.5), Value(n)
             try:
-                out = apply(Value(1.5), Value(n))
+                out = apply(a, b)
             except Exception:  # noqa: BLE001, S112 - the operation itself fails: 02's to say, not this line's
                 continue
-            # A Value wrapped in another shows as a child whose data is a Value, or (where + or * keeps
-            # no such child) as a result whose data is one.
-            if n == 2 and any(isinstance(getattr(v, "data", None), Value) for v in (out, *out._prev)):
+            if n == 2 and wrapped(out, (a, b), Value):
                 forms.append(f"{op} value")
             try:
                 apply(Value(1.5), n)
