@@ -92,7 +92,15 @@ def test_the_template_holds_the_learners_kit_and_the_workflow_but_no_solutions_t
     assert (template / WORKFLOW).read_text() == workflow_yaml()
     assert {f"exercises/{rel}" for rel in TREE} <= files and "checks/test_04_backward.py" in files
     assert {"Makefile", "pyproject.toml", "docs/04_backward.md", "kit/learner/check.py"} <= files
-    left_out = ("solutions/", "tests/", "kit/dev/", "kit/instructor/", "docs/instructor/", ".git/")
+    left_out = (
+        "solutions/",
+        "tests/",
+        "kit/dev/",
+        "kit/instructor/",
+        "docs/instructor/",
+        ".git/",
+        "kit/platforms/late",
+    )
     assert not [f for f in files if f.startswith(left_out)]
     assert files == set(shipped_files()) | {WORKFLOW}
 

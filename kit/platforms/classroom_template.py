@@ -40,6 +40,7 @@ LEFT_OUT = (
     "kit/instructor",
     "kit/platforms/classroom_template.py",
     "kit/platforms/gradescope.py",
+    "kit/platforms/lateness.py",
     "kit/platforms/schemas",
     "kit/platforms/template",
 )
