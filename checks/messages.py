@@ -100,8 +100,8 @@ GATE_FAILED = {
 }
 
 
-# An operator's out that is a number: setting its _backward fails (`out = self.data + other.data`).
-NUMBER_OUT = re.compile(r"'(float|int)' object has no attribute '_backward'")
+# A number where a Value is due: an operator's out (setting its _backward fails), or, before 05, an operand.
+NUMBER_OUT, NUMBER_DATA = (re.compile(rf"'(float|int)' object has no attribute '{a}'") for a in ("_backward", "data"))
 # A plain number on the left of an operation that the right operand does not take from that side: a
 # reflected method missing. The right operand a class of the learner's, not a built-in type: not None
 # (an operation that forgot `return`), nor a list (a network that returns its layer's outputs).
@@ -139,11 +139,12 @@ def learner_error(e, check=None):
     kind, message, where = err.get("type", "?"), err.get("message", ""), err.get("where")
     callers = [str(f.get("function")).rsplit(".", 1)[-1] for f in (err.get("frames") or [])[:-1]]
     inner = str((where or {}).get("function")).rsplit(".", 1)[-1]
-    if kind == "NotImplementedError" and "_backward" in callers and inner in OPERATORS:
+    number = kind == "AttributeError" and NUMBER_DATA.match(message)  # a Value's + or * met a number, before 05
+    if (kind == "NotImplementedError" or number) and "_backward" in callers and inner in OPERATORS:
         e.mistake = e.mistake or "value-in-grad"
-        return "error", (
-            f"While the check {doing}, a _backward used a Value where a plain number is due: it called "
-            f"{inner}, which is not done yet.\n  at {chain(err)}\n" + advice("value-in-grad")
+        said = "with a plain number, which it does not take yet" if number else "which is not done yet"
+        return "error", f"While the check {doing}, a _backward used a Value where a plain number is due: it " + (
+            f"called {inner} {said}.\n  at {chain(err)}\n" + advice("value-in-grad")
         )
     if kind == "NotImplementedError":
         m = TODO.search(message)

@@ -274,3 +274,14 @@ def test_a_sum_wrapped_twice_is_not_told_as_05_s_line_wrapping_an_operand(checks
     assert twice in engine.read_text()
     run = checks("02,03", impl)
     assert "wraps plain numbers in a Value" not in run.out and "wraps-value" not in json.dumps(run.report), run.out
+
+
+def test_a_backward_that_multiplies_by_the_value_before_05_is_named_value_in_grad(checks, tmp_path):
+    """`self.grad += other * out.grad` reaches a * that takes no plain number yet: the cause is named
+    from where it was raised, a _backward, not left as a bare AttributeError."""
+    impl = build_tree(ROOT / "solutions", tmp_path / "impl", 3)
+    engine = impl / "micrograd" / "engine.py"
+    engine.write_text(engine.read_text().replace("self.grad += other.data * out.grad", "self.grad += other * out.grad"))
+    local = by_test(checks("03", impl), "03")["mul backward sends each input the other operand times out grad"]
+    assert local["mistake"] == "value-in-grad", local
+    assert "it called __mul__ with a plain number, which it does not take yet" in local["message"]
