@@ -132,9 +132,7 @@ def test_a_plus_a_and_a_times_a_have_one_child(probe, rng):
     x = round(rng.uniform(0.5, 2.0), 4)
     for op, sym, want in (("add", "+", 2 * x), ("mul", "*", x * x)):
         got = probe("same_operand", op=op, x=x)
-        expect(
-            got["a"] == x, f"a {sym} a changed a.data to {fmt(got['a'])}: leave the operands alone.", "mutates-operand"
-        )
+        expect(got["a"] == x, f"a {sym} a changed a.data to {fmt(got['a'])}.", "mutates-operand")
         expect_close(
             got["data"], want, f"a {sym} a with a = Value({fmt(x)})", predictions={"wrong-result": OTHER[op][2](x, x)}
         )
@@ -153,8 +151,7 @@ def test_operands_are_never_changed(probe, rng):
         got = forward(probe, graph)
         expect(
             got["leaves_unchanged"] and not got["changed"],
-            f"Computing {numerics.expression(graph)} changed a leaf's data or children. + and * must make "
-            "a new Value (out) and leave self and other as they were.",
+            f"Computing {numerics.expression(graph)} changed a leaf's data or children.",
             "mutates-operand",
         )
         for name, grad in got["grads"].items():
