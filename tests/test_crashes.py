@@ -119,19 +119,24 @@ def test_the_deep_chain_is_walked_once_where_backward_calls_topological_order(ch
     assert run.last_line == f"check-04: {POINTS['04']}/{POINTS['04']} points", run.out
 
 
-INLINE_BACKWARD = """        self.grad = 1.0
-        topo, visited, stack = [], set(), [self]
+INLINE_BACKWARD = """        nodes, stack = {self}, [self]
         while stack:
-            v = stack.pop()
-            if v is None:
-                topo.append(stack.pop())
-            elif v not in visited:
-                visited.add(v)
-                stack.append(v)
-                stack.append(None)
-                stack.extend(v._prev)
-        for v in reversed(topo):
+            for c in stack.pop()._prev:
+                if c not in nodes:
+                    nodes.add(c)
+                    stack.append(c)
+        parents = dict.fromkeys(nodes, 0)
+        for v in nodes:
+            for c in v._prev:
+                parents[c] += 1
+        self.grad, ready = 1.0, [self]
+        while ready:  # a node's _backward once every parent's has run
+            v = ready.pop()
             v._backward()
+            for c in v._prev:
+                parents[c] -= 1
+                if not parents[c]:
+                    ready.append(c)
 """
 
 
