@@ -10,6 +10,7 @@ gate of what it builds on is closed, and its failures carry that exercise's mist
 exercise's check runs on: the worker of each base then serves its checks and its gates alike.
 """
 
+import functools
 import random
 
 from checks import numerics
@@ -100,17 +101,20 @@ def gate_04(call):
     return None
 
 
-# check-05's fixed core and its values and grads, worked out once at import: before a grader's judges
-# fork from their server, not again for every student (this gate and check-05's own test use them).
-CORE = every_operation()
-CORE_WANT = numerics.evaluate(CORE), numerics.gradient(CORE)
+@functools.cache
+def core():
+    """check-05's fixed core and its (values, grads), worked out once a process: this gate and check-05's
+    own test use them. A run that needs them works them out as it collects (warm), so a grader's judges,
+    forked from their server after that, do not work them out again for every student."""
+    graph = every_operation()
+    return graph, (numerics.evaluate(graph), numerics.gradient(graph))
 
 
 def gate_05(call):
     # check-05's fixed core, every form of every operation, not only those the later checks' probes
     # use: check-07 runs the learner's own train.py, which may write y - ygt, (ygt - y) ** 2 or loss / n.
-    r = call("op_grads", graph=CORE)
-    values, want = CORE_WANT
+    graph, (values, want) = core()
+    r = call("op_grads", graph=graph)
     ok = all(numerics.close(r["values"][k], v) for k, v in values.items()) and all(
         numerics.close(r["grad"][k], v, numerics.GRAD_RTOL) for k, v in want.items()
     )
@@ -122,7 +126,20 @@ NEURON = {"w": [0.5, -0.75, 0.25], "b": 0.4}
 NEURON_X = [1.5, 0.5, -2.0]
 MLP_VALUES = random_layers(random.Random(6), [3, 4, 4, 1])  # fixed: a gate draws nothing
 MLP_XS, MLP_YS = [NEURON_X, [-1.0, 2.0, 0.25]], [1.0, -1.0]
-MLP_WANT = numerics.loss_gradient(as_numeric(MLP_VALUES), MLP_XS, MLP_YS)[1]  # once, as CORE_WANT
+
+
+@functools.cache
+def mlp_want():
+    """The gradient gate 06 expects, worked out once a process, as core()."""
+    return numerics.loss_gradient(as_numeric(MLP_VALUES), MLP_XS, MLP_YS)[1]
+
+
+def warm(checks):
+    """Work out now what draws nothing and `checks` (ids) will use: check-05 and the gates of 05 and 06."""
+    if max(checks, default="00") >= "05":
+        core()
+    if "07" in checks:
+        mlp_want()
 
 
 def gate_06(call):
@@ -146,7 +163,7 @@ def gate_06(call):
     if out["kind"] != "Value" or not numerics.close(out["data"], numerics.mlp(as_numeric(MLP_VALUES), NEURON_X)):
         return closed("06")
     got = call("mlp_grads", nin=3, nouts=[4, 4, 1], seed=0, values=MLP_VALUES, xs=MLP_XS, ys=MLP_YS)
-    have, want = numerics.flatten(as_numeric(got)), MLP_WANT
+    have, want = numerics.flatten(as_numeric(got)), mlp_want()
     if len(have) != len(want) or not all(numerics.close(g, v, numerics.GRAD_RTOL) for g, v in zip(have, want)):
         return closed("06")
     got = call("zero_grad", nin=3, nouts=[4, 2], seed=2, junk=0.75, kind="MLP")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import history, messages, outcome
+from checks import gates, history, messages, outcome
 from checks.calls import Calls, todo_left
 from checks.gates import GATE_TIMEOUT, Looks
 from checks.options import add_options, exercise_of, exercise_of_nodeid, sentence, settings
@@ -89,6 +89,7 @@ class Kit:
                     f"kit error: check-{ex} is worth {POINTS[ex]} points (kit/exercises.py) "
                     f"but its tests carry {total} points"
                 )
+        gates.warm(sums)  # in a grader's judge server: once, before the judges fork
 
     # --- the run --------------------------------------------------------------------------
 

@@ -12,10 +12,16 @@ CHILDREN = "Pass (self, other) as the children of out."
 OTHER = {"add": ("a product", "a sum", lambda x, y: x * y), "mul": ("a sum", "a product", lambda x, y: x + y)}
 
 
+def changed(got):
+    """Whether building the graph changed an operand (an operation that returns one of them, or writes
+    into it): the nodes read are then not the ones built."""
+    return not got["leaves_unchanged"] or got["changed"]
+
+
 def op_cause(graph, got):
     """(mistake, sentence) behind a wrong forward value: an operand that changed, or the first node
     whose own operands are right (in the learner's data) but whose value is not."""
-    if not got["leaves_unchanged"] or got["changed"]:
+    if changed(got):
         return "mutates-operand", advice("mutates-operand")
     for name, op, *args in graph:
         if op == "leaf":
@@ -81,17 +87,12 @@ def test_random_expressions_of_plus_and_times_compute_their_values(probe, rng):
         expect_forward(probe, graph, f"For {with_leaves(graph)}")
 
 
-def changed(got):
-    """The cause of a wrong node where building the graph changed an operand (an operation that
-    returns one of them, or writes into it): the nodes read are then not the ones built."""
-    return not got["leaves_unchanged"] or got["changed"]
-
-
 def structure(got, mistake, otherwise=""):
-    """(mistake id, words after the facts) of a node whose _prev or _op is wrong."""
+    """(mistake id, words after the facts) of a node whose _prev or _op is wrong: an operand changed
+    where building the graph changed one; else `mistake` with `otherwise`, or its advice."""
     if changed(got):
         return "mutates-operand", "Building the graph changed an operand's data. " + advice("mutates-operand")
-    return mistake, otherwise
+    return mistake, otherwise or (advice(mistake) if mistake else "")
 
 
 @points(1)
@@ -111,7 +112,7 @@ def test_prev_is_the_set_of_both_operands(probe):
             )
             wrong(
                 f"In the lecture's graph, {name}._prev holds {have or 'nothing'}, expected {want or 'nothing'}. "
-                + (words or (advice(mistake) if mistake else "")),
+                + words,
                 mistake,
             )
 
@@ -123,7 +124,7 @@ def test_op_records_plus_and_times(probe):
     for name, want in (("e", "*"), ("d", "+"), ("L", "*"), ("a", "")):
         if got["op"][name] != want:
             mistake, words = structure(got, "wrong-op")
-            wrong(f"{name}._op is {got['op'][name]!r}, expected {want!r}. {words or advice(mistake)}", mistake)
+            wrong(f"{name}._op is {got['op'][name]!r}, expected {want!r}. {words}", mistake)
 
 
 @points(1)
@@ -150,7 +151,7 @@ def test_operands_are_never_changed(probe, rng):
     for graph in (BOTH_OPS, random_graph(rng, ["add", "mul"], leaves=2, size=4)):
         got = forward(probe, graph)
         expect(
-            got["leaves_unchanged"] and not got["changed"],
+            not changed(got),
             f"Computing {numerics.expression(graph)} changed a leaf's data or children.",
             "mutates-operand",
         )
@@ -165,10 +166,10 @@ def test_operands_are_never_changed(probe, rng):
         got = probe("operands_kept", op=op)
         for name, before, after in zip("ab", got["before"], got["after"]):
             shown = lambda x: repr(x) if isinstance(x, str) else fmt(x)  # noqa: E731
-            changed = [f"{k} from {shown(before[k])} to {shown(after[k])}" for k in before if after[k] != before[k]]
+            moved = [f"{k} from {shown(before[k])} to {shown(after[k])}" for k in before if after[k] != before[k]]
             expect(
-                not changed,
-                f"a {sym} b changed {name}'s {', '.join(changed)}.",
+                not moved,
+                f"a {sym} b changed {name}'s {', '.join(moved)}.",
                 "mutates-operand",
             )
 

@@ -162,11 +162,27 @@ def test_a_random_graph_can_hide_a_times_that_forgets_out_grad():
 
 
 def test_what_the_gates_work_out_once_at_import_is_what_the_numerics_give_afresh():
-    """check-05's core and gate 06's gradient are worked out before a grader's judges fork, and shared
-    by every student's judge: the same numbers, bit for bit, as working them out again."""
+    """check-05's core and gate 06's gradient are worked out once a process (before a grader's judges
+    fork), and shared by every student's judge: the same numbers, bit for bit, as working them out again."""
     from checks import gates
     from checks.inputs import as_numeric
 
-    assert gates.CORE == every_operation()
-    assert gates.CORE_WANT == (numerics.evaluate(every_operation()), numerics.gradient(every_operation()))
-    assert gates.MLP_WANT == numerics.loss_gradient(as_numeric(gates.MLP_VALUES), gates.MLP_XS, gates.MLP_YS)[1]
+    graph, want = gates.core()
+    assert graph == every_operation() and gates.core() is gates.core()
+    assert want == (numerics.evaluate(every_operation()), numerics.gradient(every_operation()))
+    assert gates.mlp_want() == numerics.loss_gradient(as_numeric(gates.MLP_VALUES), gates.MLP_XS, gates.MLP_YS)[1]
+
+
+def test_a_run_works_out_the_fixed_expectations_as_it_collects_only_where_its_checks_use_them():
+    """check-01 alone pays nothing for them; a run with check-05 or check-07 (a grader's judge server
+    collects all seven) works them out before its tests, and so before any judge forks."""
+    from checks import gates
+
+    for fn in (gates.core, gates.mlp_want):
+        fn.cache_clear()
+    gates.warm({"01": 14, "02": 10})
+    assert gates.core.cache_info().currsize == gates.mlp_want.cache_info().currsize == 0
+    gates.warm({"05": 14})
+    assert gates.core.cache_info().currsize == 1 and gates.mlp_want.cache_info().currsize == 0
+    gates.warm(["01", "07"])
+    assert gates.mlp_want.cache_info().currsize == 1

@@ -190,7 +190,7 @@ def wrapped(out, operands, Value):
     line applied to a Value): a child whose data is that very operand, or, where the wrapper was not
     kept as a child, a result whose data is a Value and whose children are not the operands. A
     result wrapped twice (Value(Value(sum)), its children the operands) is not that."""
-    children = getattr(out, "_prev", ())
+    children = tuple(getattr(out, "_prev", ()))  # read once: a _prev of the learner's may be an iterator
     if any(getattr(c, "data", None) is w for c in children for w in operands):
         return True
     return isinstance(getattr(out, "data", None), Value) and {id(c) for c in children} != {id(w) for w in operands}
