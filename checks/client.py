@@ -6,22 +6,20 @@ per request, of bounded size, signed with a key this judge gave that worker alon
 is sanitised (checks/sanitise.py) before anything reads it. What the worker prints comes through a
 pipe of its own, drained and capped (checks/pipes.py). When the worker ends mid-probe, hangs, floods
 its reply, forges one, or reports code under test refused by its audit hook, the worker is killed
-and the next probe starts a fresh one. Portable (Windows and macOS run it as Linux does): pipes read
-by threads, time kept by this side's clock, `Popen.kill`; how the process is fenced, started and
-ended is checks/process.py's.
+and the next probe starts a fresh one. Portable (Windows and macOS run it as Linux does): pipes
+waited on by select or by threads (checks/pipes.py), time kept by this side's clock, `Popen.kill`;
+how the process is fenced, started and ended is checks/process.py's.
 """
 
 import hashlib
 import hmac
 import json
 import os
-import queue
 import secrets
 import signal
 import subprocess
-import threading
 
-from checks.pipes import ENDED, PRINTED_LIMIT, REPLY_LIMIT, TOO_LARGE, Output, learner_frame, read_replies
+from checks.pipes import ENDED, PRINTED_LIMIT, REPLY_LIMIT, TOO_LARGE, learner_frame, open_pipes
 from checks.process import Fence, end, launch
 from checks.sanitise import Garbled, clean_data, clean_error, clean_text
 
@@ -59,10 +57,7 @@ class Worker:
         self.oom_before = self.memory.oom_kills(self.cgroups) if self.memory else 0
         mark = secrets.token_hex(8)
         self.proc = proc or launch(self.fence, self.impl, self.import_timeout)
-        # SimpleQueue: C locks, where queue.Queue's are Python's (35 instead of 50 us of the judge's time a reply).
-        self.replies, self.output = queue.SimpleQueue(), Output(b"\0" + mark.encode() + b":")
-        for target, args in ((read_replies, (self.proc.stdout, self.replies)), (self.output.read, (self.proc.stderr,))):
-            threading.Thread(target=target, args=args, daemon=True).start()
+        self.pipes = open_pipes(self.proc.stdout, self.proc.stderr, b"\0" + mark.encode() + b":")
         handshake = json.dumps({"key": self.key.hex(), "mark": mark, "base": self.base}) + "\n"
         try:
             self.proc.stdin.write(self.fence.go() + handshake.encode())
@@ -83,8 +78,7 @@ class Worker:
             self.close()
             self.start()
         self.last = probe
-        with self.output.changed:
-            self.output.head = bytearray()
+        self.pipes.clear()
         request = {"probe": probe, "args": args, "hung": list(hung), "stop": [list(s) for s in stop], "time": timeout}
         try:
             try:
@@ -114,7 +108,7 @@ class Worker:
                 raise ProbeFailure(probe, "timeout", f"no answer within {timeout:g} s", hung=clean_hung(hung))
         if "error" in reply:
             reply = {"error": clean_error(reply["error"])}
-        self.output.wait(self.sent, 5)
+        self.pipes.settle(self.sent, 5)
         reply["printed"] = self.printed()
         return reply
 
@@ -141,17 +135,15 @@ class Worker:
             raise ProbeFailure(probe, "garbled", str(e) or "the reply is nested too deeply") from None
 
     def printed(self):
-        with self.output.changed:
-            head = bytes(self.output.head)
+        head = self.pipes.printed()
         text = head[:PRINTED_LIMIT].decode("utf-8", "replace")
         return clean_text(text, PRINTED_LIMIT) + ("\n..." if len(head) > PRINTED_LIMIT else "")
 
     def _read_line(self, probe, timeout):
-        try:
-            line = self.replies.get(timeout=None if timeout is None else timeout + GRACE)
-        except queue.Empty:
+        line = self.pipes.reply(None if timeout is None else timeout + GRACE)
+        if line is None:
             self.close()
-            raise ProbeFailure(probe, "timeout", f"no answer within {timeout:g} s") from None
+            raise ProbeFailure(probe, "timeout", f"no answer within {timeout:g} s")
         if line is TOO_LARGE:
             self.close()
             raise ProbeFailure(probe, "too large", f"a reply of more than {REPLY_LIMIT} bytes")
@@ -164,9 +156,8 @@ class Worker:
             self.close()
             return ProbeFailure(probe, "crash", "the worker closed its reply channel")
         end(self.proc, self.fence.hardened)  # what it left in its session (a hardened fence's)
-        self.output.wait(float("inf"), 2)  # the rest of what it wrote: a faulthandler dump
-        with self.output.changed:
-            log = bytes(self.output.tail).decode("utf-8", "replace")
+        self.pipes.settle(float("inf"), 2)  # the rest of what it wrote: a faulthandler dump
+        log = self.pipes.last().decode("utf-8", "replace")
         self.close()
         killed = getattr(signal, "SIGKILL", None)
         if killed and code == -killed and self.memory and self.memory.oom_kills(self.cgroups) > self.oom_before:
@@ -180,10 +171,11 @@ class Worker:
         return ProbeFailure(probe, "crash", detail, where=learner_frame(log, self.inside))
 
     def close(self):
-        """Kill it; its pipes' threads end (and close them) once the pipes do."""
+        """Kill it, and close the judge's ends of its pipes."""
         if self.proc is not None:
             end(self.proc, self.fence.hardened)
             self.proc.wait()
+            self.pipes.close()
             try:
                 self.proc.stdin.close()
             except OSError:

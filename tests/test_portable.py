@@ -221,6 +221,23 @@ def test_the_windows_like_environment_refuses_what_windows_lacks(windows_like):
     assert out.stdout.strip() == "8", out.stderr
 
 
+def test_the_judge_waits_on_its_workers_pipes_with_threads_where_select_refuses_pipes(windows_like):
+    """Select where it takes pipes; elsewhere (as on Windows) a thread per pipe (checks/pipes.py)."""
+    env, _ = windows_like
+    code = textwrap.dedent("""
+        import subprocess, sys
+        from checks.pipes import open_pipes
+        proc = subprocess.Popen([sys.executable, "-c", ""], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        print(type(open_pipes(proc.stdout, proc.stderr, b"mark")).__name__)
+        proc.wait()
+        """)
+    kinds = {}
+    for name, extra in (("native", {"PYTHONPATH": str(ROOT)}), ("windows-like", env)):
+        out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **extra}, capture_output=True, text=True)
+        kinds[name] = out.stdout.strip() or out.stderr
+    assert kinds == {"native": "Selected", "windows-like": "Threaded"}
+
+
 def children(pid):
     """The process ids whose parent is `pid` (Linux's /proc)."""
     found = []

@@ -1,0 +1,97 @@
+"""The judge's two ways of waiting on a worker's pipes (checks/pipes.py) read the same bytes into the
+same lines and text: select where it takes pipes, a thread per pipe where it does not (Windows)."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from checks.pipes import ENDED, PRINTED_LIMIT, TOO_LARGE, Output, Selected, Threaded, open_pipes
+
+MARK = b"\0m1:"
+
+
+def worker(script):
+    """A stand-in worker: `script` (Python) writes to OUT (its replies) and ERR (what it prints), and
+    waits for the judge's next request with sys.stdin.readline()."""
+    prelude = "import os, sys, time\nclass OUT: write = staticmethod(lambda b: os.write(1, b))\n"
+    prelude += "class ERR: write = staticmethod(lambda b: os.write(2, b))\n"
+    command = [sys.executable, "-c", prelude + script]
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def pipes(kind, proc):
+    return kind(proc.stdout, proc.stderr, Output(MARK))
+
+
+KINDS = [Selected, Threaded]
+
+
+def test_select_is_what_a_posix_judge_waits_with():
+    proc = worker("pass")
+    try:
+        assert isinstance(open_pipes(proc.stdout, proc.stderr, MARK), Selected)
+    finally:
+        proc.wait()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_reply_comes_after_all_its_probe_printed_even_when_the_mark_is_cut_in_two(kind):
+    proc = worker(
+        "ERR.write(b'hello'); ERR.write(b'\\0m'); time.sleep(0.05); ERR.write(b'1:1\\0'); OUT.write(b'first\\n')\n"
+        "sys.stdin.readline(); ERR.write(b'after'); ERR.write(b'\\0m1:2\\0'); OUT.write(b'second\\nthird\\n')\n"
+    )
+    ends = pipes(kind, proc)
+    assert ends.reply(5) == b"first"
+    ends.settle(1, 5)
+    assert ends.printed() == b"hello"
+    ends.clear()
+    proc.stdin.write(b"next\n")
+    proc.stdin.flush()
+    assert ends.reply(5) == b"second"
+    ends.settle(2, 5)
+    assert ends.printed() == b"after"
+    assert ends.reply(5) == b"third"  # two lines in one write
+    assert ends.reply(5) is ENDED
+    ends.settle(float("inf"), 5)
+    assert ends.output.ended and ends.last() == b"helloafter"
+    proc.wait()
+    ends.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_flood_of_printing_is_drained_while_the_judge_waits_and_kept_only_in_part(kind):
+    proc = worker("for _ in range(160): ERR.write(b'x' * 65536)\nERR.write(b'\\0m1:1\\0'); OUT.write(b'ok\\n')\n")
+    ends = pipes(kind, proc)
+    assert ends.reply(20) == b"ok"  # a worker blocked on its full output pipe would never write it
+    ends.settle(1, 5)
+    assert ends.printed() == b"x" * (PRINTED_LIMIT + 1)
+    proc.wait()
+    ends.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_reply_past_the_limit_is_too_large(kind):
+    proc = worker("OUT.write(b'y' * 5_000_000)\ntime.sleep(30)\n")
+    ends = pipes(kind, proc)
+    try:
+        assert ends.reply(20) is TOO_LARGE
+    finally:
+        proc.kill()
+        proc.wait()
+        ends.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_silent_worker_gives_no_reply_once_the_time_is_up(kind):
+    proc = worker("time.sleep(30)\n")
+    ends = pipes(kind, proc)
+    try:
+        started = time.monotonic()
+        assert ends.reply(0.3) is None
+        assert 0.3 <= time.monotonic() - started < 5
+    finally:
+        proc.kill()
+        proc.wait()
+        ends.close()
