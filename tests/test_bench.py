@@ -166,3 +166,14 @@ def test_a_comparison_of_a_commit_with_itself_grades_the_class_alike_and_reports
     assert re.search(r"^Wall seconds: .* ratio \d\.\d{3} \(95% interval", proc.stdout, re.M), proc.stdout
     assert re.search(r"^CPU seconds: .* ratio \d\.\d{3}", proc.stdout, re.M), proc.stdout
     assert "grade this class differently" not in proc.stdout
+
+
+def test_each_mistake_the_benchmark_explains_fails_a_graph_of_its_own_check(tmp_path):
+    """Each check's mistake is in its own exercise's code: one of 05 in a tree timed for check-06 would
+    time the one line that check-06 passes on the kit's engine (kit explain exits 0)."""
+    from kit.dev.bench.explain import MISTAKES, mistaken
+    from kit.learner.explain import explain
+
+    for ex, (_, mistake) in MISTAKES.items():
+        shown = explain(mistaken(tmp_path / ex, *mistake), ex)
+        assert isinstance(shown, dict) and not shown["passes"] and shown["graph"], (ex, shown)

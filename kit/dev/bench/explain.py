@@ -9,30 +9,34 @@ from kit.dev.bench.timing import med, spread, target, wall
 from kit.regions import build_tree
 
 EXPLAIN_TARGET = 1.0  # seconds: about a second on the lessons' graphs
-# One classic mistake for each check that `kit explain` shows (the zoo's, tests/zoo), as (old, new) in engine.py.
-TANH_1_MINUS_T = ("self.grad += (1 - t**2) * out.grad", "self.grad += (1 - t) * out.grad")
+# One classic mistake of each exercise that `kit explain` shows (the zoo's, tests/zoo), as (file, old, new):
+# each in its own exercise's code, since a check runs on the kit's engine where an earlier one fails.
+ENGINE, NN = "micrograd/engine.py", "micrograd/nn.py"
 MISTAKES = {
     "03": (
         "mul's _backward assigns (=) the grad",
-        ("self.grad += other.data * out.grad", "self.grad = other.data * out.grad"),
+        (ENGINE, "self.grad += other.data * out.grad", "self.grad = other.data * out.grad"),
     ),
     "04": (
         "backward() walks leaves first",
-        ("for v in reversed(topological_order(self)):", "for v in topological_order(self):"),
+        (ENGINE, "for v in reversed(topological_order(self)):", "for v in topological_order(self):"),
     ),
-    "05": ("tanh's local derivative 1 - t", TANH_1_MINUS_T),
-    "06": ("tanh's local derivative 1 - t", TANH_1_MINUS_T),
+    "05": (
+        "tanh's local derivative 1 - t",
+        (ENGINE, "self.grad += (1 - t**2) * out.grad", "self.grad += (1 - t) * out.grad"),
+    ),
+    "06": ("a neuron without tanh", (NN, "return act.tanh()", "return act")),
 }
 
 
-def mistaken(folder, old, new):
-    """The reference with one mistake in engine.py."""
+def mistaken(folder, file, old, new):
+    """The reference with one mistake in `file`."""
     tree = build_tree(ROOT / "solutions", folder, 7)
-    engine = tree / "micrograd" / "engine.py"
-    text = engine.read_text()
+    path = tree / file
+    text = path.read_text()
     if old not in text:
-        raise RuntimeError(f"the reference's engine.py no longer holds {old!r}")
-    engine.write_text(text.replace(old, new, 1))
+        raise RuntimeError(f"the reference's {file} no longer holds {old!r}")
+    path.write_text(text.replace(old, new, 1))
     return tree
 
 
@@ -48,8 +52,8 @@ def explain(runs):
     slow = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "pictures"
-        for ex, (what, (old, new)) in MISTAKES.items():
-            tree = mistaken(Path(tmp) / ex, old, new)
+        for ex, (what, mistake) in MISTAKES.items():
+            tree = mistaken(Path(tmp) / ex, *mistake)
             cells = []
             for impl, extra, status in ((tree, [], {1}), (tree, ["--steps"], {1}), (ROOT / "solutions", [], {0})):
                 cmd = [sys.executable, "-m", "kit", "explain", ex, "--impl", str(impl), "--out", str(out), *extra]
