@@ -105,12 +105,12 @@ def engine(runs):
             )
         rows.append(f"| {int(n):,} | " + " | ".join(cells) + " |")
     own = [ratio["step_no_gc", "forward"], ratio["step_no_gc", "backward"]]
+    scans = 1 - per[ours, "step_no_gc"]["forward"] / per[ours, "step"]["forward"]  # measured, not claimed
     met = min(own) >= 1 and mem <= 1
     rows += [
         "",
         "Targets, at least as fast per node in the engine's own work and at most the memory per node: "
         + ("**met**." if met else f"**missed**: forward {own[0]:.2f}, backward {own[1]:.2f}, memory {mem:.2f}.")
-        + " With the collector on, the two engines are within a few percent of each other: the "
-        "collector's scans, the same for both, are most of the time.",
+        + f" With the collector on, its scans are {scans:.0%} of the kit's forward time, as a learner runs it.",
     ]
     return rows
