@@ -1,6 +1,7 @@
 """The judge's two ways of waiting on a worker's pipes (checks/pipes.py) read the same bytes into the
 same lines and text: select where it takes pipes, a thread per pipe where it does not (Windows)."""
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -21,8 +22,17 @@ def worker(script):
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def pipes(kind, proc):
-    return kind(proc.stdout, proc.stderr, Output(MARK))
+@contextlib.contextmanager
+def opened(kind, script):
+    """The judge's ends (`kind`) of a stand-in worker running `script`; the worker is ended after."""
+    proc = worker(script)
+    ends = kind(proc.stdout, proc.stderr, Output(MARK))
+    try:
+        yield proc, ends
+    finally:
+        proc.kill()
+        proc.wait()
+        ends.close()
 
 
 KINDS = [Selected, Threaded]
@@ -38,60 +48,44 @@ def test_select_is_what_a_posix_judge_waits_with():
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_reply_comes_after_all_its_probe_printed_even_when_the_mark_is_cut_in_two(kind):
-    proc = worker(
+    script = (
         "ERR.write(b'hello'); ERR.write(b'\\0m'); time.sleep(0.05); ERR.write(b'1:1\\0'); OUT.write(b'first\\n')\n"
         "sys.stdin.readline(); ERR.write(b'after'); ERR.write(b'\\0m1:2\\0'); OUT.write(b'second\\nthird\\n')\n"
     )
-    ends = pipes(kind, proc)
-    assert ends.reply(5) == b"first"
-    ends.settle(1, 5)
-    assert ends.printed() == b"hello"
-    ends.clear()
-    proc.stdin.write(b"next\n")
-    proc.stdin.flush()
-    assert ends.reply(5) == b"second"
-    ends.settle(2, 5)
-    assert ends.printed() == b"after"
-    assert ends.reply(5) == b"third"  # two lines in one write
-    assert ends.reply(5) is ENDED
-    ends.settle(float("inf"), 5)
-    assert ends.output.ended and ends.last() == b"helloafter"
-    proc.wait()
-    ends.close()
+    with opened(kind, script) as (proc, ends):
+        assert ends.reply(5) == b"first"
+        ends.settle(1, 5)
+        assert ends.printed() == b"hello"
+        ends.clear()
+        proc.stdin.write(b"next\n")
+        proc.stdin.flush()
+        assert ends.reply(5) == b"second"
+        ends.settle(2, 5)
+        assert ends.printed() == b"after"
+        assert ends.reply(5) == b"third"  # two lines in one write
+        assert ends.reply(5) is ENDED
+        ends.settle(float("inf"), 5)
+        assert ends.output.ended and ends.last() == b"helloafter"
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_flood_of_printing_is_drained_while_the_judge_waits_and_kept_only_in_part(kind):
-    proc = worker("for _ in range(160): ERR.write(b'x' * 65536)\nERR.write(b'\\0m1:1\\0'); OUT.write(b'ok\\n')\n")
-    ends = pipes(kind, proc)
-    assert ends.reply(20) == b"ok"  # a worker blocked on its full output pipe would never write it
-    ends.settle(1, 5)
-    assert ends.printed() == b"x" * (PRINTED_LIMIT + 1)
-    proc.wait()
-    ends.close()
+    script = "for _ in range(160): ERR.write(b'x' * 65536)\nERR.write(b'\\0m1:1\\0'); OUT.write(b'ok\\n')\n"
+    with opened(kind, script) as (_, ends):
+        assert ends.reply(20) == b"ok"  # a worker blocked on its full output pipe would never write it
+        ends.settle(1, 5)
+        assert ends.printed() == b"x" * (PRINTED_LIMIT + 1)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_reply_past_the_limit_is_too_large(kind):
-    proc = worker("OUT.write(b'y' * 5_000_000)\ntime.sleep(30)\n")
-    ends = pipes(kind, proc)
-    try:
+    with opened(kind, "OUT.write(b'y' * 5_000_000)\ntime.sleep(30)\n") as (_, ends):
         assert ends.reply(20) is TOO_LARGE
-    finally:
-        proc.kill()
-        proc.wait()
-        ends.close()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_silent_worker_gives_no_reply_once_the_time_is_up(kind):
-    proc = worker("time.sleep(30)\n")
-    ends = pipes(kind, proc)
-    try:
+    with opened(kind, "time.sleep(30)\n") as (_, ends):
         started = time.monotonic()
         assert ends.reply(0.3) is None
         assert 0.3 <= time.monotonic() - started < 5
-    finally:
-        proc.kill()
-        proc.wait()
-        ends.close()
