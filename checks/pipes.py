@@ -106,7 +106,11 @@ class Selected:
         self.streams = [replies, output]  # those still open
 
     def _pump(self, deadline):
-        """Read what one select finds ready; False if `deadline` (monotonic, or None) passed first."""
+        """Read what one select finds ready before `deadline` (monotonic, or None); False once there is
+        nothing left to wait for: the deadline passed (however much the pipes still bring), or no pipe
+        is open (closed by close(), whose output would otherwise be waited on for nothing)."""
+        if not self.streams:
+            return False
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
         ready, _, _ = select.select(self.streams, [], [], wait)
         for stream in ready:
@@ -123,7 +127,7 @@ class Selected:
             if not chunk or (taken and taken[-1] is TOO_LARGE):
                 self.streams.remove(stream)
                 stream.close()
-        return bool(ready)
+        return bool(self.streams) and (deadline is None or time.monotonic() < deadline)
 
     def reply(self, timeout):
         """The next reply line, ENDED, TOO_LARGE, or None when `timeout` seconds passed first."""
@@ -131,18 +135,20 @@ class Selected:
         while not self.ready:
             if self.replies not in self.streams:
                 return ENDED
-            if not self._pump(deadline):
+            if not self._pump(deadline) and not self.ready:
                 return None
         return self.ready.pop(0)
 
     def settle(self, number, timeout):
         """Until probe `number`'s end mark came by (all it printed is in), or the output ended."""
         deadline = time.monotonic() + min(timeout, 1e6)
-        while self.output.marked < number and not self.output.ended:
-            if not self._pump(deadline):
-                return
+        while self.output.marked < number and not self.output.ended and self._pump(deadline):
+            pass
 
     def clear(self):
+        """Forget what was printed so far, and what is in the output pipe already (printed between two
+        probes: the threads' way reads it as it comes, and forgets it here too)."""
+        self._pump(time.monotonic())
         self.output.head = bytearray()
 
     def printed(self):

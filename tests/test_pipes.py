@@ -89,3 +89,41 @@ def test_a_silent_worker_gives_no_reply_once_the_time_is_up(kind):
         started = time.monotonic()
         assert ends.reply(0.3) is None
         assert 0.3 <= time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_worker_that_never_stops_printing_gets_no_reply_once_the_time_is_up(kind):
+    """The judge's own clock, where the worker's watchdog cannot answer: the pipes are never quiet."""
+    with opened(kind, "while True: ERR.write(b'z' * 4096)\n") as (_, ends):
+        started = time.monotonic()
+        assert ends.reply(0.5) is None
+        assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_closed_worker_leaves_nothing_to_wait_for(kind):
+    with opened(kind, "ERR.write(b'partly'); time.sleep(30)\n") as (proc, ends):
+        proc.kill()
+        proc.wait()
+        ends.close()
+        started = time.monotonic()
+        ends.settle(1, 5)
+        assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_what_is_printed_between_two_probes_is_no_probes_printed_text(kind):
+    script = (
+        "ERR.write(b'\\0m1:1\\0'); OUT.write(b'first\\n'); ERR.write(b'between')\n"
+        "sys.stdin.readline(); ERR.write(b'\\0m1:2\\0'); OUT.write(b'second\\n'); time.sleep(30)\n"
+    )
+    with opened(kind, script) as (proc, ends):
+        assert ends.reply(5) == b"first"
+        ends.settle(1, 5)
+        time.sleep(0.5)  # "between" is in the pipe, or read by the threads' way
+        ends.clear()
+        proc.stdin.write(b"next\n")
+        proc.stdin.flush()
+        assert ends.reply(5) == b"second"
+        ends.settle(2, 5)
+        assert ends.printed() == b""
