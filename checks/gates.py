@@ -18,12 +18,24 @@ from checks.base import LINE, OWN, UNWRAPPED, base_for, plan
 from checks.client import ProbeFailure
 from checks.inputs import DIAMOND, LECTURE_L, SHARED, as_numeric, every_operation, random_graph, random_layers
 from checks.judge import LearnerError, diagnose
-from checks.messages import GATE_FAILED
 from checks.mistakes import advice
 from checks.predictions import BACKWARD_VARIANTS, backprop_predictions, neuron_variants
 from kit.exercises import EXERCISES
 
 GATE_TIMEOUT = 10.0
+# What a gate that closes says of what it tried, where no mistake is named: true of every probe it
+# makes (a gate looks at more than the lecture's expression).
+GATE_FAILED = {
+    "02": "your + or * does not build the lecture's expression L = (a*b + c) * f yet",
+    "03": "calling _backward by hand does not give the right gradients yet: on L = (a*b + c) * f, adding "
+    "into grads that already hold something, for an operand used twice, or for an operand of 0",
+    "04": "backward() does not give the right gradients yet: on L = (a*b + c) * f, on small graphs that use "
+    "a node more than once or hold two nodes of equal data, or called twice in a row (each call adds)",
+    "05": "tanh, exp, relu, -, /, ** or a plain number on either side does not give its values and gradients yet",
+    "06": "your MLP(3, [4, 4, 1]) does not have 41 parameters, its Neuron's output is not tanh(w.x + b) on floats "
+    "and on Values, a one-neuron Layer does not give its Value, the MLP's output or its loss's gradients are not "
+    "right, or zero_grad() does not zero every grad",
+}
 
 
 def same_grads(got, graph, data=None):
@@ -81,7 +93,10 @@ def gate_03(call):
 
 # A walk whose order hangs on how a set iterates (a pre-order walk reversed) gets a small graph right in
 # some orders: the gate of 04 looks at several graphs with shared nodes, fixed (a gate draws nothing).
-ORDER_GRAPHS = [LECTURE_L, DIAMOND, SHARED] + [
+# TWINS has two different operations of equal data (2 * 2 = 2 + 2): a walk that marks visits by data
+# or by repr leaves one out, which the other graphs, with no two data alike, never show.
+TWINS = [["a", "leaf", 2.0], ["b", "leaf", 2.0], ["p", "mul", "a", "b"], ["q", "add", "a", "b"], ["L", "mul", "p", "q"]]
+ORDER_GRAPHS = [LECTURE_L, DIAMOND, SHARED, TWINS] + [
     random_graph(random.Random(k), ["add", "mul"], leaves=3, size=10) for k in range(4)
 ]
 

@@ -89,17 +89,6 @@ def recursion_advice(err):
     return None, "Recursion went too deep: look for a function that calls itself without end."
 
 
-GATE_FAILED = {
-    "02": "your + or * does not build the lecture's expression L = (a*b + c) * f yet",
-    "03": "calling _backward by hand on L = (a*b + c) * f does not give its gradients yet",
-    "04": "L.backward() on L = (a*b + c) * f does not give its gradients yet",
-    "05": "tanh, exp, relu, -, /, ** or a plain number on either side does not give its values and gradients yet",
-    "06": "your MLP(3, [4, 4, 1]) does not have 41 parameters, its Neuron's output is not tanh(w.x + b) on floats "
-    "and on Values, a one-neuron Layer does not give its Value, the MLP's output or its loss's gradients are not "
-    "right, or zero_grad() does not zero every grad",
-}
-
-
 # A number where a Value is due: an operator's out (setting its _backward fails), or, before 05, an operand.
 NUMBER_OUT, NUMBER_DATA = (re.compile(rf"'(float|int)' object has no attribute '{a}'") for a in ("_backward", "data"))
 # A plain number on the left of an operation that the right operand does not take from that side: a

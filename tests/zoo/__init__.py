@@ -225,6 +225,18 @@ ZOO = {
         "self.grad = 1.0",
         "root-grad-not-one",
     ),
+    "a walk that marks what it visited by data": (
+        "04",
+        E,
+        [
+            (
+                "        elif v not in visited:\n            visited.add(v)",
+                "        elif v.data not in visited:\n            visited.add(v.data)",
+            )
+        ],
+        "leaves out",
+        "topo-incomplete",
+    ),
     "a recursive topological sort": (
         "04",
         E,
