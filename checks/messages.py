@@ -51,18 +51,10 @@ def chain(err):
     return "\n  then ".join(location(f) for f in frames if f)
 
 
-OPERATORS = {
-    "__add__",
-    "__radd__",
-    "__sub__",
-    "__rsub__",
-    "__mul__",
-    "__rmul__",
-    "__truediv__",
-    "__rtruediv__",
-    "__neg__",
-    "__pow__",
-}
+# fmt: off
+OPERATORS = {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+             "__neg__", "__pow__"}
+# fmt: on
 
 
 def recursion_advice(err):
@@ -74,6 +66,13 @@ def recursion_advice(err):
         return "forward-recursion", (
             f"{inner} calls itself without end: inside it, `self {sym} other` calls {inner} again. Compute out's "
             f"data from the numbers, self.data {sym} other.data."
+        )
+    cycle = sorted({f["function"].rsplit(".", 1)[-1] for f in frames[-12:]} & OPERATORS - {inner})
+    if inner in OPERATORS and cycle:  # two operators, each reaching the other: neither alone is at fault
+        return "operator-recursion", (
+            f"{inner} and {' and '.join(cycle)} call each other without end: each runs the other again. Write one "
+            "of them with operations that do not lead back to the other"
+            + (" (for -self, self * -1)." if "__neg__" in (inner, *cycle) else ".")
         )
     if inner in OPERATORS:
         return "operator-recursion", (
@@ -89,6 +88,7 @@ def recursion_advice(err):
     return None, "Recursion went too deep: look for a function that calls itself without end."
 
 
+GIVEN = re.compile(r"'(\w+)' object has no attribute ")  # what the check's own reading met, by type
 # A number where a Value is due: an operator's out (setting its _backward fails), or, before 05, an operand.
 NUMBER_OUT, NUMBER_DATA = (re.compile(rf"'(float|int)' object has no attribute '{a}'") for a in ("_backward", "data"))
 # A plain number on the left of an operation that the right operand does not take from that side: a
@@ -148,11 +148,17 @@ def learner_error(e, check=None):
         return "todo", f"not done yet: {todo}{place}."
     if kind == "ImportTimeout":
         return "timeout", f"{message}\n  last seen at {location(where)}" if where else message
-    if kind == "AttributeError" and where is None and message.startswith("'NoneType' object has no attribute"):
-        # Raised by the check's own reading, no line of the learner's on the way: their code returned None.
+    given = kind == "AttributeError" and where is None and GIVEN.match(message)
+    if given:  # raised by the check's own reading, no line of the learner's on the way
+        if given[1] == "NoneType":
+            return "error", (
+                f"While the check {doing}, your code gave None where a Value is due ({message}): "
+                "is a return missing (return out)?"
+            )
+        a = "an" if given[1][0] in "aeiou" else "a"
         return "error", (
-            f"While the check {doing}, your code gave None where a Value is due ({message}): "
-            "is a return missing (return out)?"
+            f"While the check {doing}, it found {a} {given[1]} where a Value is due ({message}), in what your "
+            "code made or returned: no line of yours raised it."
         )
     if kind == "SystemExit":
         return "crash", (

@@ -60,6 +60,12 @@ def test_an_mlp_3_4_4_1_has_41_parameters(probe):
 def test_parameters_are_the_models_own_values_not_copies(probe):
     """parameters() are the model's own Values, not copies."""
     got = probe("mlp_structure", nin=2, nouts=[3, 2], seed=1)
+    odd = [kind for kind in got["biases"] if kind != "Value"]
+    expect(
+        not odd,
+        f"A Neuron's b is a {odd[0] if odd else ''}, not one Value: the check finds each parameter among the "
+        "neurons' own w (a list of Values) and b (one Value).",
+    )
     strangers = sum(1 for p in got["positions"] if p is None)
     expect(
         strangers == 0,

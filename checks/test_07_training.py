@@ -43,6 +43,14 @@ def test_sgd_step_moves_each_parameter_by_minus_lr_times_its_grad(probe, rng):
     # First: a step that zeroes the grads before it uses them leaves p.data as it was, and is not one
     # that rebinds p (sgd-no-update).
     expect(got["grads"] == grads, "sgd_step changed the grads; it should only change p.data.")
+    # Some moved and some not: no step that rebinds p (it moves none), so the facts without a cause.
+    left = [i for i, (d, g, have) in enumerate(zip(data, grads, got["data"])) if have == d and g != 0]
+    which = f"parameter{'s' if len(left) > 1 else ''} {', '.join(map(str, left))} (counting from 0)"
+    expect(
+        not left or len(left) == len(data),
+        f"sgd_step(params, lr={lr}) on {len(data)} parameters left {which} unchanged and moved the others: "
+        "each parameter moves by -lr times its grad.",
+    )
     for d, g, have in zip(data, grads, got["data"]):
         expect_close(
             have,
@@ -215,5 +223,6 @@ def test_training_on_the_lecture_examples_brings_the_loss_below_0_05(probe, rng)
         now is not None and now < LOSS_THRESHOLD,
         f"train(MLP(3, [4, 4, 1]), xs, ys, steps=60, lr=0.1) returned losses down to {fmt(losses[-1])}, but the "
         f"model it trained has loss {fmt(now) if now is not None else 'that cannot be computed'} on those examples "
-        "(computed from its parameters once train returned): the losses must be the model's own, as it learns.",
+        "(the sum of squared errors, computed from its parameters once train returned): the trained model's loss "
+        "by the sum of squared errors is what this test asks to fall below the threshold.",
     )

@@ -92,6 +92,10 @@ def make_mlp(nin, nouts, seed, values=None):
     return model
 
 
+def neurons(layers):
+    return [n for layer in layers for n in layer.neurons]
+
+
 @probe
 def mlp_structure(nin, nouts, seed):
     """Makes MLP(nin, nouts) after random.seed(seed) and lists its parameters."""
@@ -108,6 +112,7 @@ def mlp_structure(nin, nouts, seed):
         "positions": [where.get(id(p)) for p in params],
         "is_list": isinstance(params, list),
         "kinds": sorted({"Value" if isinstance(p, Value) else type(p).__name__ for p in params}),  # a subclass is one
+        "biases": sorted({"Value" if isinstance(n.b, Value) else type(n.b).__name__ for n in neurons(model.layers)}),
         "total": len(where),  # the model's own distinct Values
     }
 
