@@ -44,6 +44,7 @@ EXPECTED = {
     "calling _backward leaves-first": "walk",
     "not seeding the root grad with 1": "walk",
     "a backward() that seeds the root with +=": "unseen",  # one backward() is right: caught on the second
+    "a walk that marks what it visited by data": "walk",  # a node of equal data left out: its _backward never ran
     "a recursive topological sort": None,  # caught on the 100,000-deep chain, no graph
     "backward as a recursive walk from the root": "walk",
     "a topological order that leaves out the leaves": "order",  # grads right (leaves do nothing); the order not

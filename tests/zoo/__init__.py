@@ -817,6 +817,7 @@ ORDER_QUOTED = frozenset(
         "backward as a recursive walk from the root",
         "a topological order returned root first",
         "04 with a root never seeded and a topological order without a visited set",
+        "a walk that marks what it visited by data",
     }
 )
 assert ORDER_QUOTED <= set(ZOO)
