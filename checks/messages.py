@@ -88,7 +88,6 @@ def recursion_advice(err):
     return None, "Recursion went too deep: look for a function that calls itself without end."
 
 
-GIVEN = re.compile(r"'(\w+)' object has no attribute ")  # what the check's own reading met, by type
 # A number where a Value is due: an operator's out (setting its _backward fails), or, before 05, an operand.
 NUMBER_OUT, NUMBER_DATA = (re.compile(rf"'(float|int)' object has no attribute '{a}'") for a in ("_backward", "data"))
 # A plain number on the left of an operation that the right operand does not take from that side: a
@@ -96,6 +95,9 @@ NUMBER_OUT, NUMBER_DATA = (re.compile(rf"'(float|int)' object has no attribute '
 # (an operation that forgot `return`), nor a list (a network that returns its layer's outputs).
 BUILTIN = "NoneType|list|tuple|dict|set|frozenset|str|bytes|int|float|bool|complex|function|method"
 NUMBER_LEFT = re.compile(rf"unsupported operand type\(s\) for \S+: '(?:int|float)' and '(?!(?:{BUILTIN})')")
+# What the check's own reading met where a Value was due: a built-in type (a class of the learner's, a
+# Value without an attribute the contract names, is the learner's own error to show).
+GIVEN = re.compile(rf"'({BUILTIN})' object has no attribute ")
 
 HINTS = {
     "OverflowError": "A number got too large for a float: math.exp of a large input overflows; "

@@ -65,3 +65,12 @@ def test_a_loss_of_another_formula_is_not_told_that_train_returned_losses_not_it
     run = checks("07", impl)
     assert "loss-formula" in [t["mistake"] for t in failed(run, "07")], run.out
     assert "must be the model's own" not in run.out
+
+
+def test_a_value_without_an_attribute_the_contract_names_is_not_said_to_be_found_where_a_value_is_due(checks, tmp_path):
+    impl = mistaken(tmp_path, "micrograd/engine.py", "self._prev = set(_children)", "self._kids = set(_children)")
+    engine = impl / "micrograd" / "engine.py"
+    engine.write_text(engine.read_text().replace("._prev", "._kids"))
+    out = checks("02", impl).out
+    assert "your code raised AttributeError: 'Value' object has no attribute '_prev'" in out, out
+    assert "where a Value is due" not in out
