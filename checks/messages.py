@@ -51,10 +51,7 @@ def chain(err):
     return "\n  then ".join(location(f) for f in frames if f)
 
 
-# fmt: off
-OPERATORS = {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
-             "__neg__", "__pow__"}
-# fmt: on
+OPERATORS = set("__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ __neg__ __pow__".split())
 
 
 def recursion_advice(err):
